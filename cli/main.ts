@@ -1,0 +1,40 @@
+/**
+ * The `tsbpf` command line. Each subcommand lives in its own file under
+ * `cli/commands/` and registers itself on the program here.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { TsbpfError } from '../dsl/errors.js';
+import { commands } from './commands/index.js';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** Builds the commander program with every subcommand attached. */
+export function createProgram(): Command {
+  const program = new Command('tsbpf')
+    .description('TypeScript toolchain for eBPF: assemble, build, inspect, load and probe')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+/** Runs the CLI on `argv` (as in `process.argv`); reports typed errors without a stack trace. */
+export async function main(argv: string[]): Promise<void> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof TsbpfError) {
+      process.stderr.write(`tsbpf: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,3 @@
+/** tsbpf: the public entry point. Subpath exports (`tsbpf/isa`, …) give each layer alone. */
+export * from './dsl/errors.js';
+export * as isa from './dsl/isa/index.js';
