@@ -1,3 +1,4 @@
 /** tsbpf: the public entry point. Subpath exports (`tsbpf/isa`, …) give each layer alone. */
 export * from './dsl/errors.js';
 export * as isa from './dsl/isa/index.js';
+export * as types from './dsl/types/index.js';
