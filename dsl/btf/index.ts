@@ -1,0 +1,13 @@
+/**
+ * BTF and .BTF.ext: the type model, builder with deduplication, encoders and
+ * decoders (incl. vmlinux and split BTF), sanitizing for older kernels, and a
+ * C-like printer.
+ */
+export * from './errors.js';
+export * from './kinds.js';
+export * from './types.js';
+export * from './strings.js';
+export * from './graph.js';
+export * from './encode.js';
+export * from './decode.js';
+export * from './builder.js';
