@@ -1,0 +1,10 @@
+/**
+ * Kernel ABI knowledge as data: UAPI enums and constants, the helper table, context
+ * struct layouts and access rules, section names and target profiles. Generated
+ * parts live in `generated/` (`npm run generate`); everything else is hand-written
+ * from kernel facts.
+ */
+export * from './enums.js';
+export type * from './helper-types.js';
+export { UAPI_HELPERS } from './generated/uapi-helpers.js';
+export { CTX_STRUCT_LAYOUTS } from './generated/ctx-layouts.js';
