@@ -21,4 +21,5 @@ export {
 export { enumType, type EnumSchema, type EnumValues } from './enum.js';
 export { pad, type PadSchema } from './pad.js';
 export { typedef, resolveTypedef, type TypedefSchema } from './typedef.js';
+export { schemaToBtf } from './btf.js';
 export { sizeof, alignof, offsetof, fieldOf, type FieldPath, type FieldAt, type FieldInfo, type ResolveTypedef } from './path.js';

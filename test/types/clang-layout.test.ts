@@ -1,0 +1,308 @@
+/**
+ * THE CLANG ORACLE: every schema below is also written as C. The C is compiled by
+ * clang-19 for the BPF target, its BTF is read with our decoder (and, as a second,
+ * independent reader, with bpftool), and for each struct we compare:
+ * - size and every member's bit offset / bitfield width with the schema, recursively;
+ * - the whole BTF type tree clang emitted with the one `schemaToBtf` builds
+ *   (names, typedef chains like `__be32 → __u32 → unsigned int`, encodings, arrays);
+ * - `offsetof` for nested paths, via `char[offsetof(...)]` typedefs whose array
+ *   length clang records in BTF.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BtfBuilder, decodeBtf, type Btf, type BtfTypeId } from '../../dsl/btf/index.js';
+import {
+  array, be16, be32, be64, bits, bool, enumType, ipv4, ipv6, mac, offsetof, pad, s16, s32, s64, s8, schemaToBtf, struct,
+  typedef, u16, u32, u64, u8, union, type AnySchema, type Member,
+} from '../../dsl/types/index.js';
+import { need } from '../support/env.js';
+
+const ready = need({ tools: ['clang-19', 'bpftool', 'llvm-objcopy-19'] });
+
+// ---- The table: C declaration and the schema that must match it -------------
+
+const CtDir = enumType('ct_dir', { CT_EGRESS: 0, CT_INGRESS: 1, CT_SERVICE: 2 }, u8);
+const Signedness = enumType('signedness', { NEG: -5, POS: 7 });
+const Big = enumType('big_enum', { SMALL: 1, HUGE: 0x100000000n }, u64);
+const Inner = struct('inner', { a: u8, b: u16 });
+const Addr6 = union('v6addr', { addr: ipv6, p32: array(be32, 4) });
+
+interface Case {
+  readonly c: string;
+  readonly schema: AnySchema;
+  /** Nested paths whose offsetof is checked against clang's `__builtin_offsetof`. */
+  readonly paths?: readonly string[];
+}
+
+const cases: Case[] = [
+  {
+    c: 'struct holes { __u8 a; __u32 b; __u8 c; __u64 d; __u16 e; };',
+    schema: struct('holes', { a: u8, b: u32, c: u8, d: u64, e: u16 }),
+  },
+  {
+    c: 'struct signed_ints { __s8 a; __s16 b; __s32 c; __s64 d; _Bool f; };',
+    schema: struct('signed_ints', { a: s8, b: s16, c: s32, d: s64, f: bool }),
+  },
+  {
+    c: 'struct net_order { __u8 x; __be16 port; __be32 addr; __be64 big; __u8 y; };',
+    schema: struct('net_order', { x: u8, port: be16, addr: be32, big: be64, y: u8 }),
+  },
+  {
+    c: `struct inner { __u8 a; __u16 b; };
+        struct nested { __u8 x; struct inner in; __u32 arr[3]; struct inner ins[2]; __u8 tail; };`,
+    schema: struct('nested', { x: u8, in: Inner, arr: array(u32, 3), ins: array(Inner, 2), tail: u8 }),
+    paths: ['in.b', 'arr[2]', 'ins[1].b', 'tail'],
+  },
+  {
+    c: 'union mixed { __u32 a; __u8 b[7]; __u16 c; };',
+    schema: union('mixed', { a: u32, b: array(u8, 7), c: u16 }),
+  },
+  {
+    c: `union v6addr { __u8 addr[16]; __be32 p32[4]; };
+        struct with_union { __u8 kind; union v6addr addr; __u8 mac[6]; __u16 after; };`,
+    schema: struct('with_union', { kind: u8, addr: Addr6, mac, after: u16 }),
+    paths: ['addr.p32[3]', 'mac', 'after'],
+  },
+  {
+    c: 'struct __attribute__((packed)) packed_s { __u8 a; __u32 b; __u16 c; __u64 d; };',
+    schema: struct('packed_s', { a: u8, b: u32, c: u16, d: u64 }, { packed: true }),
+  },
+  {
+    c: `struct __attribute__((packed)) pk_inner { __u8 a; __u32 b; };
+        struct holds_packed { __u8 x; struct pk_inner p; __u32 y; };`,
+    schema: struct('holds_packed', { x: u8, p: struct('pk_inner', { a: u8, b: u32 }, { packed: true }), y: u32 }),
+    paths: ['p.b', 'y'],
+  },
+  {
+    c: `enum __attribute__((packed)) ct_dir { CT_EGRESS, CT_INGRESS, CT_SERVICE };
+        enum signedness { NEG = -5, POS = 7 };
+        enum big_enum { SMALL = 1, HUGE = 0x100000000ULL };
+        struct enums { enum ct_dir dir; enum signedness s; __u8 pad[1]; enum big_enum b; };`,
+    schema: struct('enums', { dir: CtDir, s: Signedness, pad: pad(1), b: Big }),
+  },
+  {
+    c: `struct bitfields { __u8 a:3, b:5; __u32 c:20; __u32 d:20; __u64 e:40; __s16 f:4; __u8 g; __u32 h:1; };`,
+    schema: struct('bitfields', {
+      a: bits(u8, 3), b: bits(u8, 5), c: bits(u32, 20), d: bits(u32, 20), e: bits(u64, 40), f: bits(s16, 4), g: u8,
+      h: bits(u32, 1),
+    }),
+  },
+  {
+    c: `struct __attribute__((packed)) packed_bits { __u8 a; __u32 b:7; __u32 c:30; __u16 d; };`,
+    schema: struct('packed_bits', { a: u8, b: bits(u32, 7), c: bits(u32, 30), d: u16 }, { packed: true }),
+  },
+  {
+    c: `union bit_union { __u32 a:3; __u16 b; __u8 c:1; };`,
+    schema: union('bit_union', { a: bits(u32, 3), b: u16, c: bits(u8, 1) }),
+  },
+  {
+    c: `typedef struct { __u32 a; __u16 b; } anon_t;
+        typedef __u64 cookie_t;
+        struct uses_typedefs { anon_t v; cookie_t c; __u8 tail[0]; };`,
+    schema: struct('uses_typedefs', {
+      v: typedef('anon_t', struct('', { a: u32, b: u16 })),
+      c: typedef('cookie_t', u64),
+      tail: array(u8, 0),
+    }),
+    paths: ['v.b', 'c', 'tail'],
+  },
+  // The service datapath's maps (reference/datapath.md §3).
+  {
+    c: `struct lb4_key { __be32 address; __be16 dport; __u16 backend_slot; __u8 proto; __u8 scope; __u8 pad[2]; };`,
+    schema: struct('lb4_key', { address: ipv4, dport: be16, backend_slot: u16, proto: u8, scope: u8, pad: pad(2) }),
+  },
+  {
+    c: `struct lb4_service { __u32 backend_id; __u16 count; __u16 rev_nat_index; __u8 flags; __u8 flags2; __u16 pad; };`,
+    schema: struct('lb4_service', { backend_id: u32, count: u16, rev_nat_index: u16, flags: u8, flags2: u8, pad: u16 }),
+  },
+  {
+    c: `struct lb4_backend { __be32 address; __be16 port; __u8 proto; __u8 flags; };
+        struct lb4_reverse_nat { __be32 address; __be16 port; };`,
+    schema: struct('lb4_backend', { address: ipv4, port: be16, proto: u8, flags: u8 }),
+  },
+  {
+    c: `struct lb4_reverse_nat { __be32 address; __be16 port; };`,
+    schema: struct('lb4_reverse_nat', { address: ipv4, port: be16 }),
+  },
+  {
+    c: `struct __attribute__((packed)) ipv4_ct_tuple { __be32 daddr; __be32 saddr; __be16 dport; __be16 sport; __u8 nexthdr; __u8 flags; };`,
+    schema: struct('ipv4_ct_tuple', { daddr: ipv4, saddr: ipv4, dport: be16, sport: be16, nexthdr: u8, flags: u8 }, { packed: true }),
+  },
+  {
+    c: `struct ct_entry {
+          __u64 rx_packets; __u64 rx_bytes; __u64 tx_packets; __u64 tx_bytes;
+          __u32 lifetime;
+          __u16 rx_closing:1, tx_closing:1, nat46:1, lb_loopback:1, seen_non_syn:1, node_port:1, proxy_redirect:1, reserved:9;
+          __u16 rev_nat_index;
+          __u16 backend_id;
+          __u8 tx_flags_seen; __u8 rx_flags_seen;
+          __u32 src_sec_id; __u32 last_tx_report; __u32 last_rx_report;
+        };`,
+    schema: struct('ct_entry', {
+      rx_packets: u64, rx_bytes: u64, tx_packets: u64, tx_bytes: u64,
+      lifetime: u32,
+      rx_closing: bits(u16, 1), tx_closing: bits(u16, 1), nat46: bits(u16, 1), lb_loopback: bits(u16, 1),
+      seen_non_syn: bits(u16, 1), node_port: bits(u16, 1), proxy_redirect: bits(u16, 1), reserved: bits(u16, 9),
+      rev_nat_index: u16,
+      backend_id: u16,
+      tx_flags_seen: u8, rx_flags_seen: u8,
+      src_sec_id: u32, last_tx_report: u32, last_rx_report: u32,
+    }),
+    paths: ['lifetime', 'rev_nat_index', 'last_rx_report'],
+  },
+  {
+    c: `struct ipv4_nat_entry { __u64 created; __u64 host_local; __u64 pad[2]; __be32 to_saddr; __be16 to_sport; };`,
+    schema: struct('ipv4_nat_entry', { created: u64, host_local: u64, pad: array(u64, 2), to_saddr: ipv4, to_sport: be16 }),
+  },
+  {
+    c: `struct ipv4_revnat_tuple { __u64 cookie; __be32 address; __be16 port; __u16 pad; };
+        struct ipv4_revnat_entry { __be32 address; __be16 port; __u16 rev_nat_index; };`,
+    schema: struct('ipv4_revnat_tuple', { cookie: u64, address: ipv4, port: be16, pad: u16 }),
+  },
+  {
+    c: `union macaddr { struct { __u32 p1; __u16 p2; }; __u8 addr[6]; };
+        struct lb4_neigh_value { __u8 mac[6]; __u8 pad[2]; };`,
+    schema: struct('lb4_neigh_value', { mac, pad: pad(2) }),
+  },
+];
+
+// ---- Helpers -------------------------------------------------------------------
+
+/** Deduplicates C declarations repeated across cases (same text ⇒ same declaration). */
+function cSource(): string {
+  const decls: string[] = [];
+  const seen = new Set<string>();
+  for (const k of cases) {
+    for (const d of k.c.split(/(?<=;)\s*\n\s*/)) {
+      const text = d.trim();
+      if (text && !seen.has(text)) {
+        seen.add(text);
+        decls.push(text);
+      }
+    }
+  }
+  const globals = cases.map((k, i) => `${cType(k.schema)} g${i};`);
+  const offsets = cases.flatMap((k, i) =>
+    (k.paths ?? []).map((p, j) => `typedef char off_${i}_${j}[__builtin_offsetof(${cType(k.schema)}, ${p})]; off_${i}_${j} go_${i}_${j};`),
+  );
+  return ['#include <linux/types.h>', ...decls, ...globals, ...offsets].join('\n') + '\n';
+}
+
+function cType(s: AnySchema): string {
+  return `${s.kind} ${s.name}`;
+}
+
+/** One-line canonical rendering of a BTF type tree (ids are not compared, shapes are). */
+function shape(btf: Btf, id: BtfTypeId): string {
+  const t = btf.typeById(id);
+  switch (t.kind) {
+    case 'int':
+      return `int(${t.name},${t.size},${t.encoding},${t.bits},${t.offset})`;
+    case 'typedef':
+      return `${t.name}=${shape(btf, t.type)}`;
+    case 'array':
+      return `${shape(btf, t.type)}[${t.nelems}]idx:${shape(btf, t.indexType)}`;
+    case 'struct':
+    case 'union':
+      return `${t.kind} ${t.name}/${t.size}{${t.members
+        .map((m) => `${m.name}@${m.bitOffset}:${m.bitfieldSize} ${shape(btf, m.type)}`)
+        .join('; ')}}`;
+    case 'enum':
+    case 'enum64':
+      return `${t.kind} ${t.name}/${t.size}/${t.signed ? 's' : 'u'}{${t.values.map((v) => `${v.name}=${v.value}`).join(',')}}`;
+    default:
+      return `${t.kind} ${t.name}`;
+  }
+}
+
+/** Compares a clang struct/union with the schema's own layout, member by member, recursively. */
+function compareLayout(btf: Btf, id: BtfTypeId, schema: AnySchema, path: string): void {
+  const t = btf.typeById(btf.resolve(id));
+  let s = schema;
+  while (s.kind === 'typedef') s = (s as unknown as { target: AnySchema }).target;
+  expect(btf.sizeOf(id), `sizeof ${path}`).toBe(s.size);
+  if (t.kind === 'struct' || t.kind === 'union') {
+    expect(s.kind, `kind of ${path}`).toBe(t.kind);
+    const members = (s as unknown as { members: readonly Member[] }).members;
+    // Clang's anonymous members have no schema counterpart; our tables never use them.
+    expect(members.map((m) => m.name), `members of ${path}`).toEqual(t.members.map((m) => m.name));
+    t.members.forEach((m, i) => {
+      const ours = members[i]!;
+      expect(ours.bitOffset, `bit offset of ${path}.${m.name}`).toBe(m.bitOffset);
+      expect(ours.bitSize, `bitfield size of ${path}.${m.name}`).toBe(m.bitfieldSize);
+      if (m.bitfieldSize === 0) compareLayout(btf, m.type, ours.schema, `${path}.${m.name}`);
+    });
+  } else if (t.kind === 'array' && s.kind === 'pad') {
+    // pad(n) is `__u8 name[n]` in C.
+    expect(btf.sizeOf(t.type), `element size of ${path}`).toBe(1);
+    expect(t.nelems, `length of ${path}`).toBe(s.size);
+  } else if (t.kind === 'array') {
+    expect(s.kind, `kind of ${path}`).toBe('array');
+    const arr = s as unknown as { elem: AnySchema; count: number };
+    expect(arr.count, `length of ${path}`).toBe(t.nelems);
+    compareLayout(btf, t.type, arr.elem, `${path}[]`);
+  }
+}
+
+// ---- The tests -------------------------------------------------------------------
+
+describe.skipIf(!ready)('schemas agree with clang-19 -target bpf', () => {
+  let dir = '';
+  let clang: Btf;
+  let bpftoolTypes: { id: number; kind: string; name: string; size?: number; members?: { name: string; bits_offset: number; bitfield_size?: number }[] }[];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsbpf-types-'));
+    const src = join(dir, 'layouts.c');
+    const obj = join(dir, 'layouts.o');
+    writeFileSync(src, cSource());
+    // -I for <asm/types.h>, which lives in the multiarch directory on Debian.
+    execFileSync('clang-19', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj]);
+    execFileSync('llvm-objcopy-19', [`--dump-section=.BTF=${join(dir, 'layouts.btf')}`, obj]);
+    clang = decodeBtf(new Uint8Array(readFileSync(join(dir, 'layouts.btf'))));
+    bpftoolTypes = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, '-j'], { encoding: 'utf8' })).types;
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(cases.map((k) => [cType(k.schema), k] as const))('%s: size and member offsets equal clang', (name, k) => {
+    const entry = clang.lookup(k.schema.name, k.schema.kind as 'struct' | 'union');
+    compareLayout(clang, entry.id, k.schema, k.schema.name);
+    // Second reader: bpftool agrees with our decoder on size and member offsets.
+    const bt = bpftoolTypes.find((t) => t.kind === k.schema.kind.toUpperCase() && t.name === k.schema.name);
+    expect(bt, `bpftool sees ${name}`).toBeDefined();
+    expect(bt!.size).toBe(k.schema.size);
+    expect(bt!.members!.map((m) => [m.name, m.bits_offset, m.bitfield_size ?? 0])).toEqual(
+      (k.schema as unknown as { members: readonly Member[] }).members.map((m) => [m.name, m.bitOffset, m.bitSize]),
+    );
+  });
+
+  it.each(cases.map((k) => [cType(k.schema), k] as const))('%s: schemaToBtf builds the BTF clang emits', (_n, k) => {
+    const builder = new BtfBuilder();
+    const id = schemaToBtf(builder, k.schema);
+    const ours = builder.build();
+    const theirs = clang.lookup(k.schema.name, k.schema.kind as 'struct' | 'union');
+    expect(shape(ours, id)).toBe(shape(clang, theirs.id));
+  });
+
+  it('offsetof of nested paths equals __builtin_offsetof', () => {
+    let checked = 0;
+    cases.forEach((k, i) => {
+      (k.paths ?? []).forEach((p, j) => {
+        const arr = clang.lookup(`off_${i}_${j}`, 'typedef');
+        const t = clang.typeById(arr.type.type);
+        expect(t.kind).toBe('array');
+        expect(offsetof(k.schema as never, p as never), `offsetof(${k.schema.name}, ${p})`).toBe(
+          (t as { nelems: number }).nelems,
+        );
+        checked++;
+      });
+    });
+    expect(checked).toBeGreaterThan(10);
+  });
+});
