@@ -11,3 +11,6 @@ export * from './graph.js';
 export * from './encode.js';
 export * from './decode.js';
 export * from './builder.js';
+export * from './ext.js';
+export * from './prog-info.js';
+export * from './format-raw.js';
