@@ -1,0 +1,105 @@
+/**
+ * Helpers per program type: load `call <id>; r0 = 0; exit` for every (program
+ * type, helper). A helper is unsupported iff the load fails AND the verifier log
+ * says `invalid func `, `unknown func ` or `program of this type cannot use
+ * helper ` (the 6.10+ wording bpftool 7.1 misses). Any other failure (argument
+ * checks, missing map…) means the verifier accepted the call itself, so the
+ * helper exists for that type; the raw reason is kept.
+ *
+ * Speed: one instruction buffer per program type with the call's imm patched in
+ * place, one attr buffer, one small log buffer, no decode of successful loads.
+ */
+import { errnoName } from '../sys/errno.js';
+import { PROG_RECIPES } from './catalog.js';
+import type { ProbeContext } from './context.js';
+import { helperCall } from './programs.js';
+import { inconclusive, supported, unsupported, type Feature } from './result.js';
+
+/** Log phrases that mean "this helper is not available to this program type". */
+export const REFUSAL_PHRASES = ['invalid func ', 'unknown func ', 'program of this type cannot use helper '] as const;
+
+const SLEEPABLE = 1 << 4;
+const LOG_BYTES = 1024;
+
+/** How the prober uses the verifier log. */
+export type LogStrategy = 'always' | 'on-failure';
+
+/** Classifies one failed load from its log. Exported for tests. */
+export function classifyHelperFailure(errno: number, log: string): Feature {
+  for (const phrase of REFUSAL_PHRASES) {
+    const at = log.indexOf(phrase);
+    if (at >= 0) {
+      const end = log.indexOf('\n', at);
+      return unsupported({ reason: log.slice(at, end < 0 ? undefined : end) });
+    }
+  }
+  const lines = log.split('\n').filter((l) => l.trim() && !l.startsWith('processed ') && !l.startsWith('verification time'));
+  const last = lines.pop()?.trim() ?? '';
+  return supported({ reason: `load failed with ${errnoName(errno)}${last ? `: ${last}` : ''} (call accepted by the verifier)` });
+}
+
+/** Helper support for one program type; `types` are the program types to cover. */
+export function probeHelpersFor(
+  ctx: ProbeContext,
+  progType: string,
+  strategy: LogStrategy = 'always',
+): Record<string, Feature> {
+  const out: Record<string, Feature> = {};
+  const type = ctx.progType.get(progType)!;
+  const recipe = PROG_RECIPES[progType] ?? {};
+  let attachBtfId: number | undefined;
+  if (recipe.attachFunc) attachBtfId = ctx.vmlinux?.funcId(recipe.attachFunc);
+  const insns = helperCall(0);
+  const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const base = {
+    type,
+    insns,
+    expectedAttachType: recipe.expectedAttachType ? ctx.attachType.get(recipe.expectedAttachType) : undefined,
+    progFlags: recipe.sleepable ? SLEEPABLE : 0,
+    kernVersion: recipe.kernVersion ? ctx.kernVersion : 0,
+    attachBtfId,
+  };
+  const logged = { ...base, logLevel: 1 };
+  for (const { name, value } of ctx.catalog.helpers) {
+    dv.setInt32(4, value, true);
+    let r = ctx.sys.progLoad(strategy === 'always' ? logged : base, LOG_BYTES);
+    if (r.fd >= 0) {
+      ctx.sys.close(r.fd);
+      out[name] = supported();
+      continue;
+    }
+    if (strategy === 'on-failure') {
+      r = ctx.sys.progLoad(logged, LOG_BYTES);
+      if (r.fd >= 0) {
+        ctx.sys.close(r.fd);
+        out[name] = supported();
+        continue;
+      }
+    }
+    if (errnoName(r.errno) === 'EPERM') {
+      out[name] = inconclusive('BPF_PROG_LOAD failed with EPERM (not permitted)');
+      continue;
+    }
+    out[name] = classifyHelperFailure(r.errno, r.log);
+  }
+  return out;
+}
+
+/** Helpers for every program type that loads; other types are skipped (absent). */
+export function probeHelpers(
+  ctx: ProbeContext,
+  programTypes: Readonly<Record<string, Feature>>,
+  strategy: LogStrategy = 'always',
+  onProgress?: (done: number, total: number, progType: string) => void,
+): Record<string, Record<string, Feature>> {
+  const out: Record<string, Record<string, Feature>> = {};
+  const types = Object.entries(programTypes)
+    .filter(([, f]) => f.status === 'supported')
+    .map(([n]) => n);
+  types.forEach((t, k) => {
+    onProgress?.(k, types.length, t);
+    out[t] = probeHelpersFor(ctx, t, strategy);
+  });
+  onProgress?.(types.length, types.length, '');
+  return out;
+}

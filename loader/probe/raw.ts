@@ -1,0 +1,239 @@
+/**
+ * The probe's own bpf() call sites: one reusable `union bpf_attr` buffer, one
+ * reusable verifier-log buffer, fixed offsets. The prober issues thousands of
+ * BPF_PROG_LOADs, so nothing here allocates per call except the result of the
+ * syscall wrapper. The syscall itself goes through loader/sys (the one module
+ * that talks to libc).
+ *
+ * Offsets are those of include/uapi/linux/bpf.h; fields a command does not use
+ * stay zero, as the kernel requires for its unknown tail.
+ */
+import { addressOf, bpfSyscall, closeFd } from '../sys/ffi.js';
+import { Cmd } from '../sys/constants.js';
+
+/** BPF_PROG_LOAD attr offsets. */
+const PL = {
+  prog_type: 0,
+  insn_cnt: 4,
+  insns: 8,
+  license: 16,
+  log_level: 24,
+  log_size: 28,
+  log_buf: 32,
+  kern_version: 40,
+  prog_flags: 44,
+  prog_name: 48,
+  prog_ifindex: 64,
+  expected_attach_type: 68,
+  prog_btf_fd: 72,
+  func_info_rec_size: 76,
+  func_info: 80,
+  func_info_cnt: 88,
+  line_info_rec_size: 92,
+  line_info: 96,
+  line_info_cnt: 104,
+  attach_btf_id: 108,
+  attach_btf_obj_fd: 112,
+  fd_array: 120,
+  log_true_size: 140,
+  size: 144,
+} as const;
+
+/** BPF_MAP_CREATE attr offsets. */
+const MC = {
+  map_type: 0,
+  key_size: 4,
+  value_size: 8,
+  max_entries: 12,
+  map_flags: 16,
+  inner_map_fd: 20,
+  btf_fd: 48,
+  btf_key_type_id: 52,
+  btf_value_type_id: 56,
+  btf_vmlinux_value_type_id: 60,
+  map_extra: 64,
+  size: 72,
+} as const;
+
+/** BPF_BTF_LOAD attr offsets. */
+const BL = { btf: 0, btf_log_buf: 8, btf_size: 16, btf_log_size: 20, btf_log_level: 24, size: 32 } as const;
+
+/** BPF_LINK_CREATE attr offsets (the common head). */
+const LC = { prog_fd: 0, target_fd: 4, attach_type: 8, flags: 12, size: 64 } as const;
+
+/** BPF_PROG_ATTACH attr offsets. */
+const PA = { target_fd: 0, attach_bpf_fd: 4, attach_type: 8, attach_flags: 12, size: 32 } as const;
+
+/** Outcome of one syscall: an fd (≥ 0) or the errno. */
+export interface RawResult {
+  readonly fd: number;
+  readonly errno: number;
+}
+
+/** Options of one program load. */
+export interface ProgLoadOptions {
+  readonly type: number;
+  /** Encoded instructions. */
+  readonly insns: Uint8Array;
+  readonly expectedAttachType?: number;
+  /** 0 = no log. */
+  readonly logLevel?: number;
+  readonly progFlags?: number;
+  readonly kernVersion?: number;
+  readonly btfFd?: number;
+  readonly funcInfo?: { readonly recSize: number; readonly data: Uint8Array; readonly count: number };
+  readonly lineInfo?: { readonly recSize: number; readonly data: Uint8Array; readonly count: number };
+  readonly attachBtfId?: number;
+  readonly attachBtfObjFd?: number;
+  /** Attr size to pass (default: up to log_true_size, 6.4 layout). Older kernels want less. */
+  readonly attrSize?: number;
+}
+
+/** Result of a program load with the verifier's log (when one was asked for). */
+export interface ProgLoadResult extends RawResult {
+  readonly log: string;
+  /** `log_true_size` as the kernel wrote it back (0 before 6.4). */
+  readonly logTrueSize: number;
+}
+
+const LICENSE = new TextEncoder().encode('GPL\0');
+
+/**
+ * Reusable buffers for one probing session. Not re-entrant (one syscall thread
+ * anyway); every fd it returns is the caller's to close.
+ */
+export class ProbeSyscalls {
+  private readonly attr = new Uint8Array(256);
+  private readonly dv = new DataView(this.attr.buffer);
+  private logBuf: Uint8Array = new Uint8Array(4096);
+  private readonly licenseAddr = addressOf(LICENSE);
+  /** Count of bpf() calls made, for the benchmark. */
+  calls = 0;
+
+  /** Makes the log buffer at least `bytes` long. */
+  ensureLog(bytes: number): void {
+    if (this.logBuf.byteLength < bytes) this.logBuf = new Uint8Array(bytes);
+  }
+
+  private call(cmd: number, size: number): RawResult {
+    this.calls++;
+    const r = bpfSyscall(cmd, this.attr.subarray(0, size));
+    return r.ret >= 0 ? { fd: r.ret, errno: 0 } : { fd: -1, errno: r.errno };
+  }
+
+  /** BPF_PROG_LOAD. The log, when asked for, is decoded from the shared buffer. */
+  progLoad(o: ProgLoadOptions, logBytes = 4096): ProgLoadResult {
+    const a = this.attr;
+    const dv = this.dv;
+    a.fill(0, 0, PL.size);
+    dv.setUint32(PL.prog_type, o.type, true);
+    dv.setUint32(PL.insn_cnt, o.insns.byteLength / 8, true);
+    dv.setBigUint64(PL.insns, addressOf(o.insns), true);
+    dv.setBigUint64(PL.license, this.licenseAddr, true);
+    const level = o.logLevel ?? 0;
+    if (level) {
+      this.ensureLog(logBytes);
+      this.logBuf[0] = 0;
+      dv.setUint32(PL.log_level, level, true);
+      dv.setUint32(PL.log_size, logBytes, true);
+      dv.setBigUint64(PL.log_buf, addressOf(this.logBuf), true);
+    }
+    dv.setUint32(PL.kern_version, o.kernVersion ?? 0, true);
+    dv.setUint32(PL.prog_flags, o.progFlags ?? 0, true);
+    dv.setUint32(PL.expected_attach_type, o.expectedAttachType ?? 0, true);
+    if (o.btfFd !== undefined) dv.setUint32(PL.prog_btf_fd, o.btfFd, true);
+    if (o.funcInfo) {
+      dv.setUint32(PL.func_info_rec_size, o.funcInfo.recSize, true);
+      dv.setBigUint64(PL.func_info, addressOf(o.funcInfo.data), true);
+      dv.setUint32(PL.func_info_cnt, o.funcInfo.count, true);
+    }
+    if (o.lineInfo) {
+      dv.setUint32(PL.line_info_rec_size, o.lineInfo.recSize, true);
+      dv.setBigUint64(PL.line_info, addressOf(o.lineInfo.data), true);
+      dv.setUint32(PL.line_info_cnt, o.lineInfo.count, true);
+    }
+    if (o.attachBtfId !== undefined) dv.setUint32(PL.attach_btf_id, o.attachBtfId, true);
+    if (o.attachBtfObjFd !== undefined) dv.setUint32(PL.attach_btf_obj_fd, o.attachBtfObjFd, true);
+    const r = this.call(Cmd.PROG_LOAD, o.attrSize ?? PL.size);
+    const logTrueSize = dv.getUint32(PL.log_true_size, true);
+    return { ...r, log: level ? this.readLog(logBytes) : '', logTrueSize };
+  }
+
+  /** The NUL-terminated log text the kernel left in the shared buffer. */
+  private readLog(limit: number): string {
+    const end = this.logBuf.indexOf(0);
+    return new TextDecoder().decode(this.logBuf.subarray(0, end < 0 ? limit : Math.min(end, limit)));
+  }
+
+  /** BPF_MAP_CREATE. */
+  mapCreate(o: {
+    type: number;
+    keySize: number;
+    valueSize: number;
+    maxEntries: number;
+    flags?: number;
+    innerMapFd?: number;
+    btfFd?: number;
+    btfKeyTypeId?: number;
+    btfValueTypeId?: number;
+    mapExtra?: bigint;
+  }): RawResult {
+    const dv = this.dv;
+    this.attr.fill(0, 0, MC.size);
+    dv.setUint32(MC.map_type, o.type, true);
+    dv.setUint32(MC.key_size, o.keySize, true);
+    dv.setUint32(MC.value_size, o.valueSize, true);
+    dv.setUint32(MC.max_entries, o.maxEntries, true);
+    dv.setUint32(MC.map_flags, o.flags ?? 0, true);
+    dv.setUint32(MC.inner_map_fd, o.innerMapFd ?? 0, true);
+    if (o.btfFd !== undefined) {
+      dv.setUint32(MC.btf_fd, o.btfFd, true);
+      dv.setUint32(MC.btf_key_type_id, o.btfKeyTypeId ?? 0, true);
+      dv.setUint32(MC.btf_value_type_id, o.btfValueTypeId ?? 0, true);
+    }
+    dv.setBigUint64(MC.map_extra, o.mapExtra ?? 0n, true);
+    return this.call(Cmd.MAP_CREATE, MC.size);
+  }
+
+  /** BPF_BTF_LOAD with a level-1 log. */
+  btfLoad(blob: Uint8Array, logBytes = 4096): RawResult & { log: string } {
+    const dv = this.dv;
+    this.attr.fill(0, 0, BL.size);
+    this.ensureLog(logBytes);
+    this.logBuf[0] = 0;
+    dv.setBigUint64(BL.btf, addressOf(blob), true);
+    dv.setUint32(BL.btf_size, blob.byteLength, true);
+    dv.setBigUint64(BL.btf_log_buf, addressOf(this.logBuf), true);
+    dv.setUint32(BL.btf_log_size, logBytes, true);
+    dv.setUint32(BL.btf_log_level, 1, true);
+    const r = this.call(Cmd.BTF_LOAD, BL.size);
+    return { ...r, log: r.fd < 0 ? this.readLog(logBytes) : '' };
+  }
+
+  /** BPF_LINK_CREATE with only the common head set. */
+  linkCreate(progFd: number, targetFd: number, attachType: number, flags = 0): RawResult {
+    const dv = this.dv;
+    this.attr.fill(0, 0, LC.size);
+    dv.setUint32(LC.prog_fd, progFd, true);
+    dv.setInt32(LC.target_fd, targetFd, true);
+    dv.setUint32(LC.attach_type, attachType, true);
+    dv.setUint32(LC.flags, flags, true);
+    return this.call(Cmd.LINK_CREATE, LC.size);
+  }
+
+  /** BPF_PROG_ATTACH. */
+  progAttach(targetFd: number, progFd: number, attachType: number, flags = 0): RawResult {
+    const dv = this.dv;
+    this.attr.fill(0, 0, PA.size);
+    dv.setInt32(PA.target_fd, targetFd, true);
+    dv.setUint32(PA.attach_bpf_fd, progFd, true);
+    dv.setUint32(PA.attach_type, attachType, true);
+    dv.setUint32(PA.attach_flags, flags, true);
+    return this.call(Cmd.PROG_ATTACH, PA.size);
+  }
+
+  /** close(2), ignoring negative fds. */
+  close(fd: number): void {
+    if (fd >= 0) closeFd(fd);
+  }
+}
