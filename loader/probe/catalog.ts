@@ -38,14 +38,17 @@ function fromKernelEnum(
   skip: (name: string) => boolean,
 ): EnumEntry[] | undefined {
   if (!members) return undefined;
-  const out: EnumEntry[] = [];
+  // Renamed members leave aliases (CGROUP_STORAGE = CGROUP_STORAGE_DEPRECATED):
+  // one entry per value, preferring the name that is not marked deprecated.
+  const byValue = new Map<number, string>();
   for (const [full, value] of members) {
     if (!full.startsWith(prefix)) continue;
     const name = full.slice(prefix.length).toLowerCase();
     if (skip(name)) continue;
-    out.push({ name, value });
+    const prev = byValue.get(value);
+    if (prev === undefined || prev.endsWith('_deprecated')) byValue.set(value, name);
   }
-  return out.sort((a, b) => a.value - b.value);
+  return [...byValue].map(([value, name]) => ({ name, value })).sort((a, b) => a.value - b.value);
 }
 
 const notSentinel = (n: string) => n === 'unspec' || n.startsWith('__') || n.startsWith('max_');
@@ -185,7 +188,8 @@ export const ATTACH_RECIPES: Readonly<Record<string, AttachRecipe>> = {
   sk_skb_stream_verdict: cg('sk_skb'),
   sk_skb_verdict: cg('sk_skb'),
   sk_msg_verdict: cg('sk_msg'),
-  flow_dissector: cg('flow_dissector'),
+  // PROG_ATTACH for flow_dissector refuses any target_fd with EINVAL; the netns link takes one.
+  flow_dissector: { progType: 'flow_dissector', method: 'link' },
   lirc_mode2: cg('lirc_mode2'),
   sk_lookup: { progType: 'sk_lookup', method: 'link' },
   xdp: { progType: 'xdp', method: 'link' },
