@@ -3,6 +3,7 @@
  * offset space with a base BTF for split BTF (module BTF), where local offsets
  * start at the base's string length.
  */
+import { isAscii } from 'node:buffer';
 import { BtfError } from './errors.js';
 import { BTF_MAX_NAME_OFFSET } from './kinds.js';
 
@@ -95,14 +96,7 @@ export class BtfStringReader {
     readonly startOffset = 0,
     readonly base?: BtfStringReader,
   ) {
-    let ascii = true;
-    for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    this.ascii = ascii ? latin1(bytes) : undefined;
+    this.ascii = isAscii(bytes) ? latin1(bytes) : undefined;
   }
 
   /** Total offset space (base + own). */
