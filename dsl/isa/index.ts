@@ -8,3 +8,6 @@ export { insn, checkLabel, type Operand, type JumpTarget, type InsnName } from '
 export { Asm, asm, type AsmMethods } from './builder.js';
 export { assemble, type AssembleOptions } from './assemble.js';
 export { callerLocation, setSourceCapture } from './source.js';
+export { parse, type ParseOptions } from './parse.js';
+export { formatInstruction, hexImm, jumpDistance, jumpOffset, type PrintOptions } from './print.js';
+export { disassemble, disassembleSection, type CodeSymbol, type SectionDumpOptions } from './objdump.js';

@@ -14,9 +14,11 @@ const frame = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
 
 let enabled = true;
 
-/** Turns stack capture on or off (it costs a stack trace per instruction). */
-export function setSourceCapture(on: boolean): void {
+/** Turns stack capture on or off (it costs a stack trace per instruction); returns the previous setting. */
+export function setSourceCapture(on: boolean): boolean {
+  const was = enabled;
   enabled = on;
+  return was;
 }
 
 /** The first stack frame outside tsbpf's `dsl/` directory, or undefined. */
