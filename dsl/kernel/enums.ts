@@ -27,7 +27,9 @@ function values<A extends Record<string, UapiAddition>>(a: A): Values<A> {
 
 /** Merges a generated enum with additions; the header's value wins when both define a name. */
 function merge<G extends Record<string, number>, A extends Record<string, UapiAddition>>(gen: G, add: A): Readonly<Omit<Values<A>, keyof G> & G> {
-  return Object.freeze({ ...values(add), ...gen }) as Readonly<Omit<Values<A>, keyof G> & G>;
+  const out: Record<string, number> = { ...gen };
+  for (const [k, v] of Object.entries(values(add))) if (!(k in out)) out[k] = v as number;
+  return Object.freeze(out) as Readonly<Omit<Values<A>, keyof G> & G>;
 }
 
 export {

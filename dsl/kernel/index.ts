@@ -8,3 +8,5 @@ export * from './enums.js';
 export type * from './helper-types.js';
 export { UAPI_HELPERS } from './generated/uapi-helpers.js';
 export { CTX_STRUCT_LAYOUTS } from './generated/ctx-layouts.js';
+export * from './version.js';
+export * from './helper-availability.js';
