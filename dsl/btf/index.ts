@@ -14,3 +14,4 @@ export * from './builder.js';
 export * from './ext.js';
 export * from './prog-info.js';
 export * from './format-raw.js';
+export * from './sanitize.js';
