@@ -42,11 +42,11 @@ export type FieldInput<F> = F extends Bitfield<infer B> ? InferInput<B> : InferI
 
 /** Decoded host value of a struct/union with fields `F` (padding fields left out). */
 export type StructValue<F extends Fields> = Simplify<{
-  [K in keyof F as F[K] extends PadSchema ? never : K]: FieldValue<F[K]>;
+  -readonly [K in keyof F as F[K] extends PadSchema ? never : K]: FieldValue<F[K]>;
 }>;
 /** Encode input of a struct/union with fields `F`: every field optional (zero default). */
 export type StructInput<F extends Fields> = Simplify<{
-  [K in keyof F as F[K] extends PadSchema ? never : K]?: FieldInput<F[K]>;
+  -readonly [K in keyof F as F[K] extends PadSchema ? never : K]?: FieldInput<F[K]>;
 }>;
 
 /** One laid-out member, in declaration order. */

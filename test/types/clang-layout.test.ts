@@ -8,17 +8,16 @@
  * - `offsetof` for nested paths, via `char[offsetof(...)]` typedefs whose array
  *   length clang records in BTF.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BtfBuilder, decodeBtf, type Btf, type BtfTypeId } from '../../dsl/btf/index.js';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BtfBuilder, type Btf } from '../../dsl/btf/index.js';
 import {
   array, be16, be32, be64, bits, bool, enumType, ipv4, ipv6, mac, offsetof, pad, s16, s32, s64, s8, schemaToBtf, struct,
   typedef, u16, u32, u64, u8, union, type AnySchema, type Member,
 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
+import { compareLayout, compileBtf, shape, type BpftoolType } from './clang-support.js';
+import { SpecBuilder, topArb } from './random-schemas.js';
 
 const ready = need({ tools: ['clang-19', 'bpftool', 'llvm-objcopy-19'] });
 
@@ -195,79 +194,14 @@ function cType(s: AnySchema): string {
   return `${s.kind} ${s.name}`;
 }
 
-/** One-line canonical rendering of a BTF type tree (ids are not compared, shapes are). */
-function shape(btf: Btf, id: BtfTypeId): string {
-  const t = btf.typeById(id);
-  switch (t.kind) {
-    case 'int':
-      return `int(${t.name},${t.size},${t.encoding},${t.bits},${t.offset})`;
-    case 'typedef':
-      return `${t.name}=${shape(btf, t.type)}`;
-    case 'array':
-      return `${shape(btf, t.type)}[${t.nelems}]idx:${shape(btf, t.indexType)}`;
-    case 'struct':
-    case 'union':
-      return `${t.kind} ${t.name}/${t.size}{${t.members
-        .map((m) => `${m.name}@${m.bitOffset}:${m.bitfieldSize} ${shape(btf, m.type)}`)
-        .join('; ')}}`;
-    case 'enum':
-    case 'enum64':
-      return `${t.kind} ${t.name}/${t.size}/${t.signed ? 's' : 'u'}{${t.values.map((v) => `${v.name}=${v.value}`).join(',')}}`;
-    default:
-      return `${t.kind} ${t.name}`;
-  }
-}
-
-/** Compares a clang struct/union with the schema's own layout, member by member, recursively. */
-function compareLayout(btf: Btf, id: BtfTypeId, schema: AnySchema, path: string): void {
-  const t = btf.typeById(btf.resolve(id));
-  let s = schema;
-  while (s.kind === 'typedef') s = (s as unknown as { target: AnySchema }).target;
-  expect(btf.sizeOf(id), `sizeof ${path}`).toBe(s.size);
-  if (t.kind === 'struct' || t.kind === 'union') {
-    expect(s.kind, `kind of ${path}`).toBe(t.kind);
-    const members = (s as unknown as { members: readonly Member[] }).members;
-    // Clang's anonymous members have no schema counterpart; our tables never use them.
-    expect(members.map((m) => m.name), `members of ${path}`).toEqual(t.members.map((m) => m.name));
-    t.members.forEach((m, i) => {
-      const ours = members[i]!;
-      expect(ours.bitOffset, `bit offset of ${path}.${m.name}`).toBe(m.bitOffset);
-      expect(ours.bitSize, `bitfield size of ${path}.${m.name}`).toBe(m.bitfieldSize);
-      if (m.bitfieldSize === 0) compareLayout(btf, m.type, ours.schema, `${path}.${m.name}`);
-    });
-  } else if (t.kind === 'array' && s.kind === 'pad') {
-    // pad(n) is `__u8 name[n]` in C.
-    expect(btf.sizeOf(t.type), `element size of ${path}`).toBe(1);
-    expect(t.nelems, `length of ${path}`).toBe(s.size);
-  } else if (t.kind === 'array') {
-    expect(s.kind, `kind of ${path}`).toBe('array');
-    const arr = s as unknown as { elem: AnySchema; count: number };
-    expect(arr.count, `length of ${path}`).toBe(t.nelems);
-    compareLayout(btf, t.type, arr.elem, `${path}[]`);
-  }
-}
-
 // ---- The tests -------------------------------------------------------------------
 
 describe.skipIf(!ready)('schemas agree with clang-19 -target bpf', () => {
-  let dir = '';
   let clang: Btf;
-  let bpftoolTypes: { id: number; kind: string; name: string; size?: number; members?: { name: string; bits_offset: number; bitfield_size?: number }[] }[];
+  let bpftoolTypes: BpftoolType[];
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tsbpf-types-'));
-    const src = join(dir, 'layouts.c');
-    const obj = join(dir, 'layouts.o');
-    writeFileSync(src, cSource());
-    // -I for <asm/types.h>, which lives in the multiarch directory on Debian.
-    execFileSync('clang-19', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj]);
-    execFileSync('llvm-objcopy-19', [`--dump-section=.BTF=${join(dir, 'layouts.btf')}`, obj]);
-    clang = decodeBtf(new Uint8Array(readFileSync(join(dir, 'layouts.btf'))));
-    bpftoolTypes = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', obj, '-j'], { encoding: 'utf8' })).types;
-  });
-
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    ({ btf: clang, bpftool: bpftoolTypes } = compileBtf(cSource()));
   });
 
   it.each(cases.map((k) => [cType(k.schema), k] as const))('%s: size and member offsets equal clang', (name, k) => {
@@ -304,5 +238,30 @@ describe.skipIf(!ready)('schemas agree with clang-19 -target bpf', () => {
       });
     });
     expect(checked).toBeGreaterThan(10);
+  });
+});
+
+describe.skipIf(!ready)('random schemas agree with clang-19 (seeded)', () => {
+  // 300 random nested structs (unions, arrays, packed, enums, bitfields, addresses),
+  // compiled as one C file: layout and BTF must match clang's for every one.
+  const specs = fc.sample(topArb(3), { numRuns: 300, seed: 0x7b9f });
+  const builder = new SpecBuilder('r');
+  const schemas = specs.map((spec) => builder.build(spec).schema);
+  const source = ['#include <linux/types.h>', ...builder.decls, ...schemas.map((s, i) => `struct ${s.name} rg${i};`)].join('\n');
+  let clang: Btf;
+
+  beforeAll(() => {
+    clang = compileBtf(source).btf;
+  });
+
+  it('sizes, member offsets and bitfields equal clang for every random struct', () => {
+    for (const s of schemas) compareLayout(clang, clang.lookup(s.name, 'struct').id, s, s.name);
+  });
+
+  it('schemaToBtf builds the same BTF trees as clang for every random struct', () => {
+    const b = new BtfBuilder();
+    const ids = schemas.map((s) => schemaToBtf(b, s));
+    const ours = b.build();
+    schemas.forEach((s, i) => expect(shape(ours, ids[i]!), s.name).toBe(shape(clang, clang.lookup(s.name, 'struct').id)));
   });
 });
