@@ -1,7 +1,10 @@
 /** Every subcommand of `tsbpf`, in the order `--help` lists them. */
 import type { Command } from 'commander';
+import { registerAsm } from './asm.js';
+import { registerDump } from './dump.js';
+import { registerDemo } from './demo.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo];

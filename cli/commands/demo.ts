@@ -1,0 +1,48 @@
+/**
+ * `tsbpf demo`: assemble the bundled example (examples/hello.s) into a temporary
+ * object and dump it — what `npm start` runs until the real main job exists.
+ */
+import type { Command } from 'commander';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assemble, parse } from '../../dsl/isa/index.js';
+import { readElf } from '../../dsl/elf/file/index.js';
+import { objectFromInstructions } from './asm.js';
+import { dumpObject } from './dump.js';
+
+/** Path of the bundled example (source tree and compiled dist/ share the relative layout). */
+function examplePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../..', '../../..']) {
+    const p = join(here, up, 'examples', 'hello.s');
+    try {
+      readFileSync(p);
+      return p;
+    } catch {
+      // try the next layout
+    }
+  }
+  return join(here, '../../examples/hello.s');
+}
+
+/** Registers `tsbpf demo`. */
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('assemble the bundled example (examples/hello.s) to a temporary object and disassemble it')
+    .action(() => {
+      const src = examplePath();
+      const insns = assemble(parse(readFileSync(src, 'utf8'), { file: 'examples/hello.s' }));
+      const dir = mkdtempSync(join(tmpdir(), 'tsbpf-demo-'));
+      try {
+        const obj = join(dir, 'hello.o');
+        writeFileSync(obj, objectFromInstructions(insns, { section: 'xdp', symbol: 'hello' }));
+        process.stdout.write(`# assembled examples/hello.s (${insns.length} instructions) into ${obj}\n`);
+        process.stdout.write(dumpObject(readElf(readFileSync(obj)), obj));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+}
