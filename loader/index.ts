@@ -1,6 +1,8 @@
 /** tsbpf loader: bpf() through FFI — maps, programs, verifier logs, pinning. */
 export * from './errors.js';
 export * from './maps/index.js';
+export * from './programs/index.js';
+export { LoadedBtf, type BtfLoadOptions } from './sys/btf.js';
 export * as sys from './sys/index.js';
 export { Fd, FdScope, type Closeable } from './sys/fd.js';
 export { MapType, ProgType, AttachType, MapFlag, ProgFlag, AttachFlag, UpdateFlag, type MapTypeName, type ProgTypeName, type AttachTypeName } from './sys/constants.js';

@@ -7,3 +7,5 @@ export * from './fd.js';
 export * from './info.js';
 export { addressOf, bpfSyscall, bpfSyscallNumber, closeFd } from './ffi.js';
 export * as attr from './attr.js';
+
+export * from './btf.js';

@@ -1,0 +1,302 @@
+/**
+ * A loaded BPF program: BPF_PROG_LOAD with the log discipline libbpf uses (no
+ * log first; on failure reload with a log that grows until it fits), verifier
+ * errors mapped to source lines, BPF_PROG_TEST_RUN, pinning, info.
+ */
+import { rmSync } from 'node:fs';
+import type { SourceLocation } from '../../dsl/isa/instruction.js';
+import { BpfError, LoaderError, VerifierError, type SourceLine } from '../errors.js';
+import { kernelObjectName } from '../maps/map.js';
+import { getFdById, objGet, objPin, progLoad, progLoadLogTrueSize, progTestRun, type ProgLoadInput } from '../sys/bpf.js';
+import { AttachType, Cmd, ProgType, attachTypeName, progTypeName, type AttachTypeName, type ProgTypeName } from '../sys/constants.js';
+import { errnoName } from '../sys/errno.js';
+import { Fd } from '../sys/fd.js';
+import { progInfo, type ProgInfo } from '../sys/info.js';
+import { cString } from '../sys/layout.js';
+import { FUNC_INFO_SIZE, LINE_INFO_SIZE, encodeFuncInfo, encodeLineInfo, sourceOfInsn } from './line-info.js';
+import { resolveInstructions } from './resolve.js';
+import type { LoadOptions, ProgramSpec } from './spec.js';
+import { parseVerifierLog, type VerifierLogSummary } from './verifier-log.js';
+
+const DEFAULT_LOG = 1 << 16;
+const DEFAULT_MAX_LOG = 1 << 26;
+const utf8 = new TextEncoder();
+
+/** Input of `Program.run` (BPF_PROG_TEST_RUN). */
+export interface RunOptions {
+  /** Packet (or other input data) the program sees. */
+  readonly data?: Uint8Array;
+  /** Context struct passed in (`__sk_buff`, `xdp_md`, … — type dependent). */
+  readonly ctx?: Uint8Array;
+  /** Run this many times (duration is the average). Default 1. */
+  readonly repeat?: number;
+  /** Bytes to allow for data coming out (default: input length + 512). */
+  readonly dataSizeOut?: number;
+  /** Bytes to allow for the context coming out (default: input ctx length). */
+  readonly ctxSizeOut?: number;
+  /** TestRunFlag bits. */
+  readonly flags?: number;
+  /** CPU to run on (with TestRunFlag.RUN_ON_CPU). */
+  readonly cpu?: number;
+}
+
+/** Result of `Program.run`. */
+export interface RunResult {
+  /** The program's return value (r0, truncated to u32 by the kernel). */
+  readonly retval: number;
+  /** Data as the program left it (it may have grown or shrunk). */
+  readonly data: Uint8Array;
+  /** Context as the program left it, if one was passed. */
+  readonly ctx: Uint8Array | undefined;
+  /** Average run time in nanoseconds. */
+  readonly duration: number;
+}
+
+/** Options for opening an existing program. */
+export interface ProgramOpenOptions {
+  /** Name for messages (defaults to the kernel's). */
+  readonly name?: string;
+}
+
+function cstr(s: string): Uint8Array {
+  const b = utf8.encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** A loaded program. */
+export class Program implements Disposable {
+  readonly #fd: Fd;
+  /** Program type name. */
+  readonly type: ProgTypeName;
+  /** Name given at load (full) or reported by the kernel. */
+  readonly name: string;
+  /** Expected attach type given at load, if any. */
+  readonly expectedAttachType: AttachTypeName | undefined;
+  /** Instruction slots loaded (unknown, 0, for opened programs). */
+  readonly insnCount: number;
+  /** The verifier log, when a log level was asked for at load (empty otherwise). */
+  readonly verifierLog: string;
+  /** Parsed summary of `verifierLog` (processed instructions…), when there is one. */
+  readonly verifierStats: VerifierLogSummary | undefined;
+  #pinnedAt: string | undefined;
+
+  private constructor(fd: Fd, meta: { type: ProgTypeName; name: string; expectedAttachType?: AttachTypeName; insnCount: number; log?: string }) {
+    this.#fd = fd;
+    this.type = meta.type;
+    this.name = meta.name;
+    this.expectedAttachType = meta.expectedAttachType;
+    this.insnCount = meta.insnCount;
+    this.verifierLog = meta.log ?? '';
+    this.verifierStats = meta.log ? parseVerifierLog(meta.log) : undefined;
+  }
+
+  /**
+   * Loads a program (BPF_PROG_LOAD). Without `logLevel`, loads with no log and
+   * only on failure reloads with level 1 to explain it: a `VerifierError` with
+   * the log, failing instruction and its source line; a `BpfError` for refusals
+   * that are not the verifier's (e.g. EPERM).
+   */
+  static load(spec: ProgramSpec, opts: LoadOptions = {}): Program {
+    const typeId = ProgType[spec.type];
+    if (typeId === undefined) throw new LoaderError('LOADER_PROG_TYPE', `unknown program type '${String(spec.type)}'`);
+    const name = spec.name ?? '';
+    const eat = spec.expectedAttachType === undefined ? undefined : typeof spec.expectedAttachType === 'number' ? spec.expectedAttachType : AttachType[spec.expectedAttachType];
+    if (spec.expectedAttachType !== undefined && eat === undefined) throw new LoaderError('LOADER_ATTACH_TYPE', `unknown attach type '${String(spec.expectedAttachType)}'`);
+
+    let bytes: Uint8Array;
+    let sources: ReadonlyMap<number, SourceLocation> = new Map();
+    if (spec.insns instanceof Uint8Array) {
+      if (spec.insns.length === 0 || spec.insns.length % 8) throw new LoaderError('LOADER_INSNS', `program "${name}": instruction bytes must be a non-empty multiple of 8, got ${spec.insns.length}`);
+      bytes = spec.insns;
+    } else {
+      if (spec.insns.length === 0) throw new LoaderError('LOADER_INSNS', `program "${name}" has no instructions`);
+      ({ bytes, sources } = resolveInstructions(spec.insns, opts));
+    }
+    if ((spec.funcInfo || spec.lineInfo) && !spec.btf) throw new LoaderError('LOADER_BTF', `program "${name}": func_info/line_info need spec.btf`);
+    const funcInfo = spec.funcInfo ? encodeFuncInfo(spec.funcInfo) : undefined;
+    const lineInfo = spec.lineInfo ? encodeLineInfo(spec.lineInfo, spec.btf) : undefined;
+    const license = cstr(spec.license ?? 'GPL');
+
+    const base: ProgLoadInput = {
+      prog_type: typeId,
+      insn_cnt: bytes.length / 8,
+      insns: bytes,
+      license,
+      prog_flags: spec.flags ?? 0,
+      prog_name: kernelObjectName(name, 'program'),
+      expected_attach_type: eat ?? 0,
+      prog_btf_fd: spec.btf?.fd ?? 0,
+      func_info_rec_size: funcInfo?.length ? FUNC_INFO_SIZE : 0,
+      func_info: funcInfo?.length ? funcInfo : null,
+      func_info_cnt: (funcInfo?.length ?? 0) / FUNC_INFO_SIZE,
+      line_info_rec_size: lineInfo?.length ? LINE_INFO_SIZE : 0,
+      line_info: lineInfo?.length ? lineInfo : null,
+      line_info_cnt: (lineInfo?.length ?? 0) / LINE_INFO_SIZE,
+      attach_btf_id: spec.attachBtfId ?? 0,
+      attach_prog_fd: spec.attachProgFd ?? 0,
+      kern_version: spec.kernVersion ?? 0,
+    };
+    const meta = { type: spec.type, name, insnCount: bytes.length / 8, ...(eat !== undefined ? { expectedAttachType: attachTypeName(eat) as AttachTypeName } : {}) };
+
+    if (opts.logLevel === undefined) {
+      const r = progLoad(base);
+      if (r.ok) return new Program(new Fd(r.ret, `program "${name}"`), meta);
+      const errno = errnoName(r.errno);
+      // Refusals the verifier has nothing to say about.
+      if (errno === 'EPERM' || errno === 'ENOMEM' || errno === 'EFAULT' || errno === 'EBADF')
+        throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${spec.type})` });
+    }
+
+    // Load with a log, growing it until the kernel's log fits.
+    const level = opts.logLevel ?? 1;
+    const maxLog = opts.maxLogSize ?? DEFAULT_MAX_LOG;
+    let size = Math.max(64, opts.logSize ?? DEFAULT_LOG);
+    for (;;) {
+      const buf = new Uint8Array(size);
+      const r = progLoad({ ...base, log_level: level, log_size: size, log_buf: buf });
+      const trueSize = progLoadLogTrueSize(r.attr);
+      const log = cString(buf);
+      if (r.ok) return new Program(new Fd(r.ret, `program "${name}"`), { ...meta, log });
+      const errno = errnoName(r.errno);
+      // ENOSPC: the log did not fit (the kernel reports that even for a valid program).
+      const truncated = errno === 'ENOSPC' && (trueSize > size || (trueSize === 0 && log.length >= size - 1));
+      if (truncated && size < maxLog) {
+        size = Math.min(maxLog, trueSize > size ? trueSize : size * 4);
+        continue;
+      }
+      if (!log.trim()) throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${spec.type})` });
+      const summary = parseVerifierLog(log);
+      const source = summary.insnIndex === undefined ? undefined : sourceFor(summary.insnIndex, spec, sources);
+      throw new VerifierError(r.errno, {
+        log,
+        reason: summary.reason || `load failed with ${errno}`,
+        truncated,
+        programName: name,
+        ...(summary.insnIndex !== undefined ? { insnIndex: summary.insnIndex } : {}),
+        ...(source ? { source } : {}),
+      });
+    }
+  }
+
+  /** Wraps an owned program fd (takes ownership). */
+  static fromFd(fd: Fd, opts: ProgramOpenOptions = {}): Program {
+    try {
+      const info = progInfo(fd.value);
+      return new Program(fd, { type: progTypeName(info.type) as ProgTypeName, name: opts.name ?? info.name, insnCount: info.xlatedSize / 8 });
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  /** Opens a pinned program (BPF_OBJ_GET). */
+  static fromPin(path: string, opts: ProgramOpenOptions = {}): Program {
+    const p = Program.fromFd(new Fd(objGet(path), `program pinned at ${path}`), opts);
+    p.#pinnedAt = path;
+    return p;
+  }
+
+  /** Opens a program by kernel id. */
+  static fromId(id: number, opts: ProgramOpenOptions = {}): Program {
+    return Program.fromFd(new Fd(getFdById('prog', id), `program id ${id}`), opts);
+  }
+
+  /** The fd number (throws once closed). */
+  get fd(): number {
+    return this.#fd.value;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#fd.closed;
+  }
+
+  /** The path this program was pinned at or opened from, if any. */
+  get pinnedPath(): string | undefined {
+    return this.#pinnedAt;
+  }
+
+  /** What the kernel reports (id, tag, sizes, verified instructions, map ids…). */
+  info(opts: { xlated?: boolean } = {}): ProgInfo & { xlated?: Uint8Array } {
+    return progInfo(this.fd, opts);
+  }
+
+  /**
+   * Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel
+   * (BPF_PROG_TEST_RUN). If the output outgrows the buffer, it is run again
+   * with the size the kernel asked for.
+   */
+  run(opts: RunOptions = {}): RunResult {
+    let dataOut = opts.data ? Math.max(opts.dataSizeOut ?? opts.data.length + 512, 1) : 0;
+    let ctxOut = opts.ctx ? Math.max(opts.ctxSizeOut ?? opts.ctx.length, 1) : 0;
+    for (let attempt = 0; ; attempt++) {
+      const dataBuf = opts.data ? new Uint8Array(dataOut) : undefined;
+      const ctxBuf = opts.ctx ? new Uint8Array(ctxOut) : undefined;
+      const r = progTestRun({
+        prog_fd: this.fd,
+        data_in: opts.data ?? null,
+        data_size_in: opts.data?.length ?? 0,
+        data_out: dataBuf ?? null,
+        data_size_out: dataBuf?.length ?? 0,
+        ctx_in: opts.ctx ?? null,
+        ctx_size_in: opts.ctx?.length ?? 0,
+        ctx_out: ctxBuf ?? null,
+        ctx_size_out: ctxBuf?.length ?? 0,
+        repeat: opts.repeat ?? 0,
+        flags: opts.flags ?? 0,
+        cpu: opts.cpu ?? 0,
+      });
+      if (!r.ok) {
+        const grow = errnoName(r.errno) === 'ENOSPC' && attempt === 0 && (r.dataSizeOut > dataOut || r.ctxSizeOut > ctxOut);
+        if (grow) {
+          dataOut = Math.max(dataOut, r.dataSizeOut);
+          ctxOut = Math.max(ctxOut, r.ctxSizeOut);
+          continue;
+        }
+        throw new BpfError(Cmd.PROG_TEST_RUN, r.errno, { subject: `running program "${this.name}" (${this.type})` });
+      }
+      return {
+        retval: r.retval,
+        data: dataBuf ? dataBuf.slice(0, Math.min(r.dataSizeOut, dataBuf.length)) : new Uint8Array(0),
+        ctx: ctxBuf ? ctxBuf.slice(0, Math.min(r.ctxSizeOut, ctxBuf.length)) : undefined,
+        duration: r.duration,
+      };
+    }
+  }
+
+  /** Pins the program at a bpffs path. */
+  pin(path: string): this {
+    objPin(this.fd, path);
+    this.#pinnedAt = path;
+    return this;
+  }
+
+  /** Removes the pin (default: where it was pinned/opened from); the program stays loaded while referenced. */
+  unpin(path = this.#pinnedAt): void {
+    if (!path) throw new LoaderError('LOADER_NOT_PINNED', `program "${this.name}" is not pinned`);
+    rmSync(path, { force: true });
+    if (path === this.#pinnedAt) this.#pinnedAt = undefined;
+  }
+
+  /** Closes the fd (idempotent). Pins, links and prog arrays keep the program alive. */
+  close(): void {
+    this.#fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `Program("${this.name}" ${this.type}, fd ${this.#fd.closed ? 'closed' : this.#fd.value})`;
+  }
+}
+
+function sourceFor(insnIndex: number, spec: ProgramSpec, sources: ReadonlyMap<number, SourceLocation>): SourceLine | undefined {
+  const fromLineInfo = sourceOfInsn(insnIndex, spec.lineInfo, spec.btf?.fd);
+  if (fromLineInfo) return fromLineInfo;
+  const s = sources.get(insnIndex);
+  return s && { file: s.file, line: s.line, column: s.column, ...(s.text !== undefined ? { text: s.text } : {}) };
+}

@@ -1,0 +1,86 @@
+/**
+ * ProgramSpec: the plain blueprint of a program (instructions, type, BTF info),
+ * kept apart from a loaded `Program`, which owns an fd. An object loader builds
+ * specs from ELF sections; the DSL builds them from TypeScript.
+ */
+import type { Instruction } from '../../dsl/isa/instruction.js';
+import type { AttachTypeName, ProgTypeName } from '../sys/constants.js';
+
+/** func_info record with an instruction index (what BPF_PROG_LOAD wants). */
+export interface FuncInfoRecord {
+  readonly insnOff: number;
+  readonly typeId: number;
+}
+
+/**
+ * line_info record with its strings as text (the dsl/btf `BtfLineInfo` shape):
+ * `fileName` and `line` (source text) must be in the BTF string table loaded
+ * with the program.
+ */
+export interface LineInfoRecord {
+  readonly insnOff: number;
+  readonly fileName: string;
+  readonly line: string;
+  readonly lineNum: number;
+  readonly column: number;
+}
+
+/** Something holding a loaded BTF object's fd (a `LoadedBtf`, or `{ fd }`). */
+export interface BtfRef {
+  readonly fd: number;
+  /** String offsets of the blob, to encode text line info. */
+  readonly strings?: ((s: string) => number | undefined) | undefined;
+}
+
+/** Blueprint of a program. */
+export interface ProgramSpec {
+  readonly type: ProgTypeName;
+  /** Kernel-visible name ([A-Za-z0-9_.], 15 characters kept). */
+  readonly name?: string;
+  /**
+   * Instructions: raw bytes (8 per slot), or Instruction values whose labels,
+   * bpf-to-bpf calls and map/global references are resolved at load.
+   */
+  readonly insns: Uint8Array | readonly Instruction[];
+  /** License string; most helpers need a GPL-compatible one. Default `GPL`. */
+  readonly license?: string;
+  /** Needed at load by some types (cgroup sock_addr hooks, tracing, tcx is optional). */
+  readonly expectedAttachType?: AttachTypeName | number;
+  /** `prog_flags` (ProgFlag bits). */
+  readonly flags?: number;
+  /** BTF for func_info / line_info. */
+  readonly btf?: BtfRef;
+  /** func_info: 8-byte kernel records, or records. Needs `btf`. */
+  readonly funcInfo?: Uint8Array | readonly FuncInfoRecord[];
+  /** line_info: 16-byte kernel records, or records with text. Needs `btf`. */
+  readonly lineInfo?: Uint8Array | readonly LineInfoRecord[];
+  /** BTF id of the attach target (tracing, LSM, struct_ops, ext). */
+  readonly attachBtfId?: number;
+  /** Target program fd (ext/freplace) or module BTF object fd. */
+  readonly attachProgFd?: number;
+  /** Only old kprobe kernels looked at this. */
+  readonly kernVersion?: number;
+}
+
+/** What a map reference resolves to. */
+export interface MapFdRef {
+  readonly fd: number;
+}
+
+/** Options of `Program.load`. */
+export interface LoadOptions {
+  /** Maps by name, for `lddw` map references (`ldMapFd('name')`, `ldMapValue('name', off)`). */
+  readonly maps?: Readonly<Record<string, MapFdRef>> | ReadonlyMap<string, MapFdRef>;
+  /** Global variables by symbol: the map holding them and the symbol's offset in its value. */
+  readonly globals?: Readonly<Record<string, { readonly map: MapFdRef; readonly offset: number }>>;
+  /**
+   * Verifier log level to load with from the start (1 errors + summary, 2 every
+   * instruction, 4 stats; may be OR-ed). Default: load without a log, and reload
+   * with level 1 only if the load fails.
+   */
+  readonly logLevel?: number;
+  /** Initial log buffer size in bytes (grown as needed). Default 64 KiB. */
+  readonly logSize?: number;
+  /** Upper bound for growing the log. Default 64 MiB. */
+  readonly maxLogSize?: number;
+}
