@@ -10,3 +10,4 @@ export { UAPI_HELPERS } from './generated/uapi-helpers.js';
 export { CTX_STRUCT_LAYOUTS } from './generated/ctx-layouts.js';
 export * from './version.js';
 export * from './helper-availability.js';
+export * from './context.js';

@@ -24,16 +24,17 @@ const ProgLoadAttr = koffi.struct('tsbpf_kd_prog_load_attr', {
   tail: koffi.array('uint8', 56),
 });
 
-let syscallFn: ((nr: number, cmd: number, attr: unknown, size: number) => number) | undefined;
-function sys(): (nr: number, cmd: number, attr: unknown, size: number) => number {
+type SyscallFn = (nr: number, cmd: number, attr: unknown, size: number) => number;
+let syscallFn: SyscallFn | undefined;
+function sys(): SyscallFn {
   if (!syscallFn) {
     const libc = koffi.load('libc.so.6');
-    syscallFn = libc.func('long syscall(long nr, int cmd, tsbpf_kd_prog_load_attr *attr, uint32 size)') as typeof syscallFn;
+    syscallFn = libc.func('long syscall(long nr, int cmd, tsbpf_kd_prog_load_attr *attr, uint32 size)') as unknown as SyscallFn;
   }
-  return syscallFn!;
+  return syscallFn;
 }
 
-const closeFn = () => koffi.load('libc.so.6').func('int close(int fd)') as (fd: number) => number;
+const closeFn = () => koffi.load('libc.so.6').func('int close(int fd)') as unknown as (fd: number) => number;
 let close: ((fd: number) => number) | undefined;
 
 /** Outcome of one load: the fd was closed again if it succeeded. */
