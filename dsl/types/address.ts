@@ -164,8 +164,8 @@ class AddressBytesImpl extends ArraySchemaImpl {
     if (typeof v === 'string') {
       const parsed = this.format === 'ipv6' ? parseIpv6(v) : parseMac(v);
       if (parsed === undefined) {
-        const example = this.format === 'ipv6' ? "'fd00::1'" : "'aa:bb:cc:dd:ee:ff'";
-        throw new SchemaError('SCHEMA_RANGE', '', `expected a ${this.format} address like ${example}, got ${describeValue(v)}`);
+        const what = this.format === 'ipv6' ? "an IPv6 address like 'fd00::1'" : "a MAC address like 'aa:bb:cc:dd:ee:ff'";
+        throw new SchemaError('SCHEMA_RANGE', '', `expected ${what}, got ${describeValue(v)}`);
       }
       b.set(parsed, o);
       return;
