@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { registerAsm } from './asm.js';
 import { registerDump } from './dump.js';
 import { registerDemo } from './demo.js';
+import { registerProbe } from './probe.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe];

@@ -4,8 +4,10 @@
  * This is probe knowledge — which expected_attach_type makes a type loadable,
  * which map geometry a map type accepts — kept as data.
  */
-import { AttachType, LinkType, MapType, ProgType } from '../sys/constants.js';
+import { BpfAttachType, BpfFunc, BpfLinkType, BpfMapType, BpfProgType } from '../../dsl/kernel/enums.js';
 import type { VmlinuxIndex } from './vmlinux.js';
+
+const notSentinel = (n: string) => n === 'unspec' || n.startsWith('_') || n.startsWith('max_');
 
 /** A name/value pair of a kernel enum. */
 export interface EnumEntry {
@@ -25,11 +27,16 @@ export interface Catalog {
   readonly source: 'vmlinux-btf' | 'tables';
 }
 
-function fromTable(table: Readonly<Record<string, number>>, skip: readonly string[] = ['unspec']): EnumEntry[] {
-  return Object.entries(table)
-    .filter(([n]) => !skip.includes(n))
-    .map(([name, value]) => ({ name, value }))
-    .sort((a, b) => a.value - b.value);
+/** Entries of a dsl/kernel enum, lower-cased, one per value, sentinels dropped. */
+function fromTable(table: Readonly<Record<string, number>>): EnumEntry[] {
+  const byValue = new Map<number, string>();
+  for (const [key, value] of Object.entries(table)) {
+    const name = key.toLowerCase();
+    if (notSentinel(name)) continue;
+    const prev = byValue.get(value);
+    if (prev === undefined || prev.endsWith('_deprecated')) byValue.set(value, name);
+  }
+  return [...byValue].map(([value, name]) => ({ name, value })).sort((a, b) => a.value - b.value);
 }
 
 function fromKernelEnum(
@@ -51,28 +58,27 @@ function fromKernelEnum(
   return [...byValue].map(([value, name]) => ({ name, value })).sort((a, b) => a.value - b.value);
 }
 
-const notSentinel = (n: string) => n === 'unspec' || n.startsWith('__') || n.startsWith('max_');
 
 /**
  * The catalog for this kernel: names from vmlinux BTF (so types newer than our
- * tables are still probed), falling back to loader/sys's UAPI tables. Helper
- * names without BTF are `helper_<id>`.
+ * tables are still probed), falling back to dsl/kernel's UAPI tables.
  */
-export function buildCatalog(vmlinux: VmlinuxIndex | undefined, helperFallbackMax = 212): Catalog {
+export function buildCatalog(vmlinux: VmlinuxIndex | undefined): Catalog {
   const progTypes = fromKernelEnum(vmlinux?.enumMembers('bpf_prog_type'), 'BPF_PROG_TYPE_', notSentinel);
   const mapTypes = fromKernelEnum(vmlinux?.enumMembers('bpf_map_type'), 'BPF_MAP_TYPE_', notSentinel);
   const attachTypes = fromKernelEnum(vmlinux?.enumMembers('bpf_attach_type'), 'BPF_', (n) => n.startsWith('_') || n.startsWith('max'));
+  const helperTable = fromTable(BpfFunc).map((h) => ({ name: `bpf_${h.name}`, value: h.value }));
   const linkTypes = fromKernelEnum(vmlinux?.enumMembers('bpf_link_type'), 'BPF_LINK_TYPE_', notSentinel);
   const helperEnum = fromKernelEnum(vmlinux?.enumMembers('bpf_func_id'), 'BPF_FUNC_', notSentinel);
   const helpers = helperEnum
     ? helperEnum.map((h) => ({ name: `bpf_${h.name}`, value: h.value }))
-    : Array.from({ length: helperFallbackMax - 1 }, (_, k) => ({ name: `helper_${k + 1}`, value: k + 1 }));
+    : helperTable;
   const complete = progTypes && mapTypes && attachTypes && linkTypes && helperEnum;
   return {
-    progTypes: progTypes ?? fromTable(ProgType),
-    mapTypes: mapTypes ?? fromTable(MapType),
-    attachTypes: attachTypes ?? fromTable(AttachType, []),
-    linkTypes: linkTypes ?? fromTable(LinkType),
+    progTypes: progTypes ?? fromTable(BpfProgType),
+    mapTypes: mapTypes ?? fromTable(BpfMapType),
+    attachTypes: attachTypes ?? fromTable(BpfAttachType),
+    linkTypes: linkTypes ?? fromTable(BpfLinkType),
     helpers,
     source: complete ? 'vmlinux-btf' : 'tables',
   };

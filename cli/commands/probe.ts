@@ -1,0 +1,71 @@
+/**
+ * `tsbpf probe [kernel] [--json | --ts | --profile] [--full] [--only SECTION]`:
+ * what the running kernel supports, asked of the kernel itself.
+ */
+import type { Command } from 'commander';
+import { TsbpfError } from '../../dsl/errors.js';
+import { probeKernel, SECTIONS, toTargetProfile, type ProbeReport, type SectionName } from '../../loader/probe/index.js';
+import { formatText, formatTs } from '../../loader/probe/format.js';
+
+/** Options of `tsbpf probe`. */
+export interface ProbeCliOptions {
+  readonly json?: boolean;
+  readonly ts?: boolean;
+  readonly profile?: boolean;
+  readonly full?: boolean;
+  readonly only?: string[];
+}
+
+/** Parses `--only a,b --only c` into section names; throws on an unknown one. */
+export function parseSections(only: readonly string[] | undefined): SectionName[] | undefined {
+  if (!only?.length) return undefined;
+  const names = only.flatMap((o) => o.split(',')).map((s) => s.trim().replace(/-/g, '_')).filter(Boolean);
+  for (const n of names)
+    if (!(SECTIONS as readonly string[]).includes(n))
+      throw new TsbpfError('PROBE_BAD_SECTION', `unknown section '${n}' for --only (one of: ${SECTIONS.join(', ')})`);
+  return names as SectionName[];
+}
+
+/** Runs the probe and renders it as the options ask: the text to print and the report's notes. */
+export function runProbe(opts: ProbeCliOptions, tty: { stdout: boolean; stderr: boolean }): { text: string; notes: readonly string[] } {
+  const modes = [opts.json, opts.ts, opts.profile].filter(Boolean).length;
+  if (modes > 1) throw new TsbpfError('PROBE_BAD_OPTIONS', 'choose one of --json, --ts, --profile');
+  const sections = opts.profile ? undefined : parseSections(opts.only);
+  const progress = tty.stderr
+    ? (section: SectionName, done?: number, total?: number) => {
+        const tail = total ? ` ${done}/${total} program types` : '';
+        process.stderr.write(`\r\x1b[Kprobing ${section.replace(/_/g, ' ')}…${tail}`);
+      }
+    : undefined;
+  let report: ProbeReport;
+  try {
+    report = probeKernel({ sections, onProgress: progress });
+  } finally {
+    if (progress) process.stderr.write('\r\x1b[K');
+  }
+  const notes = report.notes ?? [];
+  if (opts.profile) return { text: `${JSON.stringify(toTargetProfile(report), null, 2)}\n`, notes };
+  if (opts.json) return { text: `${JSON.stringify(report, null, 2)}\n`, notes };
+  if (opts.ts) return { text: formatTs(report), notes };
+  return { text: formatText(report, { color: tty.stdout, full: opts.full }), notes: [] };
+}
+
+/** Registers `tsbpf probe`. */
+export function registerProbe(program: Command): void {
+  program
+    .command('probe')
+    .description('probe the running kernel for BPF features (program/map/attach/link types, helpers, limits, BTF, kfuncs)')
+    .argument('[target]', "what to probe: 'kernel' (the only target)", 'kernel')
+    .option('--json', 'machine-readable report (schema tsbpf-probe/1)')
+    .option('--ts', 'a TypeScript module of constants')
+    .option('--profile', 'the target profile JSON that `tsbpf build --target host` reads')
+    .option('--full', 'list every helper per program type and every reason')
+    .option('--only <sections...>', `probe only these sections (${SECTIONS.join(', ')})`)
+    .action((target: string, opts: ProbeCliOptions) => {
+      if (target !== 'kernel') throw new TsbpfError('PROBE_BAD_TARGET', `unknown probe target '${target}' (only 'kernel')`);
+      const { text, notes } = runProbe(opts, { stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) });
+      process.stdout.write(text);
+      // Machine-readable output keeps its notes inside; say it on stderr too so a human sees it.
+      for (const n of notes) process.stderr.write(`tsbpf probe: ${n}\n`);
+    });
+}

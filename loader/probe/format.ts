@@ -1,0 +1,128 @@
+/** Renders a probe report: aligned human text (bpftool-like sections) and a TypeScript module. */
+import type { Feature, ProbeReport } from './result.js';
+
+/** Text rendering options. */
+export interface TextOptions {
+  /** ANSI colours (only when stdout is a TTY). */
+  readonly color?: boolean;
+  /** List every helper per program type (and unsupported ones), not just counts. */
+  readonly full?: boolean;
+}
+
+const C = { green: '\x1b[32m', red: '\x1b[31m', yellow: '\x1b[33m', bold: '\x1b[1m', dim: '\x1b[2m', reset: '\x1b[0m' };
+
+function statusWord(f: Feature, color: boolean): string {
+  const word = f.status === 'supported' ? 'yes' : f.status === 'unsupported' ? 'no' : 'inconclusive';
+  if (!color) return word;
+  const c = f.status === 'supported' ? C.green : f.status === 'unsupported' ? C.red : C.yellow;
+  return `${c}${word}${C.reset}`;
+}
+
+function section(title: string, color: boolean): string {
+  return color ? `\n${C.bold}${title}${C.reset}\n` : `\n${title}\n`;
+}
+
+function table(entries: Readonly<Record<string, Feature>>, color: boolean, showReason: (f: Feature) => boolean): string {
+  const names = Object.keys(entries);
+  const width = Math.max(0, ...names.map((n) => n.length));
+  return names
+    .map((n) => {
+      const f = entries[n]!;
+      const value = f.value !== undefined ? ` (${f.value})` : '';
+      const reason = f.reason && showReason(f) ? (color ? `  ${C.dim}${f.reason}${C.reset}` : `  — ${f.reason}`) : '';
+      return `  ${n.padEnd(width)}  ${statusWord(f, color)}${value}${reason}`;
+    })
+    .join('\n');
+}
+
+/** Human-readable report. */
+export function formatText(report: ProbeReport, options: TextOptions = {}): string {
+  const color = options.color ?? false;
+  const out: string[] = [];
+  const notYes = (f: Feature) => f.status !== 'supported';
+  const s = report.system;
+  if (s) {
+    out.push(section('System', color));
+    const rows: [string, string][] = [
+      ['kernel', `${s.kernel.release} (${s.kernel.machine})`],
+      ['bpf() syscall', `${statusWord(s.bpfSyscall, color)}${s.bpfSyscall.reason ? ` — ${s.bpfSyscall.reason}` : ''}`],
+      ['privileged (CAP_BPF/CAP_SYS_ADMIN)', s.privileged ? 'yes' : 'no'],
+      ['unprivileged_bpf_disabled', String(s.unprivilegedBpfDisabled ?? 'unknown')],
+      ['bpf_jit_enable', String(s.jit.enable ?? 'unknown')],
+      ['bpf_jit_harden', String(s.jit.harden ?? 'unknown')],
+      ['bpf_jit_kallsyms', String(s.jit.kallsyms ?? 'unknown')],
+      ['bpf_jit_limit', String(s.jit.limit ?? 'unknown')],
+      ['vmlinux BTF', `${statusWord(s.vmlinuxBtf, color)}${s.vmlinuxBtf.reason ? ` — ${s.vmlinuxBtf.reason}` : ''}`],
+      ['kernel config', s.config.source ?? 'not found (no /proc/config.gz, no /boot/config-<release>)'],
+    ];
+    if (s.config.source) for (const [k, v] of Object.entries(s.config.options)) rows.push([k, v ?? 'is not set']);
+    const w = Math.max(...rows.map(([k]) => k.length));
+    out.push(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n'));
+  }
+  const simple: [keyof ProbeReport, string][] = [
+    ['program_types', 'Program types'],
+    ['map_types', 'Map types'],
+    ['map_flags', 'Map flags (BPF_F_*)'],
+    ['attach_types', 'Attach types'],
+    ['link_types', 'Link types'],
+  ];
+  for (const [key, title] of simple) {
+    const sec = report[key] as Readonly<Record<string, Feature>> | undefined;
+    if (sec) out.push(section(title, color), table(sec, color, options.full ? () => true : notYes));
+  }
+  if (report.helpers) {
+    out.push(section('Helpers per program type', color));
+    const names = Object.keys(report.helpers);
+    const w = Math.max(0, ...names.map((n) => n.length));
+    for (const pt of names) {
+      const hs = report.helpers[pt]!;
+      const yesList = Object.entries(hs).filter(([, f]) => f.status === 'supported').map(([h]) => h);
+      const total = Object.keys(hs).length;
+      out.push(`  ${pt.padEnd(w)}  ${yesList.length}/${total} helpers`);
+      if (options.full) {
+        for (const [h, f] of Object.entries(hs)) out.push(`      ${h}  ${statusWord(f, color)}${f.status !== 'supported' && f.reason ? ` — ${f.reason}` : ''}`);
+      }
+    }
+    if (!options.full) out.push('  (use --full to list each helper)');
+  }
+  if (report.misc) out.push(section('Miscellaneous', color), table(report.misc, color, notYes));
+  if (report.btf) out.push(section('BTF kinds accepted', color), table(report.btf, color, notYes));
+  if (report.kfuncs) out.push(section('kfuncs (vmlinux BTF)', color), table(report.kfuncs, color, notYes));
+  if (report.notes?.length) out.push(section('Notes', color), report.notes.map((n) => `  ${n}`).join('\n'));
+  return `${out.join('\n').replace(/^\n/, '')}\n`;
+}
+
+const ident = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+
+/** A TypeScript module of constants: one boolean per feature, helper sets per program type. */
+export function formatTs(report: ProbeReport): string {
+  const lines = [
+    '// Generated by `tsbpf probe --ts` on ' + (report.system?.kernel.release ?? 'an unknown kernel') + '. Do not edit.',
+    '',
+  ];
+  const bools = (prefix: string, sec: Readonly<Record<string, Feature>> | undefined) => {
+    if (!sec) return;
+    for (const [n, f] of Object.entries(sec)) lines.push(`export const ${prefix}${ident(n)} = ${f.status === 'supported'};`);
+    lines.push('');
+  };
+  bools('HAVE_PROG_TYPE_', report.program_types);
+  bools('HAVE_MAP_TYPE_', report.map_types);
+  bools('HAVE_MAP_FLAG_', report.map_flags);
+  bools('HAVE_ATTACH_TYPE_', report.attach_types);
+  bools('HAVE_LINK_TYPE_', report.link_types);
+  bools('HAVE_', report.misc);
+  bools('HAVE_BTF_KIND_', report.btf);
+  bools('HAVE_KFUNC_', report.kfuncs);
+  const limit = report.misc?.processed_insn_limit?.value;
+  if (typeof limit === 'number') lines.push(`export const PROCESSED_INSN_LIMIT = ${limit};`, '');
+  if (report.helpers) {
+    lines.push('/** Helpers available per program type. */');
+    lines.push('export const HELPERS: Readonly<Record<string, ReadonlySet<string>>> = {');
+    for (const [pt, hs] of Object.entries(report.helpers)) {
+      const names = Object.entries(hs).filter(([, f]) => f.status === 'supported').map(([h]) => JSON.stringify(h));
+      lines.push(`  ${pt}: new Set([${names.join(', ')}]),`);
+    }
+    lines.push('};', '');
+  }
+  return lines.join('\n');
+}
