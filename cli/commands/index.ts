@@ -4,8 +4,9 @@ import { registerAsm } from './asm.js';
 import { registerDump } from './dump.js';
 import { registerDemo } from './demo.js';
 import { registerProbe } from './probe.js';
+import { registerAttach } from './attach.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach];

@@ -21,6 +21,7 @@ export {
   TcNetlinkAttachment,
   queryTcx,
   listTcFilters,
+  detachTcProgram,
   type TcAttachMode,
   type TcAttachOptions,
   type TcNetlinkState,
@@ -31,6 +32,7 @@ export {
   attachXdpNetlink,
   XdpNetlinkAttachment,
   queryXdp,
+  detachXdpProgram,
   type XdpAttachMode,
   type XdpAttachOptions,
 } from './xdp.js';

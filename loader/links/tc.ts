@@ -22,7 +22,7 @@ import { Fd } from '../sys/fd.js';
 import type { Attachment, AttachmentSummary, ReplaceOptions } from './attachment.js';
 import { AttachError } from './errors.js';
 import { describeInterface, resolveInterface, type InterfaceTarget } from './iface.js';
-import { BpfLink } from './link.js';
+import { BpfLink, detachLinksOf } from './link.js';
 import { progFdOf, progIdOf, type ProgramRef } from './program-ref.js';
 
 /** How to attach a tc program. */
@@ -243,4 +243,24 @@ export function listTcFilters(target: InterfaceTarget, direction: TcDirection): 
   using sock = NetlinkSocket.open({ netns: target.netns });
   const iface = resolveInterface(target);
   return listFilters(sock, iface.index, direction);
+}
+
+/**
+ * Detaches program `progId` from one direction of an interface, whoever attached
+ * it: tcx links holding it, and cls_bpf filters running it (for `tsbpf detach`).
+ * Returns how many attachments were removed.
+ */
+export function detachTcProgram(target: InterfaceTarget, direction: TcDirection, progId: number): number {
+  checkDirection(direction);
+  const iface = resolveInterface(target);
+  const attachType = direction === 'ingress' ? 'tcx_ingress' : 'tcx_egress';
+  let n = detachLinksOf(progId, (info) => info.type === 'tcx' && info.attachType === attachType && info.ifindex === iface.index);
+  using sock = NetlinkSocket.open({ netns: target.netns });
+  for (const f of listFilters(sock, iface.index, direction)) {
+    if (f.kind === 'bpf' && f.progId === progId) {
+      deleteFilter(sock, f);
+      n++;
+    }
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import { Fd } from '../sys/fd.js';
 import type { Attachment, AttachmentSummary, ReplaceOptions } from './attachment.js';
 import { AttachError } from './errors.js';
 import { describeInterface, resolveInterface, type InterfaceTarget } from './iface.js';
-import { BpfLink } from './link.js';
+import { BpfLink, detachLinksOf } from './link.js';
 import { openProgById, progFdOf, progIdOf, type ProgramRef } from './program-ref.js';
 
 /** How to attach an XDP program. */
@@ -131,4 +131,29 @@ export class XdpNetlinkAttachment implements Attachment {
 /** XDP state of an interface as rtnetlink reports it (mode and program ids). */
 export function queryXdp(target: InterfaceTarget): XdpState {
   return resolveInterface(target).xdp;
+}
+
+/**
+ * Detaches XDP program `progId` from an interface, whoever attached it: an XDP
+ * link holding it, or a netlink attachment in any mode (for `tsbpf detach`).
+ * Returns how many attachments were removed.
+ */
+export function detachXdpProgram(target: InterfaceTarget, progId: number): number {
+  const iface = resolveInterface(target);
+  let n = detachLinksOf(progId, (info) => info.type === 'xdp' && info.ifindex === iface.index);
+  if (n > 0) return n;
+  const state = iface.xdp;
+  const modes: [XdpMode, number][] = [
+    ['generic', state.genericProgId],
+    ['driver', state.driverProgId],
+    ['offload', state.offloadProgId],
+  ];
+  using sock = NetlinkSocket.open({ netns: target.netns });
+  for (const [mode, id] of modes) {
+    if (id !== progId) continue;
+    using prog = openProgById(id);
+    setXdp(sock, iface.index, -1, { mode, expectedFd: prog.value });
+    n++;
+  }
+  return n;
 }
