@@ -1,0 +1,129 @@
+/**
+ * `tsbpf attach` / `tsbpf detach` end to end: the CLI runs as its own process, so
+ * what it leaves attached (netlink filters, pinned links, legacy cgroup
+ * attachments) must outlive it; the library's queries and iproute2 check the
+ * kernel state, and detach must leave nothing.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { listTcFilters, queryCgroup, queryTcx, queryXdp } from '../../loader/links/index.js';
+import { objPin } from '../../loader/sys/bpf.js';
+import { progInfo } from '../../loader/sys/info.js';
+import { createTestCgroup } from '../support/cgroup.js';
+import { need } from '../support/env.js';
+import { createNetnsPair, nsExec, udpExchange } from '../support/netns.js';
+import { allowProgram, createCounter, createPinDir, tcProgram, xdpProgram } from './links-fixtures.js';
+
+const ok = need({ kernel: true, tools: ['ip', 'tc'] });
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/tsbpf.js');
+
+async function tsbpf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
+
+describe.skipIf(!ok)('tsbpf attach / detach CLI (real kernel)', () => {
+  it('tc via netlink and tcx (pinned), xdp via link (pinned) and netlink; detach removes each', async () => {
+    const net = createNetnsPair(31);
+    const pins = createPinDir();
+    const counter = createCounter();
+    const tc = tcProgram(counter, 7401, { rewrite: 'Z' });
+    const xdp = xdpProgram(counter, 7402, 'drop');
+    try {
+      const tcPin = join(pins.path, 'tc_prog');
+      const xdpPin = join(pins.path, 'xdp_prog');
+      objPin(tc.value, tcPin);
+      objPin(xdp.value, xdpPin);
+      const tcId = progInfo(tc.value).id;
+      const xdpId = progInfo(xdp.value).id;
+      const dev = ['--dev', net.vethB, '--netns', net.b];
+
+      // tc netlink: persists after the CLI exits.
+      const a = await tsbpf('attach', 'tc/ingress', '--prog', tcPin, ...dev, '--mode', 'netlink', '--priority', '5', '--handle', '9', '--json');
+      expect(a.stderr).toBe('');
+      expect(JSON.parse(a.stdout)).toMatchObject({ mechanism: 'netlink', hook: 'tc/ingress', progId: tcId, details: { priority: 5, handle: 9 } });
+      expect(nsExec(net.b, 'tc', 'filter', 'show', 'dev', net.vethB, 'ingress')).toMatch(/pref 5 bpf .*handle 0x9 tsbpf direct-action/s);
+      expect((await udpExchange({ fromNs: net.a, toNs: net.b, toAddr: net.addrB, port: 7401, count: 3 })).sort()).toEqual(['Zello-0', 'Zello-1', 'Zello-2']);
+      const d = await tsbpf('detach', 'tc/ingress', '--prog', tcPin, ...dev);
+      expect(d).toMatchObject({ code: 0, stdout: `detached program id ${tcId} from tc ingress on ${net.vethB}\n` });
+      expect(listTcFilters({ iface: net.vethB, netns: net.b }, 'ingress')).toEqual([]);
+
+      // tcx needs a pin; with one, the link outlives the CLI until detached by pin.
+      const refused = await tsbpf('attach', 'tcx/egress', '--prog', tcPin, '--dev', net.vethA, '--netns', net.a);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/pass --pin PATH/);
+      const linkPin = join(pins.path, 'tcx_link');
+      const t = await tsbpf('attach', 'tcx/egress', '--prog', tcPin, '--dev', net.vethA, '--netns', net.a, '--pin', linkPin);
+      expect(t.stdout).toMatch(new RegExp(`^attached program id ${tcId} to tcx/egress on ${net.vethA} .* via link \\(link id \\d+, pinned at ${linkPin}`));
+      expect(queryTcx({ iface: net.vethA, netns: net.a }, 'egress').progIds).toEqual([tcId]);
+      expect((await tsbpf('detach', '--link', linkPin)).code).toBe(0);
+      expect(existsSync(linkPin)).toBe(false);
+      expect(queryTcx({ iface: net.vethA, netns: net.a }, 'egress').progIds).toEqual([]);
+
+      // xdp: netlink by default without a pin; generic mode.
+      const x = await tsbpf('attach', 'xdp', '--prog', xdpPin, ...dev, '--xdp-mode', 'generic', '--json');
+      expect(JSON.parse(x.stdout)).toMatchObject({ mechanism: 'netlink', hook: 'xdp', progId: xdpId });
+      expect(queryXdp({ iface: net.vethB, netns: net.b })).toMatchObject({ mode: 'generic', progId: xdpId });
+      expect(await udpExchange({ fromNs: net.a, toNs: net.b, toAddr: net.addrB, port: 7402, count: 3 })).toEqual([]);
+      expect((await tsbpf('detach', 'xdp', '--prog-id', String(xdpId), ...dev)).code).toBe(0);
+      expect(queryXdp({ iface: net.vethB, netns: net.b }).mode).toBe('none');
+
+      // xdp link pinned, detached by kind + program (finds the link).
+      const xl = await tsbpf('attach', 'xdp', '--prog', xdpPin, ...dev, '--mode', 'link', '--xdp-mode', 'generic', '--pin', join(pins.path, 'xdp_link'), '--json');
+      expect(JSON.parse(xl.stdout)).toMatchObject({ mechanism: 'link', progId: xdpId, pinnedPath: join(pins.path, 'xdp_link') });
+      expect((await tsbpf('detach', 'xdp', '--prog', xdpPin, ...dev)).code).toBe(0);
+      expect(queryXdp({ iface: net.vethB, netns: net.b }).mode).toBe('none');
+
+      // Detaching something not attached is an error, not a silent success.
+      const none = await tsbpf('detach', 'xdp', '--prog-id', String(xdpId), ...dev);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/is not attached at xdp/);
+    } finally {
+      tc.close();
+      xdp.close();
+      counter.close();
+      pins.cleanup();
+      net.cleanup();
+    }
+  });
+
+  it('cgroup hooks: legacy without a pin, link with one; detach by id and by pinned link', async () => {
+    const cg = createTestCgroup();
+    const pins = createPinDir();
+    const prog = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
+    try {
+      const progPin = join(pins.path, 'conn4');
+      objPin(prog.value, progPin);
+      const id = progInfo(prog.value).id;
+      const legacy = JSON.parse((await tsbpf('attach', 'cgroup/connect4', '--prog', progPin, '--cgroup', cg.path, '--json')).stdout);
+      expect(legacy).toMatchObject({ mechanism: 'legacy', hook: 'cgroup/connect4', target: cg.path, progId: id });
+      expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([id]);
+      expect((await tsbpf('detach', 'connect4', '--cgroup', cg.path, '--prog-id', String(id))).code).toBe(0);
+      expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([]);
+
+      const linkPin = join(pins.path, 'conn4_link');
+      const link = JSON.parse((await tsbpf('attach', 'connect4', '--prog', progPin, '--cgroup', cg.path, '--pin', linkPin, '--json')).stdout);
+      expect(link).toMatchObject({ mechanism: 'link', progId: id, pinnedPath: linkPin });
+      expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([id]);
+      expect((await tsbpf('detach', '--link', linkPin, '--json')).stdout).toMatch(/"removed":1/);
+      expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([]);
+
+      const bad = await tsbpf('attach', 'connect4', '--prog', progPin, '--dev', 'lo');
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/pass --cgroup PATH/);
+    } finally {
+      prog.close();
+      pins.cleanup();
+      cg.cleanup();
+    }
+  });
+});
