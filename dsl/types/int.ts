@@ -42,6 +42,13 @@ export interface BoolSchema extends Schema<boolean, boolean> {
 
 const TWO32 = 4294967296;
 
+// 64-bit conversions go through one shared 8-byte scratch in host (little-endian
+// on every platform Node supports for BPF) order.
+const SCRATCH_U64 = new BigUint64Array(1);
+const SCRATCH_S64 = new BigInt64Array(SCRATCH_U64.buffer);
+const SCRATCH = new Uint8Array(SCRATCH_U64.buffer);
+if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) throw new Error('tsbpf needs a little-endian host');
+
 /** Implementation of every integer schema; `format` subclasses override the host conversion. */
 export class IntSchemaImpl extends BaseSchema {
   readonly kind = 'int' as const;
@@ -122,8 +129,6 @@ export class IntSchemaImpl extends BaseSchema {
   }
 
   private write64(b: Uint8Array, o: number, v: unknown): void {
-    let lo: number;
-    let hi: number;
     if (typeof v === 'number') {
       if (!Number.isSafeInteger(v) || v < this.min || v > this.max) {
         throw new SchemaError(
@@ -132,28 +137,32 @@ export class IntSchemaImpl extends BaseSchema {
           `expected a safe integer (or bigint) in range for ${this.name}, got ${describeValue(v)}`,
         );
       }
-      hi = Math.floor(v / TWO32);
-      lo = v - hi * TWO32;
-    } else if (typeof v === 'bigint') {
-      if (v < this.min64 || v > this.max64) {
-        throw new SchemaError(
-          'SCHEMA_RANGE',
-          '',
-          `expected a bigint in ${this.min64}..${this.max64} for ${this.name}, got ${describeValue(v)}`,
-        );
+      const hi = Math.floor(v / TWO32);
+      const lo = v - hi * TWO32;
+      if (this.byteOrder === 'big') {
+        write32be(b, o, hi);
+        write32be(b, o + 4, lo);
+      } else {
+        write32le(b, o, lo);
+        write32le(b, o + 4, hi);
       }
-      lo = Number(BigInt.asUintN(32, v));
-      hi = Number(BigInt.asUintN(32, v >> 32n));
-    } else {
+      return;
+    }
+    if (typeof v !== 'bigint') {
       throw new SchemaError('SCHEMA_TYPE', '', `expected a bigint or number for ${this.name}, got ${describeValue(v)}`);
     }
-    if (this.byteOrder === 'big') {
-      write32be(b, o, hi);
-      write32be(b, o + 4, lo);
-    } else {
-      write32le(b, o, lo);
-      write32le(b, o + 4, hi);
+    if (v < this.min64 || v > this.max64) {
+      throw new SchemaError(
+        'SCHEMA_RANGE',
+        '',
+        `expected a bigint in ${this.min64}..${this.max64} for ${this.name}, got ${describeValue(v)}`,
+      );
     }
+    // Through a typed-array scratch: no intermediate bigints on the hot path.
+    if (this.signed) SCRATCH_S64[0] = v;
+    else SCRATCH_U64[0] = v;
+    if (this.byteOrder === 'big') for (let i = 0; i < 8; i++) b[o + i] = SCRATCH[7 - i]!;
+    else for (let i = 0; i < 8; i++) b[o + i] = SCRATCH[i]!;
   }
 
   read(b: Uint8Array, o: number): unknown {
@@ -170,10 +179,9 @@ export class IntSchemaImpl extends BaseSchema {
         return this.signed ? v | 0 : v;
       }
       default: {
-        const hi = big ? read32be(b, o) : read32le(b, o + 4);
-        const lo = big ? read32be(b, o + 4) : read32le(b, o);
-        const u = (BigInt(hi) << 32n) | BigInt(lo);
-        return this.signed ? BigInt.asIntN(64, u) : u;
+        if (big) for (let i = 0; i < 8; i++) SCRATCH[i] = b[o + 7 - i]!;
+        else for (let i = 0; i < 8; i++) SCRATCH[i] = b[o + i]!;
+        return this.signed ? SCRATCH_S64[0]! : SCRATCH_U64[0]!;
       }
     }
   }
