@@ -80,7 +80,7 @@ export function fieldOf<S extends AnySchema, const P extends FieldPath<S>>(schem
     }
     current = resolve(current);
     if (current.kind !== 'struct' && current.kind !== 'union') {
-      throw new SchemaError('SCHEMA_PATH', walked, `is a ${current.kind}, not a struct or union; cannot select ${describeValue(m[1])}`);
+      throw new SchemaError('SCHEMA_PATH', walked, `is not a struct or union (kind ${current.kind}); cannot select ${describeValue(m[1])}`);
     }
     const members = (current as unknown as { members: readonly Member[] }).members;
     found = members.find((x) => x.name === m[1]);
@@ -93,7 +93,7 @@ export function fieldOf<S extends AnySchema, const P extends FieldPath<S>>(schem
     for (const idx of m[2]!.matchAll(/\[([0-9]+)\]/g)) {
       const i = Number(idx[1]);
       current = resolve(current);
-      if (current.kind !== 'array') throw new SchemaError('SCHEMA_PATH', walked, `is a ${current.kind}, not an array`);
+      if (current.kind !== 'array') throw new SchemaError('SCHEMA_PATH', walked, `is not an array (kind ${current.kind})`);
       const arr = current as unknown as ArraySchema;
       if (i >= arr.count) throw new SchemaError('SCHEMA_PATH', walked, `index ${i} out of range (length ${arr.count})`);
       offset += i * arr.elem.size;
