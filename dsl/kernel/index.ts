@@ -11,3 +11,6 @@ export { CTX_STRUCT_LAYOUTS } from './generated/ctx-layouts.js';
 export * from './version.js';
 export * from './helper-availability.js';
 export * from './context.js';
+export * from './helpers.js';
+export * from './sections.js';
+export * from './profiles.js';

@@ -31,6 +31,7 @@ export const BPF_PROG_TYPE_ADDITIONS = {
 
 /** `enum bpf_attach_type` additions. */
 export const BPF_ATTACH_TYPE_ADDITIONS = {
+  STRUCT_OPS: { value: 44, since: '6.4' },
   NETFILTER: { value: 45, since: '6.4' },
   TCX_INGRESS: { value: 46, since: '6.6' },
   TCX_EGRESS: { value: 47, since: '6.6' },
