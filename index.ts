@@ -3,3 +3,4 @@ export * from './dsl/errors.js';
 export * as isa from './dsl/isa/index.js';
 export * as types from './dsl/types/index.js';
 export * as btf from './dsl/btf/index.js';
+export * as kernel from './dsl/kernel/index.js';
