@@ -2,6 +2,9 @@
 import { SchemaError } from './errors.js';
 import { BaseSchema, describeValue, isSchema, type AnySchema, type Infer, type InferInput, type Schema } from './schema.js';
 
+/** Host renderings of byte arrays: addresses and NUL-terminated text. */
+export type ArrayFormat = 'ipv6' | 'mac' | 'cstring';
+
 /** Description of `elem[count]`. Host value: a JS array; input may be shorter (rest is zero). */
 export interface ArraySchema<E extends AnySchema = AnySchema>
   extends Schema<Infer<E>[], ArrayLike<InferInput<E> | undefined>> {
@@ -11,8 +14,8 @@ export interface ArraySchema<E extends AnySchema = AnySchema>
   readonly elem: E;
   /** Number of elements. */
   readonly count: number;
-  /** Host rendering: `ipv6`/`mac` byte arrays decode to text; `undefined` for plain arrays. */
-  readonly format: 'ipv6' | 'mac' | undefined;
+  /** Host rendering: `ipv6`/`mac`/`cstring` byte arrays decode to text; `undefined` for plain arrays. */
+  readonly format: ArrayFormat | undefined;
 }
 
 /** Implementation of arrays; address formats subclass it. */
@@ -23,9 +26,9 @@ export class ArraySchemaImpl extends BaseSchema {
   readonly align: number;
   readonly elem: BaseSchema;
   readonly count: number;
-  readonly format: 'ipv6' | 'mac' | undefined;
+  readonly format: ArrayFormat | undefined;
 
-  constructor(elem: BaseSchema, count: number, format?: 'ipv6' | 'mac') {
+  constructor(elem: BaseSchema, count: number, format?: ArrayFormat) {
     super();
     this.elem = elem;
     this.count = count;

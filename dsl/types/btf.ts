@@ -47,6 +47,7 @@ export function schemaToBtf(builder: BtfBuilder, schema: AnySchema): BtfTypeId {
       const be = BE_INT[s.name];
       if (be) return builder.typedef(be.typedef, hostInt(builder, be.of));
       if (C_INT[s.name]) return hostInt(builder, s.name);
+      if (s.name === 'char') return builder.int('char', 1, 'signed');
       throw new SchemaError('SCHEMA_DEFINITION', s.name, 'integer schema has no BTF mapping');
     }
     case 'bool':

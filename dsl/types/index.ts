@@ -5,14 +5,15 @@
 export { SchemaError, type SchemaErrorCode } from './errors.js';
 export { type Schema, type AnySchema, type SchemaKind, type Infer, type InferInput, type Simplify } from './schema.js';
 export {
-  u8, u16, u32, u64, s8, s16, s32, s64, be16, be32, be64, bool,
+  u8, u16, u32, u64, s8, s16, s32, s64, be16, be32, be64, bool, char,
   type IntSchema, type IntName, type Int64Name, type IntValue, type IntInput, type BoolSchema, type ByteOrder,
 } from './int.js';
 export {
   ipv4, ipv6, mac, parseIpv4, formatIpv4, parseIpv6, formatIpv6, parseMac, formatMac,
   type Ipv4Schema, type AddressBytesSchema, type ScalarName,
 } from './address.js';
-export { array, type ArraySchema } from './array.js';
+export { array, type ArraySchema, type ArrayFormat } from './array.js';
+export { cstring, type CStringSchema } from './cstring.js';
 export {
   struct, union, bits,
   type StructSchema, type UnionSchema, type CompositeSchema, type StructOptions, type Bitfield, type FieldSchema,

@@ -10,7 +10,7 @@ import { BaseSchema, describeValue, type Schema } from './schema.js';
 export type ByteOrder = 'little' | 'big';
 
 /** DSL names of the integer schemas. */
-export type IntName = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64' | 'be16' | 'be32' | 'be64';
+export type IntName = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64' | 'be16' | 'be32' | 'be64' | 'char';
 
 /** Names of the 64-bit integers (bigint host values). */
 export type Int64Name = 'u64' | 's64' | 'be64';
@@ -241,6 +241,8 @@ export const u16 = int('u16', 2, false, 'little');
 export const u32 = int('u32', 4, false, 'little');
 /** `__u64`, host order; bigint host values. */
 export const u64 = int('u64', 8, false, 'little');
+/** C `char` (signed on the BPF target); the element of `cstring(n)`. */
+export const char = int('char', 1, true, 'little');
 /** `__s8`. */
 export const s8 = int('s8', 1, true, 'little');
 /** `__s16`. */

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BtfBuilder, type Btf } from '../../dsl/btf/index.js';
 import {
-  array, be16, be32, be64, bits, bool, enumType, ipv4, ipv6, mac, offsetof, pad, s16, s32, s64, s8, schemaToBtf, struct,
+  array, be16, be32, be64, bits, bool, char, cstring, enumType, ipv4, ipv6, mac, offsetof, pad, s16, s32, s64, s8, schemaToBtf, struct,
   typedef, u16, u32, u64, u8, union, type AnySchema, type Member,
 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
@@ -40,6 +40,11 @@ const cases: Case[] = [
   {
     c: 'struct holes { __u8 a; __u32 b; __u8 c; __u64 d; __u16 e; };',
     schema: struct('holes', { a: u8, b: u32, c: u8, d: u64, e: u16 }),
+  },
+  {
+    c: 'struct names { char c; char comm[16]; __u32 pid; char tail[3]; };',
+    schema: struct('names', { c: char, comm: cstring(16), pid: u32, tail: cstring(3) }),
+    paths: ['comm[15]', 'pid', 'tail[2]'],
   },
   {
     c: 'struct signed_ints { __s8 a; __s16 b; __s32 c; __s64 d; _Bool f; };',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  array, be16, be32, be64, bool, enumType, ipv4, ipv6, mac, pad, s16, s32, s64, s8, SchemaError, struct, typedef,
+  array, be16, be32, be64, bool, cstring, enumType, ipv4, ipv6, mac, pad, s16, s32, s64, s8, SchemaError, struct, typedef,
   u16, u32, u64, u8, union, bits,
 } from '../../dsl/types/index.js';
 
@@ -80,6 +80,23 @@ describe('struct layout and codec', () => {
     const e = S.encode({ a: 5, b: 17, c: -2 });
     expect(hex(e)).toBe('8d0e0000'); // a=101, b=10001 → 0b10001101; c=-2 (1110) at bit 8
     expect(S.decode(e)).toEqual({ a: 5, b: 17, c: -2 });
+  });
+});
+
+describe('cstring', () => {
+  const Name = cstring(8);
+  it('encodes text NUL-terminated and decodes up to the first NUL', () => {
+    expect(hex(Name.encode('lb4'))).toBe('6c62340000000000');
+    expect(Name.decode(Name.encode('seven77'))).toBe('seven77');
+    expect(Name.decode(Uint8Array.from([104, 105, 0, 120, 0, 0, 0, 0]))).toBe('hi');
+    expect(Name.decode(new Uint8Array(8).fill(97))).toBe('aaaaaaaa');
+    expect(Name.decode(Name.encode('é'))).toBe('é');
+    expect(hex(Name.encode([1, 2]))).toBe('0102000000000000');
+  });
+  it('rejects text that leaves no room for the NUL, and embedded NULs', () => {
+    expect(() => Name.encode('eight888')).toThrow(/8 bytes does not fit char\[8\] with its NUL/);
+    expect(() => Name.encode('a\0b')).toThrow(/NUL/);
+    expect(() => Name.encode([256])).toThrow(SchemaError);
   });
 });
 
