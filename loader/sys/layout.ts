@@ -1,11 +1,11 @@
 /**
- * A minimal C-struct writer/reader for `union bpf_attr` members and the
- * `bpf_*_info` structs: fields in declaration order, natural alignment, zeroed
- * tail. Pointer fields take a buffer and store its address.
- *
- * Interim: the design wants these layouts described with dsl/types struct
- * schemas; this stays small and private to loader/sys so the switch is local.
+ * The `union bpf_attr` members and `bpf_*_info` structs as dsl/types struct
+ * schemas (one schema gives the C layout and the codec), wrapped with what a
+ * syscall needs on top: pointer fields that take a buffer and store its
+ * address, char arrays that take strings, and a size padded to 8 like
+ * `bpf_attr` (`__attribute__((aligned(8)))`).
  */
+import { array, s32, struct, u16, u32, u64, u8, type AnySchema, type StructSchema } from '../../dsl/types/index.js';
 import { addressOf } from './ffi.js';
 
 /** Field kinds the bpf() structs need. `ptr` is `__aligned_u64` holding an address. */
@@ -37,29 +37,33 @@ function alignOf(k: FieldKind): number {
   return typeof k === 'object' ? 1 : sizeOf(k);
 }
 
+function schemaOf(k: FieldKind): AnySchema {
+  if (typeof k === 'object') return array(u8, k.bytes);
+  return { u8, u16, u32, s32, u64, ptr: u64 }[k];
+}
+
 /** A laid-out struct: offsets, total size (multiple of 8, like bpf_attr), codec. */
 export class Layout<F extends Fields> {
   readonly offsets: Readonly<Record<string, number>>;
   readonly size: number;
+  /** The dsl/types schema describing the C layout. */
+  readonly schema: StructSchema<Record<string, AnySchema>>;
   private readonly kinds: ReadonlyMap<string, FieldKind>;
+  private readonly schemas: ReadonlyMap<string, AnySchema>;
 
   constructor(
     readonly name: string,
     readonly fields: F,
   ) {
+    const decl: Record<string, AnySchema> = {};
+    for (const [n, k] of fields) decl[n] = schemaOf(k);
+    this.schema = struct(name, decl) as unknown as StructSchema<Record<string, AnySchema>>;
     const offsets: Record<string, number> = {};
-    const kinds = new Map<string, FieldKind>();
-    let off = 0;
-    for (const [n, k] of fields) {
-      const a = alignOf(k);
-      off = Math.ceil(off / a) * a;
-      offsets[n] = off;
-      kinds.set(n, k);
-      off += sizeOf(k);
-    }
+    for (const m of this.schema.members) offsets[m.name] = m.offset;
     this.offsets = offsets;
-    this.kinds = kinds;
-    this.size = Math.ceil(off / 8) * 8;
+    this.kinds = new Map(fields.map(([n, k]) => [n, k]));
+    this.schemas = new Map(Object.entries(decl));
+    this.size = Math.ceil(this.schema.size / 8) * 8;
   }
 
   /**
@@ -68,41 +72,35 @@ export class Layout<F extends Fields> {
    */
   encode(values: LayoutInput<F>, size = this.size): Uint8Array {
     const buf = new Uint8Array(Math.max(size, this.size));
-    const dv = new DataView(buf.buffer);
+    const input: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
       if (value === undefined) continue;
       const kind = this.kinds.get(name);
       if (kind === undefined) throw new Error(`${this.name}: no field '${name}'`);
-      const off = this.offsets[name]!;
-      writeField(buf, dv, off, kind, value, `${this.name}.${name}`);
+      input[name] = toSchemaInput(kind, value, `${this.name}.${name}`);
     }
+    this.schema.encodeInto(buf, 0, input as never);
     return buf;
   }
 
   /** Every field of `bytes` (which may be longer than the layout). */
   decode(bytes: Uint8Array): LayoutOutput<F> {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const raw = this.schema.decodeFrom(bytes, 0) as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [name, kind] of this.kinds) {
-      const off = this.offsets[name]!;
-      if (off + sizeOf(kind) > bytes.byteLength) continue;
-      out[name] = readField(bytes, dv, off, kind);
-    }
+    for (const [name, kind] of this.kinds) out[name] = fromSchemaOutput(kind, raw[name]);
     return out as LayoutOutput<F>;
   }
 
   /** Reads one field from `bytes`. */
   get<N extends F[number][0]>(bytes: Uint8Array, name: N): DecodedValue<Extract<F[number], readonly [N, FieldKind]>[1]> {
-    const kind = this.kinds.get(name)!;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return readField(bytes, dv, this.offsets[name]!, kind) as never;
+    const v = this.schemas.get(name)!.decodeFrom(bytes, this.offsets[name]!);
+    return fromSchemaOutput(this.kinds.get(name)!, v) as never;
   }
 
   /** Writes one field into `bytes` in place (for output fields the kernel also reads). */
   set<N extends F[number][0]>(bytes: Uint8Array, name: N, value: FieldValue<Extract<F[number], readonly [N, FieldKind]>[1]>): void {
     const kind = this.kinds.get(name)!;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    writeField(bytes, dv, this.offsets[name]!, kind, value, `${this.name}.${name}`);
+    this.schemas.get(name)!.encodeInto(bytes, this.offsets[name]!, toSchemaInput(kind, value, `${this.name}.${name}`) as never);
   }
 }
 
@@ -111,57 +109,29 @@ export function layout<const F extends Fields>(name: string, fields: F): Layout<
   return new Layout(name, fields);
 }
 
-function writeField(buf: Uint8Array, dv: DataView, off: number, kind: FieldKind, value: unknown, what: string): void {
+function toSchemaInput(kind: FieldKind, value: unknown, what: string): unknown {
   if (typeof kind === 'object') {
     const src = typeof value === 'string' ? new TextEncoder().encode(value) : (value as Uint8Array);
     if (src.length > kind.bytes) throw new Error(`${what}: ${src.length} bytes do not fit in ${kind.bytes}`);
-    buf.set(src, off);
-    return;
+    return src;
   }
   switch (kind) {
-    case 'u8':
-      dv.setUint8(off, Number(value));
-      return;
-    case 'u16':
-      dv.setUint16(off, Number(value), true);
-      return;
-    case 'u32':
-      dv.setUint32(off, Number(value) >>> 0, true);
-      return;
-    case 's32':
-      dv.setInt32(off, Number(value), true);
-      return;
     case 'u64':
-      dv.setBigUint64(off, BigInt.asUintN(64, BigInt(value as bigint | number)), true);
-      return;
-    case 'ptr': {
-      let addr: bigint;
-      if (value === null) addr = 0n;
-      else if (typeof value === 'bigint') addr = value;
-      else {
-        addr = addressOf(value as Uint8Array);
-      }
-      dv.setBigUint64(off, addr, true);
-      return;
-    }
+      return BigInt.asUintN(64, BigInt(value as bigint | number));
+    case 'ptr':
+      if (value === null) return 0n;
+      if (typeof value === 'bigint') return value;
+      return addressOf(value as Uint8Array);
+    case 'u32':
+      return Number(value) >>> 0;
+    default:
+      return Number(value);
   }
 }
 
-function readField(buf: Uint8Array, dv: DataView, off: number, kind: FieldKind): unknown {
-  if (typeof kind === 'object') return buf.slice(off, off + kind.bytes);
-  switch (kind) {
-    case 'u8':
-      return dv.getUint8(off);
-    case 'u16':
-      return dv.getUint16(off, true);
-    case 'u32':
-      return dv.getUint32(off, true);
-    case 's32':
-      return dv.getInt32(off, true);
-    case 'u64':
-    case 'ptr':
-      return dv.getBigUint64(off, true);
-  }
+function fromSchemaOutput(kind: FieldKind, value: unknown): unknown {
+  if (typeof kind === 'object') return Uint8Array.from(value as number[]);
+  return value;
 }
 
 /** A NUL-terminated C string out of a fixed char array. */
