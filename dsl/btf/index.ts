@@ -15,3 +15,4 @@ export * from './ext.js';
 export * from './prog-info.js';
 export * from './format-raw.js';
 export * from './sanitize.js';
+export * from './format-c.js';

@@ -1,0 +1,482 @@
+/**
+ * Prints a BTF graph as C declarations (structs, unions, enums, typedefs and,
+ * on request, function and variable declarations), in an order a C compiler
+ * accepts: every type is defined before it is needed by value, forward
+ * declarations cover references through pointers, and duplicate names get a
+ * `___N` suffix as bpftool does. Struct padding is written as unnamed
+ * bitfields and misaligned layouts get `__attribute__((packed))`, so
+ * recompiling the output reproduces sizes and member offsets.
+ */
+import { BtfError } from './errors.js';
+import type { Btf } from './graph.js';
+import type { BtfType, BtfTypeId } from './types.js';
+
+/** Options of {@link formatBtfC}. */
+export interface FormatBtfCOptions {
+  /** Print only the types with these names (and what they need), instead of every type. */
+  readonly type?: string | readonly string[];
+  /** Also print FUNC and VAR declarations (default: only when `type` names one). */
+  readonly functions?: boolean;
+}
+
+type Mode = 'strong' | 'weak';
+
+/** Formats `graph` (own and base types it needs) as C. */
+export function formatBtfC(graph: Btf, options: FormatBtfCOptions = {}): string {
+  return new CPrinter(graph, options).print();
+}
+
+class CPrinter {
+  private readonly out: string[] = [];
+  private readonly done = new Set<BtfTypeId>();
+  private readonly inProgress = new Set<BtfTypeId>();
+  private readonly declaredTags = new Set<BtfTypeId>();
+  private readonly names = new Map<BtfTypeId, string>();
+  private readonly enumeratorNames = new Map<string, string>();
+  private readonly alignCache = new Map<BtfTypeId, number>();
+  private pendingFwd: BtfTypeId[] = [];
+  private readonly printedFwd = new Set<string>();
+
+  constructor(
+    private readonly g: Btf,
+    private readonly options: FormatBtfCOptions,
+  ) {
+    this.assignNames();
+  }
+
+  print(): string {
+    const roots = this.roots();
+    for (const id of roots) this.emitTop(id);
+    return this.out.join('\n') + (this.out.length ? '\n' : '');
+  }
+
+  /** Which ids become top-level output. */
+  private roots(): BtfTypeId[] {
+    const g = this.g;
+    if (this.options.type !== undefined) {
+      const wanted = typeof this.options.type === 'string' ? [this.options.type] : this.options.type;
+      return wanted.flatMap((name) => {
+        const ids = g.idsByName(name).filter((id) => {
+          const k = g.get(id)!.kind;
+          return k !== 'decl_tag' && k !== 'datasec';
+        });
+        if (ids.length === 0) throw new BtfError('BTF_NOT_FOUND', `no type named '${name}' in BTF`);
+        return ids;
+      });
+    }
+    const referenced = new Set<BtfTypeId>();
+    for (const { type } of g.entries()) for (const r of refs(type)) referenced.add(r);
+    const roots: BtfTypeId[] = [];
+    for (const { id, type: t } of g.entries()) {
+      switch (t.kind) {
+        case 'struct': case 'union':
+          // Anonymous aggregates are printed inline where used.
+          if (t.name !== '') roots.push(id);
+          break;
+        case 'enum': case 'enum64':
+          // Unreferenced anonymous enums define constants, so they stand alone.
+          if (t.name !== '' || !referenced.has(id)) roots.push(id);
+          break;
+        case 'typedef': case 'fwd':
+          roots.push(id);
+          break;
+        case 'func': case 'var':
+          if (this.options.functions) roots.push(id);
+          break;
+        default:
+          break;
+      }
+    }
+    return roots;
+  }
+
+  /** Unique C names: later duplicates in a namespace get `___N`, as bpftool does. */
+  private assignNames(): void {
+    const tags = new Map<string, number>();
+    const ordinary = new Map<string, number>();
+    const uniq = (ns: Map<string, number>, name: string): string => {
+      const n = (ns.get(name) ?? 0) + 1;
+      ns.set(name, n);
+      return n === 1 ? name : `${name}___${n}`;
+    };
+    const all: [BtfTypeId, BtfType][] = [];
+    for (let g: Btf | undefined = this.g; g; g = g.base) for (const { id, type } of g.entries()) all.push([id, type]);
+    all.sort((a, b) => a[0] - b[0]);
+    const seenFwd = new Map<string, BtfTypeId>();
+    for (const [id, t] of all) {
+      if ((t.kind === 'enum' || t.kind === 'enum64') && t.name === '') {
+        for (const v of t.values) this.enumeratorNames.set(`${id}:${v.name}`, uniq(ordinary, v.name));
+      }
+      if (t.name === '') continue;
+      switch (t.kind) {
+        case 'struct': case 'union': case 'enum': case 'enum64': {
+          // struct, union and enum tags share one C namespace.
+          this.names.set(id, uniq(tags, t.name));
+          if (t.kind === 'enum' || t.kind === 'enum64') {
+            for (const v of t.values) this.enumeratorNames.set(`${id}:${v.name}`, uniq(ordinary, v.name));
+          }
+          break;
+        }
+        case 'fwd':
+          // A forward declaration shares the tag of the struct/union it announces.
+          seenFwd.set(t.name, id);
+          this.names.set(id, t.name);
+          break;
+        case 'typedef': case 'func': case 'var':
+          this.names.set(id, uniq(ordinary, t.name));
+          break;
+        default:
+          this.names.set(id, t.name);
+      }
+    }
+    for (const [name] of seenFwd) if (!tags.has(name)) tags.set(name, 1);
+  }
+
+  private name(id: BtfTypeId): string {
+    return this.names.get(id) ?? this.g.get(id)?.name ?? '';
+  }
+
+  // ---------------------------------------------------------------- ordering
+
+  private emitTop(id: BtfTypeId): void {
+    if (this.done.has(id) || this.inProgress.has(id)) return;
+    const t = this.g.get(id);
+    if (!t) return;
+    this.inProgress.add(id);
+    switch (t.kind) {
+      case 'struct': case 'union':
+        for (const m of t.members) this.need(m.type, 'strong');
+        break;
+      case 'typedef':
+        this.need(t.type, 'weak');
+        break;
+      case 'func':
+        this.need(t.type, 'weak');
+        break;
+      case 'var':
+        this.need(t.type, 'strong');
+        break;
+      default:
+        break;
+    }
+    const text = this.definition(id, t);
+    this.flushFwd();
+    if (text !== undefined && t.kind === 'fwd') {
+      if (!this.printedFwd.has(text)) this.out.push(text, '');
+      this.printedFwd.add(text);
+    } else if (text !== undefined) this.out.push(text, '');
+    this.inProgress.delete(id);
+    this.done.add(id);
+    if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'fwd') this.declaredTags.add(id);
+  }
+
+  /** Makes sure `id` can be used in `mode` (strong: complete type; weak: declared is enough). */
+  private need(id: BtfTypeId, mode: Mode, depth = 0): void {
+    if (depth > 64) return;
+    const t = this.g.get(id);
+    if (!t) return;
+    switch (t.kind) {
+      case 'struct': case 'union':
+        if (t.name === '') {
+          for (const m of t.members) this.need(m.type, 'strong', depth + 1);
+        } else if (mode === 'strong') {
+          this.emitTop(id);
+        } else if (!this.done.has(id) && !this.declaredTags.has(id)) {
+          this.pendingFwd.push(id);
+        }
+        break;
+      case 'fwd':
+        if (!this.declaredTags.has(id)) this.pendingFwd.push(id);
+        break;
+      case 'enum': case 'enum64':
+        if (t.name !== '') this.emitTop(id);
+        break;
+      case 'typedef':
+        this.emitTop(id);
+        if (mode === 'strong') this.need(t.type, 'strong', depth + 1);
+        break;
+      case 'ptr':
+        this.need(t.type, 'weak', depth + 1);
+        break;
+      case 'array':
+        this.need(t.type, 'strong', depth + 1);
+        break;
+      case 'const': case 'volatile': case 'restrict': case 'type_tag':
+        this.need(t.type, mode, depth + 1);
+        break;
+      case 'func_proto':
+        this.need(t.returnType, 'weak', depth + 1);
+        for (const p of t.params) this.need(p.type, 'weak', depth + 1);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private flushFwd(): void {
+    const pending = this.pendingFwd;
+    this.pendingFwd = [];
+    for (const id of pending) {
+      if (this.declaredTags.has(id) || this.done.has(id)) continue;
+      const t = this.g.get(id)!;
+      const kw = t.kind === 'fwd' ? t.fwdKind : t.kind;
+      const key = `${kw} ${this.name(id)};`;
+      this.declaredTags.add(id);
+      // Several ids (fwd + definition) may announce one tag; print it once.
+      if (!this.printedFwd.has(key)) this.out.push(key, '');
+      this.printedFwd.add(key);
+    }
+  }
+
+  // ---------------------------------------------------------------- text
+
+  private definition(id: BtfTypeId, t: BtfType): string | undefined {
+    switch (t.kind) {
+      case 'struct': case 'union': case 'enum': case 'enum64':
+        return `${this.body(id, t, 0)};`;
+      case 'fwd':
+        return `${t.fwdKind} ${this.name(id)};`;
+      case 'typedef':
+        // The compiler predefines its builtins (e.g. __builtin_va_list); redefining them is an error.
+        if (t.name.startsWith('__builtin_')) return undefined;
+        return `typedef ${this.decl(t.type, this.name(id), 0)};`;
+      case 'func': {
+        const proto = this.g.get(t.type);
+        const text = proto?.kind === 'func_proto' ? this.decl(t.type, this.name(id), 0) : `void ${this.name(id)}(void)`;
+        return `${t.linkage === 'static' ? 'static ' : 'extern '}${text};`;
+      }
+      case 'var':
+        return `${t.linkage === 'static' ? 'static' : 'extern'} ${this.decl(t.type, this.name(id), 0)};`;
+      default:
+        return undefined;
+    }
+  }
+
+  /** `struct name { … }` / `enum name { … }` with members at `indent`. */
+  private body(id: BtfTypeId, t: BtfType, indent: number): string {
+    const pad = '\t'.repeat(indent + 1);
+    const close = '\t'.repeat(indent);
+    const nm = t.name === '' ? '' : ` ${this.name(id)}`;
+    if (t.kind === 'enum' || t.kind === 'enum64') {
+      const lines = t.values.map((v) => {
+        const n = this.enumeratorNames.get(`${id}:${v.name}`) ?? v.name;
+        const val = t.kind === 'enum64' ? `${v.value}${t.signed ? 'LL' : 'ULL'}` : String(v.value);
+        return `${pad}${n} = ${val},`;
+      });
+      const attr = t.size !== 4 && t.kind === 'enum' ? ' __attribute__((mode(byte)))' : '';
+      return `enum${nm} {\n${lines.join('\n')}\n${close}}${t.size === 1 || t.size === 2 ? attr : ''}`;
+    }
+    if (t.kind !== 'struct' && t.kind !== 'union') return this.decl(id, '', indent);
+    const lines: string[] = [];
+    const packed = t.kind === 'struct' && this.isPacked(t);
+    let pos = 0;
+    for (const m of t.members) {
+      if (t.kind === 'struct') {
+        const natural = this.naturalOffset(pos, m.type, m.bitfieldSize, packed);
+        if (m.bitOffset > natural) {
+          lines.push(...paddingLines(pos, m.bitOffset, pad));
+          pos = m.bitOffset;
+        }
+      }
+      const bits = m.bitfieldSize ? `: ${m.bitfieldSize}` : '';
+      lines.push(`${pad}${this.decl(m.type, this.memberName(m.name), indent + 1)}${bits};`);
+      const end = m.bitOffset + (m.bitfieldSize || this.sizeBits(m.type));
+      if (t.kind === 'struct') pos = Math.max(pos, end);
+    }
+    if (t.kind === 'struct') {
+      const align = packed ? 8 : this.align(id) * 8;
+      const naturalSize = roundUp(pos, align);
+      if (t.size * 8 > naturalSize) lines.push(...paddingLines(pos, t.size * 8, pad));
+    }
+    const attr = packed ? ' __attribute__((packed))' : '';
+    return `${t.kind}${nm} {\n${lines.join('\n')}${lines.length ? '\n' : ''}${close}}${attr}`;
+  }
+
+  private memberName(name: string): string {
+    return name;
+  }
+
+  /** A C declarator: the type `id` applied to `inner` (a name, possibly with `*`, `[]`, `()`). */
+  private decl(id: BtfTypeId, inner: string, indent: number, depth = 0): string {
+    const join = (base: string): string => (inner === '' ? base : `${base} ${inner}`);
+    if (depth > 64) return join('void /* type chain too deep */');
+    if (id === 0) return join('void');
+    const t = this.g.get(id);
+    if (!t) return join(`void /* missing type ${id} */`);
+    switch (t.kind) {
+      case 'int': case 'float':
+        return join(t.name);
+      case 'struct': case 'union':
+        return join(t.name === '' ? this.body(id, t, indent) : `${t.kind} ${this.name(id)}`);
+      case 'enum': case 'enum64':
+        return join(t.name === '' ? this.body(id, t, indent) : `enum ${this.name(id)}`);
+      case 'fwd':
+        return join(`${t.fwdKind} ${this.name(id)}`);
+      case 'typedef':
+        return join(this.name(id));
+      case 'ptr': {
+        const target = this.g.get(this.skipQualifiers(t.type));
+        const wrap = target?.kind === 'array' || target?.kind === 'func_proto';
+        return this.decl(t.type, wrap ? `(*${inner})` : `*${inner}`, indent, depth + 1);
+      }
+      case 'array':
+        return this.decl(t.type, `${inner}[${t.nelems}]`, indent, depth + 1);
+      case 'const': case 'volatile': case 'restrict': case 'type_tag': {
+        const q = t.kind === 'type_tag' ? `__attribute__((btf_type_tag("${t.name.replace(/["\\]/g, '\\$&')}")))` : t.kind;
+        if (t.kind !== 'type_tag' && this.hasQualifier(t.type, t.kind)) return this.decl(t.type, inner, indent, depth + 1);
+        const target = this.g.get(this.skipQualifiers(t.type));
+        if (target?.kind === 'ptr') return this.decl(t.type, `${q} ${inner}`.trimEnd(), indent, depth + 1);
+        return `${q} ${this.decl(t.type, inner, indent, depth + 1)}`;
+      }
+      case 'func_proto': {
+        const params = t.params.map((p, i) =>
+          p.type === 0 && p.name === '' && i === t.params.length - 1 ? '...' : this.decl(p.type, p.name, indent, depth + 1),
+        );
+        return this.decl(t.returnType, `${inner}(${params.length ? params.join(', ') : 'void'})`, indent, depth + 1);
+      }
+      case 'func':
+        return this.decl(t.type, inner, indent, depth + 1);
+      case 'var':
+        return this.decl(t.type, inner, indent, depth + 1);
+      default:
+        return join(`void /* ${t.kind} */`);
+    }
+  }
+
+  /** Whether the qualifier chain starting at `id` already has `kind` (C forbids `const const`). */
+  private hasQualifier(id: BtfTypeId, kind: string): boolean {
+    for (let i = 0; i < 64; i++) {
+      const t = this.g.get(id);
+      if (t?.kind === 'array') {
+        // A qualified array qualifies its elements.
+        id = t.type;
+        continue;
+      }
+      if (!t || !(t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag')) return false;
+      if (t.kind === kind) return true;
+      id = t.type;
+    }
+    return false;
+  }
+
+  private skipQualifiers(id: BtfTypeId): BtfTypeId {
+    for (let i = 0; i < 64; i++) {
+      const t = this.g.get(id);
+      if (!t || !(t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag')) return id;
+      id = t.type;
+    }
+    return id;
+  }
+
+  // ---------------------------------------------------------------- layout
+
+  private sizeBits(id: BtfTypeId): number {
+    try {
+      return this.g.sizeOf(id) * 8;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** C alignment in bytes on the BPF target (LP64; 128-bit ints align to 16). */
+  private align(id: BtfTypeId, depth = 0): number {
+    const cached = this.alignCache.get(id);
+    if (cached !== undefined) return cached;
+    if (depth > 64) return 1;
+    const t = this.g.get(id);
+    let a = 1;
+    if (t) {
+      switch (t.kind) {
+        case 'int': case 'float': case 'enum': case 'enum64':
+          a = Math.min(Math.max(t.size, 1), 16);
+          break;
+        case 'ptr':
+          a = 8;
+          break;
+        case 'array': case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag':
+          a = this.align(t.type, depth + 1);
+          break;
+        case 'struct': case 'union':
+          if (t.kind === 'struct' && this.isPacked(t, depth + 1)) a = 1;
+          else for (const m of t.members) a = Math.max(a, this.align(m.type, depth + 1));
+          break;
+        default:
+          a = 1;
+      }
+    }
+    this.alignCache.set(id, a);
+    return a;
+  }
+
+  /** Where C would put a member after `pos` bits (bitfields stay inside their storage unit). */
+  private naturalOffset(pos: number, type: BtfTypeId, bitfieldSize: number, packed: boolean): number {
+    if (packed) return pos;
+    if (bitfieldSize === 0) return roundUp(pos, this.align(type) * 8);
+    const unit = this.sizeBits(type) || 8;
+    const start = pos;
+    return Math.floor(start / unit) === Math.floor((start + bitfieldSize - 1) / unit) ? start : roundUp(start, unit);
+  }
+
+  /**
+   * A struct needs `packed` when natural C layout cannot reproduce it: a member
+   * would land after its real offset, or the size is not a multiple of the
+   * alignment (bitfields' declared types count, as in C).
+   */
+  private isPacked(t: Extract<BtfType, { kind: 'struct' }>, depth = 0): boolean {
+    let maxAlign = 1;
+    let pos = 0;
+    for (const m of t.members) {
+      maxAlign = Math.max(maxAlign, this.align(m.type, depth + 1));
+      if (this.naturalOffset(pos, m.type, m.bitfieldSize, false) > m.bitOffset) return true;
+      pos = Math.max(pos, m.bitOffset + (m.bitfieldSize || this.sizeBits(m.type)));
+    }
+    return t.size % maxAlign !== 0;
+  }
+}
+
+function roundUp(x: number, to: number): number {
+  return to <= 1 ? x : Math.ceil(x / to) * to;
+}
+
+/** Unnamed bitfields filling [from, to) bits, in storage-unit-aligned pieces. */
+function paddingLines(from: number, to: number, pad: string): string[] {
+  const lines: string[] = [];
+  let pos = from;
+  while (pos < to) {
+    const gap = to - pos;
+    if (pos % 8 !== 0) {
+      const n = Math.min(gap, 8 - (pos % 8));
+      lines.push(`${pad}unsigned char: ${n};`);
+      pos += n;
+      continue;
+    }
+    const w = [64, 32, 16, 8].find((x) => pos % x === 0 && x <= gap);
+    if (w === undefined) {
+      lines.push(`${pad}unsigned char: ${gap};`);
+      pos += gap;
+      continue;
+    }
+    const ty = w === 64 ? 'long' : w === 32 ? 'int' : w === 16 ? 'short' : 'char';
+    lines.push(`${pad}${ty}: ${w};`);
+    pos += w;
+  }
+  return lines;
+}
+
+/** Ids a type refers to. */
+function refs(t: BtfType): BtfTypeId[] {
+  switch (t.kind) {
+    case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': case 'func': case 'var': case 'decl_tag':
+      return [t.type];
+    case 'array':
+      return [t.type, t.indexType];
+    case 'struct': case 'union':
+      return t.members.map((m) => m.type);
+    case 'func_proto':
+      return [t.returnType, ...t.params.map((p) => p.type)];
+    case 'datasec':
+      return t.vars.map((v) => v.type);
+    default:
+      return [];
+  }
+}
