@@ -167,6 +167,8 @@ const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
       '=',
     ),
     redirect: '4.14',
+    // The XDP event-output variant was wired up in the same release as XDP itself.
+    perf_event_output: '=',
     csum_diff: 'unknown',
   },
   CGROUP_SKB: {
