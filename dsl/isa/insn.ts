@@ -128,16 +128,16 @@ function stx(size: number, name: string) {
     make(Class.STX | size | Mode.MEM, reg(dst, `${name} base`), reg(src, `${name} source`), off16(off, `${name} offset`), 0);
 }
 
+/** Atomic read-modify-write of `*(dst + off)` with `src`; never writes a register. */
 function atomic(size: number, op: number, name: string) {
-  const writesSrc = (op & AtomicOp.FETCH) !== 0 && op !== AtomicOp.CMPXCHG;
   return (dst: Register, off: number, src: Register): Instruction =>
-    make(
-      Class.STX | size | Mode.ATOMIC,
-      reg(dst, `${name} base`),
-      writesSrc ? wreg(src, `${name} source (receives the old value)`) : reg(src, `${name} source`),
-      off16(off, `${name} offset`),
-      op,
-    );
+    make(Class.STX | size | Mode.ATOMIC, reg(dst, `${name} base`), reg(src, `${name} source`), off16(off, `${name} offset`), op);
+}
+
+/** Fetching atomics (and xchg) also write the old value into `src`, so it must be writable. */
+function atomicFetch(size: number, op: number, name: string) {
+  return (dst: Register, off: number, src: WritableRegister): Instruction =>
+    make(Class.STX | size | Mode.ATOMIC, reg(dst, `${name} base`), wreg(src, `${name} source (receives the old value)`), off16(off, `${name} offset`), op);
 }
 
 function ldabs(size: number, name: string) {
@@ -290,21 +290,21 @@ export const insn = {
   atomicOr32: atomic(Size.W, AtomicOp.OR, 'atomicOr32'),
   atomicAnd32: atomic(Size.W, AtomicOp.AND, 'atomicAnd32'),
   atomicXor32: atomic(Size.W, AtomicOp.XOR, 'atomicXor32'),
-  atomicFetchAdd32: atomic(Size.W, AtomicOp.ADD | AtomicOp.FETCH, 'atomicFetchAdd32'),
-  atomicFetchOr32: atomic(Size.W, AtomicOp.OR | AtomicOp.FETCH, 'atomicFetchOr32'),
-  atomicFetchAnd32: atomic(Size.W, AtomicOp.AND | AtomicOp.FETCH, 'atomicFetchAnd32'),
-  atomicFetchXor32: atomic(Size.W, AtomicOp.XOR | AtomicOp.FETCH, 'atomicFetchXor32'),
-  atomicXchg32: atomic(Size.W, AtomicOp.XCHG, 'atomicXchg32'),
+  atomicFetchAdd32: atomicFetch(Size.W, AtomicOp.ADD | AtomicOp.FETCH, 'atomicFetchAdd32'),
+  atomicFetchOr32: atomicFetch(Size.W, AtomicOp.OR | AtomicOp.FETCH, 'atomicFetchOr32'),
+  atomicFetchAnd32: atomicFetch(Size.W, AtomicOp.AND | AtomicOp.FETCH, 'atomicFetchAnd32'),
+  atomicFetchXor32: atomicFetch(Size.W, AtomicOp.XOR | AtomicOp.FETCH, 'atomicFetchXor32'),
+  atomicXchg32: atomicFetch(Size.W, AtomicOp.XCHG, 'atomicXchg32'),
   atomicCmpxchg32: atomic(Size.W, AtomicOp.CMPXCHG, 'atomicCmpxchg32'),
   atomicAdd64: atomic(Size.DW, AtomicOp.ADD, 'atomicAdd64'),
   atomicOr64: atomic(Size.DW, AtomicOp.OR, 'atomicOr64'),
   atomicAnd64: atomic(Size.DW, AtomicOp.AND, 'atomicAnd64'),
   atomicXor64: atomic(Size.DW, AtomicOp.XOR, 'atomicXor64'),
-  atomicFetchAdd64: atomic(Size.DW, AtomicOp.ADD | AtomicOp.FETCH, 'atomicFetchAdd64'),
-  atomicFetchOr64: atomic(Size.DW, AtomicOp.OR | AtomicOp.FETCH, 'atomicFetchOr64'),
-  atomicFetchAnd64: atomic(Size.DW, AtomicOp.AND | AtomicOp.FETCH, 'atomicFetchAnd64'),
-  atomicFetchXor64: atomic(Size.DW, AtomicOp.XOR | AtomicOp.FETCH, 'atomicFetchXor64'),
-  atomicXchg64: atomic(Size.DW, AtomicOp.XCHG, 'atomicXchg64'),
+  atomicFetchAdd64: atomicFetch(Size.DW, AtomicOp.ADD | AtomicOp.FETCH, 'atomicFetchAdd64'),
+  atomicFetchOr64: atomicFetch(Size.DW, AtomicOp.OR | AtomicOp.FETCH, 'atomicFetchOr64'),
+  atomicFetchAnd64: atomicFetch(Size.DW, AtomicOp.AND | AtomicOp.FETCH, 'atomicFetchAnd64'),
+  atomicFetchXor64: atomicFetch(Size.DW, AtomicOp.XOR | AtomicOp.FETCH, 'atomicFetchXor64'),
+  atomicXchg64: atomicFetch(Size.DW, AtomicOp.XCHG, 'atomicXchg64'),
   atomicCmpxchg64: atomic(Size.DW, AtomicOp.CMPXCHG, 'atomicCmpxchg64'),
 
   // legacy packet loads (socket filters): r0 = ntoh(*(size *)(skb->data + imm [+ src]))
