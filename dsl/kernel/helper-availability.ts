@@ -3,7 +3,9 @@
  * call it. The UAPI header has neither.
  *
  * Sources: the kernel's per-program-type `*_func_proto` functions, bcc's
- * docs/kernel-versions.md, and bpf-formats.md §6. Helper ids are assigned in merge
+ * docs/kernel-versions.md, bpf-formats.md §6, and kernel commits that opened a
+ * helper to a further program type (a commit applied to bpf-next before release N
+ * ships in N+1; the comments name the commit where a date is given). Helper ids are assigned in merge
  * order, so a release's helpers form one contiguous id range: the table below gives
  * the first helper of each release, and every helper's version follows from its id
  * (tested for monotonicity and against the timeline).
@@ -146,13 +148,18 @@ const LATE_COMMON = all(
   'unknown',
 );
 
+/** bpf_get_[ns_]current_pid_tgid were opened to every program type in 6.10 (bpf-next, March 2024). */
+const PID_TGID_FOR_ALL = all('get_current_pid_tgid get_ns_current_pid_tgid', '6.10');
+
 /** Per covered program type: helper → when that type could first call it. */
 const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
   SOCKET_FILTER: {
     ...BASE,
     ...LATE_COMMON,
+    ...PID_TGID_FOR_ALL,
     ...all('skb_load_bytes get_socket_cookie get_socket_uid skb_load_bytes_relative', '='),
-    get_netns_cookie: 'unknown',
+    // Added to sk_filter_func_proto (so also cgroup_skb) in bpf-next, February 2025.
+    get_netns_cookie: '6.15',
   },
   SCHED_CLS: tcHelpers(),
   SCHED_ACT: tcHelpers(),
@@ -166,10 +173,12 @@ const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
        tcp_raw_check_syncookie_ipv4 tcp_raw_check_syncookie_ipv6`,
       '=',
     ),
+    ...PID_TGID_FOR_ALL,
     redirect: '4.14',
     // The XDP event-output variant was wired up in the same release as XDP itself.
     perf_event_output: '=',
-    csum_diff: 'unknown',
+    // "bpf: add csum_diff helper to xdp as well" (bpf-next, January 2018).
+    csum_diff: '4.16',
   },
   CGROUP_SKB: {
     ...BASE,
@@ -179,18 +188,28 @@ const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
        tcp_sock skb_ecn_set_ce get_listener_sock sk_cgroup_id sk_ancestor_cgroup_id`,
       '=',
     ),
-    ...all('skb_cgroup_id skb_ancestor_cgroup_id sk_lookup_tcp sk_lookup_udp sk_release skc_lookup_tcp sk_storage_get sk_storage_delete get_netns_cookie', 'unknown'),
+    ...PID_TGID_FOR_ALL,
+    // "bpf: Allow sk lookup helpers in cgroup skb" (bpf-next, May 2020).
+    ...all('sk_lookup_tcp sk_lookup_udp sk_release skc_lookup_tcp', '5.8'),
+    get_netns_cookie: '6.15',
+    ...all('skb_cgroup_id skb_ancestor_cgroup_id sk_storage_get sk_storage_delete', 'unknown'),
   },
   CGROUP_SOCK_ADDR: {
     ...BASE,
     ...LATE_COMMON,
     bind: '=',
-    get_netns_cookie: '5.7',
-    ...all(
-      `get_socket_cookie setsockopt getsockopt get_local_storage sk_lookup_tcp sk_lookup_udp sk_release
-       skc_lookup_tcp sk_storage_get sk_storage_delete get_retval set_retval`,
-      'unknown',
-    ),
+    // Socket cookie for sock_addr and sock_ops (bpf-next, July 2018).
+    get_socket_cookie: '4.19',
+    // "bpf: Support socket lookup in CGROUP_SOCK_ADDR progs" (bpf-next, November 2018).
+    ...all('sk_lookup_tcp sk_lookup_udp sk_release', '5.0'),
+    // skc_lookup_tcp came with a sock_addr variant of its own.
+    skc_lookup_tcp: '=',
+    // "bpf: export bpf_sock for BPF_PROG_TYPE_CGROUP_SOCK_ADDR" also enabled socket storage (June 2019).
+    ...all('sk_storage_get sk_storage_delete', '5.3'),
+    // Daniel Borkmann's cgroup-helpers series for connect/sendmsg/recvmsg/bind hooks (March 2020).
+    ...all('get_netns_cookie get_current_cgroup_id get_current_ancestor_cgroup_id perf_event_output', '5.7'),
+    get_ns_current_pid_tgid: '6.10',
+    ...all('setsockopt getsockopt get_local_storage get_retval set_retval', 'unknown'),
   },
 };
 
@@ -211,7 +230,12 @@ function tcHelpers(): Record<string, Avail> {
       '=',
     ),
     perf_event_output: '4.5',
-    ...all('skb_ecn_set_ce sk_storage_get sk_storage_delete get_netns_cookie', 'unknown'),
+    ...PID_TGID_FOR_ALL,
+    // "bpf: make bpf_skb_ecn_set_ce callable from BPF_PROG_TYPE_SCHED_ACT" (bpf-next, March 2019).
+    skb_ecn_set_ce: '5.2',
+    // "bpf: add get_netns_cookie helper to tc programs" (bpf-next, October 2024).
+    get_netns_cookie: '6.13',
+    ...all('sk_storage_get sk_storage_delete', 'unknown'),
   };
 }
 
