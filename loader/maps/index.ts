@@ -3,3 +3,4 @@ export * from './codec.js';
 export * from './kinds.js';
 export * from './spec.js';
 export * from './map.js';
+export * from './btf-codec.js';

@@ -22,6 +22,7 @@ import { Cmd, MapFlag, MapType, OBJ_NAME_LEN, UpdateFlag, mapTypeName, type MapT
 import { possibleCpus } from '../sys/cpus.js';
 import { Fd } from '../sys/fd.js';
 import { mapInfo, type MapInfo } from '../sys/info.js';
+import { btfCodecsForMap } from './btf-codec.js';
 import { FdValueCodec, RawCodec, type AnyCodec, type InputOf, type OutputOf } from './codec.js';
 import { defaultFlags, isFdMap, isMapInMap, isPerCpu, type Stored } from './kinds.js';
 import type { MapSpec } from './spec.js';
@@ -43,6 +44,11 @@ export interface OpenOptions<KC extends AnyCodec = AnyCodec, VC extends AnyCodec
   readonly readOnly?: boolean;
   /** Name for messages (defaults to the kernel's name). */
   readonly name?: string;
+  /**
+   * Derive key/value codecs from the map's own BTF (when it has one and no
+   * codec is given): values then decode to plain objects by field name.
+   */
+  readonly useBtf?: boolean;
 }
 
 /** Key codec a spec implies. */
@@ -181,7 +187,10 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
   static fromFd<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCodec>(fd: Fd, opts: OpenOptions<KC, VC> = {}): BpfMap<KC, VC> {
     try {
       const info = mapInfo(fd.value);
-      return new BpfMap(fd, { type: info.type, name: opts.name ?? info.name, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags }, opts.key, opts.value);
+      const fromBtf = opts.useBtf && (!opts.key || !opts.value) ? btfCodecsForMap(info) : undefined;
+      const key = opts.key ?? (fromBtf?.key?.size === info.keySize ? fromBtf.key : undefined);
+      const value = opts.value ?? (fromBtf?.value.size === info.valueSize ? fromBtf.value : undefined);
+      return new BpfMap(fd, { type: info.type, name: opts.name ?? info.name, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags }, key, value);
     } catch (e) {
       fd.close();
       throw e;
