@@ -5,8 +5,9 @@ import { registerDump } from './dump.js';
 import { registerDemo } from './demo.js';
 import { registerProbe } from './probe.js';
 import { registerAttach } from './attach.js';
+import { registerBtf } from './btf.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf];

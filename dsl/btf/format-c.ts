@@ -99,11 +99,12 @@ class CPrinter {
       ns.set(name, n);
       return n === 1 ? name : `${name}___${n}`;
     };
-    const all: [BtfTypeId, BtfType][] = [];
-    for (let g: Btf | undefined = this.g; g; g = g.base) for (const { id, type } of g.entries()) all.push([id, type]);
-    all.sort((a, b) => a[0] - b[0]);
+    // Base graphs first: ids ascend along the chain, which decides who keeps a plain name.
+    const chain: Btf[] = [];
+    for (let g: Btf | undefined = this.g; g; g = g.base) chain.unshift(g);
     const seenFwd = new Map<string, BtfTypeId>();
-    for (const [id, t] of all) {
+    for (const graph of chain) for (let i = 0, id = graph.firstId; i < graph.types.length; i++, id++) {
+      const t = graph.types[i]!;
       if ((t.kind === 'enum' || t.kind === 'enum64') && t.name === '') {
         for (const v of t.values) this.enumeratorNames.set(`${id}:${v.name}`, uniq(ordinary, v.name));
       }
@@ -122,8 +123,12 @@ class CPrinter {
           seenFwd.set(t.name, id);
           this.names.set(id, t.name);
           break;
-        case 'typedef': case 'func': case 'var':
+        case 'typedef':
           this.names.set(id, uniq(ordinary, t.name));
+          break;
+        case 'func': case 'var':
+          // Only printed declarations compete for names; otherwise a function could rename a typedef.
+          this.names.set(id, this.options.functions ? uniq(ordinary, t.name) : t.name);
           break;
         default:
           this.names.set(id, t.name);
