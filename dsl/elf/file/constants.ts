@@ -32,7 +32,7 @@ export const STB = { LOCAL: 0, GLOBAL: 1, WEAK: 2 } as const;
 /** Symbol type (`st_info & 0xf`). */
 export const STT = { NOTYPE: 0, OBJECT: 1, FUNC: 2, SECTION: 3, FILE: 4, COMMON: 5, TLS: 6 } as const;
 /** Symbol visibility (`st_other & 3`). */
-export const STV = { DEFAULT: 0, INTERNAL: 1, PROTECTED: 2, HIDDEN: 3 } as const;
+export const STV = { DEFAULT: 0, INTERNAL: 1, HIDDEN: 2, PROTECTED: 3 } as const;
 
 /** BPF relocation types (`ELF64_R_TYPE`). */
 export const R_BPF = { NONE: 0, '64_64': 1, '64_ABS64': 2, '64_ABS32': 3, '64_NODYLD32': 4, '64_32': 10 } as const;

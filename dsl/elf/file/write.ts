@@ -1,8 +1,8 @@
 /**
  * `writeElf`: lay out an `ElfFile` as bytes. Header first, then section contents
  * in index order (each at its alignment), then the section header table. The
- * section-name string table is regenerated from the section names, so the model's
- * names are authoritative. Deterministic: same model ⇒ same bytes.
+ * section names are authoritative: names missing from the section-name table are
+ * appended to it (its other contents are kept). Deterministic: same model ⇒ same bytes.
  */
 import { ELF64, SHN, SHT } from './constants.js';
 import { ElfError } from './errors.js';
@@ -18,6 +18,36 @@ function checkU64(v: number, what: string): void {
   if (!Number.isSafeInteger(v) || v < 0) throw new ElfError('ELF_MODEL', `${what} ${v} is not a non-negative safe integer`);
 }
 
+/**
+ * The section-name table: the existing bytes are kept (they may also hold symbol
+ * names, as in clang's objects where `.strtab` doubles as the section-name table)
+ * and any section name not already present is appended.
+ */
+function sectionNames(existing: Uint8Array, names: readonly string[]): { table: Uint8Array; offsets: number[] } {
+  const base = existing.length > 0 && existing[0] === 0 && existing[existing.length - 1] === 0 ? existing : new Uint8Array(1);
+  const extra = new StringTableBuilder();
+  const find = (name: string): number | undefined => {
+    if (name === '') return 0;
+    const needle = Buffer.from(`${name}\0`, 'utf8');
+    const at = Buffer.from(base.buffer, base.byteOffset, base.byteLength).indexOf(needle);
+    return at >= 0 ? at : undefined;
+  };
+  const pending: [number, number][] = [];
+  const offsets = names.map((name, i) => {
+    const at = find(name);
+    if (at !== undefined) return at;
+    pending.push([i, extra.add(name)]);
+    return -1;
+  });
+  if (pending.length === 0) return { table: base, offsets };
+  const tail = extra.bytes().subarray(1); // drop the builder's leading NUL
+  const table = new Uint8Array(base.length + tail.length);
+  table.set(base);
+  table.set(tail, base.length);
+  for (const [i, off] of pending) offsets[i] = base.length + off - 1;
+  return { table, offsets };
+}
+
 /** Serialises `file`; ElfError when the model is inconsistent. */
 export function writeElf(file: ElfFile): Uint8Array {
   const { sections } = file;
@@ -27,9 +57,8 @@ export function writeElf(file: ElfFile): Uint8Array {
   if (!Number.isInteger(file.shstrndx) || file.shstrndx <= 0 || file.shstrndx >= sections.length || sections[file.shstrndx]!.type !== SHT.STRTAB)
     throw new ElfError('ELF_MODEL', `shstrndx ${file.shstrndx} must name a STRTAB section`);
 
-  const shstr = new StringTableBuilder();
-  const nameOffsets = sections.map((s, i) => (i === 0 ? 0 : shstr.add(s.name)));
-  const contents = sections.map((s, i) => (i === file.shstrndx ? shstr.bytes() : s.data));
+  const { table, offsets: nameOffsets } = sectionNames(sections[file.shstrndx]!.data, sections.map((s, i) => (i === 0 ? '' : s.name)));
+  const contents = sections.map((s, i) => (i === file.shstrndx ? table : s.data));
 
   let at: number = ELF64.EHDR;
   const offsets: number[] = [0];
