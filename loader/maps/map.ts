@@ -197,7 +197,12 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
     }
   }
 
-  /** Opens a pinned map (BPF_OBJ_GET). */
+  /**
+   * Opens a pinned map (BPF_OBJ_GET). With `useBtf`, keys and values are
+   * whatever the map's BTF decodes to (raw bytes if it has none).
+   */
+  static fromPin(path: string, opts: OpenOptions & { readonly useBtf: true }): BpfMap<AnyCodec, AnyCodec>;
+  static fromPin<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCodec>(path: string, opts?: OpenOptions<KC, VC>): BpfMap<KC, VC>;
   static fromPin<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCodec>(path: string, opts: OpenOptions<KC, VC> = {}): BpfMap<KC, VC> {
     const fd = new Fd(objGet(path, opts.readOnly ? MapFlag.RDONLY : 0), `map pinned at ${path}`);
     const map = BpfMap.fromFd(fd, opts);

@@ -93,7 +93,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
       m.set({ address: '192.168.1.2', dport: 8080, backend_slot: 2, proto: 17, scope: 1 }, { backend_id: 9, count: 0, flags: 2 });
       m.pin(join(dir.path, 'svc'));
       using again = BpfMap.fromPin(join(dir.path, 'svc'), { useBtf: true });
-      const [[k, v]] = [...again.entries()] as [[Record<string, unknown>, Record<string, unknown>]];
+      const [[k, v]] = [...again.entries()];
       // __be16/__be32 typedefs decode in network order: 192.168.1.2 → 0xc0a80102
       expect(k).toEqual({ address: 0xc0a80102, dport: 8080, backend_slot: 2, proto: 17, scope: 1, _pad: [0, 0] });
       expect(v).toEqual({ backend_id: 9, count: 0, flags: 2, _pad: [0] });
