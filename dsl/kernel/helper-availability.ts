@@ -50,9 +50,13 @@ export const FIRST_HELPER_OF_RELEASE: readonly (readonly [KernelVersion, HelperN
   ['5.1', 'spin_lock'],
   ['5.2', 'skc_lookup_tcp'],
   ['5.3', 'send_signal'],
+  // tcp_gen_syncookie was applied with DEVMAP_HASH at the end of July 2019: 5.4, not 5.3.
+  ['5.4', 'tcp_gen_syncookie'],
   ['5.5', 'skb_output'],
-  ['5.6', 'read_branch_records'],
-  ['5.7', 'get_netns_cookie'],
+  // tcp_send_ack, send_signal_thread and jiffies64 were applied in January 2020, after 5.5 closed.
+  ['5.6', 'tcp_send_ack'],
+  // read_branch_records (February 2020) and get_ns_current_pid_tgid (March 2020): 5.7.
+  ['5.7', 'read_branch_records'],
   ['5.8', 'ktime_get_boot_ns'],
   ['5.9', 'skc_to_tcp6_sock'],
   ['5.10', 'load_hdr_opt'],
@@ -148,8 +152,12 @@ const LATE_COMMON = all(
   'unknown',
 );
 
-/** bpf_get_[ns_]current_pid_tgid were opened to every program type in 6.10 (bpf-next, March 2024). */
-const PID_TGID_FOR_ALL = all('get_current_pid_tgid get_ns_current_pid_tgid', '6.10');
+/**
+ * bpf_get_[ns_]current_pid_tgid were opened to every program type in 6.10 (bpf-next,
+ * March 2024); bpf_strtol/strtoul in 6.1 ("expose bpf_strtol and bpf_strtoul to all
+ * program types", August 2022).
+ */
+const PID_TGID_FOR_ALL = { ...all('get_current_pid_tgid get_ns_current_pid_tgid', '6.10'), ...all('strtol strtoul', '6.1') };
 
 /** Per covered program type: helper → when that type could first call it. */
 const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
@@ -209,7 +217,10 @@ const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
     // Daniel Borkmann's cgroup-helpers series for connect/sendmsg/recvmsg/bind hooks (March 2020).
     ...all('get_netns_cookie get_current_cgroup_id get_current_ancestor_cgroup_id perf_event_output', '5.7'),
     get_ns_current_pid_tgid: '6.10',
-    ...all('setsockopt getsockopt get_local_storage get_retval set_retval', 'unknown'),
+    // cgroup_{common,current}_func_proto reached sock_addr in August 2022 (with the
+    // "bpf_{g,s}et_retval exposed everywhere" tests), as did strtol/strtoul for all types.
+    ...all('get_retval set_retval strtol strtoul', '6.1'),
+    ...all('setsockopt getsockopt get_local_storage', 'unknown'),
   },
 };
 
