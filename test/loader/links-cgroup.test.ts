@@ -20,9 +20,9 @@ import { BpfError } from '../../loader/errors.js';
 import { AttachFlag } from '../../loader/sys/constants.js';
 import { progInfo } from '../../loader/sys/info.js';
 import { need } from '../support/env.js';
-import { connectProbe, createTestCgroup } from '../support/cgroup.js';
+import { connectProbe, createTestCgroup, runInCgroup } from '../support/cgroup.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
-import { allowProgram, connect4Program, createCounter, createPinDir, readCounter } from './links-fixtures.js';
+import { allowProgram, connect4Program, createCounter, createPinDir, readCounter, rewriteProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const SERVICE = { ip: '10.200.0.99', port: 80 };
@@ -75,6 +75,55 @@ describe.skipIf(!ok)('cgroup attach (real kernel, test cgroup)', () => {
       }
     });
   }
+
+  it('getpeername4 restores the service address; sendmsg4 + recvmsg4 redirect real UDP both ways', async () => {
+    const cg = createTestCgroup();
+    const ns = createNetns('cg');
+    const counter = createCounter();
+    const backend = { ip: '127.0.0.1', port: 7111 };
+    const dns = { ip: '10.200.0.53', port: 53 };
+    const udpBackend = { ip: '127.0.0.1', port: 7112 };
+    const progs = [
+      connect4Program(counter, SERVICE, backend),
+      rewriteProgram(counter, 'cgroup_inet4_getpeername', backend, SERVICE),
+      rewriteProgram(counter, 'cgroup_udp4_sendmsg', dns, udpBackend),
+      rewriteProgram(counter, 'cgroup_udp4_recvmsg', udpBackend, dns),
+    ];
+    const hooks = ['connect4', 'getpeername4', 'sendmsg4', 'recvmsg4'] as const;
+    const UDP_PROBE = `
+const dgram = require('node:dgram');
+const out = (o) => { process.stdout.write(JSON.stringify(o) + '\\n'); process.exit(0); };
+setTimeout(() => out({ ok: false, code: 'TIMEOUT' }), 3000);
+const server = dgram.createSocket('udp4');
+server.on('message', (m, r) => server.send('pong:' + m, r.port, r.address));
+server.bind(${udpBackend.port}, '127.0.0.1', () => {
+  const c = dgram.createSocket('udp4');
+  c.on('message', (m, r) => out({ ok: true, data: String(m), from: r.address + ':' + r.port }));
+  c.send('ping', ${dns.port}, '${dns.ip}', (e) => e && out({ ok: false, code: e.code }));
+});
+`;
+    try {
+      const attachments = hooks.map((hook, i) => attachCgroup(progs[i]!, { hook, cgroup: cg.path }));
+      // TCP: connect() goes to the backend, but the application sees the service as its peer.
+      expect(await connectProbe(cg.path, ns, backend.port, SERVICE.ip, SERVICE.port)).toMatchObject({
+        ok: true,
+        data: 'listener-7111',
+        peer: '10.200.0.99:80',
+      });
+      // UDP: sendto() the service reaches the backend; the reply seems to come from the service.
+      const udp = await runInCgroup(cg.path, [process.execPath, '-e', UDP_PROBE], { netns: ns });
+      expect(JSON.parse(udp.stdout)).toEqual({ ok: true, data: 'pong:ping', from: '10.200.0.53:53' });
+      for (const a of attachments) a.detach();
+      for (const hook of hooks) expect(queryCgroup(cg.path, hook).progIds, hook).toEqual([]);
+      const plain = await runInCgroup(cg.path, [process.execPath, '-e', UDP_PROBE], { netns: ns });
+      expect(JSON.parse(plain.stdout)).toMatchObject({ ok: false, code: 'ENETUNREACH' });
+    } finally {
+      for (const p of progs) p.close();
+      counter.close();
+      deleteNetns(ns);
+      cg.cleanup();
+    }
+  });
 
   it('atomic replace swaps the rewrite target (link update and BPF_F_REPLACE), never leaving the hook empty', async () => {
     const cg = createTestCgroup();

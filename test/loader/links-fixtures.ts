@@ -127,10 +127,16 @@ function ipv4Le(addr: string): number {
 }
 
 /**
- * cgroup connect4 program: a connect() to `from` (ip:port) is redirected to `to`;
- * counts redirections. Always allows the connect (returns 1).
+ * cgroup sock_addr program for `attachType`: when the address in the context is
+ * `from` (ip:port) it becomes `to`; counts rewrites. Always returns 1 (allow).
+ * connect4/sendmsg4 see the destination, getpeername4/recvmsg4 the peer/source.
  */
-export function connect4Program(counter: Fd, from: { ip: string; port: number }, to: { ip: string; port: number }): Fd {
+export function rewriteProgram(
+  counter: Fd,
+  attachType: AttachTypeName,
+  from: { ip: string; port: number },
+  to: { ip: string; port: number },
+): Fd {
   const a = asm()
     .mov64('r6', 'r1')
     .ldxw('r2', 'r6', 4) // bpf_sock_addr.user_ip4
@@ -143,7 +149,12 @@ export function connect4Program(counter: Fd, from: { ip: string; port: number },
     .stxw('r6', 24, 'r2');
   countOne(a, counter, 'counted');
   a.label('out').mov64('r0', 1).exit();
-  return loadProgram('cgroup_sock_addr', a, { attachType: 'cgroup_inet4_connect', name: 'tsbpf_conn4' });
+  return loadProgram('cgroup_sock_addr', a, { attachType, name: 'tsbpf_rewrite' });
+}
+
+/** connect4 rewrite (see `rewriteProgram`). */
+export function connect4Program(counter: Fd, from: { ip: string; port: number }, to: { ip: string; port: number }): Fd {
+  return rewriteProgram(counter, 'cgroup_inet4_connect', from, to);
 }
 
 /** `r0 = 1; exit` for any program type (allow-everything cgroup programs). */
