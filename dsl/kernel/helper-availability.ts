@@ -159,12 +159,19 @@ const LATE_COMMON = all(
  */
 const PID_TGID_FOR_ALL = { ...all('get_current_pid_tgid get_ns_current_pid_tgid', '6.10'), ...all('strtol strtoul', '6.1') };
 
+/**
+ * bpf_ktime_get_ns and bpf_trace_printk started as tracing helpers (4.1) and were
+ * opened to socket and tc programs in net-next for 4.2 (May/June 2015).
+ */
+const TIME_AND_PRINTK_FOR_SKB = all('ktime_get_ns trace_printk', '4.2');
+
 /** Per covered program type: helper → when that type could first call it. */
 const BY_TYPE: Record<CoveredProgType, Record<string, Avail>> = {
   SOCKET_FILTER: {
     ...BASE,
     ...LATE_COMMON,
     ...PID_TGID_FOR_ALL,
+    ...TIME_AND_PRINTK_FOR_SKB,
     ...all('skb_load_bytes get_socket_cookie get_socket_uid skb_load_bytes_relative', '='),
     // Added to sk_filter_func_proto (so also cgroup_skb) in bpf-next, February 2025.
     get_netns_cookie: '6.15',
@@ -242,6 +249,7 @@ function tcHelpers(): Record<string, Avail> {
     ),
     perf_event_output: '4.5',
     ...PID_TGID_FOR_ALL,
+    ...TIME_AND_PRINTK_FOR_SKB,
     // "bpf: make bpf_skb_ecn_set_ce callable from BPF_PROG_TYPE_SCHED_ACT" (bpf-next, March 2019).
     skb_ecn_set_ce: '5.2',
     // "bpf: add get_netns_cookie helper to tc programs" (bpf-next, October 2024).
