@@ -3,28 +3,23 @@
  * object and dump it — what `npm start` runs until the real main job exists.
  */
 import type { Command } from 'commander';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TsbpfError } from '../../dsl/errors.js';
 import { assemble, parse } from '../../dsl/isa/index.js';
 import { readElf } from '../../dsl/elf/file/index.js';
 import { objectFromInstructions } from './asm.js';
 import { dumpObject } from './dump.js';
 
-/** Path of the bundled example (source tree and compiled dist/ share the relative layout). */
+/** Path of the bundled example: <root>/examples/hello.s seen from cli/commands/ or dist/cli/commands/. */
 function examplePath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../..', '../../..']) {
-    const p = join(here, up, 'examples', 'hello.s');
-    try {
-      readFileSync(p);
-      return p;
-    } catch {
-      // try the next layout
-    }
-  }
-  return join(here, '../../examples/hello.s');
+  const candidates = ['../..', '../../..'].map((up) => join(here, up, 'examples', 'hello.s'));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new TsbpfError('CLI_DEMO', `the bundled example is missing (looked for ${candidates.join(', ')})`);
+  return found;
 }
 
 /** Registers `tsbpf demo`. */
