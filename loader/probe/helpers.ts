@@ -19,6 +19,9 @@ import { inconclusive, supported, unsupported, type Feature } from './result.js'
 export const REFUSAL_PHRASES = ['invalid func ', 'unknown func ', 'program of this type cannot use helper '] as const;
 
 const SLEEPABLE = 1 << 4;
+const EPERM = 1;
+/** Shared result object for the common case (results are read-only). */
+const SUPPORTED: Feature = Object.freeze(supported());
 const LOG_BYTES = 1024;
 
 /** How the prober uses the verifier log. */
@@ -59,28 +62,39 @@ export function probeHelpersFor(
     kernVersion: recipe.kernVersion ? ctx.kernVersion : 0,
     attachBtfId,
   };
-  const logged = { ...base, logLevel: 1 };
+  const sys = ctx.sys;
+  const needles = REFUSAL_PHRASES.map((p) => new TextEncoder().encode(p));
+  // Classification on the log bytes: decode only the one line quoted as the reason.
+  const classify = (errno: number): Feature => {
+    for (const n of needles) {
+      const at = sys.logIndexOf(n);
+      if (at >= 0) return unsupported({ reason: sys.logLineAt(at).trim() });
+    }
+    const last = sys.lastLogLine();
+    return supported({ reason: `load failed with ${errnoName(errno)}${last ? `: ${last}` : ''} (call accepted by the verifier)` });
+  };
+  sys.prepareRepeatedLoad({ ...base, logLevel: strategy === 'always' ? 1 : 0 }, LOG_BYTES);
+  const logged = strategy === 'always';
   for (const { name, value } of ctx.catalog.helpers) {
     dv.setInt32(4, value, true);
-    let r = ctx.sys.progLoad(strategy === 'always' ? logged : base, LOG_BYTES);
-    if (r.fd >= 0) {
-      ctx.sys.close(r.fd);
-      out[name] = supported();
+    let r = sys.repeatLoad();
+    if (r < 0 && !logged) {
+      // on-failure: switch the attr to a logged load for this retry, then back.
+      sys.prepareRepeatedLoad({ ...base, logLevel: 1 }, LOG_BYTES);
+      r = sys.repeatLoad();
+      sys.prepareRepeatedLoad(base, LOG_BYTES);
+    }
+    if (r >= 0) {
+      sys.close(r);
+      out[name] = SUPPORTED;
       continue;
     }
-    if (strategy === 'on-failure') {
-      r = ctx.sys.progLoad(logged, LOG_BYTES);
-      if (r.fd >= 0) {
-        ctx.sys.close(r.fd);
-        out[name] = supported();
-        continue;
-      }
-    }
-    if (errnoName(r.errno) === 'EPERM') {
+    const errno = -r;
+    if (errno === EPERM) {
       out[name] = inconclusive('BPF_PROG_LOAD failed with EPERM (not permitted)');
       continue;
     }
-    out[name] = classifyHelperFailure(r.errno, r.log);
+    out[name] = classify(errno);
   }
   return out;
 }

@@ -115,10 +115,92 @@ export class ProbeSyscalls {
     if (this.logBuf.byteLength < bytes) this.logBuf = new Uint8Array(bytes);
   }
 
+  /** Views of the attr buffer by size, so a call allocates no new view. */
+  private readonly views = new Map<number, Uint8Array>();
+
+  private view(size: number): Uint8Array {
+    let v = this.views.get(size);
+    if (!v) this.views.set(size, (v = this.attr.subarray(0, size)));
+    return v;
+  }
+
   private call(cmd: number, size: number): RawResult {
     this.calls++;
-    const r = bpfSyscall(cmd, this.attr.subarray(0, size));
+    const r = bpfSyscall(cmd, this.view(size));
     return r.ret >= 0 ? { fd: r.ret, errno: 0 } : { fd: -1, errno: r.errno };
+  }
+
+  /**
+   * The hot path of helper probing: re-issues BPF_PROG_LOAD with the attr left by
+   * {@link prepareRepeatedLoad} (the caller patches the instruction bytes in
+   * place between calls). Returns the fd, or `-errno`. Allocates nothing.
+   */
+  repeatLoad(): number {
+    this.calls++;
+    this.logBuf[0] = 0;
+    const r = bpfSyscall(Cmd.PROG_LOAD, this.view(PL.size));
+    return r.ret >= 0 ? r.ret : -r.errno;
+  }
+
+  /** Fills the attr once for a series of {@link repeatLoad} calls (same program buffer, type, log). */
+  prepareRepeatedLoad(o: ProgLoadOptions, logBytes: number): void {
+    const dv = this.dv;
+    this.attr.fill(0, 0, PL.size);
+    dv.setUint32(PL.prog_type, o.type, true);
+    dv.setUint32(PL.insn_cnt, o.insns.byteLength / 8, true);
+    dv.setBigUint64(PL.insns, addressOf(o.insns), true);
+    dv.setBigUint64(PL.license, this.licenseAddr, true);
+    if (o.logLevel) {
+      this.ensureLog(logBytes);
+      dv.setUint32(PL.log_level, o.logLevel, true);
+      dv.setUint32(PL.log_size, logBytes, true);
+      dv.setBigUint64(PL.log_buf, addressOf(this.logBuf), true);
+    }
+    dv.setUint32(PL.kern_version, o.kernVersion ?? 0, true);
+    dv.setUint32(PL.prog_flags, o.progFlags ?? 0, true);
+    dv.setUint32(PL.expected_attach_type, o.expectedAttachType ?? 0, true);
+    if (o.attachBtfId !== undefined) dv.setUint32(PL.attach_btf_id, o.attachBtfId, true);
+  }
+
+  /** Byte offset of `needle` in the current log (up to its NUL), or -1; no decoding. */
+  logIndexOf(needle: Uint8Array): number {
+    const end = this.logBuf.indexOf(0);
+    const hay = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, end < 0 ? this.logBuf.byteLength : end);
+    return hay.indexOf(needle);
+  }
+
+  /** The log line containing byte `at` (no trailing newline). */
+  logLineAt(at: number): string {
+    const buf = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, this.logBuf.byteLength);
+    let end = buf.indexOf(10, at);
+    const nul = buf.indexOf(0, at);
+    if (end < 0 || (nul >= 0 && nul < end)) end = nul < 0 ? buf.length : nul;
+    const start = buf.lastIndexOf(10, at) + 1;
+    return buf.toString('utf8', start, end);
+  }
+
+  /**
+   * The last log line that is not the verifier's statistics ("processed …",
+   * "verification time …"), found by scanning back from the end.
+   */
+  lastLogLine(): string {
+    const buf = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, this.logBuf.byteLength);
+    let end = buf.indexOf(0);
+    if (end < 0) end = buf.length;
+    while (end > 0) {
+      while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 32)) end--;
+      if (end === 0) break;
+      const start = buf.lastIndexOf(10, end - 1) + 1;
+      const line = buf.toString('utf8', start, end).trim();
+      if (line && !line.startsWith('processed ') && !line.startsWith('verification time')) return line;
+      end = start;
+    }
+    return '';
+  }
+
+  /** The current log as text (decodes). */
+  logText(): string {
+    return this.readLog(this.logBuf.byteLength);
   }
 
   /** BPF_PROG_LOAD. The log, when asked for, is decoded from the shared buffer. */

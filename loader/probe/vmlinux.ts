@@ -13,33 +13,20 @@ const KIND_ENUM = 6;
 const KIND_FUNC = 12;
 const KIND_ENUM64 = 19;
 
-/** Bytes each BTF kind adds after the 12-byte common header: [fixed, per vlen member]. */
-const EXTRA: ReadonlyArray<readonly [number, number]> = [
-  [0, 0], // 0 void
-  [4, 0], // 1 INT
-  [0, 0], // 2 PTR
-  [12, 0], // 3 ARRAY
-  [0, 12], // 4 STRUCT
-  [0, 12], // 5 UNION
-  [0, 8], // 6 ENUM
-  [0, 0], // 7 FWD
-  [0, 0], // 8 TYPEDEF
-  [0, 0], // 9 VOLATILE
-  [0, 0], // 10 CONST
-  [0, 0], // 11 RESTRICT
-  [0, 0], // 12 FUNC
-  [0, 8], // 13 FUNC_PROTO
-  [4, 0], // 14 VAR
-  [0, 12], // 15 DATASEC
-  [0, 0], // 16 FLOAT
-  [4, 0], // 17 DECL_TAG
-  [0, 0], // 18 TYPE_TAG
-  [0, 12], // 19 ENUM64
-];
+/** Bytes each BTF kind (index) adds after the 12-byte common header: fixed part… */
+const EXTRA_FIXED = new Uint8Array([0, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0]);
+/** …and per vlen member. */
+const EXTRA_PER_MEMBER = new Uint8Array([0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12]);
+const KINDS = EXTRA_FIXED.length;
 
 /** The kernel's BTF, indexed for name lookups. */
 export class VmlinuxIndex {
-  private funcsByOffset?: Map<number, number>;
+  /** FUNC types as parallel arrays: name offset, type id (filled by one scan). */
+  private funcNameOffs?: Uint32Array;
+  private funcIds?: Uint32Array;
+  private funcCount = 0;
+  /** FUNCs named `bpf_*` (kfuncs, fentry/LSM test targets) by name. */
+  private readonly bpfFuncs = new Map<string, number>();
   private readonly enums = new Map<string, Map<string, number>>();
   private readonly strBase: number;
   private readonly strEnd: number;
@@ -87,31 +74,51 @@ export class VmlinuxIndex {
   }
 
   /**
-   * Walks every type once with integer reads only: FUNC name offsets → ids, and
-   * the start of each wanted enum. Names are decoded only on lookup.
+   * Walks every type once with integer reads only: FUNC name offsets and ids
+   * into typed arrays, and the members of each wanted enum. Names are decoded
+   * only on lookup.
    */
   private scan(): void {
-    const funcs = new Map<number, number>();
     const wanted = new Map<number, string>();
     for (const e of ENUMS) {
       const off = this.offsetOf(e);
       if (off !== undefined) wanted.set(off, e);
     }
     const dv = this.dv;
+    let offs = new Uint32Array(1 << 16);
+    let ids = new Uint32Array(1 << 16);
+    let n = 0;
     let pos = this.typeStart;
     let id = 1;
-    while (pos + 12 <= this.typeEnd) {
+    const end = this.typeEnd;
+    while (pos + 12 <= end) {
       const nameOff = dv.getUint32(pos, true);
       const info = dv.getUint32(pos + 4, true);
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
-      const extra = EXTRA[kind];
-      if (!extra) throw new Error(`unknown BTF kind ${kind} at type ${id}`);
+      if (kind >= KINDS) throw new Error(`unknown BTF kind ${kind} at type ${id}`);
       if (kind === KIND_FUNC) {
-        if (!funcs.has(nameOff)) funcs.set(nameOff, id);
-      } else if (kind === KIND_ENUM || kind === KIND_ENUM64) {
-        const e = wanted.get(nameOff);
-        if (e !== undefined && !this.enums.has(e)) {
+        if (n === offs.length) {
+          const grow = (a: Uint32Array) => {
+            const b = new Uint32Array(a.length * 2);
+            b.set(a);
+            return b;
+          };
+          offs = grow(offs);
+          ids = grow(ids);
+        }
+        offs[n] = nameOff;
+        ids[n++] = id;
+        // Every name the prober asks for starts with `bpf_`: index those by name now.
+        const at = this.strBase + nameOff;
+        const b = this.bytes;
+        if (b[at] === 0x62 && b[at + 1] === 0x70 && b[at + 2] === 0x66 && b[at + 3] === 0x5f) {
+          const name = this.name(nameOff);
+          if (!this.bpfFuncs.has(name)) this.bpfFuncs.set(name, id);
+        }
+      } else if ((kind === KIND_ENUM || kind === KIND_ENUM64) && wanted.has(nameOff)) {
+        const e = wanted.get(nameOff)!;
+        if (!this.enums.has(e)) {
           const members = new Map<string, number>();
           const step = kind === KIND_ENUM ? 8 : 12;
           for (let m = 0; m < vlen; m++) {
@@ -121,31 +128,37 @@ export class VmlinuxIndex {
           this.enums.set(e, members);
         }
       }
-      pos += 12 + extra[0] + extra[1] * vlen;
+      pos += 12 + EXTRA_FIXED[kind]! + EXTRA_PER_MEMBER[kind]! * vlen;
       id++;
     }
-    this.funcsByOffset = funcs;
+    this.funcNameOffs = offs;
+    this.funcIds = ids;
+    this.funcCount = n;
   }
 
-  /** BTF id of the kernel function `name`, or undefined. */
+  /** BTF id of the kernel function `name` (the first FUNC of that name), or undefined. */
   funcId(name: string): number | undefined {
-    if (!this.funcsByOffset) this.scan();
+    if (!this.funcNameOffs) this.scan();
+    if (name.startsWith('bpf_')) return this.bpfFuncs.get(name);
     const off = this.offsetOf(name);
-    return off === undefined ? undefined : this.funcsByOffset!.get(off);
+    if (off === undefined) return undefined;
+    const offs = this.funcNameOffs!;
+    for (let k = 0; k < this.funcCount; k++) if (offs[k] === off) return this.funcIds![k];
+    return undefined;
   }
 
   /** Members (name → value) of the named enum, e.g. `bpf_func_id`; undefined when absent. */
   enumMembers(name: (typeof ENUMS)[number]): ReadonlyMap<string, number> | undefined {
-    if (!this.funcsByOffset) this.scan();
+    if (!this.funcNameOffs) this.scan();
     return this.enums.get(name);
   }
 
   /** Names of all kernel functions starting with `prefix`. */
   funcsWithPrefix(prefix: string): string[] {
-    if (!this.funcsByOffset) this.scan();
+    if (!this.funcNameOffs) this.scan();
     const out: string[] = [];
-    for (const off of this.funcsByOffset!.keys()) {
-      const n = this.name(off);
+    for (let k = 0; k < this.funcCount; k++) {
+      const n = this.name(this.funcNameOffs![k]!);
       if (n.startsWith(prefix)) out.push(n);
     }
     return out;
