@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../../dsl/errors.js';
 import { disassembleSection, type CodeSymbol } from '../../dsl/isa/index.js';
 import { readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../../dsl/elf/file/index.js';
+import { dumpObjectInfo, dumpWithSource } from '../dump-object.js';
 
 /** Options of `dumpObject`. */
 export interface DumpOptions {
@@ -41,13 +42,17 @@ export function registerDump(program: Command): void {
     .argument('<file>', 'ELF object (ours or clang\'s)')
     .option('--raw', 'also show the instruction bytes (like llvm-objdump -d without --no-show-raw-insn)')
     .option('--alu32', 'print as llvm-objdump --mattr=+alu32 (w registers for 32-bit loads/stores/atomics)')
-    .action((file: string, opts: { raw?: boolean; alu32?: boolean }) => {
+    .option('--maps', 'also list maps (type, key/value types and sizes, flags, pinning, initial values), globals and programs')
+    .option('--btf', 'also print the object\'s BTF types as C')
+    .option('--source', 'interleave line info (file:line:col and source text) with the disassembly, like llvm-objdump -S')
+    .action((file: string, opts: { raw?: boolean; alu32?: boolean; maps?: boolean; btf?: boolean; source?: boolean }) => {
       let bytes: Uint8Array;
       try {
         bytes = readFileSync(file);
       } catch (err) {
         throw new TsbpfError('CLI_READ', `cannot read ${file}: ${(err as Error).message}`);
       }
-      process.stdout.write(dumpObject(readElf(bytes), file, opts));
+      process.stdout.write(opts.source ? dumpWithSource(bytes, file, opts) : dumpObject(readElf(bytes), file, opts));
+      if (opts.maps || opts.btf) process.stdout.write(`\n${dumpObjectInfo(bytes, opts)}`);
     });
 }
