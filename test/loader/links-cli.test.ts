@@ -94,7 +94,7 @@ describe.skipIf(!ok)('tsbpf attach / detach CLI (real kernel)', () => {
       pins.cleanup();
       net.cleanup();
     }
-  });
+  }, 180_000);
 
   it('cgroup hooks: legacy without a pin, link with one; detach by id and by pinned link', async () => {
     const cg = createTestCgroup();
@@ -125,5 +125,5 @@ describe.skipIf(!ok)('tsbpf attach / detach CLI (real kernel)', () => {
       pins.cleanup();
       cg.cleanup();
     }
-  });
+  }, 180_000);
 });

@@ -81,5 +81,5 @@ describe.skipIf(!ok)('attach fd discipline', () => {
       cg.cleanup();
       net.cleanup();
     }
-  });
+  }, 180_000);
 });
