@@ -17,7 +17,7 @@ import {
   type MapTypeName,
   type ProgTypeName,
 } from './enums.js';
-import { COVERED_PROG_TYPES, HELPER_SINCE, PROG_TYPE_SINCE, VERIFIED_KERNEL, helperAllowed } from './helper-availability.js';
+import { COVERED_PROG_TYPES, HELPER_SINCE, PROG_TYPE_SINCE, SOCK_ADDR_ATTACH_LIMITS, VERIFIED_KERNEL, helperAllowed } from './helper-availability.js';
 import { KernelDataError, type KernelVersion, atLeast, compareKernelVersions, kernelVersion } from './version.js';
 
 /** ISA level: v2 adds JLT/JLE/JSLT/JSLE, v3 JMP32, v4 sign-extension, `gotol`, signed div/mod, bswap. */
@@ -275,11 +275,21 @@ export function profileFromJson(input: string | unknown): TargetProfile {
   return p;
 }
 
-/** Whether `profile` lets `progType` call `helper` (by name). */
-export function profileAllowsHelper(profile: TargetProfile, progType: ProgTypeName, helper: HelperName): boolean {
+/**
+ * Whether `profile` lets `progType` call `helper` (by name). For cgroup sock_addr
+ * programs pass the hook (`attachType`): some helpers exist only in some hooks
+ * (`bind` only in connect4/6). Program types without per-type data fall back to
+ * "the kernel has the helper".
+ */
+export function profileAllowsHelper(profile: TargetProfile, progType: ProgTypeName, helper: HelperName, attachType?: AttachTypeName): boolean {
   const id = BpfFunc[helper];
   const list = profile.helpersByProgType[progType];
-  return list !== undefined ? list.includes(id) : profile.helpers.includes(id);
+  const allowed = list !== undefined ? list.includes(id) : profile.helpers.includes(id);
+  if (!allowed || progType !== 'CGROUP_SOCK_ADDR' || attachType === undefined) return allowed;
+  const lim = SOCK_ADDR_ATTACH_LIMITS[helper];
+  if (lim?.only && !lim.only.includes(attachType)) return false;
+  if (lim?.except && lim.except.includes(attachType)) return false;
+  return true;
 }
 
 /** The kernel version the hand-written tables were verified against (re-exported for reports). */

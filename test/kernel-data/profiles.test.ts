@@ -77,6 +77,11 @@ describe('named profiles', () => {
     expect(profileAllowsHelper(p510, 'SCHED_CLS', 'loop')).toBe(false);
     expect(profileAllowsHelper(profileByName('5.15'), 'CGROUP_SOCK_ADDR', 'get_netns_cookie')).toBe(true);
     expect(profileAllowsHelper(profileByName('6.1'), 'XDP', 'loop')).toBe(true);
+    // bind() exists only in the connect hooks of cgroup sock_addr.
+    expect(profileAllowsHelper(p419, 'CGROUP_SOCK_ADDR', 'bind', 'CGROUP_INET4_CONNECT')).toBe(true);
+    expect(profileAllowsHelper(p419, 'CGROUP_SOCK_ADDR', 'bind', 'CGROUP_UDP4_SENDMSG')).toBe(false);
+    expect(profileAllowsHelper(p419, 'CGROUP_SOCK_ADDR', 'get_socket_cookie')).toBe(true);
+    expect(profileAllowsHelper(p419, 'CGROUP_SOCK_ADDR', 'get_netns_cookie')).toBe(false);
   });
 
   it('latest is an alias; unknown names are typed errors listing the valid ones', () => {
