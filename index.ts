@@ -4,3 +4,5 @@ export * as isa from './dsl/isa/index.js';
 export * as types from './dsl/types/index.js';
 export * as btf from './dsl/btf/index.js';
 export * as kernel from './dsl/kernel/index.js';
+export * as object from './dsl/object/index.js';
+export * as elf from './dsl/elf/index.js';
