@@ -6,8 +6,10 @@ import { registerDemo } from './demo.js';
 import { registerProbe } from './probe.js';
 import { registerAttach } from './attach.js';
 import { registerBtf } from './btf.js';
+import { registerMap } from './map.js';
+import { registerProg } from './prog.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf, registerMap, registerProg];

@@ -9,3 +9,4 @@ export { addressOf, bpfSyscall, bpfSyscallNumber, closeFd } from './ffi.js';
 export * as attr from './attr.js';
 
 export * from './btf.js';
+export * from './fdinfo.js';
