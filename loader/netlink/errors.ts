@@ -1,6 +1,6 @@
 /** Typed errors of the netlink layer. */
 import { TsbpfError } from '../../dsl/errors.js';
-import { errnoName } from './errno.js';
+import { errnoName } from '../sys/errno.js';
 
 /**
  * The kernel answered a netlink request with an error (an `NLMSG_ERROR` with a

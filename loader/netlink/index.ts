@@ -8,4 +8,3 @@ export { withNetns, netnsPath } from './netns.js';
 export * from './interfaces.js';
 export * from './tc.js';
 export * from './xdp.js';
-export { errnoName } from './errno.js';
