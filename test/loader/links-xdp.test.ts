@@ -139,6 +139,16 @@ describe.skipIf(!ok)('XDP attach (real kernel, test namespaces)', () => {
       const att = attachXdpNetlink(pass, { ...target, xdpMode: 'driver' });
       expect(queryXdp(target)).toMatchObject({ mode: 'driver', driverProgId: progInfo(pass.value).id });
       expect(ip('-n', net.b, 'link', 'show', 'dev', net.vethB)).toMatch(/xdp /);
+      // Generic next to native is refused; the kernel's extended-ack text reaches the error.
+      let err: unknown;
+      try {
+        attachXdpNetlink(pass, { ...target, xdpMode: 'generic' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(NetlinkError);
+      expect((err as NetlinkError).kernelMessage).toMatch(/Native and generic XDP can't be active at the same time/);
+      expect((err as NetlinkError).message).toMatch(/^RTM_SETLINK \(attach XDP program on ifindex \d+, mode generic\) failed: EEXIST — kernel says: /);
       att.detach();
       expect(queryXdp(target).mode).toBe('none');
       const link = attachXdpLink(pass, { ...target, xdpMode: 'driver' });
