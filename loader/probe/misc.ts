@@ -172,8 +172,25 @@ export function probeMisc(ctx: ProbeContext): Record<string, Feature> {
 }
 
 /** Small BTF blobs per kind: base types first, then the kind under test. */
+const INT: BtfType = { kind: 'int', name: 'int', size: 4, encoding: 'signed', bits: 32, offset: 0 };
+const member = (name: string) => ({ name, type: 1, bitOffset: 0, bitfieldSize: 0 });
 const KIND_BLOBS: Readonly<Record<string, { since: string; types: BtfType[] }>> = {
-  INT: { since: '4.18', types: [{ kind: 'int', name: 'int', size: 4, encoding: 'signed', bits: 32, offset: 0 }] },
+  INT: { since: '4.18', types: [INT] },
+  PTR: { since: '4.18', types: [INT, { kind: 'ptr', name: '', type: 1 }] },
+  ARRAY: { since: '4.18', types: [INT, { kind: 'array', name: '', type: 1, indexType: 1, nelems: 4 }] },
+  STRUCT: { since: '4.18', types: [INT, { kind: 'struct', name: 's', size: 4, members: [member('a')] }] },
+  UNION: { since: '4.18', types: [INT, { kind: 'union', name: 'u', size: 4, members: [member('a'), member('b')] }] },
+  ENUM: { since: '4.18', types: [{ kind: 'enum', name: 'e', size: 4, signed: false, values: [{ name: 'A', value: 1 }] }] },
+  FWD: { since: '4.18', types: [{ kind: 'fwd', name: 'later', fwdKind: 'struct' }] },
+  TYPEDEF: { since: '4.18', types: [INT, { kind: 'typedef', name: 'myint', type: 1 }] },
+  VOLATILE: { since: '4.18', types: [INT, { kind: 'volatile', name: '', type: 1 }] },
+  CONST: { since: '4.18', types: [INT, { kind: 'const', name: '', type: 1 }] },
+  RESTRICT: { since: '4.18', types: [INT, { kind: 'ptr', name: '', type: 1 }, { kind: 'restrict', name: '', type: 2 }] },
+  FUNC_PROTO: { since: '5.0', types: [INT, { kind: 'func_proto', name: '', returnType: 1, params: [{ name: 'a', type: 1 }] }] },
+  VAR: {
+    since: '5.2',
+    types: [INT, { kind: 'var', name: 'v', type: 1, linkage: 'global' }, { kind: 'datasec', name: '.data', size: 4, vars: [{ type: 2, offset: 0, size: 4 }] }],
+  },
   FUNC: {
     since: '5.0',
     types: [

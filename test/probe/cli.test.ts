@@ -12,7 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import { runProbe, parseSections } from '../../cli/commands/probe.js';
 import { formatText, formatTs } from '../../loader/probe/format.js';
-import { loadHostProfile, profileFromJsonValue, toTargetProfile, ProfileError } from '../../loader/probe/profile.js';
+import { loadHostProfile, toTargetProfile, ProfileError } from '../../loader/probe/profile.js';
+import { profileFromJson, profileForKernel, profileAllowsHelper } from '../../dsl/kernel/profiles.js';
+import { BpfFunc } from '../../dsl/kernel/enums.js';
 import { SECTIONS, type Feature, type ProbeReport } from '../../loader/probe/index.js';
 import { fullReport } from './shared.js';
 
@@ -47,18 +49,28 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
     expect(refused?.reason).toMatch(/invalid func |unknown func |program of this type cannot use helper /);
   }, 60_000);
 
-  it('--profile: a target profile that parses and matches the report', () => {
+  it('--profile: a dsl/kernel TargetProfile that profileFromJson accepts and that matches the report', () => {
     const { text } = runProbe({ profile: true }, { stdout: false, stderr: false });
-    const prof = profileFromJsonValue(JSON.parse(text));
+    const prof = profileFromJson(text);
     const r = fullReport();
     expect(prof.name).toBe('host');
+    expect(prof.source).toBe('probe');
     expect(prof.boundedLoops).toBe(r.misc!.bounded_loops!.status === 'supported');
     expect(prof.maxProcessedInsns).toBe(r.misc!.processed_insn_limit!.value);
     expect(prof.isa).toBe(r.misc!.isa_v4!.status === 'supported' ? 'v4' : 'v3');
-    expect(prof.programTypes).toContain('xdp');
-    expect(prof.helpers.xdp).toContain('redirect');
-    expect(prof.helpers.xdp).not.toContain('probe_read'); // refused for XDP by the kernel
-    // Written to a file, loadHostProfile reads it back.
+    expect(prof.progTypes).toContain('XDP');
+    expect(prof.attachTypes).toContain('CGROUP_INET4_CONNECT');
+    expect(prof.btfKinds).toEqual(expect.arrayContaining(['INT', 'FUNC', 'DATASEC']));
+    expect(profileAllowsHelper(prof, 'XDP', 'redirect')).toBe(true);
+    // Refused for XDP by the kernel (bpftool 7.1 claims otherwise).
+    expect(profileAllowsHelper(prof, 'XDP', 'probe_read')).toBe(false);
+    expect(prof.helpersByProgType.XDP).not.toContain(BpfFunc.probe_read);
+    // On this kernel the measured profile must not claim less than the timeline's
+    // own profile for the same version on the scalar features.
+    const timeline = profileForKernel(prof.kernel, 'timeline');
+    for (const k of ['boundedLoops', 'bpfToBpfCalls', 'globalData', 'funcInfo', 'lineInfo', 'tcx', 'xdpLink', 'linkCreate'] as const)
+      if (timeline[k]) expect(prof[k], k).toBe(true);
+    // Written to a file, loadHostProfile reads it back through profileFromJson.
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-probe-'));
     try {
       const path = join(dir, 'host.json');
@@ -141,7 +153,7 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
 
 describe('probe pure parts', () => {
   it('toTargetProfile refuses a partial report, naming the missing sections', () => {
-    expect(() => toTargetProfile({ schema: 'tsbpf-probe/1', misc: {} })).toThrow(/sections program_types, map_types, attach_types, helpers, btf were not probed/);
+    expect(() => toTargetProfile({ schema: 'tsbpf-probe/1', misc: {} })).toThrow(/sections program_types, map_types, attach_types, link_types, helpers, btf were not probed/);
   });
 
   it('formatTs of a tiny report', () => {
