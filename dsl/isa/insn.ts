@@ -10,7 +10,7 @@
  */
 import { IsaError } from './errors.js';
 import type { Instruction, InstructionMeta, Reference, Register, WritableRegister } from './instruction.js';
-import { AluOp, AtomicOp, CallKind, Class, JmpOp, LDDW, Mode, PseudoSource, Size, Source } from './opcodes.js';
+import { ADDR_SPACE_CAST_OFF, AluOp, AtomicOp, CallKind, Class, JmpOp, LDDW, Mode, PseudoSource, Size, Source } from './opcodes.js';
 import { callerLocation } from './source.js';
 
 /** A register or a 32-bit immediate (values up to 0xffffffff wrap to their signed form). */
@@ -203,6 +203,12 @@ export const insn = {
     if (bits !== 8 && bits !== 16) throw new IsaError('ISA_WIDTH', `movsx32: width must be 8 or 16, not ${String(bits)}`);
     return make(Class.ALU | AluOp.MOV | Source.X, wreg(dst, 'movsx32 destination'), reg(src, 'movsx32 source'), bits, 0);
   },
+  /** Address-space cast of an arena pointer (kernel 6.9): `dst = (as dstAs)(as srcAs) src`. */
+  addrSpaceCast(dst: WritableRegister, src: Register, dstAs: number, srcAs: number): Instruction {
+    for (const [v, role] of [[dstAs, 'destination'], [srcAs, 'source']] as const)
+      if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new IsaError('ISA_IMMEDIATE', `addrSpaceCast: ${role} address space ${v} is not 0–65535`);
+    return make(Class.ALU64 | AluOp.MOV | Source.X, wreg(dst, 'addrSpaceCast destination'), reg(src, 'addrSpaceCast source'), ADDR_SPACE_CAST_OFF, ((dstAs << 16) | srcAs) | 0);
+  },
   /** Convert to little endian (no-op on a little-endian machine apart from truncation). */
   le: swap(Class.ALU | AluOp.END | Source.K, 'le'),
   /** Convert to big endian (network byte order). */
@@ -242,6 +248,11 @@ export const insn = {
   gotol(to: JumpTarget): Instruction {
     if (typeof to === 'string') return make(Class.JMP32 | JmpOp.JA, 0, 0, 0, 0, { ref: { kind: 'label', name: checkLabel(to, 'gotol target') } });
     return make(Class.JMP32 | JmpOp.JA, 0, 0, 0, imm32(to, 'gotol offset'));
+  },
+  /** `may_goto` (kernel 6.9): jump unless the verifier-managed loop budget is exhausted. */
+  mayGoto(to: JumpTarget): Instruction {
+    const { off, ref } = target(to, 'mayGoto');
+    return make(Class.JMP | JmpOp.JCOND, 0, 0, off, 0, ref ? { ref } : undefined);
   },
   /** Call a helper function by id. */
   call(helperId: number): Instruction {

@@ -56,6 +56,8 @@ export const JmpOp = {
   JLE: 0xb0,
   JSLT: 0xc0,
   JSLE: 0xd0,
+  /** Conditional pseudo-jump (`may_goto`, kernel 6.9): JMP class, K source, src = 0. */
+  JCOND: 0xe0,
 } as const;
 export type JmpOp = (typeof JmpOp)[keyof typeof JmpOp];
 
@@ -100,6 +102,12 @@ export const PseudoSource = {
   MAP_IDX_VALUE: 6,
 } as const;
 export type PseudoSource = (typeof PseudoSource)[keyof typeof PseudoSource];
+
+/**
+ * `off` of an ALU64 `MOV | X` that is an address-space cast (kernel 6.9, arena
+ * pointers): `imm = dst_as << 16 | src_as`. LLVM: `rD = addr_space_cast(rS, dst_as, src_as)`.
+ */
+export const ADDR_SPACE_CAST_OFF = 1;
 
 /** `src` of a CALL instruction: helper id, relative bpf-to-bpf call, or kfunc BTF id. */
 export const CallKind = { HELPER: 0, PSEUDO_CALL: 1, KFUNC: 2 } as const;

@@ -254,6 +254,10 @@ function statement(p: LineParser): Instruction {
     return insn.callFunc(t.text);
   }
   if (kw === 'callx') p.fail(first.col, 'callx (indirect call) is not supported by the kernel');
+  if (kw === 'may_goto') {
+    p.next();
+    return insn.mayGoto(p.target(false));
+  }
   if (kw === 'goto' || kw === 'gotol') {
     p.next();
     const to = p.target(kw === 'gotol');
@@ -391,6 +395,19 @@ function assignment(p: LineParser): Instruction {
     if (d.w && bits === 32) p.fail(t.col, '32-bit sign-extending move is only from s8 or s16');
     writeCheck();
     return d.w ? insn.movsx32(w(d.n), r(s.n), bits as 8 | 16) : insn.movsx64(w(d.n), r(s.n), bits as 8 | 16 | 32);
+  }
+  // rD = addr_space_cast(rS, dst_as, src_as)
+  if (t.kind === 'ident' && t.text === 'addr_space_cast') {
+    p.next();
+    p.expect('(');
+    const s = p.reg();
+    p.expect(',');
+    const as = [p.num(), (p.expect(','), p.num())];
+    p.expect(')');
+    for (const a of as) if (a.v < 0n || a.v > 0xffffn) p.fail(a.col, `address space ${a.v} is not 0–65535`);
+    if (d.w || s.w) p.fail(d.col, 'addr_space_cast takes r registers');
+    writeCheck();
+    return insn.addrSpaceCast(w(d.n), r(s.n), Number(as[0]!.v), Number(as[1]!.v));
   }
   // rD = le16 rD / be32 / bswap64
   const swap = t.kind === 'ident' ? /^(le|be|bswap)(16|32|64)$/.exec(t.text) : null;

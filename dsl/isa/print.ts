@@ -10,7 +10,7 @@
  * add); we reproduce that so `tsbpf dump` matches llvm-objdump's default output.
  */
 import type { Instruction } from './instruction.js';
-import { AluOp, AtomicOp, Class, JmpOp, LDDW, Mode, Size } from './opcodes.js';
+import { ADDR_SPACE_CAST_OFF, AluOp, AtomicOp, Class, JmpOp, LDDW, Mode, Size } from './opcodes.js';
 import { lddwValue } from './codec.js';
 
 /** Options shared by the printer and the disassembler. */
@@ -80,6 +80,8 @@ export function formatInstruction(insn: Instruction, options: PrintOptions = {})
         return `r${dst} = ${kind}${imm} r${dst}`;
       }
       if (op === AluOp.NEG) return `${r}${dst} = -${r}${dst}`;
+      if (op === AluOp.MOV && x && off === ADDR_SPACE_CAST_OFF && cls === Class.ALU64)
+        return `r${dst} = addr_space_cast(r${src}, ${hexImm(imm >>> 16)}, ${hexImm(imm & 0xffff)})`;
       if (op === AluOp.MOV && x && off !== 0) return `${r}${dst} = (s${off})${r}${src}`;
       const signed = (op === AluOp.DIV || op === AluOp.MOD) && off === 1 ? 's' : '';
       const rhs = x ? `${r}${src}` : hexImm(imm);
@@ -88,6 +90,7 @@ export function formatInstruction(insn: Instruction, options: PrintOptions = {})
     case Class.JMP:
     case Class.JMP32: {
       if (op === JmpOp.JA) return cls === Class.JMP32 ? `gotol ${jumpDistance(imm)}` : `goto ${jumpDistance(off)}`;
+      if (op === JmpOp.JCOND) return `may_goto ${jumpDistance(off)}`;
       if (op === JmpOp.CALL) return `call ${hexImm(imm)}`;
       if (op === JmpOp.EXIT) return 'exit';
       const r = cls === Class.JMP ? 'r' : 'w';

@@ -4,7 +4,7 @@
  * for garbage). The rules follow the kernel verifier's "reserved fields must be
  * zero" checks, so anything accepted here is also what LLVM 19 can print.
  */
-import { AluOp, AtomicOp, Class, JmpOp, LDDW, Mode, Size } from './opcodes.js';
+import { ADDR_SPACE_CAST_OFF, AluOp, AtomicOp, Class, JmpOp, LDDW, Mode, Size } from './opcodes.js';
 import type { Instruction } from './instruction.js';
 
 const aluOps = new Set<number>(Object.values(AluOp));
@@ -62,11 +62,13 @@ export function invalidReason(insn: Instruction): string | undefined {
         if (imm !== 0) return reserved('immediate');
         return undefined;
       }
+      const addrSpaceCast = is64 && x && op === AluOp.MOV && off === ADDR_SPACE_CAST_OFF;
       if (x) {
         const bad = needSrcReg();
         if (bad) return bad;
-        if (imm !== 0) return reserved('immediate');
+        if (imm !== 0 && !addrSpaceCast) return reserved('immediate');
       } else if (src !== 0) return reserved('source register');
+      if (addrSpaceCast) return undefined;
       if (op === AluOp.DIV || op === AluOp.MOD) {
         if (off !== 0 && off !== 1) return `opcode ${hex(opcode)}: offset must be 0 (unsigned) or 1 (signed), not ${off}`;
       } else if (op === AluOp.MOV && x) {
@@ -84,6 +86,11 @@ export function invalidReason(insn: Instruction): string | undefined {
         if (dst !== 0) return reserved('destination register');
         if (src !== 0) return reserved('source register');
         if (is32 ? off !== 0 : imm !== 0) return reserved(is32 ? 'offset' : 'immediate');
+        return undefined;
+      }
+      if (op === JmpOp.JCOND) {
+        if (is32 || x) return `opcode ${hex(opcode)}: may_goto exists only as 0xe5`;
+        if (dst !== 0 || src !== 0 || imm !== 0) return reserved('destination, source (BPF_MAY_GOTO = 0) and immediate of may_goto');
         return undefined;
       }
       if (op === JmpOp.CALL) {
@@ -150,7 +157,10 @@ export function invalidReason(insn: Instruction): string | undefined {
   }
 }
 
-/** ISA levels as `-mcpu` names them. v1 base, v2 (4.14), v3 (5.1), v4 (6.6). */
+/**
+ * ISA levels as `-mcpu` names them. v1 base, v2 (4.14), v3 (5.1), v4 (6.6). The
+ * 6.9 additions LLVM 19 knows (`may_goto`, `addr_space_cast`) are counted as v4.
+ */
 export type IsaLevel = 'v1' | 'v2' | 'v3' | 'v4';
 
 /** Numeric rank of an ISA level, for comparisons. */
@@ -165,13 +175,14 @@ export function requiredIsa(insn: Instruction): IsaLevel {
   const op = opcode & 0xf0;
   if (cls === Class.ALU || cls === Class.ALU64) {
     if ((op === AluOp.DIV || op === AluOp.MOD) && off === 1) return 'v4';
-    if (op === AluOp.MOV && off !== 0) return 'v4';
+    if (op === AluOp.MOV && off !== 0) return 'v4'; // movsx, addr_space_cast
     if (op === AluOp.END && cls === Class.ALU64) return 'v4';
     return 'v1';
   }
   if (cls === Class.JMP32) return op === JmpOp.JA ? 'v4' : 'v3';
   if (cls === Class.JMP) {
     if (op === JmpOp.JLT || op === JmpOp.JLE || op === JmpOp.JSLT || op === JmpOp.JSLE) return 'v2';
+    if (op === JmpOp.JCOND) return 'v4';
     return 'v1';
   }
   if (cls === Class.LDX && (opcode & 0xe0) === Mode.MEMSX) return 'v4';

@@ -33,7 +33,8 @@ export function allForms(): { insns: Instruction[]; used: Set<string> } {
       const f = I[`${j}${w}`];
       out.push(f('r1', 'r2', 0), f('r10', 5, -1), f('r0', -7, 32767), f('r3', 'r10', -32768));
     }
-  out.push(I.ja(0), I.ja(-32768), I.ja(32767), I.gotol(0), I.gotol(-0x80000000), I.gotol(0x7fffffff));
+  out.push(I.ja(0), I.ja(-32768), I.ja(32767), I.gotol(0), I.gotol(-0x80000000), I.gotol(0x7fffffff), I.mayGoto(3), I.mayGoto(-32768));
+  out.push(I.addrSpaceCast('r1', 'r2', 0, 1), I.addrSpaceCast('r3', 'r10', 1, 0), I.addrSpaceCast('r4', 'r5', 0xffff, 0xffff));
   out.push(I.call(1), I.call(212), I.callFunc(-1), I.callFunc(5), I.kfunc(0), I.kfunc(12345), I.exit());
   const sizes = ['b', 'h', 'w', 'dw'] as const;
   for (const s of sizes) {

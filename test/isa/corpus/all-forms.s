@@ -1,4 +1,5 @@
-# Every instruction form of RFC 9669 + the kernel extensions, in LLVM BPF syntax.
+# Every instruction form of RFC 9669 + the kernel extensions (including 6.9's
+# may_goto and addr_space_cast), in LLVM BPF syntax.
 # Assembled by `llvm-mc-19 -triple bpfel -mcpu=v4 -filetype=obj` and by tsbpf; the
 # bytes must be identical and both dumps must equal llvm-objdump-19's.
 # Pseudo-source lddw forms whose second immediate llvm-mc cannot write (map value
@@ -39,6 +40,8 @@ start:
   r1 = (s8)r2
   r3 = (s16)r4
   r5 = (s32)r6
+  r1 = addr_space_cast(r2, 0, 1)
+  r3 = addr_space_cast(r4, 1, 0)
 # ---- ALU (32-bit)
   w0 += 1
   w1 += w2
@@ -187,6 +190,8 @@ loop:
   if w1 s<= w2 goto +0
   goto loop
   goto +0
+  may_goto loop
+  may_goto +2
   gotol done
   gotol -3
 # ---- calls and exit
