@@ -22,7 +22,7 @@ import { progInfo } from '../../loader/sys/info.js';
 import { need } from '../support/env.js';
 import { connectProbe, createTestCgroup, runInCgroup } from '../support/cgroup.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
-import { allowProgram, connect4Program, createCounter, createPinDir, readCounter, rewriteProgram } from './links-fixtures.js';
+import { allowProgram, connect4Program, connect6Program, createCounter, createPinDir, readCounter, rewriteProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const SERVICE = { ip: '10.200.0.99', port: 80 };
@@ -75,6 +75,26 @@ describe.skipIf(!ok)('cgroup attach (real kernel, test cgroup)', () => {
       }
     });
   }
+
+  it('connect6 via link rewrites a real IPv6 connect() ([fd00::99]:80 → [::1])', async () => {
+    const cg = createTestCgroup();
+    const ns = createNetns('cg');
+    const counter = createCounter();
+    const prog = connect6Program(counter, { ip: 'fd00::99', port: 80 }, { ip: '::1', port: 7131 });
+    try {
+      expect(await connectProbe(cg.path, ns, 7131, 'fd00::99', 80, '::1')).toMatchObject({ ok: false, code: 'ENETUNREACH' });
+      const link = attachCgroup(prog, { hook: 'connect6', cgroup: cg.path, mode: 'link' });
+      expect(await connectProbe(cg.path, ns, 7131, 'fd00::99', 80, '::1')).toMatchObject({ ok: true, data: 'listener-7131', peer: '::1:7131' });
+      expect(readCounter(counter)).toBe(1n);
+      link.detach();
+      expect(queryCgroup(cg.path, 'connect6').progIds).toEqual([]);
+    } finally {
+      prog.close();
+      counter.close();
+      deleteNetns(ns);
+      cg.cleanup();
+    }
+  });
 
   it('getpeername4 restores the service address; sendmsg4 + recvmsg4 redirect real UDP both ways', async () => {
     const cg = createTestCgroup();

@@ -140,7 +140,7 @@ export function rewriteProgram(
   const a = asm()
     .mov64('r6', 'r1')
     .ldxw('r2', 'r6', 4) // bpf_sock_addr.user_ip4
-    .jne('r2', ipv4Le(from.ip) | 0, 'out')
+    .jne32('r2', ipv4Le(from.ip) | 0, 'out') // 32-bit compare: a 64-bit one would sign-extend the immediate
     .ldxw('r2', 'r6', 24) // bpf_sock_addr.user_port (network order in the low 16 bits)
     .jne('r2', beU16(from.port), 'out')
     .mov32('r2', ipv4Le(to.ip) | 0)
@@ -204,4 +204,28 @@ export function createPinDir(): PinDir {
     rmSync(path, { recursive: true, force: true });
   };
   return { path, cleanup, [Symbol.dispose]: cleanup };
+}
+
+function ipv6Words(addr: string): number[] {
+  // Expand `::` and read the 16 bytes as four little-endian u32 loads would see them.
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  const bytes = groups.flatMap((g) => [g >> 8, g & 0xff]);
+  return [0, 4, 8, 12].map((o) => (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) | 0);
+}
+
+/** connect6 program: a connect() to `from` ([ip6]:port) is redirected to `to`; counts rewrites. */
+export function connect6Program(counter: Fd, from: { ip: string; port: number }, to: { ip: string; port: number }): Fd {
+  const fromWords = ipv6Words(from.ip);
+  const toWords = ipv6Words(to.ip);
+  const a = asm().mov64('r6', 'r1');
+  fromWords.forEach((w, i) => a.ldxw('r2', 'r6', 8 + 4 * i).jne32('r2', w, 'out')); // bpf_sock_addr.user_ip6[i]
+  a.ldxw('r2', 'r6', 24).jne('r2', beU16(from.port), 'out');
+  toWords.forEach((w, i) => a.mov32('r2', w).stxw('r6', 8 + 4 * i, 'r2'));
+  a.mov32('r2', beU16(to.port)).stxw('r6', 24, 'r2');
+  countOne(a, counter, 'counted');
+  a.label('out').mov64('r0', 1).exit();
+  return loadProgram('cgroup_sock_addr', a, { attachType: 'cgroup_inet6_connect', name: 'tsbpf_conn6' });
 }

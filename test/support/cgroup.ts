@@ -68,11 +68,11 @@ export function runInCgroup(cgroupPath: string, argv: readonly string[], options
 
 const CONNECT_PROBE = `
 const net = require('node:net');
-const [listenPort, host, port] = process.argv.slice(1);
+const [listenPort, host, port, listenHost] = process.argv.slice(1);
 const out = (o) => { process.stdout.write(JSON.stringify(o) + '\\n'); process.exit(0); };
 setTimeout(() => out({ ok: false, code: 'TIMEOUT' }), 3000);
 const srv = net.createServer((s) => s.end('listener-' + listenPort));
-srv.listen(Number(listenPort), '127.0.0.1', () => {
+srv.listen(Number(listenPort), listenHost || '127.0.0.1', () => {
   const c = net.connect({ host, port: Number(port) });
   let data = '';
   c.on('data', (d) => (data += d));
@@ -94,11 +94,19 @@ export interface ConnectResult {
 
 /**
  * In a child that joins `cgroupPath` (inside `netns`): listens on
- * 127.0.0.1:`listenPort`, then connect()s to `host:port` and reports what answered.
+ * `listenHost` (default 127.0.0.1):`listenPort`, then connect()s to `host:port`
+ * and reports what answered.
  * Bounded to 3 s inside the child and 6 s outside.
  */
-export async function connectProbe(cgroupPath: string, netns: string, listenPort: number, host: string, port: number): Promise<ConnectResult> {
-  const r = await runInCgroup(cgroupPath, [process.execPath, '-e', CONNECT_PROBE, String(listenPort), host, String(port)], { netns, timeoutMs: 6000 });
+export async function connectProbe(
+  cgroupPath: string,
+  netns: string,
+  listenPort: number,
+  host: string,
+  port: number,
+  listenHost = '127.0.0.1',
+): Promise<ConnectResult> {
+  const r = await runInCgroup(cgroupPath, [process.execPath, '-e', CONNECT_PROBE, String(listenPort), host, String(port), listenHost], { netns, timeoutMs: 6000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   if (!line) throw new Error(`connect probe gave no result (code ${r.code}, timed out ${r.timedOut}): ${r.stderr}`);
   return JSON.parse(line) as ConnectResult;
