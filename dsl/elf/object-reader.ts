@@ -209,6 +209,13 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
   // ---- globals ------------------------------------------------------------------------------------
   const globals: GlobalSpec[] = [];
   const globalSyms = new Map<number, ElfSymbol[]>();
+  // Initialised bytes no symbol covers (string literals in `.rodata.str1.1`, …)
+  // become a static byte-array global, so section-relative references keep working.
+  const anonymous = (sec: ElfFile['sections'][number], from: number, to: number) => {
+    if (sec.type === SHT.NOBITS || to <= from || !sec.data.subarray(from, to).some((b) => b !== 0)) return;
+    const name = `__anon${sec.name.replace(/[^A-Za-z0-9_]/g, '_')}_${from}`;
+    globals.push({ name, section: sec.name, type: to - from, init: sec.data.slice(from, to), offset: from, linkage: 'static' });
+  };
   for (const i of data) {
     const sec = secs[i]!;
     const size = sec.type === SHT.NOBITS ? (sec.size ?? 0) : sec.data.length;
@@ -222,8 +229,7 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
         ignored.push({ what: `symbol ${s.name}`, reason: s.size === 0 ? 'zero-size variable' : 'overlaps the previous variable in its section' });
         continue;
       }
-      if (sec.type !== SHT.NOBITS && sec.data.subarray(covered, s.value).some((b) => b !== 0))
-        ignored.push({ what: `${sec.name} bytes ${covered}..${s.value}`, reason: 'initialised data outside any variable symbol' });
+      anonymous(sec, covered, s.value);
       covered = s.value + s.size;
       let type: TypeSpec = s.size;
       const v = datasec?.type.vars.map((x) => btf!.get(x.type)).find((t) => t?.kind === 'var' && t.name === s.name);
@@ -239,8 +245,7 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
       });
       kept.push(s);
     }
-    if (sec.type !== SHT.NOBITS && sec.data.subarray(covered).some((b) => b !== 0))
-      ignored.push({ what: `${sec.name} bytes ${covered}..${size}`, reason: 'initialised data outside any variable symbol' });
+    anonymous(sec, covered, size);
     globalSyms.set(i, kept);
   }
 

@@ -60,6 +60,18 @@ SEC("cgroup/connect4") int on_connect(struct bpf_sock_addr *ctx) {
 }
 SEC("xdp") int xdp_pass(struct xdp_md *ctx) { return toggles ? 2 : 1; }
 `,
+  // String literals (no symbols, in .rodata.str1.1) and function-local statics (\`x.fmt\`).
+  strings_and_statics: `${PRELUDE}
+static long (*trace_printk)(const char *fmt, u32 fmt_size, ...) = (void *)BPF_FUNC_trace_printk;
+static const char banner[] = "tsbpf";
+SEC("xdp") int say(struct xdp_md *ctx) {
+  static const char fmt[] = "ifindex %d\\n";
+  trace_printk(fmt, sizeof(fmt), ctx->ingress_ifindex);
+  trace_printk("literal %d\\n", 12, 1);
+  trace_printk(banner, sizeof(banner));
+  return 2;
+}
+`,
   // Several programs in one section and a global (non-static) subprogram with typed args.
   shared_section: `${PRELUDE}
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, u32); __type(value, u32); __uint(pinning, 1); } pinned_cfg SEC(".maps");
