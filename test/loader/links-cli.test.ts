@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { listTcFilters, queryCgroup, queryTcx, queryXdp } from '../../loader/links/index.js';
+import { parseAttachKind, runAttach, runDetach } from '../../cli/commands/attach.js';
+import { AttachError, listTcFilters, queryCgroup, queryTcx, queryXdp } from '../../loader/links/index.js';
+import { TsbpfError } from '../../dsl/errors.js';
 import { objPin } from '../../loader/sys/bpf.js';
 import { progInfo } from '../../loader/sys/info.js';
 import { createTestCgroup } from '../support/cgroup.js';
@@ -30,6 +32,38 @@ async function tsbpf(...args: string[]): Promise<{ code: number; stdout: string;
     return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
   }
 }
+
+describe('tsbpf attach / detach argument handling (no kernel needed)', () => {
+  it('parses every KIND form', () => {
+    expect(parseAttachKind('xdp')).toEqual({ family: 'xdp' });
+    expect(parseAttachKind('tc/egress')).toEqual({ family: 'tc', direction: 'egress', tcx: false });
+    expect(parseAttachKind('tcx/ingress')).toEqual({ family: 'tc', direction: 'ingress', tcx: true });
+    expect(parseAttachKind('connect4')).toEqual({ family: 'cgroup', hook: 'cgroup/connect4' });
+    expect(parseAttachKind('cgroup/recvmsg6')).toEqual({ family: 'cgroup', hook: 'cgroup/recvmsg6' });
+    expect(parseAttachKind('cgroup_skb/egress')).toEqual({ family: 'cgroup', hook: 'cgroup_skb/egress' });
+    expect(() => parseAttachKind('tc/sideways')).toThrow(AttachError);
+    expect(() => parseAttachKind('cgroup_skb/connect4')).toThrow(/unknown cgroup hook/);
+  });
+
+  it('refuses inconsistent requests before touching the kernel', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => runAttach('xdp', { prog: '/nonexistent' }), /pass --dev IFNAME/],
+      [() => runAttach('connect4', { prog: '/nonexistent', dev: 'lo' }), /pass --cgroup PATH/],
+      [() => runAttach('connect4', { prog: '/nonexistent', cgroup: '/x', dev: 'lo' }), /--dev does not apply/],
+      [() => runAttach('tcx/ingress', { prog: '/nonexistent', dev: 'lo' }), /pass --pin PATH/],
+      [() => runAttach('xdp', { prog: '/nonexistent', dev: 'lo', mode: 'link' }), /pass --pin PATH/],
+      [() => runAttach('xdp', { prog: '/nonexistent', dev: 'lo', mode: 'netlink', pin: '/sys/fs/bpf/x' }), /--pin needs a link/],
+      [() => runDetach(undefined, {}), /pass KIND/],
+      [() => runDetach('xdp', { dev: 'lo' }), /--prog PINNED_PROG or --prog-id/],
+      [() => runDetach('xdp', { dev: 'lo', progId: '-3' }), /--prog-id must be a non-negative integer/],
+      [() => runDetach('xdp', { link: '/sys/fs/bpf/l', dev: 'lo' }), /do not combine/],
+    ];
+    for (const [f, msg] of cases) {
+      expect(f).toThrow(TsbpfError);
+      expect(f).toThrow(msg);
+    }
+  });
+});
 
 describe.skipIf(!ok)('tsbpf attach / detach CLI (real kernel)', () => {
   it('tc via netlink and tcx (pinned), xdp via link (pinned) and netlink; detach removes each', async () => {
