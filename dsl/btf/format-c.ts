@@ -36,6 +36,10 @@ class CPrinter {
   private readonly alignCache = new Map<BtfTypeId, number>();
   private pendingFwd: BtfTypeId[] = [];
   private readonly printedFwd = new Set<string>();
+  private readonly needDone = new Set<number>();
+  private readonly expanding = new Set<BtfTypeId>();
+  private emitDepth = 0;
+  private inlineBudget = 5_000_000;
 
   constructor(
     private readonly g: Btf,
@@ -147,6 +151,7 @@ class CPrinter {
     if (this.done.has(id) || this.inProgress.has(id)) return;
     const t = this.g.get(id);
     if (!t) return;
+    if (++this.emitDepth > 5000) throw new BtfError('BTF_BAD_TYPE', `type [${id}]: dependency chain deeper than 5000 types`);
     this.inProgress.add(id);
     switch (t.kind) {
       case 'struct': case 'union':
@@ -171,6 +176,7 @@ class CPrinter {
       this.printedFwd.add(text);
     } else if (text !== undefined) this.out.push(text, '');
     this.inProgress.delete(id);
+    this.emitDepth--;
     this.done.add(id);
     if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'fwd') this.declaredTags.add(id);
   }
@@ -178,6 +184,10 @@ class CPrinter {
   /** Makes sure `id` can be used in `mode` (strong: complete type; weak: declared is enough). */
   private need(id: BtfTypeId, mode: Mode, depth = 0): void {
     if (depth > 64) return;
+    // Once satisfied a requirement stays satisfied; memoizing also keeps shared sub-graphs linear.
+    const key = mode === 'strong' ? id : -id - 1;
+    if (this.needDone.has(key)) return;
+    this.needDone.add(key);
     const t = this.g.get(id);
     if (!t) return;
     switch (t.kind) {
@@ -259,6 +269,18 @@ class CPrinter {
 
   /** `struct name { … }` / `enum name { … }` with members at `indent`. */
   private body(id: BtfTypeId, t: BtfType, indent: number): string {
+    // Anonymous aggregates print inline; a corrupt graph could nest them in a cycle or explode.
+    if (this.expanding.has(id)) return `${t.kind} /* recursive type ${id} */`;
+    if (--this.inlineBudget < 0) throw new BtfError('BTF_BAD_TYPE', 'type graph expands to too much inline C (corrupt BTF?)');
+    this.expanding.add(id);
+    try {
+      return this.bodyText(id, t, indent);
+    } finally {
+      this.expanding.delete(id);
+    }
+  }
+
+  private bodyText(id: BtfTypeId, t: BtfType, indent: number): string {
     const pad = '\t'.repeat(indent + 1);
     const close = '\t'.repeat(indent);
     const nm = t.name === '' ? '' : ` ${this.name(id)}`;
@@ -279,7 +301,7 @@ class CPrinter {
       if (t.kind === 'struct') {
         const natural = this.naturalOffset(pos, m.type, m.bitfieldSize, packed);
         if (m.bitOffset > natural) {
-          lines.push(...paddingLines(pos, m.bitOffset, pad));
+          for (const l of paddingLines(pos, m.bitOffset, pad)) lines.push(l);
           pos = m.bitOffset;
         }
       }
@@ -291,7 +313,7 @@ class CPrinter {
     if (t.kind === 'struct') {
       const align = packed ? 8 : this.align(id) * 8;
       const naturalSize = roundUp(pos, align);
-      if (t.size * 8 > naturalSize) lines.push(...paddingLines(pos, t.size * 8, pad));
+      if (t.size * 8 > naturalSize) for (const l of paddingLines(pos, t.size * 8, pad)) lines.push(l);
     }
     const attr = packed ? ' __attribute__((packed))' : '';
     return `${t.kind}${nm} {\n${lines.join('\n')}${lines.length ? '\n' : ''}${close}}${attr}`;
@@ -388,6 +410,7 @@ class CPrinter {
     const cached = this.alignCache.get(id);
     if (cached !== undefined) return cached;
     if (depth > 64) return 1;
+    this.alignCache.set(id, 1); // cut cycles (a struct containing itself is corrupt anyway)
     const t = this.g.get(id);
     let a = 1;
     if (t) {
@@ -443,11 +466,20 @@ function roundUp(x: number, to: number): number {
   return to <= 1 ? x : Math.ceil(x / to) * to;
 }
 
+const HUGE_GAP_BITS = 65536 * 8;
+
 /** Unnamed bitfields filling [from, to) bits, in storage-unit-aligned pieces. */
 function paddingLines(from: number, to: number, pad: string): string[] {
   const lines: string[] = [];
   let pos = from;
   while (pos < to) {
+    // Huge gaps (only corrupt or exotic BTF) become one named byte array instead of millions of lines.
+    if (pos % 8 === 0 && to - pos > HUGE_GAP_BITS) {
+      const bytes = Math.floor((to - pos) / 8);
+      lines.push(`${pad}unsigned char __pad_${pos / 8}[${bytes}];`);
+      pos += bytes * 8;
+      continue;
+    }
     const gap = to - pos;
     if (pos % 8 !== 0) {
       const n = Math.min(gap, 8 - (pos % 8));
