@@ -6,3 +6,4 @@ export * as btf from './dsl/btf/index.js';
 export * as kernel from './dsl/kernel/index.js';
 export * as object from './dsl/object/index.js';
 export * as elf from './dsl/elf/index.js';
+export * as loader from './loader/index.js';

@@ -8,3 +8,5 @@ export { Fd, FdScope, type Closeable } from './sys/fd.js';
 export { MapType, ProgType, AttachType, MapFlag, ProgFlag, AttachFlag, UpdateFlag, type MapTypeName, type ProgTypeName, type AttachTypeName } from './sys/constants.js';
 export { possibleCpus } from './sys/cpus.js';
 export type { MapInfo, ProgInfo, BtfInfo } from './sys/info.js';
+export * as links from './links/index.js';
+export * as netlink from './netlink/index.js';
