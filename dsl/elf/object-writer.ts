@@ -75,6 +75,7 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     names.set(name, `${what} '${name}'`);
   };
   if (typeof spec.license !== 'string' || spec.license.includes('\0')) throw new ObjectError('OBJECT_INVALID', 'license must be a string without NUL bytes');
+  claim('LICENSE', 'the license symbol');
 
   // ---- code layout -------------------------------------------------------
   const sectionOrder: string[] = [];
@@ -88,6 +89,11 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     } catch (e) {
       throw new ObjectError('OBJECT_INVALID', `function '${name}': ${(e as Error).message}`, { cause: e });
     }
+    insns.forEach((i, k) => {
+      // A call resolved inside one function would be a subprogram without func_info, which the kernel rejects.
+      const internal = !i.meta?.ref && ((i.opcode === CALL && i.src === CallKind.PSEUDO_CALL) || (i.opcode === LDDW && i.src === PseudoSource.FUNC));
+      if (internal) throw new ObjectError('OBJECT_INVALID', `function '${name}' instruction ${k}: bpf-to-bpf calls must name a subprogram (callFunc('name')), not a label or offset inside the function`);
+    });
     if (!sectionSize.has(section)) {
       sectionOrder.push(section);
       sectionSize.set(section, 0);

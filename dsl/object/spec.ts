@@ -82,7 +82,13 @@ export interface GlobalSpec {
   readonly linkage?: 'global' | 'static';
 }
 
-/** A bpf-to-bpf function's optional BTF signature: a FUNC_PROTO id in the spec's `btf`. */
+/**
+ * A function's optional BTF signature: a FUNC_PROTO id in the spec's `btf`.
+ * Without it the writer emits `int (void *ctx)` for programs and `int (void)`
+ * for subprograms — enough for static subprograms (verified in their caller's
+ * context), but a `global` subprogram is verified on its own against its
+ * prototype, so give it a real one.
+ */
 export interface FunctionSignature {
   readonly btfProto?: BtfTypeId;
 }

@@ -91,6 +91,30 @@ describe('round trip', () => {
   });
 });
 
+describe('map attributes', () => {
+  it('flags, numa node, sizes-only and schema keys, map-in-map templates survive the round trip', () => {
+    const spec: ObjectSpec = {
+      license: 'Dual BSD/GPL',
+      kernelVersion: 0x060c00,
+      programs: [{ name: 'p', section: 'xdp', instructions: asm().mov64('r0', 2).exit().build() }],
+      maps: [
+        { name: 'h', type: 'HASH', key: 12, value: u32, maxEntries: 100, flags: 1, numaNode: 0 },
+        { name: 'lpm', type: 'LPM_TRIE', key: 8, value: 8, maxEntries: 10, flags: 1 },
+        { name: 'hom', type: 'HASH_OF_MAPS', key: u32, maxEntries: 3, innerMap: { type: 'HASH', key: 4, value: 8, maxEntries: 5, flags: 1 } },
+      ],
+    };
+    const back = readObject(writeObject(spec));
+    expect(back.license).toBe('Dual BSD/GPL');
+    expect(back.kernelVersion).toBe(0x060c00);
+    const [h, lpm, hom] = back.maps!;
+    expect(h).toMatchObject({ name: 'h', type: 'HASH', key: 12, maxEntries: 100, flags: 1, numaNode: 0 });
+    expect(typeSize(h!.value!, back.btf, 'v')).toBe(4);
+    expect(lpm).toMatchObject({ type: 'LPM_TRIE', key: 8, value: 8, flags: 1 });
+    expect(hom).toMatchObject({ type: 'HASH_OF_MAPS', maxEntries: 3, innerMap: { type: 'HASH', key: 4, value: 8, maxEntries: 5, flags: 1 } });
+    expect(hom!.values).toBeUndefined();
+  });
+});
+
 describe('writer errors', () => {
   const base = (): ObjectSpec => ({ license: 'GPL', programs: [{ name: 'p', section: 'xdp', instructions: asm().mov64('r0', 2).exit().build() }] });
   it('rejects inconsistent specs with typed errors naming the culprit', () => {
@@ -106,6 +130,8 @@ describe('writer errors', () => {
     expectTyped(() => writeObject({ ...base(), programs: [{ name: 'p', section: 'xdp', instructions: asm().callFunc('p').exit().build() }] }), 'OBJECT_INVALID', /not a subprogram/);
     expectTyped(() => writeObject({ ...base(), programs: [{ name: 'p', section: 'xdp', instructions: asm().kfunc('bpf_foo').exit().build() }] }), 'OBJECT_UNSUPPORTED', /kfunc/);
     expectTyped(() => writeObject({ ...base(), programs: [{ name: 'p', section: 'xdp', instructions: asm().ja('nowhere').exit().build() }] }), 'OBJECT_INVALID', /nowhere/);
+    expectTyped(() => writeObject({ ...base(), programs: [{ name: 'p', section: 'xdp', instructions: asm().callFunc('sub').exit().label('sub').mov64('r0', 0).exit().build() }] }), 'OBJECT_INVALID', /must name a subprogram/);
+    expectTyped(() => writeObject({ ...base(), globals: [{ name: 'LICENSE', section: '.data', type: u32 }] }), 'OBJECT_INVALID', /license symbol/);
   });
 });
 
