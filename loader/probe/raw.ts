@@ -5,64 +5,39 @@
  * syscall wrapper. The syscall itself goes through loader/sys (the one module
  * that talks to libc).
  *
- * Offsets are those of include/uapi/linux/bpf.h; fields a command does not use
+ * Offsets come from loader/sys's attr layouts; fields a command does not use
  * stay zero, as the kernel requires for its unknown tail.
  */
 import { addressOf, bpfSyscall, closeFd } from '../sys/ffi.js';
 import { Cmd } from '../sys/constants.js';
+import { BtfLoadAttr, LinkCreateAttr, MapCreateAttr, ProgAttachAttr, ProgLoadAttr } from '../sys/attr.js';
 
-/** BPF_PROG_LOAD attr offsets. */
+const off = <N extends string>(l: { offsets: Readonly<Record<string, number>>; size: number }, names: readonly N[]) => {
+  const out = { size: l.size } as Record<N | 'size', number>;
+  for (const n of names) out[n] = l.offsets[n]!;
+  return out;
+};
+
+/** BPF_PROG_LOAD attr offsets (from loader/sys's layout). 144 = up to log_true_size (6.4). */
 const PL = {
-  prog_type: 0,
-  insn_cnt: 4,
-  insns: 8,
-  license: 16,
-  log_level: 24,
-  log_size: 28,
-  log_buf: 32,
-  kern_version: 40,
-  prog_flags: 44,
-  prog_name: 48,
-  prog_ifindex: 64,
-  expected_attach_type: 68,
-  prog_btf_fd: 72,
-  func_info_rec_size: 76,
-  func_info: 80,
-  func_info_cnt: 88,
-  line_info_rec_size: 92,
-  line_info: 96,
-  line_info_cnt: 104,
-  attach_btf_id: 108,
-  attach_btf_obj_fd: 112,
-  fd_array: 120,
-  log_true_size: 140,
-  size: 144,
-} as const;
-
+  ...off(ProgLoadAttr, [
+    'prog_type', 'insn_cnt', 'insns', 'license', 'log_level', 'log_size', 'log_buf', 'kern_version', 'prog_flags',
+    'expected_attach_type', 'prog_btf_fd', 'func_info_rec_size', 'func_info', 'func_info_cnt', 'line_info_rec_size',
+    'line_info', 'line_info_cnt', 'attach_btf_id', 'attach_prog_fd', 'log_true_size',
+  ] as const),
+  size: ProgLoadAttr.offsets.log_true_size! + 4,
+};
 /** BPF_MAP_CREATE attr offsets. */
-const MC = {
-  map_type: 0,
-  key_size: 4,
-  value_size: 8,
-  max_entries: 12,
-  map_flags: 16,
-  inner_map_fd: 20,
-  btf_fd: 48,
-  btf_key_type_id: 52,
-  btf_value_type_id: 56,
-  btf_vmlinux_value_type_id: 60,
-  map_extra: 64,
-  size: 72,
-} as const;
-
+const MC = off(MapCreateAttr, [
+  'map_type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'inner_map_fd', 'btf_fd', 'btf_key_type_id',
+  'btf_value_type_id', 'btf_vmlinux_value_type_id', 'map_extra',
+] as const);
 /** BPF_BTF_LOAD attr offsets. */
-const BL = { btf: 0, btf_log_buf: 8, btf_size: 16, btf_log_size: 20, btf_log_level: 24, size: 32 } as const;
-
+const BL = off(BtfLoadAttr, ['btf', 'btf_log_buf', 'btf_size', 'btf_log_size', 'btf_log_level'] as const);
 /** BPF_LINK_CREATE attr offsets (the common head). */
-const LC = { prog_fd: 0, target_fd: 4, attach_type: 8, flags: 12, size: 64 } as const;
-
+const LC = off(LinkCreateAttr, ['prog_fd', 'target_fd', 'attach_type', 'flags'] as const);
 /** BPF_PROG_ATTACH attr offsets. */
-const PA = { target_fd: 0, attach_bpf_fd: 4, attach_type: 8, attach_flags: 12, size: 32 } as const;
+const PA = off(ProgAttachAttr, ['target_fd', 'attach_bpf_fd', 'attach_type', 'attach_flags'] as const);
 
 /** Outcome of one syscall: an fd (≥ 0) or the errno. */
 export interface RawResult {
@@ -235,7 +210,7 @@ export class ProbeSyscalls {
       dv.setUint32(PL.line_info_cnt, o.lineInfo.count, true);
     }
     if (o.attachBtfId !== undefined) dv.setUint32(PL.attach_btf_id, o.attachBtfId, true);
-    if (o.attachBtfObjFd !== undefined) dv.setUint32(PL.attach_btf_obj_fd, o.attachBtfObjFd, true);
+    if (o.attachBtfObjFd !== undefined) dv.setUint32(PL.attach_prog_fd, o.attachBtfObjFd, true);
     const r = this.call(Cmd.PROG_LOAD, o.attrSize ?? PL.size);
     const logTrueSize = dv.getUint32(PL.log_true_size, true);
     return { ...r, log: level ? this.readLog(logBytes) : '', logTrueSize };
