@@ -118,6 +118,7 @@ export class Program implements Disposable {
     const funcInfo = spec.funcInfo ? encodeFuncInfo(spec.funcInfo) : undefined;
     const lineInfo = spec.lineInfo ? encodeLineInfo(spec.lineInfo, spec.btf) : undefined;
     const license = cstr(spec.license ?? 'GPL');
+    const fdArray = opts.fdArray?.length ? new Uint8Array(new Uint32Array(opts.fdArray.map((m) => m.fd)).buffer) : undefined;
 
     const base: ProgLoadInput = {
       prog_type: typeId,
@@ -137,6 +138,7 @@ export class Program implements Disposable {
       attach_btf_id: spec.attachBtfId ?? 0,
       attach_prog_fd: spec.attachProgFd ?? 0,
       kern_version: spec.kernVersion ?? 0,
+      fd_array: fdArray ?? null,
     };
     const meta = { type: spec.type, name, insnCount: bytes.length / 8, ...(eat !== undefined ? { expectedAttachType: attachTypeName(eat) as AttachTypeName } : {}) };
 

@@ -71,6 +71,8 @@ export interface MapFdRef {
 export interface LoadOptions {
   /** Maps by name, for `lddw` map references (`ldMapFd('name')`, `ldMapValue('name', off)`). */
   readonly maps?: Readonly<Record<string, MapFdRef>> | ReadonlyMap<string, MapFdRef>;
+  /** Maps for `lddw` with src 5/6 (`ldMapIdx(n)`, `ldMapIdxValue(n, off)`): index n is `fdArray[n]`. */
+  readonly fdArray?: readonly MapFdRef[];
   /** Global variables by symbol: the map holding them and the symbol's offset in its value. */
   readonly globals?: Readonly<Record<string, { readonly map: MapFdRef; readonly offset: number }>>;
   /**
