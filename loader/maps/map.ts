@@ -21,6 +21,7 @@ import {
 import { Cmd, MapFlag, MapType, OBJ_NAME_LEN, UpdateFlag, mapTypeName, type MapTypeName } from '../sys/constants.js';
 import { possibleCpus } from '../sys/cpus.js';
 import { Fd } from '../sys/fd.js';
+import { bpfObjectKind } from '../sys/fdinfo.js';
 import { mapInfo, type MapInfo } from '../sys/info.js';
 import { btfCodecsForMap } from './btf-codec.js';
 import { FdValueCodec, RawCodec, type AnyCodec, type InputOf, type OutputOf } from './codec.js';
@@ -186,6 +187,8 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
   /** Wraps an owned fd of an existing map; reads its shape from the kernel. Takes ownership of `fd`. */
   static fromFd<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCodec>(fd: Fd, opts: OpenOptions<KC, VC> = {}): BpfMap<KC, VC> {
     try {
+      const kind = bpfObjectKind(fd.value);
+      if (kind !== 'map') throw new LoaderError('LOADER_NOT_A_MAP', `${fd.what} is a ${kind === 'unknown' ? 'non-BPF object' : kind === 'prog' ? 'program' : kind}, not a map`);
       const info = mapInfo(fd.value);
       const fromBtf = opts.useBtf && (!opts.key || !opts.value) ? btfCodecsForMap(info) : undefined;
       const key = opts.key ?? (fromBtf?.key?.size === info.keySize ? fromBtf.key : undefined);

@@ -11,6 +11,7 @@ import { getFdById, objGet, objPin, progLoad, progLoadLogTrueSize, progTestRun, 
 import { AttachType, Cmd, ProgType, attachTypeName, progTypeName, type AttachTypeName, type ProgTypeName } from '../sys/constants.js';
 import { errnoName } from '../sys/errno.js';
 import { Fd } from '../sys/fd.js';
+import { bpfObjectKind } from '../sys/fdinfo.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
 import { cString } from '../sys/layout.js';
 import { FUNC_INFO_SIZE, LINE_INFO_SIZE, encodeFuncInfo, encodeLineInfo, sourceOfInsn } from './line-info.js';
@@ -185,6 +186,8 @@ export class Program implements Disposable {
   /** Wraps an owned program fd (takes ownership). */
   static fromFd(fd: Fd, opts: ProgramOpenOptions = {}): Program {
     try {
+      const kind = bpfObjectKind(fd.value);
+      if (kind !== 'prog') throw new LoaderError('LOADER_NOT_A_PROGRAM', `${fd.what} is a ${kind === 'unknown' ? 'non-BPF object' : kind}, not a program`);
       const info = progInfo(fd.value);
       return new Program(fd, { type: progTypeName(info.type) as ProgTypeName, name: opts.name ?? info.name, insnCount: info.xlatedSize / 8 });
     } catch (e) {

@@ -46,6 +46,10 @@ describe.skipIf(!kernel)('pinning', () => {
       expect(fromLe(ro.get(3)!)).toBe(333n);
       expect(() => ro.set(3, 1n)).toThrow(BpfError);
 
+      // a pin of the other kind is refused, not misread
+      expect(() => BpfMap.fromPin(join(dir.path, 'prog'))).toThrow(/is a program, not a map/);
+      expect(() => Program.fromPin(join(dir.path, 'map'))).toThrow(/is a map, not a program/);
+
       m2.unpin();
       expect(existsSync(join(dir.path, 'map'))).toBe(false);
       expect(fromLe(m2.get(3)!)).toBe(333n); // still open

@@ -46,6 +46,8 @@ describe.skipIf(!kernel)('loading and running', () => {
     expect(info.xlatedSize).toBe(16);
     expect(info.verifiedInsns).toBe(2);
     expect(info.id).toBeGreaterThan(0);
+    const xlated = p.info({ xlated: true }).xlated!;
+    expect([...xlated]).toEqual([0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
     if (bpftool) {
       const shown = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(info.id)], { encoding: 'utf8' }));
       expect(shown.name).toBe('ret42');
