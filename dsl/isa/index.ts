@@ -11,3 +11,4 @@ export { callerLocation, setSourceCapture } from './source.js';
 export { parse, type ParseOptions } from './parse.js';
 export { formatInstruction, hexImm, jumpDistance, jumpOffset, type PrintOptions } from './print.js';
 export { disassemble, disassembleSection, type CodeSymbol, type SectionDumpOptions } from './objdump.js';
+export { decodeLikeLlvm, type LlvmSlot } from './llvm-decode.js';

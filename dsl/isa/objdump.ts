@@ -9,7 +9,7 @@
  * several symbols share an address the one whose name sorts last wins; with no
  * symbol at offset 0 the section name stands in for one.
  */
-import { decodeOne } from './codec.js';
+import { decodeLikeLlvm } from './llvm-decode.js';
 import { formatInstruction, jumpOffset, type PrintOptions } from './print.js';
 
 /** A symbol as the disassembler needs it. */
@@ -86,19 +86,14 @@ export function disassembleSection(
         continue;
       }
       const index = `${String(Math.floor(at / 8)).padStart(8)}:\t`;
-      let size = 8;
-      let text = '<unknown>';
-      try {
-        const d = decodeOne(bytes.subarray(0, end), at);
-        size = d.size;
-        text = formatInstruction(d.insn, options);
-        const dist = jumpOffset(d.insn);
-        if (dist !== undefined) {
-          const target = (BigInt(at) + 8n + BigInt(dist) * 8n + U64) % U64;
-          text += annotate(table, target);
-        }
-      } catch {
-        size = Math.min(8, end - at);
+      // Like llvm-objdump, an instruction may read past the symbol's end (not the section's).
+      const slot = decodeLikeLlvm(bytes, at, options);
+      const size = slot.size;
+      let text = slot.text;
+      const dist = slot.insn ? jumpOffset(slot.insn) : undefined;
+      if (dist !== undefined) {
+        const target = (BigInt(at) + 8n + BigInt(dist) * 8n + U64) % U64;
+        text += annotate(table, target);
       }
       const raw = options.raw ? `${hexBytes(bytes.subarray(at, at + size))}\t` : '';
       lines.push(`${index}${raw}${text}`);

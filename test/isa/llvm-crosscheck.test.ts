@@ -126,4 +126,76 @@ describe.skipIf(!haveLlvm)('LLVM cross-check', () => {
             expect(hex(eraseCallKind(encode(assemble(parse(text.join('\n'))))))).toBe(hex(eraseCallKind(sec.data)));
           }
         }));
+
+  it('dump equals llvm-objdump on 20,000 random slots (LLVM\'s lenient decoding, r11, callx, truncated tails)', () =>
+    withTmp((dir) => {
+      let seed = 20260611;
+      const rnd = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const common = [0x04, 0x05, 0x06, 0x07, 0x0c, 0x0f, 0x15, 0x16, 0x18, 0x1d, 0x1e, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x61, 0x62, 0x63, 0x71, 0x79, 0x7a, 0x7b, 0x81, 0x84, 0x85, 0x87, 0x8d, 0x91, 0x95, 0x97, 0xb4, 0xb7, 0xbc, 0xbf, 0xc3, 0xd4, 0xd7, 0xdb, 0xdc, 0xe5, 0x3c, 0x3f, 0x9c];
+      const lines: string[] = [];
+      for (let k = 0; k < 20000; k++) {
+        const b = Array.from({ length: 8 }, () => Math.floor(rnd() * 256));
+        if (rnd() < 0.8) b[0] = common[Math.floor(rnd() * common.length)]!;
+        if (rnd() < 0.5) b[1] = Math.floor(rnd() * 13) | (Math.floor(rnd() * 13) << 4);
+        if (rnd() < 0.5) b[2] = b[3] = 0;
+        if (rnd() < 0.3) {
+          b[4] = [0, 1, 16, 32, 64, 0x41, 0xe1, 0xf1][Math.floor(rnd() * 8)]!;
+          b[5] = b[6] = b[7] = 0;
+        }
+        if (rnd() < 0.05) b.fill(0);
+        lines.push(`.byte ${b.join(',')}`);
+      }
+      lines.push('.byte 0x18,1,0,0,5,0,0,0,0,0'); // a truncated lddw at the end
+      const obj = llvmMc(lines.join('\n') + '\n', dir, 'random');
+      for (const opts of [{}, { alu32: true }, { raw: true }]) {
+        const expected = llvmObjdump(obj, dir, { ...opts, name: 'random.o' });
+        expect(insnLines(expected).length).toBeGreaterThan(18000); // lddw pairs and zero runs take several slots
+        expect(ourDump(obj, join(dir, 'random.o'), opts)).toBe(expected);
+      }
+    }));
+
+  it('dump equals llvm-objdump on odd layouts: shared addresses, data objects, zero runs, symbol-crossing lddw, many sections', () =>
+    withTmp((dir) => {
+      const src = [
+        '  .text',
+        '  r0 = 0',
+        '  .byte 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0',
+        '  exit',
+        '  .byte 0xff,0,0,0,0,0,0,0',
+        '  .byte 0x18,1,0,0,5,0,0,0, 0x95,0,0,0,7,0,0,0',
+        '  .byte 0x18,1,0,0,5,0,0,0',
+        'B:',
+        'A:',
+        '  exit',
+        '  .type D,@object',
+        'D:',
+        '  .byte 1,2,3,4,5,6,7,8,9,10,11',
+        '  .type F,@function',
+        '  .globl F',
+        'F:',
+        '  goto -100',
+        '  if r1 == 0 goto +10',
+        '  .byte 0x07,0,0,0,0,0',
+        '  .section xdp,"ax"',
+        '  .byte 0x18,1,0,0,5,0,0,0,0,0,0,0',
+        '  .section tc,"ax"',
+        '  .byte 0,0,0,0,0,0,0,0,0,0,0',
+        '  .section "cgroup/connect4","ax"',
+        'prog:',
+        '  r1 = 1',
+        'Z:',
+        '  call 5',
+        '  goto -3',
+        '  exit',
+      ].join('\n');
+      const obj = llvmMc(src + '\n', dir, 'odd');
+      for (const opts of [{}, { raw: true }, { alu32: true }]) {
+        const expected = llvmObjdump(obj, dir, { ...opts, name: 'odd.o' });
+        expect(expected).toMatch(/<D>:\n\s+4c: 01 02 03/);
+        expect(ourDump(obj, join(dir, 'odd.o'), opts)).toBe(expected);
+      }
+    }));
 });
