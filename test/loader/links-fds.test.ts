@@ -82,4 +82,48 @@ describe.skipIf(!ok)('attach fd discipline', () => {
       net.cleanup();
     }
   }, 180_000);
+  it('500 load → attach → close cycles (rotating mechanisms) keep the fd count flat', () => {
+    const net = createNetnsPair(62);
+    const cg = createTestCgroup();
+    const counter = createCounter();
+    const iface = { iface: net.vethA, netns: net.a };
+    try {
+      const cycle = (i: number) => {
+        const kind = i % 6;
+        const prog =
+          kind < 2 ? allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect') : kind < 4 ? tcProgram(counter, 1, 'drop') : xdpProgram(counter, 1, 'pass');
+        try {
+          const att =
+            kind === 0
+              ? attachCgroup(prog, { hook: 'connect4', cgroup: cg.path, mode: 'link' })
+              : kind === 1
+                ? attachCgroup(prog, { hook: 'connect4', cgroup: cg.path, mode: 'legacy' })
+                : kind === 2
+                  ? attachTcx(prog, { ...iface, direction: 'egress' })
+                  : kind === 3
+                    ? attachTcNetlink(prog, { ...iface, direction: 'ingress' })
+                    : kind === 4
+                      ? attachXdpLink(prog, { ...iface, xdpMode: 'generic' })
+                      : attachXdpNetlink(prog, { ...iface, xdpMode: 'generic' });
+          // Links go away with their last fd; the others need an explicit detach.
+          if (att instanceof BpfLink) att.close();
+          else att.detach();
+        } finally {
+          prog.close();
+        }
+      };
+      for (let i = 0; i < 6; i++) cycle(i); // warm-up
+      const base = openFds();
+      for (let i = 0; i < 500; i++) cycle(i);
+      expect(openFds()).toBe(base);
+      expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([]);
+      expect(queryTcx(iface, 'egress').progIds).toEqual([]);
+      expect(listTcFilters(iface, 'ingress')).toEqual([]);
+      expect(queryXdp(iface).mode).toBe('none');
+    } finally {
+      counter.close();
+      cg.cleanup();
+      net.cleanup();
+    }
+  }, 180_000);
 });
