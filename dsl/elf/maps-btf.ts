@@ -19,6 +19,9 @@ export type TypeResolver = (t: TypeSpec, what: string) => BtfTypeId;
 export interface MapStruct {
   readonly id: BtfTypeId;
   readonly size: number;
+  /** Type ids of the key and value when given as types (what BPF_MAP_CREATE's btf_key/value_type_id take). */
+  readonly keyType?: BtfTypeId;
+  readonly valueType?: BtfTypeId;
 }
 
 const PIN_BY_NAME = 1;
@@ -48,11 +51,12 @@ export function encodeMapStruct(builder: BtfBuilder, def: MapDefinition, what: s
   if (!Number.isInteger(def.maxEntries)) throw new ObjectError('OBJECT_INVALID', `${what}: maxEntries must be an integer`);
   num('max_entries', def.maxEntries);
   if (def.flags) num('map_flags', def.flags);
+  const typeIds: { key?: BtfTypeId; value?: BtfTypeId } = {};
   const kv = (t: TypeSpec | undefined, field: 'key' | 'value') => {
     if (t === undefined) return;
     if (type === BpfMapType.PROG_ARRAY) num(`${field}_size`, 4);
     else if (typeof t === 'number' || sizesOnly(type)) num(`${field}_size`, typeSize(t, btf, `${what} ${field}`));
-    else add(field, builder.ptr(resolve(t, `${what} ${field}`)));
+    else add(field, builder.ptr((typeIds[field] = resolve(t, `${what} ${field}`))));
   };
   kv(def.key ?? (type === BpfMapType.PROG_ARRAY ? 4 : undefined), 'key');
   kv(def.value ?? (type === BpfMapType.PROG_ARRAY ? 4 : undefined), 'value');
@@ -73,7 +77,12 @@ export function encodeMapStruct(builder: BtfBuilder, def: MapDefinition, what: s
   }
   // `values` is a flexible array member: it starts at the end and adds no size.
   const size = (members.length - (members[members.length - 1]!.name === 'values' ? 1 : 0)) * 8;
-  return { id: builder.struct('', size, members), size };
+  return {
+    id: builder.struct('', size, members),
+    size,
+    ...(typeIds.key !== undefined ? { keyType: typeIds.key } : {}),
+    ...(typeIds.value !== undefined ? { valueType: typeIds.value } : {}),
+  };
 }
 
 /** A map definition decoded from BTF, with what the reader could not keep. */

@@ -16,7 +16,7 @@
  *
  * Deterministic: the output depends only on the spec's content and order.
  */
-import { BtfBuilder, encodeBtfWithExt, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfTypeId } from '../btf/index.js';
+import { BtfBuilder, encodeBtfWithExt, type Btf, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfTypeId } from '../btf/index.js';
 import { assemble, encode, CallKind, Class, JmpOp, LDDW, PseudoSource, slots, type Instruction } from '../isa/index.js';
 import { ObjectError } from '../object/errors.js';
 import { isBtfTypeRef, type GlobalSpec, type MapSpec, type ObjectSpec, type TypeSpec } from '../object/spec.js';
@@ -59,11 +59,49 @@ const RESERVED = new Set(['.text', '.maps', 'license', 'version', '.BTF', '.BTF.
 
 /** Serialises `spec` as an ELF object. */
 export function writeObject(spec: ObjectSpec): Uint8Array {
-  return writeElf(buildObjectElf(spec));
+  return writeElf(layoutObject(spec).elf);
 }
 
 /** The ELF container model of `spec` (what {@link writeObject} serialises). */
 export function buildObjectElf(spec: ObjectSpec): ElfFile {
+  return layoutObject(spec).elf;
+}
+
+/** Where one function landed. */
+export interface PlacedFunction {
+  readonly name: string;
+  readonly section: string;
+  /** Byte offset in its section and byte length. */
+  readonly offset: number;
+  readonly size: number;
+  /** Its FUNC type id in `btf`. */
+  readonly funcType: BtfTypeId;
+}
+
+/**
+ * Everything the writer computed for a spec. The loader can use the BTF part
+ * directly: `btf` (with the line-info strings) for BPF_BTF_LOAD, `funcs` for
+ * func_info, `maps` for btf_key/value_type_id, `datasecs` for the global-data
+ * maps' value type.
+ */
+export interface ObjectLayout {
+  readonly elf: ElfFile;
+  /** The `.BTF` blob (its string table also holds the line-info strings). */
+  readonly btf: Uint8Array;
+  /** The `.BTF.ext` blob and its records (insn_off in bytes within each section). */
+  readonly btfExt: Uint8Array;
+  readonly ext: BtfExt;
+  /** The types of `btf`, by id. */
+  readonly btfGraph: Btf;
+  readonly functions: readonly PlacedFunction[];
+  /** Map name → definition struct, key and value type ids. */
+  readonly maps: ReadonlyMap<string, { readonly struct: BtfTypeId; readonly keyType?: BtfTypeId; readonly valueType?: BtfTypeId }>;
+  /** Data section name → DATASEC type id (also `.maps` and `license`). */
+  readonly datasecs: ReadonlyMap<string, BtfTypeId>;
+}
+
+/** Lays out `spec` (code, data, BTF, relocations) without serialising it. */
+export function layoutObject(spec: ObjectSpec): ObjectLayout {
   const maps = spec.maps ?? [];
   const globals = spec.globals ?? [];
   const subprograms = spec.subprograms ?? [];
@@ -155,6 +193,7 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     }
     return schemaToBtf(builder, t);
   };
+  const mapTypes = new Map<string, { struct: BtfTypeId; keyType?: BtfTypeId; valueType?: BtfTypeId }>();
   const mapLayout: { m: MapSpec; offset: number; size: number; structSize: number; varId: BtfTypeId }[] = [];
   let mapsSize = 0;
   for (const m of maps) {
@@ -162,6 +201,7 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     if (!Array.isArray(values)) throw new ObjectError('OBJECT_INVALID', `map '${m.name}': values must be an array`);
     if (values.length > m.maxEntries) throw new ObjectError('OBJECT_INVALID', `map '${m.name}': ${values.length} initial values exceed maxEntries ${m.maxEntries}`);
     const st = encodeMapStruct(builder, m, `map '${m.name}'`, resolve, spec.btf, values.length > 0);
+    mapTypes.set(m.name, { struct: st.id, ...(st.keyType !== undefined ? { keyType: st.keyType } : {}), ...(st.valueType !== undefined ? { valueType: st.valueType } : {}) });
     const varId = builder.variable(m.name, st.id, 'global');
     const size = st.size + values.length * 8;
     mapLayout.push({ m, offset: mapsSize, size, structSize: st.size, varId });
@@ -195,7 +235,8 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
   if (maps.length) datasecs.push({ name: '.maps', size: mapsSize, vars: mapLayout.map((l) => ({ type: l.varId, offset: l.offset, size: l.size })) });
   datasecs.push({ name: 'license', size: licenseBytes.length, vars: [{ type: licenseVar, offset: 0, size: licenseBytes.length }] });
   datasecs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const d of datasecs) builder.datasec(d.name, d.size, d.vars);
+  const datasecIds = new Map<string, BtfTypeId>();
+  for (const d of datasecs) datasecIds.set(d.name, builder.datasec(d.name, d.size, d.vars));
 
   // ---- ELF sections -----------------------------------------------------------
   const elf = new ElfBuilder();
@@ -351,7 +392,8 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     lineInfo: ordered(lineInfo) as BtfExt['lineInfo'],
     coreRelos: [],
   };
-  const blobs = encodeBtfWithExt(builder.build(), ext);
+  const btfGraph = builder.build();
+  const blobs = encodeBtfWithExt(btfGraph, ext);
   elf.addSection({ name: '.BTF', type: SHT.PROGBITS, flags: 0, align: 4, data: blobs.btf });
   elf.addSection({ name: '.BTF.ext', type: SHT.PROGBITS, flags: 0, align: 4, data: blobs.ext });
 
@@ -360,7 +402,16 @@ export function buildObjectElf(spec: ObjectSpec): ElfFile {
     if (list?.length) elf.addRelocations(sectionIndex.get(name)!, list.sort((a, b) => a.offset - b.offset));
   }
   if (mapRels.length) elf.addRelocations(sectionIndex.get('.maps')!, mapRels);
-  return elf.build();
+  return {
+    elf: elf.build(),
+    btf: blobs.btf,
+    btfExt: blobs.ext,
+    ext,
+    btfGraph,
+    functions: placed.map((f) => ({ name: f.name, section: f.section, offset: f.offset, size: f.size, funcType: funcTypeId.get(f.name)! })),
+    maps: mapTypes,
+    datasecs: datasecIds,
+  };
 }
 
 function push<T>(m: Map<string, T[]>, key: string, v: T): void {

@@ -1,8 +1,8 @@
 /** readObject(writeObject(spec)) ≈ spec, fixpoints, and typed errors for bad specs and unsupported content. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ElfBuilder, SHF, SHT, writeElf } from '../../dsl/elf/file/index.js';
-import { readObject, writeObject } from '../../dsl/elf/index.js';
+import { ElfBuilder, readElf, readSymbols, SHF, SHT, writeElf } from '../../dsl/elf/file/index.js';
+import { layoutObject, readObject, writeObject } from '../../dsl/elf/index.js';
 import { assemble, asm, type Instruction } from '../../dsl/isa/index.js';
 import { ObjectError, typeSize, type ObjectSpec } from '../../dsl/object/index.js';
 import { u32 } from '../../dsl/types/index.js';
@@ -88,6 +88,26 @@ describe('round trip', () => {
     expect(shape(back.programs[0]!.instructions)).toEqual(shape(assemble(spec.programs[0]!.instructions)));
     expect(back.subprograms!.map((s) => [s.name, s.linkage])).toEqual([['cb', 'static'], ['gsub', 'global']]);
     expect(back.globals!.map((g) => [g.name, g.offset])).toEqual([['a', 0], ['b', 4]]);
+  });
+});
+
+describe('layoutObject', () => {
+  it('exposes the BTF ids the loader needs, consistent with the written object', () => {
+    const spec = richSpec();
+    const layout = layoutObject(spec);
+    const elfFile = readElf(writeObject(spec));
+    expect(Buffer.from(layout.btf).equals(Buffer.from(elfFile.sections.find((x) => x.name === '.BTF')!.data))).toBe(true);
+    const g = layout.btfGraph;
+    const counters = layout.maps.get('counters')!;
+    expect(g.get(counters.keyType!)).toMatchObject({ kind: 'typedef', name: '__u32' });
+    expect(g.get(counters.valueType!)).toMatchObject({ kind: 'typedef', name: '__u64' });
+    expect(layout.maps.get('jmp')!.keyType).toBeUndefined();
+    expect(g.get(layout.datasecs.get('.rodata')!)).toMatchObject({ kind: 'datasec', name: '.rodata', size: 8 });
+    const syms = readSymbols(elfFile);
+    for (const f of layout.functions) {
+      expect(g.get(f.funcType)).toMatchObject({ kind: 'func', name: f.name });
+      expect(syms.find((x) => x.name === f.name)).toMatchObject({ value: f.offset, size: f.size });
+    }
   });
 });
 
