@@ -286,8 +286,8 @@ function member(m: BtfMemberInput): BtfMember {
   return { name: m.name, type: m.type, bitOffset, bitfieldSize: m.bitfieldSize ?? 0 };
 }
 
-/** A deep-frozen copy in canonical field order (so keys compare structurally). */
-function freezeType(t: BtfType): BtfType {
+/** A deep-frozen copy of a type in canonical field order (so keys compare structurally). */
+export function freezeType(t: BtfType): BtfType {
   const f = Object.freeze;
   switch (t.kind) {
     case 'int':

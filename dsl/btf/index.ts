@@ -16,3 +16,4 @@ export * from './prog-info.js';
 export * from './format-raw.js';
 export * from './sanitize.js';
 export * from './format-c.js';
+export * from './dedup.js';
