@@ -1,0 +1,3 @@
+/** The DSL's frozen intermediate representation (see nodes.ts). */
+export * from './nodes.js';
+export { DslError, formatLocation } from './errors.js';
