@@ -8,13 +8,28 @@ import { formatSource } from './errors.js';
 import { slots, type Instruction } from './instruction.js';
 import { LDDW } from './opcodes.js';
 import { invalidReason } from './validate.js';
+import { lddwValue } from './lddw.js';
+import { formatInstruction } from './print.js';
 
 /** Size in bytes of one instruction slot. */
 export const SLOT_BYTES = 8;
 
-/** Describes an instruction for error messages: index, labels, source. */
+/** The instruction's text for messages (label names instead of unresolved offsets), or undefined if invalid. */
+function insnText(insn: Instruction): string | undefined {
+  if (invalidReason(insn)) return undefined;
+  const text = formatInstruction(insn, { alu32: true });
+  const ref = insn.meta?.ref;
+  if (ref?.kind === 'label') return text.replace(/[-+]0x[0-9a-f]+$/, ref.name);
+  if (ref && (ref.kind === 'call' || ref.kind === 'kfunc') && (insn.opcode & 0xf7) === 0x85) return `call ${ref.name}`;
+  if (ref && insn.opcode === 0x18) return text.replace(/ = .*$/, ` = ${ref.name} ll`).replace(/^ld_pseudo\tr(\d+), .*$/, `r$1 = ${ref.name} ll`);
+  return text;
+}
+
+/** Describes an instruction for error messages: index, text, labels, source. */
 export function describeInsn(insn: Instruction, index: number): string {
   const parts = [`instruction ${index}`];
+  const text = insnText(insn);
+  if (text) parts.push(`\`${text}\``);
   const labels = insn.meta?.labels;
   if (labels?.length) parts.push(`(label ${labels.map((l) => `'${l}'`).join(', ')})`);
   const src = formatSource(insn.meta?.source);
@@ -29,10 +44,7 @@ export function slotCount(insns: readonly Instruction[]): number {
   return n;
 }
 
-/** The 64-bit immediate of an `lddw`: `imm64` when present, else `imm` sign-extended. */
-export function lddwValue(insn: Instruction): bigint {
-  return insn.imm64 ?? BigInt(insn.imm);
-}
+export { lddwValue };
 
 /**
  * Encodes instructions to bytes. Throws `AsmError` naming the instruction when one

@@ -11,7 +11,7 @@
  */
 import type { Instruction } from './instruction.js';
 import { ADDR_SPACE_CAST_OFF, AluOp, AtomicOp, Class, JmpOp, LDDW, Mode, Size } from './opcodes.js';
-import { lddwValue } from './codec.js';
+import { lddwValue } from './lddw.js';
 
 /** Options shared by the printer and the disassembler. */
 export interface PrintOptions {

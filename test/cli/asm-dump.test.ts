@@ -117,7 +117,7 @@ describe('tsbpf CLI', () => {
     writeFileSync(join(dir, 'lbl.s'), 'goto nowhere\nexit\n');
     const r = tsbpf('asm', 'lbl.s');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^tsbpf: instruction 0 at lbl\.s:1:1: jump to unknown label 'nowhere'\n$/);
+    expect(r.stderr).toMatch(/^tsbpf: instruction 0 `goto nowhere` at lbl\.s:1:1: jump to unknown label 'nowhere'\n$/);
     const m = tsbpf('dump', 'missing.o');
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/^tsbpf: cannot read missing\.o/);

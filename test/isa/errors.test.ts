@@ -40,7 +40,7 @@ describe('jump ranges', () => {
     expect(err.code).toBe('ASM_JUMP_RANGE');
     expect(err.label).toBe('far');
     expect(err.index).toBe(1);
-    expect(err.message).toMatch(/^instruction 1 at .*errors\.test\.ts:\d+:\d+: conditional jump to label 'far' spans 32768 slots/);
+    expect(err.message).toMatch(/^instruction 1 `if r1 == 0x0 goto far` at .*errors\.test\.ts:\d+:\d+: conditional jump to label 'far' spans 32768 slots/);
   });
 
   it('exactly 32767 slots still reaches', () => {
@@ -63,7 +63,7 @@ describe('labels', () => {
     const err = thrown(() => assemble(asm().mov64('r0', 0).jne('r0', 1, 'nowhere').exit().build())) as AsmError;
     expect(err.code).toBe('ASM_UNKNOWN_LABEL');
     expect(err.label).toBe('nowhere');
-    expect(err.message).toMatch(/^instruction 1 at .*errors\.test\.ts:\d+:\d+: jump to unknown label 'nowhere'$/);
+    expect(err.message).toMatch(/^instruction 1 `if r0 != 0x1 goto nowhere` at .*errors\.test\.ts:\d+:\d+: jump to unknown label 'nowhere'$/);
   });
 
   it('duplicate labels: the builder throws at the second label(), assemble() names both instructions', () => {
@@ -72,7 +72,7 @@ describe('labels', () => {
     const twice: Instruction[] = [{ ...insn.exit(), meta: { labels: ['x'] } }, { ...insn.exit(), meta: { labels: ['x'] } }];
     const err = thrown(() => assemble(twice)) as AsmError;
     expect(err.code).toBe('ASM_DUPLICATE_LABEL');
-    expect(err.message).toMatch(/label 'x' is defined twice: instruction 0 \(label 'x'\) and instruction 1 \(label 'x'\)/);
+    expect(err.message).toMatch(/label 'x' is defined twice: instruction 0 `exit` \(label 'x'\) and instruction 1 `exit` \(label 'x'\)/);
   });
 
   it('in text, duplicate and dangling labels name line and column', () => {
