@@ -213,6 +213,52 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
     return map;
   }
 
+  /**
+   * The map pinned at `path` if it matches `spec` (type, key/value size, max
+   * entries, flags), else a new one pinned there — how an upgraded agent keeps
+   * its state. A mismatching pin is refused with the differences listed
+   * (`onMismatch: 'fail'`, the default) or replaced by a fresh map
+   * (`'replace'`; programs still using the old map keep it).
+   */
+  static openOrCreate<const S extends MapSpec>(
+    spec: S,
+    path: string,
+    opts: { onMismatch?: 'fail' | 'replace' } = {},
+  ): { map: BpfMap<KeyCodecOf<S>, ValueCodecOf<S>, S['type']>; created: boolean; replaced: boolean; mismatches: string[] } {
+    let existing: BpfMap<AnyCodec, AnyCodec> | undefined;
+    try {
+      existing = BpfMap.fromPin(path);
+    } catch (e) {
+      if (!(e instanceof BpfError && e.errno === 'ENOENT')) throw e;
+    }
+    let mismatches: string[] = [];
+    if (existing) {
+      try {
+        mismatches = existing.mismatches(spec);
+      } finally {
+        existing.close();
+      }
+      if (mismatches.length === 0) {
+        const map = BpfMap.fromPin(path, { ...(spec.key ? { key: spec.key } : {}), ...(spec.value ? { value: spec.value } : {}), ...(spec.name ? { name: spec.name } : {}) });
+        return { map: map as never, created: false, replaced: false, mismatches };
+      }
+      if ((opts.onMismatch ?? 'fail') === 'fail')
+        throw new LoaderError(
+          'LOADER_PIN_MISMATCH',
+          `map pinned at ${path} does not match map "${spec.name ?? ''}": ${mismatches.join(', ')}; remove the pin (rm ${path}) or use onMismatch: 'replace'`,
+        );
+    }
+    const map = BpfMap.create(spec);
+    try {
+      if (existing) rmSync(path, { force: true });
+      map.pin(path);
+    } catch (e) {
+      map.close();
+      throw e;
+    }
+    return { map, created: true, replaced: existing !== undefined, mismatches };
+  }
+
   /** Opens a map by kernel id (BPF_MAP_GET_FD_BY_ID). */
   static fromId<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCodec>(id: number, opts: OpenOptions<KC, VC> = {}): BpfMap<KC, VC> {
     return BpfMap.fromFd(new Fd(getFdById('map', id, opts.readOnly ? MapFlag.RDONLY : 0), `map id ${id}`), opts);

@@ -134,4 +134,35 @@ describe.skipIf(!kernel)('pinning', () => {
       dir.close();
     }
   });
+
+  it('openOrCreate: creates and pins, reuses a matching pin with its contents, refuses or replaces a mismatch', () => {
+    const dir = makePinDir('reuse2');
+    try {
+      const path = join(dir.path, 'ct');
+      const spec = { type: 'lru_hash', name: 'ct', keySize: 8, valueSize: 8, maxEntries: 64 } as const;
+      const first = BpfMap.openOrCreate(spec, path);
+      expect(first).toMatchObject({ created: true, replaced: false });
+      first.map.set(1n, 100n);
+      const id = first.map.info().id;
+      first.map.close();
+
+      const second = BpfMap.openOrCreate(spec, path);
+      expect(second).toMatchObject({ created: false, replaced: false, mismatches: [] });
+      expect(second.map.info().id).toBe(id);
+      expect(fromLe(second.map.get(1n)!)).toBe(100n);
+      second.map.close();
+
+      const bigger = { ...spec, maxEntries: 128 };
+      expect(() => BpfMap.openOrCreate(bigger, path)).toThrow(/does not match map "ct": max entries 64 ≠ 128; remove the pin/);
+      const third = BpfMap.openOrCreate(bigger, path, { onMismatch: 'replace' });
+      expect(third).toMatchObject({ created: true, replaced: true, mismatches: ['max entries 64 ≠ 128'] });
+      expect(third.map.info().id).not.toBe(id);
+      expect(third.map.get(1n)).toBeUndefined();
+      using reopened = BpfMap.fromPin(path);
+      expect(reopened.info().id).toBe(third.map.info().id);
+      third.map.close();
+    } finally {
+      dir.close();
+    }
+  });
 });
