@@ -105,8 +105,8 @@ describe('BTF fuzz (seeded)', () => {
         { seed: 0x5eed + i, numRuns: RUNS },
       );
     }
-    expect(Date.now() - started).toBeLessThan(120_000);
-  });
+    expect(Date.now() - started).toBeLessThan(RUNS * 100);
+  }, 600_000);
 
   it('mutated .BTF.ext blobs against their .BTF: decoded or BtfError, re-encodable', () => {
     if (!sampleBtf || !sampleExt) return;
@@ -119,7 +119,7 @@ describe('BTF fuzz (seeded)', () => {
       }),
       { seed: 0xe47, numRuns: RUNS * 2 },
     );
-  });
+  }, 600_000);
 
   it('huge counts are rejected without allocating or looping over them', () => {
     const good = everyKind().encode();
