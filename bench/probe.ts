@@ -11,6 +11,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { clearProbeCache, probeKernel } from '../loader/probe/index.js';
 
 const runs = Number(process.argv[2] ?? 7);
@@ -43,16 +44,22 @@ function timeCli(): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const min = (xs: number[]) => Math.min(...xs);
 
-function countBpfCalls(cmd: string[]): number | undefined {
-  try {
-    const out = execFileSync('strace', ['-f', '-c', '-e', 'trace=bpf', '-o', '/dev/stderr', ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    void out;
-  } catch (err) {
-    const text = String((err as { stderr?: string }).stderr ?? '');
-    const m = /\s(\d+)\s+(?:\d+\s+)?bpf\s*$/m.exec(text);
-    return m ? Number(m[1]) : undefined;
-  }
-  return undefined;
+/** CPU time (user + system, ms) of one bpftool run, from its rusage. */
+function bpftoolCpu(): number {
+  const out = execFileSync('sh', ['-c', 'bpftool feature probe kernel >/dev/null; cat /proc/$$/stat >/dev/null; times'], { encoding: 'utf8' });
+  // `times` prints shell and children user/system times: second line is the children's.
+  const line = out.trim().split('\n').pop() ?? '';
+  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return (secs[0]! + secs[1]!) * 1000;
+}
+
+/** CPU time (user + system, ms) of one in-process probe. */
+function ourCpu(): number {
+  clearProbeCache();
+  const c = process.cpuUsage();
+  probeKernel();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
 }
 
 // Warm up both (page cache for vmlinux BTF, module loading).
@@ -73,12 +80,14 @@ for (let i = 0; i < runs; i++) {
 }
 const probe = probeKernel();
 const pairs = Object.values(probe.helpers ?? {}).reduce((n, hs) => n + Object.keys(hs).length, 0);
-void countBpfCalls;
+const cpuTheirs = [bpftoolCpu(), bpftoolCpu(), bpftoolCpu()];
+const cpuOurs = [ourCpu(), ourCpu(), ourCpu()];
 
 const row = (name: string, xs: number[]) => `${name.padEnd(32)} median ${median(xs).toFixed(1).padStart(7)} ms   min ${min(xs).toFixed(1).padStart(7)} ms`;
-console.log(`kernel ${probe.system?.kernel.release}, ${runs} alternating runs, ${pairs} (program type, helper) pairs probed by tsbpf`);
+console.log(`kernel ${probe.system?.kernel.release}, ${runs} alternating runs, ${pairs} (program type, helper) pairs probed by tsbpf, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log(row('bpftool feature probe kernel', bpftool));
 console.log(row('tsbpf probeKernel() in-process', ours));
 console.log(row('tsbpf probe --json (new process)', cli));
 console.log(`ratio in-process / bpftool: ${(median(ours) / median(bpftool)).toFixed(2)} (median), ${(min(ours) / min(bpftool)).toFixed(2)} (min)`);
+console.log(`CPU time (user+sys): bpftool min ${min(cpuTheirs).toFixed(0)} ms, tsbpf in-process min ${min(cpuOurs).toFixed(0)} ms`);
 console.log(`ratio CLI / bpftool:        ${(median(cli) / median(bpftool)).toFixed(2)} (median), ${(min(cli) / min(bpftool)).toFixed(2)} (min)`);

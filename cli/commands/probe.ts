@@ -4,8 +4,7 @@
  */
 import type { Command } from 'commander';
 import { TsbpfError } from '../../dsl/errors.js';
-import { probeKernel, SECTIONS, toTargetProfile, type ProbeReport, type SectionName } from '../../loader/probe/index.js';
-import { formatText, formatTs } from '../../loader/probe/format.js';
+import { SECTIONS, type ProbeReport, type SectionName } from '../../loader/probe/result.js';
 
 /** Options of `tsbpf probe`. */
 export interface ProbeCliOptions {
@@ -26,11 +25,17 @@ export function parseSections(only: readonly string[] | undefined): SectionName[
   return names as SectionName[];
 }
 
-/** Runs the probe and renders it as the options ask: the text to print and the report's notes. */
-export function runProbe(opts: ProbeCliOptions, tty: { stdout: boolean; stderr: boolean }): { text: string; notes: readonly string[] } {
+/**
+ * Runs the probe and renders it as the options ask: the text to print and the
+ * report's notes. The prober (koffi, bpf()) is imported only here, so other
+ * subcommands do not pay for loading it.
+ */
+export async function runProbe(opts: ProbeCliOptions, tty: { stdout: boolean; stderr: boolean }): Promise<{ text: string; notes: readonly string[] }> {
   const modes = [opts.json, opts.ts, opts.profile].filter(Boolean).length;
   if (modes > 1) throw new TsbpfError('PROBE_BAD_OPTIONS', 'choose one of --json, --ts, --profile');
   const sections = opts.profile ? undefined : parseSections(opts.only);
+  const { probeKernel, toTargetProfile } = await import('../../loader/probe/index.js');
+  const { formatText, formatTs } = await import('../../loader/probe/format.js');
   const progress = tty.stderr
     ? (section: SectionName, done?: number, total?: number) => {
         const tail = total ? ` ${done}/${total} program types` : '';
@@ -61,9 +66,9 @@ export function registerProbe(program: Command): void {
     .option('--profile', 'the target profile JSON that `tsbpf build --target host` reads')
     .option('--full', 'list every helper per program type and every reason')
     .option('--only <sections...>', `probe only these sections (${SECTIONS.join(', ')})`)
-    .action((target: string, opts: ProbeCliOptions) => {
+    .action(async (target: string, opts: ProbeCliOptions) => {
       if (target !== 'kernel') throw new TsbpfError('PROBE_BAD_TARGET', `unknown probe target '${target}' (only 'kernel')`);
-      const { text, notes } = runProbe(opts, { stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) });
+      const { text, notes } = await runProbe(opts, { stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) });
       process.stdout.write(text);
       // Machine-readable output keeps its notes inside; say it on stderr too so a human sees it.
       for (const n of notes) process.stderr.write(`tsbpf probe: ${n}\n`);

@@ -49,8 +49,8 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
     expect(refused?.reason).toMatch(/invalid func |unknown func |program of this type cannot use helper /);
   }, 60_000);
 
-  it('--profile: a dsl/kernel TargetProfile that profileFromJson accepts and that matches the report', () => {
-    const { text } = runProbe({ profile: true }, { stdout: false, stderr: false });
+  it('--profile: a dsl/kernel TargetProfile that profileFromJson accepts and that matches the report', async () => {
+    const { text } = await runProbe({ profile: true }, { stdout: false, stderr: false });
     const prof = profileFromJson(text);
     const r = fullReport();
     expect(prof.name).toBe('host');
@@ -84,8 +84,8 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
     }
   });
 
-  it('--ts: a TypeScript module that type-checks and exports the answers', () => {
-    const { text } = runProbe({ ts: true }, { stdout: false, stderr: false });
+  it('--ts: a TypeScript module that type-checks and exports the answers', async () => {
+    const { text } = await runProbe({ ts: true }, { stdout: false, stderr: false });
     expect(text).toContain('export const HAVE_BOUNDED_LOOPS = true;');
     expect(text).toMatch(/export const HAVE_PROG_TYPE_XDP = true;/);
     const dir = mkdtempSync(join(root, '.probe-ts-'));
@@ -118,12 +118,12 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
     expect(cols.size).toBe(1);
   });
 
-  it('--only limits the sections; bad options are typed errors', () => {
-    const { text } = runProbe({ json: true, only: ['misc,btf'] }, { stdout: false, stderr: false });
+  it('--only limits the sections; bad options are typed errors', async () => {
+    const { text } = await runProbe({ json: true, only: ['misc,btf'] }, { stdout: false, stderr: false });
     const r = JSON.parse(text) as ProbeReport;
     expect(Object.keys(r).sort()).toEqual(['btf', 'misc', 'schema']);
     expect(() => parseSections(['nope'])).toThrow(/unknown section 'nope'/);
-    expect(() => runProbe({ json: true, ts: true }, { stdout: false, stderr: false })).toThrow(/choose one of/);
+    await expect(runProbe({ json: true, ts: true }, { stdout: false, stderr: false })).rejects.toThrow(/choose one of/);
     const bad = spawnSync(process.execPath, [bin, 'probe', 'moon'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("unknown probe target 'moon'");
