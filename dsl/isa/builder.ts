@@ -7,6 +7,7 @@
 import { IsaError } from './errors.js';
 import type { Instruction } from './instruction.js';
 import { checkLabel, insn } from './insn.js';
+import { assemble, type AssembleOptions } from './assemble.js';
 
 /** The `insn` constructors as chaining methods that append to the builder. */
 export type AsmMethods = {
@@ -54,6 +55,11 @@ export class Asm {
     if (this.#pending.length)
       throw new IsaError('ASM_DANGLING_LABEL', `label '${this.#pending[0]}' is not followed by an instruction`);
     return [...this.#insns];
+  }
+
+  /** `build()` then `assemble()`: labels resolved, every instruction checked. */
+  assemble(options?: AssembleOptions): Instruction[] {
+    return assemble(this.build(), options);
   }
 }
 

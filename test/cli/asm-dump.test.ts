@@ -126,4 +126,23 @@ describe('tsbpf CLI', () => {
     expect(j.code).toBe(1);
     expect(j.stderr).toBe('tsbpf: not an ELF file (bad magic)\n');
   });
+
+  it.skipIf(!haveLlvm || !need({ tools: ['llvm-mc-19'] }))('asm -o emits the relocations llvm-mc emits for external calls and symbol loads', () => {
+    const src = ['  r1 = counters ll', '  call ext_fn', '  call local_fn', '  r2 = config ll', '  exit', 'local_fn:', '  r0 = 0', '  exit'].join('\n');
+    writeFileSync(join(dir, 'rel.s'), src + '\n');
+    expect(tsbpf('asm', 'rel.s', '-o', 'ours.o').code).toBe(0);
+    const mc = spawnSync('llvm-mc-19', ['-triple', 'bpfel', '-mcpu=v4', '-filetype=obj', 'rel.s', '-o', 'mc.o'], { cwd: dir, encoding: 'utf8' });
+    expect(mc.status).toBe(0);
+    const relocs = (obj: string) =>
+      spawnSync('llvm-objdump-19', ['-dr', obj], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').filter((l) => /R_BPF_/.test(l));
+    const ours = relocs('ours.o');
+    expect(ours).toEqual([
+      '\t\t0000000000000000:  R_BPF_64_64\tcounters',
+      '\t\t0000000000000010:  R_BPF_64_32\text_fn',
+      '\t\t0000000000000020:  R_BPF_64_64\tconfig',
+    ]);
+    expect(ours).toEqual(relocs('mc.o'));
+    const code = (obj: string) => Buffer.from(readElf(readFileSync(join(dir, obj))).sections.find((s) => s.name === '.text')!.data).toString('hex');
+    expect(code('ours.o')).toBe(code('mc.o'));
+  });
 });
