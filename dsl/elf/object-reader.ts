@@ -8,8 +8,9 @@
  * Nothing is dropped silently: content that is understood but not kept (DWARF,
  * address-significance tables, bytes outside any symbol…) is listed in
  * `ignored`; content whose loss would change behaviour (CO-RE relocations,
- * externs, the legacy `maps` section, unknown relocation types) is an
- * `OBJECT_UNSUPPORTED` error. Malformed input raises typed errors only.
+ * extern variables, the legacy `maps` section, unknown relocation types) is an
+ * `OBJECT_UNSUPPORTED` error. kfunc calls become `kfunc` references with their
+ * prototypes in `kfuncs`. Malformed input raises typed errors only.
  */
 import { decodeBtf, decodeBtfExt, hasCoreRelos, type Btf, type BtfExt } from '../btf/index.js';
 import { CallKind, Class, JmpOp, LDDW, PseudoSource, decode, slots, type Instruction, type SourceLocation } from '../isa/index.js';
@@ -250,6 +251,7 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
   }
 
   // ---- code relocations -----------------------------------------------------------------------------
+  const kfuncs = new Map<string, number>();
   for (const i of code) {
     const rel = relOf.get(i);
     if (rel === undefined) continue;
@@ -279,8 +281,12 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
         }
       } else if (r.type === R_BPF['64_32']) {
         if (insn.opcode !== CALL) throw new ObjectError('OBJECT_MALFORMED', `${where}: R_BPF_64_32 on an instruction that is not a call`);
-        if (insn.src === CallKind.KFUNC && s.shndx === SHN.UNDEF) {
-          f.insns[index] = { ...insn, imm: 0, meta: { ...insn.meta, ref: { kind: 'kfunc', name: s.name } } };
+        if ((insn.src === CallKind.KFUNC || insn.src === CallKind.PSEUDO_CALL) && s.shndx === SHN.UNDEF) {
+          // A kfunc (extern in .ksyms): clang writes a pseudo call to the undefined symbol.
+          const fn = btf?.find(s.name, 'func');
+          if (!fn || fn.type.linkage !== 'extern') unsupported(`${where}: call to undefined '${s.name}', which is not an extern kfunc in BTF`);
+          kfuncs.set(s.name, fn!.type.type);
+          f.insns[index] = { opcode: CALL, dst: 0, src: CallKind.KFUNC, off: 0, imm: 0, meta: { ...insn.meta, ref: { kind: 'kfunc', name: s.name } } };
           continue;
         }
         if (insn.src !== CallKind.PSEUDO_CALL) unsupported(`${where}: call with src ${insn.src} against '${s.name}'`);
@@ -379,6 +385,7 @@ function readObjectUnchecked(bytes: Uint8Array, options: ReadObjectOptions): Obj
     subprograms,
     maps,
     globals,
+    ...(kfuncs.size ? { kfuncs: [...kfuncs].map(([name, btfProto]) => ({ name, btfProto })) } : {}),
     ...(btf ? { btf } : {}),
     ignored,
   };

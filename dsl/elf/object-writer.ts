@@ -11,6 +11,8 @@
  * - bpf-to-bpf calls: `R_BPF_64_32` against `.text`'s section symbol with
  *   `imm = target slot - 1` for static subprograms, against the function symbol
  *   with `imm = -1` for global ones (clang's two forms);
+ * - kfunc calls: `R_BPF_64_32` against an undefined symbol, an extern FUNC in a
+ *   `.ksyms` DATASEC (clang's form; libbpf resolves the BTF id);
  * - `.maps` with BTF map definitions and `.rel.maps` `R_BPF_64_ABS64` slots;
  * - `.rodata*`/`.data*`/`.bss*`, `license`, `.BTF`, `.BTF.ext`.
  *
@@ -22,7 +24,7 @@ import { ObjectError } from '../object/errors.js';
 import { isBtfTypeRef, type GlobalSpec, type MapSpec, type ObjectSpec, type TypeSpec } from '../object/spec.js';
 import { typeAlign, typeSize } from '../object/types.js';
 import { schemaToBtf } from '../types/index.js';
-import { ElfBuilder, R_BPF, SHF, SHT, STB, STT, STV, writeElf, type ElfFile, type ElfRelocation, type ElfSymbol } from './file/index.js';
+import { ElfBuilder, R_BPF, SHF, SHN, SHT, STB, STT, STV, writeElf, type ElfFile, type ElfRelocation, type ElfSymbol } from './file/index.js';
 import { importBtfType } from './object-btf.js';
 import { encodeMapStruct } from './maps-btf.js';
 
@@ -223,6 +225,16 @@ export function layoutObject(spec: ObjectSpec): ObjectLayout {
     funcTypeId.set(f.name, builder.func(f.name, proto, f.linkage));
   }
 
+  // ---- BTF: kfuncs (extern FUNCs in a .ksyms DATASEC, as clang emits them) -----
+  const kfuncs = spec.kfuncs ?? [];
+  const kfuncIds: BtfTypeId[] = [];
+  for (const k of kfuncs) {
+    claim(k.name, 'kfunc');
+    const src = spec.btf?.get(k.btfProto);
+    if (!src || src.kind !== 'func_proto') throw new ObjectError('OBJECT_INVALID', `kfunc '${k.name}': btfProto ${k.btfProto} is not a FUNC_PROTO of the spec's btf`);
+    kfuncIds.push(builder.func(k.name, importBtfType(builder, spec.btf!, k.btfProto, memo), 'extern'));
+  }
+
   // ---- BTF: globals, license, datasecs --------------------------------------
   const globalVarId = new Map<string, BtfTypeId>();
   for (const sec of dataSections)
@@ -234,6 +246,7 @@ export function layoutObject(spec: ObjectSpec): ObjectLayout {
     datasecs.push({ name: sec.name, size: sec.size, vars: sec.vars.map((v) => ({ type: globalVarId.get(v.g.name)!, offset: v.offset, size: v.size })) });
   if (maps.length) datasecs.push({ name: '.maps', size: mapsSize, vars: mapLayout.map((l) => ({ type: l.varId, offset: l.offset, size: l.size })) });
   datasecs.push({ name: 'license', size: licenseBytes.length, vars: [{ type: licenseVar, offset: 0, size: licenseBytes.length }] });
+  if (kfuncIds.length) datasecs.push({ name: '.ksyms', size: 0, vars: kfuncIds.map((type) => ({ type, offset: 0, size: 0 })) });
   datasecs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const datasecIds = new Map<string, BtfTypeId>();
   for (const d of datasecs) datasecIds.set(d.name, builder.datasec(d.name, d.size, d.vars));
@@ -289,6 +302,10 @@ export function layoutObject(spec: ObjectSpec): ObjectLayout {
   for (const l of mapLayout) varSym(l.m.name, '.maps', l.offset, l.size, STB.GLOBAL);
   for (const sec of dataSections) for (const v of sec.vars) if (v.g.linkage !== 'static') varSym(v.g.name, sec.name, v.offset, v.size, STB.GLOBAL);
   varSym('LICENSE', 'license', 0, licenseBytes.length, STB.GLOBAL);
+  for (const k of kfuncs) {
+    sym({ name: k.name, value: 0, size: 0, bind: STB.GLOBAL, type: STT.NOTYPE, shndx: SHN.UNDEF });
+    symIndex.set(k.name, symbols.length);
+  }
   for (const s of symbols) elf.addSymbol(s);
 
   // ---- code, relocations, func/line info ---------------------------------------------
@@ -343,8 +360,15 @@ export function layoutObject(spec: ObjectSpec): ObjectLayout {
           relList.push({ offset: at, symbol: sectionSym.get('.text')!, type: R_BPF['64_32'] });
           return { ...insn, imm: target.offset / 8 - 1 };
         }
+        case 'kfunc': {
+          if (insn.opcode !== CALL) throw new ObjectError('OBJECT_INVALID', `${where}: kfunc reference '${ref.name}' on an instruction that is not a call`);
+          if (!kfuncs.some((k) => k.name === ref.name)) throw new ObjectError('OBJECT_INVALID', `${where}: kfunc '${ref.name}' has no prototype in the spec's kfuncs (libbpf checks it against the kernel's BTF)`);
+          relList.push({ offset: at, symbol: symIndex.get(ref.name)!, type: R_BPF['64_32'] });
+          // clang's form: a pseudo call to the undefined symbol; libbpf turns it into a kfunc call.
+          return { ...insn, src: CallKind.PSEUDO_CALL, imm: -1 };
+        }
         default:
-          throw new ObjectError('OBJECT_UNSUPPORTED', `${where}: ${ref.kind} reference '${ref.name}' cannot be written to an ELF object yet`);
+          throw new ObjectError('OBJECT_UNSUPPORTED', `${where}: ${(ref as { kind: string }).kind} reference cannot be written to an ELF object`);
       }
     });
     let bytes: Uint8Array;

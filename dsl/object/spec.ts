@@ -109,6 +109,17 @@ export interface SubprogramSpec extends FunctionSignature {
   readonly linkage?: 'static' | 'global';
 }
 
+/**
+ * A kernel function (kfunc) the code calls through `kfunc` references. libbpf
+ * resolves it in vmlinux/module BTF and checks that this prototype is
+ * compatible, so it must match the kernel's declaration.
+ */
+export interface KfuncSpec {
+  readonly name: string;
+  /** FUNC_PROTO id in the spec's `btf`. */
+  readonly btfProto: BtfTypeId;
+}
+
 /** Something in an object the reader understood but did not keep. */
 export interface IgnoredItem {
   /** Section, symbol or record concerned. */
@@ -126,6 +137,8 @@ export interface ObjectSpec {
   readonly subprograms?: readonly SubprogramSpec[];
   readonly maps?: readonly MapSpec[];
   readonly globals?: readonly GlobalSpec[];
+  /** Prototypes of the kfuncs the code calls. */
+  readonly kfuncs?: readonly KfuncSpec[];
   /** BTF graph that `{ btfType }` references and `btfProto` ids point into. */
   readonly btf?: Btf;
   /** Filled by the reader: content it did not keep, each with a reason. */

@@ -72,6 +72,12 @@ SEC("xdp") int say(struct xdp_md *ctx) {
   return 2;
 }
 `,
+  // kfunc calls (externs in .ksyms).
+  kfuncs: `${PRELUDE}
+extern void bpf_rcu_read_lock(void) __attribute__((section(".ksyms")));
+extern void bpf_rcu_read_unlock(void) __attribute__((section(".ksyms")));
+SEC("xdp") int guarded(struct xdp_md *ctx) { bpf_rcu_read_lock(); bpf_rcu_read_unlock(); return 2; }
+`,
   // Several programs in one section and a global (non-static) subprogram with typed args.
   shared_section: `${PRELUDE}
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, u32); __type(value, u32); __uint(pinning, 1); } pinned_cfg SEC(".maps");

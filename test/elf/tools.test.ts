@@ -5,7 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { writeObject } from '../../dsl/elf/index.js';
+import { readFileSync } from 'node:fs';
+import { BtfBuilder } from '../../dsl/btf/index.js';
+import { readObject, writeObject } from '../../dsl/elf/index.js';
+import { asm } from '../../dsl/isa/index.js';
 import { readElf, readSymbols, SHT } from '../../dsl/elf/file/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
 import { need } from '../support/env.js';
@@ -108,6 +111,35 @@ describe('objects written by writeObject', () => {
       expect(ro[0]!.value.map((b) => parseInt(b, 16))).toEqual([7, 0, 0, 0, 3, 0, 0, 0]);
       // Line info made it to the kernel: xlated dump names our TypeScript fixture.
       expect(lines!.stdout).toMatch(/fixtures\.ts/);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it.skipIf(!need({ tools, kernel: true }))('kfunc calls: extern FUNCs in .ksyms that libbpf resolves against the kernel', () => {
+    const b = new BtfBuilder();
+    const voidProto = b.funcProto(0, []);
+    const spec: ObjectSpec = {
+      license: 'GPL',
+      programs: [{ name: 'guarded', section: 'xdp', instructions: asm().kfunc('bpf_rcu_read_lock').kfunc('bpf_rcu_read_unlock').mov64('r0', 2).exit().build() }],
+      kfuncs: [{ name: 'bpf_rcu_read_lock', btfProto: voidProto }, { name: 'bpf_rcu_read_unlock', btfProto: voidProto }],
+      btf: b.build(),
+    };
+    const s = scratch();
+    try {
+      const obj = s.file('kf.o', writeObject(spec));
+      const btf = run('bpftool', ['btf', 'dump', 'file', obj]);
+      expect(btf.stdout).toMatch(/FUNC 'bpf_rcu_read_lock' type_id=\d+ linkage=extern/);
+      expect(btf.stdout).toMatch(/DATASEC '\.ksyms' size=0 vlen=2/);
+      const [load, xlated] = bpffsSession([
+        ['bpftool', 'prog', 'loadall', obj, '$PIN'],
+        ['bpftool', 'prog', 'dump', 'xlated', 'pinned', '$PIN/guarded'],
+      ]);
+      expect(load!.status, load!.stderr).toBe(0);
+      expect(xlated!.stdout).toMatch(/call bpf_rcu_read_lock/);
+      const back = readObject(new Uint8Array(readFileSync(obj)));
+      expect(back.kfuncs!.map((k) => k.name)).toEqual(['bpf_rcu_read_lock', 'bpf_rcu_read_unlock']);
+      expect(back.programs[0]!.instructions[0]!.meta?.ref).toEqual({ kind: 'kfunc', name: 'bpf_rcu_read_lock' });
     } finally {
       s.cleanup();
     }
