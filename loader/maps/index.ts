@@ -4,3 +4,4 @@ export * from './kinds.js';
 export * from './spec.js';
 export * from './map.js';
 export * from './btf-codec.js';
+export * from './ringbuf.js';

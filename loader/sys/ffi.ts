@@ -10,12 +10,16 @@ interface Koffi {
   load(path: string): { func(proto: string): (...args: unknown[]) => unknown };
   address(value: unknown): bigint;
   errno(): number;
+  view(ptr: unknown, len: number): ArrayBuffer;
 }
 
 interface Libc {
   koffi: Koffi;
   syscall: (...args: unknown[]) => unknown;
   close: (fd: number) => unknown;
+  mmap: (addr: null, length: number, prot: number, flags: number, fd: number, offset: number) => unknown;
+  munmap: (addr: unknown, length: number) => unknown;
+  sysconf: (name: number) => unknown;
 }
 
 let libc: Libc | undefined;
@@ -47,6 +51,9 @@ function load(): Libc {
     // Variadic on purpose: glibc's syscall() is `long syscall(long number, ...)`.
     syscall: lib.func('long syscall(long number, ...)'),
     close: lib.func('int close(int fd)'),
+    mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as Libc['mmap'],
+    munmap: lib.func('int munmap(void *addr, size_t length)') as Libc['munmap'],
+    sysconf: lib.func('long sysconf(int name)') as Libc['sysconf'],
   };
   return libc;
 }
@@ -84,4 +91,39 @@ export function closeFd(fd: number): number {
 export function addressOf(buf: Uint8Array | null | undefined): bigint {
   if (!buf || buf.byteLength === 0) return 0n;
   return load().koffi.address(buf);
+}
+
+/** A shared memory mapping of an fd; `bytes` views it without copying. */
+export interface Mapping {
+  readonly bytes: Uint8Array;
+  /** Unmaps (idempotent); `bytes` must not be touched afterwards. */
+  unmap(): void;
+}
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+/** mmap(2) of `length` bytes of `fd` at `offset`, shared; returns errno on failure. */
+export function mmapFd(fd: number, length: number, offset: number, writable: boolean): Mapping | { errno: number } {
+  const c = load();
+  const ptr = c.mmap(null, length, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, offset);
+  if (ptr === null || c.koffi.address(ptr) === MAP_FAILED) return { errno: c.koffi.errno() };
+  let mapped = true;
+  return {
+    bytes: new Uint8Array(c.koffi.view(ptr, length)),
+    unmap() {
+      if (!mapped) return;
+      mapped = false;
+      c.munmap(ptr, length);
+    },
+  };
+}
+
+let pageSizeCache: number | undefined;
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  pageSizeCache ??= Number(load().sysconf(30 /* _SC_PAGESIZE on Linux */));
+  return pageSizeCache;
 }
