@@ -279,6 +279,17 @@ describe.skipIf(!kernel)('batch operations', () => {
     expect(m.lookupBatch()).toHaveLength(1);
   });
 
+  it('types without batch support say so with a typed error naming the command', () => {
+    using progs = BpfMap.create({ type: 'prog_array', name: 'nb_progs', keySize: 4, maxEntries: 2 });
+    using socks = BpfMap.create({ type: 'sockhash', name: 'nb_socks', keySize: 4, maxEntries: 2 });
+    for (const m of [progs, socks]) {
+      const err = expectErrno(() => m.lookupBatch(), 'ENOTSUPP', 'BPF_MAP_LOOKUP_BATCH');
+      expect(err.message).toMatch(/not supported/);
+    }
+    using ring = BpfMap.create({ type: 'ringbuf', name: 'nb_ring', maxEntries: 4096 });
+    expect(() => ring.lookupBatch()).toThrow(BpfError);
+  });
+
   it('map-in-map batch lookup returns inner ids', () => {
     using inner = BpfMap.create({ type: 'array', name: 'bi', keySize: 4, valueSize: 4, maxEntries: 1 });
     using outer = BpfMap.create({ type: 'hash_of_maps', name: 'bo', keySize: 4, maxEntries: 4, innerMap: inner });
