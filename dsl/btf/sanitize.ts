@@ -26,18 +26,20 @@ import type { BtfKind } from './kinds.js';
 import type { BtfSpec, BtfType } from './types.js';
 
 /**
- * What the target kernel's BTF loader understands. The kernel target profile
- * (dsl/kernel) provides this; {@link btfTargetForKernel} derives it from a
- * kernel version.
+ * What the target kernel's BTF loader understands. A dsl/kernel
+ * `TargetProfile` fits as is (`btfKinds: ['INT', …, 'DATASEC']`, `kernel: '5.10'`);
+ * {@link btfTargetForKernel} derives one from a kernel version.
  */
 export interface BtfTarget {
-  /** Kinds the target accepts. INT, PTR, ARRAY, STRUCT, UNION, ENUM, FWD, TYPEDEF and the modifiers are always assumed. */
-  readonly btfKinds: readonly BtfKind[];
-  /** FUNC linkage `global` accepted (5.6+); default: true when `func` is in `btfKinds`. */
+  /** Kinds the target accepts, in either case (`'datasec'` or `'DATASEC'`). */
+  readonly btfKinds: readonly string[];
+  /** Kernel `major.minor`; when given, the flags below default to what that version supports. */
+  readonly kernel?: string;
+  /** FUNC linkage `global` accepted (5.6+). Default: from `kernel`, else whether `float` (5.13) is accepted. */
   readonly btfFuncGlobal?: boolean;
-  /** ENUM kind_flag (signedness) accepted (6.0+); default: true when `enum64` is in `btfKinds`. */
+  /** ENUM kind_flag (signedness) accepted (6.0+). Default: from `kernel`, else whether `enum64` is accepted. */
   readonly btfEnumSigned?: boolean;
-  /** kind_flag on DECL_TAG/TYPE_TAG (arbitrary attributes, ~6.14+); default: true. */
+  /** kind_flag on DECL_TAG/TYPE_TAG (arbitrary attributes, 6.14+). Default: from `kernel`, else true. */
   readonly btfTagAttributes?: boolean;
 }
 
@@ -49,9 +51,10 @@ const KIND_SINCE: readonly [BtfKind, number, number][] = [
 const BASE_KINDS: readonly BtfKind[] = ['int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict'];
 
 /** The BTF capabilities of mainline kernel `major.minor` (BTF itself needs 4.18). */
-export function btfTargetForKernel(major: number, minor: number): BtfTarget {
+export function btfTargetForKernel(major: number, minor: number): BtfTarget & { readonly btfKinds: readonly BtfKind[] } {
   const atLeast = (a: number, b: number): boolean => major > a || (major === a && minor >= b);
   return {
+    kernel: `${major}.${minor}`,
     btfKinds: [...BASE_KINDS, ...KIND_SINCE.filter(([, a, b]) => atLeast(a, b)).map(([k]) => k)],
     btfFuncGlobal: atLeast(5, 6),
     btfEnumSigned: atLeast(6, 0),
@@ -71,10 +74,12 @@ export interface SanitizedBtf {
  * target supports everything used.
  */
 export function sanitizeBtf(spec: BtfSpec, target: BtfTarget): SanitizedBtf {
-  const has = new Set<BtfKind>(target.btfKinds);
-  const funcGlobal = target.btfFuncGlobal ?? has.has('func');
-  const enumSigned = target.btfEnumSigned ?? has.has('enum64');
-  const tagAttributes = target.btfTagAttributes ?? true;
+  const has = new Set<string>(target.btfKinds.map((k) => k.toLowerCase()));
+  const version = target.kernel !== undefined ? /^(\d+)\.(\d+)/.exec(target.kernel) : null;
+  const byVersion = version ? btfTargetForKernel(Number(version[1]), Number(version[2])) : undefined;
+  const funcGlobal = target.btfFuncGlobal ?? byVersion?.btfFuncGlobal ?? has.has('float');
+  const enumSigned = target.btfEnumSigned ?? byVersion?.btfEnumSigned ?? has.has('enum64');
+  const tagAttributes = target.btfTagAttributes ?? byVersion?.btfTagAttributes ?? true;
   const firstId = spec.firstId ?? 1;
   const replaced = new Map<string, number>();
   const note = (what: string): void => void replaced.set(what, (replaced.get(what) ?? 0) + 1);

@@ -61,6 +61,21 @@ describe('sanitizeBtf', () => {
     expect(sanitizeBtf(g, btfTargetForKernel(6, 18)).spec).toBe(g);
   });
 
+  it('takes a dsl/kernel TargetProfile as is (upper-case kind names, kernel version)', async () => {
+    const { profileByName, PROFILE_NAMES } = await import('../../dsl/kernel/profiles.js');
+    const g = everyKind({ externs: false }).build();
+    for (const name of PROFILE_NAMES) {
+      const profile = profileByName(name);
+      const [major, minor] = profile.kernel.split('.').map(Number) as [number, number];
+      const viaProfile = sanitizeBtf(g, profile).spec;
+      const viaVersion = sanitizeBtf(g, btfTargetForKernel(major, minor)).spec;
+      expect(viaProfile.types, name).toEqual(viaVersion.types);
+    }
+    // 5.4 keeps FUNC but not global linkage
+    const p54 = sanitizeBtf(g, profileByName('5.4')).spec;
+    expect(p54.types.filter((t) => t.kind === 'func').every((t) => t.kind === 'func' && t.linkage === 'static')).toBe(true);
+  });
+
   it('keeps split BTF ids and string offsets', () => {
     const base = everyKind({ externs: false }).build();
     const baseG = decodeBtf(encodeBtf(base));
