@@ -23,4 +23,5 @@ export { enumType, type EnumSchema, type EnumValues } from './enum.js';
 export { pad, type PadSchema } from './pad.js';
 export { typedef, resolveTypedef, type TypedefSchema } from './typedef.js';
 export { schemaToBtf } from './btf.js';
+export { schemaFromBtf } from './from-btf.js';
 export { sizeof, alignof, offsetof, fieldOf, type FieldPath, type FieldAt, type FieldInfo, type ResolveTypedef } from './path.js';

@@ -85,6 +85,11 @@ export type UnionSchema<F extends Fields = Fields> = CompositeSchema<'union', F>
 export interface StructOptions {
   /** `__attribute__((packed))`: no padding, alignment 1. */
   readonly packed?: boolean;
+  /**
+   * `__attribute__((aligned(n)))` on the type: alignment at least `n` (a power of
+   * two), size rounded up to it; e.g. `union bpf_attr` is aligned(8).
+   */
+  readonly align?: number;
 }
 
 class BitfieldImpl {
@@ -122,7 +127,7 @@ class CompositeSchemaImpl extends BaseSchema {
   readonly members: readonly MemberImpl[];
   readonly packed: boolean;
 
-  constructor(kind: 'struct' | 'union', name: string, fields: Record<string, unknown>, packed: boolean) {
+  constructor(kind: 'struct' | 'union', name: string, fields: Record<string, unknown>, packed: boolean, minAlign: number) {
     super();
     this.kind = kind;
     this.name = name;
@@ -131,7 +136,7 @@ class CompositeSchemaImpl extends BaseSchema {
     const members: MemberImpl[] = [];
     let bitPos = 0; // struct: next free bit
     let maxEnd = 0; // union: largest member
-    let align = 1;
+    let align = minAlign;
     for (const fieldName of Object.keys(fields)) {
       checkName(fieldName, `field of ${label}`, false);
       const decl = fields[fieldName];
@@ -276,7 +281,11 @@ function composite(kind: 'struct' | 'union', name: unknown, fields: unknown, opt
   if (typeof packed !== 'boolean') {
     throw new SchemaError('SCHEMA_DEFINITION', String(name), `packed must be a boolean, got ${describeValue(packed)}`);
   }
-  const schema = new CompositeSchemaImpl(kind, name as string, fields as Record<string, unknown>, packed);
+  const minAlign = (options as StructOptions | undefined)?.align ?? 1;
+  if (!Number.isSafeInteger(minAlign) || minAlign < 1 || (minAlign & (minAlign - 1)) !== 0) {
+    throw new SchemaError('SCHEMA_DEFINITION', String(name), `align must be a power of two, got ${describeValue(minAlign)}`);
+  }
+  const schema = new CompositeSchemaImpl(kind, name as string, fields as Record<string, unknown>, packed, minAlign);
   Object.freeze(schema);
   return schema;
 }

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BtfBuilder, type Btf } from '../../dsl/btf/index.js';
 import {
   array, be16, be32, be64, bits, bool, char, cstring, enumType, ipv4, ipv6, mac, offsetof, pad, s16, s32, s64, s8, schemaToBtf, struct,
-  typedef, u16, u32, u64, u8, union, type AnySchema, type Member,
+  schemaFromBtf, typedef, u16, u32, u64, u8, union, type AnySchema, type Member,
 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { compareLayout, compileBtf, shape, type BpftoolType } from './clang-support.js';
@@ -79,6 +79,20 @@ const cases: Case[] = [
         struct holds_packed { __u8 x; struct pk_inner p; __u32 y; };`,
     schema: struct('holds_packed', { x: u8, p: struct('pk_inner', { a: u8, b: u32 }, { packed: true }), y: u32 }),
     paths: ['p.b', 'y'],
+  },
+  {
+    c: 'struct __attribute__((aligned(8))) al8 { __u32 a; };',
+    schema: struct('al8', { a: u32 }, { align: 8 }),
+  },
+  {
+    c: `union __attribute__((aligned(8))) attr_like { struct { __u32 map_type; __u32 key_size; __u32 value_size; } create; __u32 fd; };`,
+    schema: union('attr_like', { create: struct('', { map_type: u32, key_size: u32, value_size: u32 }), fd: u32 }, { align: 8 }),
+  },
+  {
+    c: `struct __attribute__((packed, aligned(4))) pk_al { __u8 a; __u32 b; };
+        struct holds_pk_al { __u8 x; struct pk_al y; };`,
+    schema: struct('holds_pk_al', { x: u8, y: struct('pk_al', { a: u8, b: u32 }, { packed: true, align: 4 }) }),
+    paths: ['y.b'],
   },
   {
     c: `enum __attribute__((packed)) ct_dir { CT_EGRESS, CT_INGRESS, CT_SERVICE };
@@ -168,6 +182,7 @@ const cases: Case[] = [
   },
   {
     c: `union macaddr { struct { __u32 p1; __u16 p2; }; __u8 addr[6]; };
+        union macaddr g_macaddr;
         struct lb4_neigh_value { __u8 mac[6]; __u8 pad[2]; };`,
     schema: struct('lb4_neigh_value', { mac, pad: pad(2) }),
   },
@@ -229,6 +244,25 @@ describe.skipIf(!ready)('schemas agree with clang-19 -target bpf', () => {
     expect(shape(ours, id)).toBe(shape(clang, theirs.id));
   });
 
+  it.each(cases.map((k) => [cType(k.schema), k] as const))('%s: schemaFromBtf(clang BTF) gives back the same layout and BTF', (_n, k) => {
+    const theirs = clang.lookup(k.schema.name, k.schema.kind as 'struct' | 'union');
+    const back = schemaFromBtf(clang, theirs.id);
+    compareLayout(clang, theirs.id, back, k.schema.name);
+    const b = new BtfBuilder();
+    const id = schemaToBtf(b, back);
+    expect(shape(b.build(), id)).toBe(shape(clang, theirs.id));
+    // Host values agree too: bytes written by the hand-made schema decode identically.
+    expect(back.size).toBe(k.schema.size);
+  });
+
+  it('schemaFromBtf names anonymous members and keeps their layout', () => {
+    const macaddr = clang.lookup('macaddr', 'union');
+    const s = schemaFromBtf(clang, macaddr.id) as unknown as { members: readonly Member[]; size: number };
+    expect(s.members.map((m) => m.name)).toEqual(['__anon0', 'addr']);
+    expect(s.size).toBe(8);
+    compareLayout(clang, macaddr.id, s as unknown as AnySchema, 'macaddr');
+  });
+
   it('offsetof of nested paths equals __builtin_offsetof', () => {
     let checked = 0;
     cases.forEach((k, i) => {
@@ -261,6 +295,25 @@ describe.skipIf(!ready)('random schemas agree with clang-19 (seeded)', () => {
 
   it('sizes, member offsets and bitfields equal clang for every random struct', () => {
     for (const s of schemas) compareLayout(clang, clang.lookup(s.name, 'struct').id, s, s.name);
+  });
+
+  it('schemaFromBtf reproduces every random struct from clang BTF (layout always, BTF unless padded)', () => {
+    // BTF does not record alignment, so a packed type nested in another can be
+    // ambiguous; then schemaFromBtf keeps the exact layout with explicit padding
+    // fields. That must stay rare, and the layout must always be exact.
+    const cache = new Map();
+    let padded = 0;
+    for (const s of schemas) {
+      const theirs = clang.lookup(s.name, 'struct');
+      const back = schemaFromBtf(clang, theirs.id, cache);
+      compareLayout(clang, theirs.id, back, s.name);
+      const b = new BtfBuilder();
+      const id = schemaToBtf(b, back);
+      const ours = shape(b.build(), id);
+      if (ours.includes('__tsbpf_pad')) padded++;
+      else expect(ours, s.name).toBe(shape(clang, theirs.id));
+    }
+    expect(padded).toBeLessThan(schemas.length * 0.02);
   });
 
   it('schemaToBtf builds the same BTF trees as clang for every random struct', () => {
