@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './maps/index.js';
 export * from './programs/index.js';
+export * from './object/index.js';
 export { LoadedBtf, type BtfLoadOptions } from './sys/btf.js';
 export * as sys from './sys/index.js';
 export { Fd, FdScope, type Closeable } from './sys/fd.js';
