@@ -7,3 +7,4 @@ export * as kernel from './dsl/kernel/index.js';
 export * as object from './dsl/object/index.js';
 export * as elf from './dsl/elf/index.js';
 export * as loader from './loader/index.js';
+export * as probe from './loader/probe/index.js';
