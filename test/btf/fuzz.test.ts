@@ -5,6 +5,7 @@
  * and whatever decodes must survive re-encoding and both printers.
  */
 import fc from 'fast-check';
+import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import {
@@ -118,6 +119,19 @@ describe('BTF fuzz (seeded)', () => {
         if (e) onlyBtfErrors(() => encodeBtfExt(e, new BtfStringTable()));
       }),
       { seed: 0xe47, numRuns: RUNS * 2 },
+    );
+  }, 600_000);
+
+  it.skipIf(!existsSync('/sys/kernel/btf/vmlinux'))('mutated vmlinux BTF: decoded or BtfError, in bounded time', () => {
+    const vmlinux = new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'));
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => {
+        const t0 = Date.now();
+        const g = onlyBtfErrors(() => decodeBtf(mutate(vmlinux, ms)));
+        if (g) g.countByKind();
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      }),
+      { seed: 0x7e57, numRuns: 25 },
     );
   }, 600_000);
 
