@@ -3,12 +3,14 @@
  * `llvm-objdump-19 -d`: a `<addr> <symbol>:` header at each symbol, lines
  * `<index>:<TAB><text>` (index = byte offset / 8 within the section), jump targets
  * annotated `<symbol+0xoff>` against the closest preceding symbol, `<unknown>` for
- * undecodable slots and `\t\t...` for skipped runs of zero bytes.
+ * slots LLVM cannot decode (see llvm-decode.ts) and `\t\t...` for skipped runs of
+ * zero bytes.
  *
  * Symbol choice follows llvm-objdump: section and file symbols are ignored; when
  * several symbols share an address the one whose name sorts last wins; with no
  * symbol at offset 0 the section name stands in for one.
  */
+import type { Instruction } from './instruction.js';
 import { decodeLikeLlvm } from './llvm-decode.js';
 import { formatInstruction, jumpOffset, type PrintOptions } from './print.js';
 
@@ -121,7 +123,7 @@ function dataLines(bytes: Uint8Array, start: number, end: number): string[] {
  * `name:` precede labelled instructions and resolved jumps print their label.
  */
 export function disassemble(
-  insns: readonly import('./instruction.js').Instruction[],
+  insns: readonly Instruction[],
   options: PrintOptions & { labels?: boolean } = {},
 ): string[] {
   const out: string[] = [];

@@ -402,12 +402,14 @@ function assignment(p: LineParser): Instruction {
     p.expect('(');
     const s = p.reg();
     p.expect(',');
-    const as = [p.num(), (p.expect(','), p.num())];
+    const dstAs = p.num();
+    p.expect(',');
+    const srcAs = p.num();
     p.expect(')');
-    for (const a of as) if (a.v < 0n || a.v > 0xffffn) p.fail(a.col, `address space ${a.v} is not 0–65535`);
+    for (const a of [dstAs, srcAs]) if (a.v < 0n || a.v > 0xffffn) p.fail(a.col, `address space ${a.v} is not 0–65535`);
     if (d.w || s.w) p.fail(d.col, 'addr_space_cast takes r registers');
     writeCheck();
-    return insn.addrSpaceCast(w(d.n), r(s.n), Number(as[0]!.v), Number(as[1]!.v));
+    return insn.addrSpaceCast(w(d.n), r(s.n), Number(dstAs.v), Number(srcAs.v));
   }
   // rD = le16 rD / be32 / bswap64
   const swap = t.kind === 'ident' ? /^(le|be|bswap)(16|32|64)$/.exec(t.text) : null;
