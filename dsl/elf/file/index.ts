@@ -1,7 +1,9 @@
 /**
  * Generic ELF64 little-endian container: sections, string tables, symbols and REL
- * relocations. `readElf(writeElf(f))` reproduces `f` (with the section-name table
- * regenerated). The BPF object layer (programs, maps, BTF) lives above it in dsl/elf/.
+ * relocations. `readElf(writeElf(f))` reproduces `f`, and `writeElf(readElf(b))` is a
+ * fixpoint after one round (section names missing from the section-name table are
+ * appended on write; its other contents, e.g. clang's shared symbol names, are kept).
+ * The BPF object layer (programs, maps, BTF) lives above it in dsl/elf/.
  */
 export * from './constants.js';
 export * from './types.js';
