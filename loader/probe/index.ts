@@ -14,7 +14,9 @@ import { probeAttachTypes, probeLinkTypes, probeMapFlags, probeMapTypes, probePr
 export * from './result.js';
 export { classifyHelperFailure, REFUSAL_PHRASES } from './helpers.js';
 export { parseProcessed, DATAPATH_KFUNCS } from './misc.js';
-export { toTargetProfile, loadHostProfile } from './profile.js';
+export { toTargetProfile, loadHostProfile, ProfileError, HOST_PROFILE_FILE } from './profile.js';
+export { formatText, formatTs, type TextOptions } from './format.js';
+export type { LogStrategy } from './helpers.js';
 
 /** Options of {@link probeKernel}. */
 export interface ProbeOptions {
