@@ -8,8 +8,9 @@ import { registerAttach } from './attach.js';
 import { registerBtf } from './btf.js';
 import { registerMap } from './map.js';
 import { registerProg } from './prog.js';
+import { registerLoad } from './load.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf, registerMap, registerProg];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf, registerMap, registerProg, registerLoad];

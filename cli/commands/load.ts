@@ -1,0 +1,71 @@
+/**
+ * `tsbpf load FILE.o [--pin DIR] [--pin-maps DIR] [--json]`: loads every map and
+ * program of an ELF object (ours or clang's) and prints what was created. The
+ * programs and maps are released when the command exits unless pinned: `--pin`
+ * pins each program at DIR/<name> (the maps they use live as long as they do);
+ * maps declared with `pinning: byName` are pinned under `--pin-maps` (default
+ * /sys/fs/bpf) and reused from there on the next load when they still match.
+ */
+import type { Command } from 'commander';
+import { mkdirSync, rmSync } from 'node:fs';
+import { TsbpfError } from '../../dsl/errors.js';
+import { loadObject, type LoadedMapReport, type LoadedProgramReport } from '../../loader/object/index.js';
+
+function usage(message: string): TsbpfError {
+  return new TsbpfError('CLI_USAGE', message);
+}
+
+function formatProgram(p: LoadedProgramReport): string {
+  const attach = p.expectedAttachType ? ` (${p.expectedAttachType})` : '';
+  return `  ${p.name}: ${p.type}${attach} id ${p.id} insns ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
+}
+
+function formatMap(m: LoadedMapReport): string {
+  const kernel = m.kernelName !== m.name ? ` ("${m.kernelName}")` : '';
+  return `  ${m.name}${kernel}: ${m.type} id ${m.id} key ${m.keySize}B value ${m.valueSize}B max_entries ${m.maxEntries} ${m.origin}${m.pinnedPath ? `, pinned at ${m.pinnedPath}` : ''}`;
+}
+
+/** Registers `tsbpf load`. */
+export function registerLoad(program: Command): void {
+  program
+    .command('load')
+    .description('load an ELF object (maps, global data, programs) into the kernel and print what was created')
+    .argument('<file>', 'BPF ELF object (clang -target bpf, or tsbpf build)')
+    .option('--pin <dir>', 'pin every program at DIR/<name> (on bpffs) so it outlives this command')
+    .option('--pin-maps <dir>', 'directory of maps pinned by name (default /sys/fs/bpf)')
+    .option('--on-mismatch <mode>', "a pinned map that does not match: 'error' or 'replace'", 'error')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { pin?: string; pinMaps?: string; onMismatch: string; json?: boolean }) => {
+      if (opts.onMismatch !== 'error' && opts.onMismatch !== 'replace') throw usage(`--on-mismatch must be 'error' or 'replace', got '${opts.onMismatch}'`);
+      using obj = loadObject(file, { ...(opts.pinMaps ? { pinRoot: opts.pinMaps } : {}), onMismatch: opts.onMismatch });
+      if (opts.pin) {
+        try {
+          mkdirSync(opts.pin, { recursive: true });
+        } catch (e) {
+          throw usage(`--pin: cannot create ${opts.pin}: ${(e as Error).message}`);
+        }
+        const done: string[] = [];
+        try {
+          for (const path of obj.pinPrograms(opts.pin).values()) done.push(path);
+        } catch (e) {
+          for (const path of done) rmSync(path, { force: true });
+          throw e;
+        }
+      }
+      const report = obj.describe();
+      const pinned = opts.pin !== undefined || report.maps.some((m) => m.pinnedPath);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ object: obj.name, programs: report.programs, maps: report.maps, warnings: obj.warnings, released: !opts.pin })}\n`);
+        return;
+      }
+      const lines = [`object ${obj.name}`, `programs (${report.programs.length}):`, ...report.programs.map(formatProgram), `maps (${report.maps.length}):`, ...report.maps.map(formatMap)];
+      for (const w of obj.warnings) lines.push(`warning: ${w}`);
+      if (!opts.pin)
+        lines.push(
+          pinned
+            ? 'note: the programs are released when this command exits (use --pin DIR to keep them); maps pinned by name stay'
+            : 'note: nothing was pinned, so everything is released when this command exits (use --pin DIR to keep the programs)',
+        );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
