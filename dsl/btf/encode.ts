@@ -4,6 +4,7 @@
  */
 import { BtfError } from './errors.js';
 import { BTF_HEADER_SIZE, BTF_KIND_NUMBER, BTF_MAGIC, BTF_MAX_TYPE, BTF_MAX_VLEN, BTF_VERSION } from './kinds.js';
+import { Btf } from './graph.js';
 import { BtfStringTable } from './strings.js';
 import type { BtfSpec, BtfType } from './types.js';
 
@@ -58,7 +59,10 @@ export function stringTableFor(spec: BtfSpec, baseStrings?: (s: string) => numbe
 
 /** Encodes `spec` as a `.BTF` blob. */
 export function encodeBtf(spec: BtfSpec, options: EncodeBtfOptions = {}): Uint8Array {
-  const strings = options.strings ?? stringTableFor(spec, options.baseStrings);
+  // A decoded split graph knows its base: reuse the base's strings as the original did.
+  const baseReader = spec instanceof Btf ? spec.base?.stringReader : undefined;
+  const baseStrings = options.baseStrings ?? (baseReader ? (s: string) => baseReader.find(s) : undefined);
+  const strings = options.strings ?? stringTableFor(spec, baseStrings);
   const firstId = spec.firstId ?? 1;
   const lastId = firstId + spec.types.length - 1;
   if (lastId > BTF_MAX_TYPE) throw new BtfError('BTF_TOO_LARGE', `${spec.types.length} types exceed the kernel limit of ${BTF_MAX_TYPE} ids`);

@@ -52,6 +52,7 @@ describe.skipIf(!ok)('vmlinux BTF of the running kernel', () => {
     expect(split.firstId).toBe(base.nextId);
     expect(split.lookup('my_module_thing').id).toBe(s);
     expect(split.lookup('task_struct', 'struct').id).toBe(base.lookup('task_struct', 'struct').id);
+    expect(Buffer.from(encodeBtf(split)).equals(Buffer.from(bytes))).toBe(true);
     // the member name 'pid' is reused from the base string table, 'mine' is new
     const strLen = new DataView(bytes.buffer).getUint32(20, true);
     expect(strLen).toBe('my_module_thing\0mine\0'.length);
