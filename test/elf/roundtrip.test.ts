@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ElfBuilder, readElf, readSymbols, SHF, SHT, writeElf } from '../../dsl/elf/file/index.js';
 import { layoutObject, readObject, writeObject } from '../../dsl/elf/index.js';
-import { assemble, asm, type Instruction } from '../../dsl/isa/index.js';
+import { assemble, asm, insn, type Instruction } from '../../dsl/isa/index.js';
 import { ObjectError, typeSize, type ObjectSpec } from '../../dsl/object/index.js';
 import { u32 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
@@ -89,6 +89,20 @@ describe('round trip', () => {
     expect(back.subprograms!.map((s) => [s.name, s.linkage])).toEqual([['cb', 'static'], ['gsub', 'global']]);
     expect(back.globals!.map((g) => [g.name, g.offset])).toEqual([['a', 0], ['b', 4]]);
   });
+});
+
+describe('scale', () => {
+  it('writes and reads a 200k-instruction program with per-instruction line info quickly', () => {
+    const mov = insn.mov64('r0', 0);
+    const body: Instruction[] = Array.from({ length: 200_000 }, (_, k) => ({ ...mov, imm: k & 0xff, meta: { source: { file: 'big.ts', line: k + 1, column: 1, text: `line ${k}` } } }));
+    const spec: ObjectSpec = { license: 'GPL', programs: [{ name: 'big', section: 'socket', instructions: [...body, insn.exit()] }] };
+    const t0 = performance.now();
+    const bytes = writeObject(spec);
+    const back = readObject(bytes);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    expect(back.programs[0]!.instructions).toHaveLength(200_001);
+    expect(back.programs[0]!.instructions[199_999]!.meta?.source).toEqual({ file: 'big.ts', line: 200_000, column: 1, text: 'line 199999' });
+  }, 60_000);
 });
 
 describe('layoutObject', () => {
