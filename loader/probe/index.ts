@@ -28,6 +28,8 @@ export interface ProbeOptions {
   readonly onProgress?: (section: SectionName, done?: number, total?: number) => void;
   /** Skip the per-process cache (benchmarks). */
   readonly fresh?: boolean;
+  /** Kernel BTF to read type/helper names from (default /sys/kernel/btf/vmlinux); for tests. */
+  readonly vmlinuxPath?: string;
 }
 
 type SectionValue = SystemInfo | Record<string, Feature> | Record<string, Record<string, Feature>>;
@@ -68,7 +70,7 @@ export function probeKernel(options: ProbeOptions = {}): ProbeReport {
         : 'this process lacks CAP_BPF/CAP_SYS_ADMIN (run as root)';
     if (skipped.length) notes.push(`Not probed: ${skipped.join(', ')} — ${why}. Only the system section (and kfuncs, from BTF) is reported.`);
   }
-  const ctx = (sharedContext ??= createContext());
+  const ctx = (sharedContext ??= createContext(options.vmlinuxPath));
   const run = <T extends SectionValue>(name: SectionName, fn: () => T): T => {
     const hit = cache.get(name) as T | undefined;
     if (hit) return hit;

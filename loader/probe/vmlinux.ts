@@ -47,10 +47,15 @@ export class VmlinuxIndex {
     if (this.typeEnd > bytes.byteLength || this.strEnd > bytes.byteLength) throw new Error('BTF sections run past the end');
   }
 
-  /** Reads /sys/kernel/btf/vmlinux, or returns undefined when it is absent/unreadable. */
+  /**
+   * Reads and indexes /sys/kernel/btf/vmlinux; undefined when it is absent,
+   * unreadable or malformed (the prober then falls back to its own tables).
+   */
   static load(path = '/sys/kernel/btf/vmlinux'): VmlinuxIndex | undefined {
     try {
-      return new VmlinuxIndex(readFileSync(path));
+      const index = new VmlinuxIndex(readFileSync(path));
+      index.scan();
+      return index;
     } catch {
       return undefined;
     }
@@ -131,6 +136,7 @@ export class VmlinuxIndex {
       pos += 12 + EXTRA_FIXED[kind]! + EXTRA_PER_MEMBER[kind]! * vlen;
       id++;
     }
+    if (pos !== end) throw new Error(`BTF type section ends mid-type (at byte ${pos - this.typeStart} of ${end - this.typeStart})`);
     this.funcNameOffs = offs;
     this.funcIds = ids;
     this.funcCount = n;

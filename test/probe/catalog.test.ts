@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import { VmlinuxIndex, ENUMS } from '../../loader/probe/vmlinux.js';
 import { buildCatalog } from '../../loader/probe/catalog.js';
-import { classifyHelperFailure, parseProcessed } from '../../loader/probe/index.js';
+import { classifyHelperFailure, clearProbeCache, parseProcessed, probeKernel } from '../../loader/probe/index.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseKernelConfig } from '../../loader/probe/system.js';
 import { BpfFunc, BpfProgType } from '../../dsl/kernel/enums.js';
 
@@ -49,6 +52,30 @@ describe.skipIf(!need({ kernel: true, tools: ['bpftool'] }))('vmlinux BTF index'
     for (const [name, v] of Object.entries(BpfProgType)) if (name !== 'UNSPEC' && progs.has(name.toLowerCase())) expect(progs.get(name.toLowerCase())).toBe(v);
     // Renamed aliases collapse to the current name.
     expect(c.mapTypes.filter((m) => m.value === 19).map((m) => m.name)).toEqual(['cgroup_storage']);
+  });
+});
+
+describe.skipIf(!need({ kernel: true }))('without usable vmlinux BTF', () => {
+  it('falls back to the UAPI tables, says so, and still probes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-probe-btf-'));
+    try {
+      // A truncated copy: valid header, type section cut mid-way.
+      const real = readFileSync('/sys/kernel/btf/vmlinux');
+      const cut = join(dir, 'cut');
+      writeFileSync(cut, real.subarray(0, 100_000));
+      const garbage = join(dir, 'garbage');
+      writeFileSync(garbage, 'not BTF at all');
+      expect(VmlinuxIndex.load(cut)).toBeUndefined();
+      expect(VmlinuxIndex.load(garbage)).toBeUndefined();
+      expect(VmlinuxIndex.load(join(dir, 'missing'))).toBeUndefined();
+      const r = probeKernel({ fresh: true, vmlinuxPath: garbage, sections: ['program_types', 'kfuncs'] });
+      expect(r.notes?.join(' ')).toMatch(/UAPI tables/);
+      expect(r.program_types!.xdp!.status).toBe('supported');
+      expect(r.kfuncs!.bpf_xdp_ct_lookup!.status).toBe('inconclusive');
+    } finally {
+      clearProbeCache();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
