@@ -13,7 +13,7 @@ const utf8Decoder = new TextDecoder('utf-8');
 /** Writes a NUL-separated string table, returning one offset per distinct string. */
 export class BtfStringTable {
   private readonly offsets = new Map<string, number>();
-  private readonly chunks: Uint8Array[] = [];
+  private buf = new Uint8Array(256);
   private byteLength = 0;
 
   /**
@@ -43,13 +43,20 @@ export class BtfStringTable {
   /** Appends `s` even if present (used to replay a decoded table in its exact order). */
   append(s: string): number {
     if (s.includes('\0')) throw new BtfError('BTF_BAD_STRING', `string ${JSON.stringify(s)} contains a NUL byte`);
-    const bytes = utf8.encode(s);
     const offset = this.startOffset + this.byteLength;
     if (offset > BTF_MAX_NAME_OFFSET) {
       throw new BtfError('BTF_TOO_LARGE', `string table exceeds the kernel limit of ${BTF_MAX_NAME_OFFSET} bytes`);
     }
-    this.chunks.push(bytes, ZERO);
-    this.byteLength += bytes.length + 1;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit, plus the NUL.
+    const need = this.byteLength + s.length * 3 + 1;
+    if (need > this.buf.length) {
+      const grown = new Uint8Array(Math.max(need, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.byteLength));
+      this.buf = grown;
+    }
+    const { written } = utf8.encodeInto(s, this.buf.subarray(this.byteLength));
+    this.buf[this.byteLength + written] = 0;
+    this.byteLength += written + 1;
     if (!this.offsets.has(s)) this.offsets.set(s, offset);
     return offset;
   }
@@ -66,16 +73,9 @@ export class BtfStringTable {
 
   /** The table's bytes. */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.byteLength);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return this.buf.slice(0, this.byteLength);
   }
 }
-const ZERO = new Uint8Array(1);
 
 /**
  * Reads strings by offset from a string section. When the section is plain
