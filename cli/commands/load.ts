@@ -2,8 +2,9 @@
  * `tsbpf load FILE.o [--pin DIR] [--pin-maps DIR] [--json]`: loads every map and
  * program of an ELF object (ours or clang's) and prints what was created. The
  * programs and maps are released when the command exits unless pinned: `--pin`
- * pins each program at DIR/<name> (the maps they use live as long as they do);
- * maps declared with `pinning: byName` are pinned under `--pin-maps` (default
+ * pins each program at DIR/<name> and each map not pinned by name next to them
+ * (the kernel empties a prog array once nothing in user space refers to it, so
+ * tail calls would stop working if only the programs were pinned); maps declared with `pinning: byName` are pinned under `--pin-maps` (default
  * /sys/fs/bpf) and reused from there on the next load when they still match.
  */
 import type { Command } from 'commander';
@@ -31,7 +32,7 @@ export function registerLoad(program: Command): void {
     .command('load')
     .description('load an ELF object (maps, global data, programs) into the kernel and print what was created')
     .argument('<file>', 'BPF ELF object (clang -target bpf, or tsbpf build)')
-    .option('--pin <dir>', 'pin every program at DIR/<name> (on bpffs) so it outlives this command')
+    .option('--pin <dir>', 'pin every program and map at DIR/<name> (on bpffs) so they outlive this command')
     .option('--pin-maps <dir>', 'directory of maps pinned by name (default /sys/fs/bpf)')
     .option('--on-mismatch <mode>', "a pinned map that does not match: 'error' or 'replace'", 'error')
     .option('--json', 'print JSON')
@@ -47,6 +48,7 @@ export function registerLoad(program: Command): void {
         const done: string[] = [];
         try {
           for (const path of obj.pinPrograms(opts.pin).values()) done.push(path);
+          for (const path of obj.pinMaps(opts.pin).values()) done.push(path);
         } catch (e) {
           for (const path of done) rmSync(path, { force: true });
           throw e;
@@ -64,7 +66,7 @@ export function registerLoad(program: Command): void {
         lines.push(
           pinned
             ? 'note: the programs are released when this command exits (use --pin DIR to keep them); maps pinned by name stay'
-            : 'note: nothing was pinned, so everything is released when this command exits (use --pin DIR to keep the programs)',
+            : 'note: nothing was pinned, so everything is released when this command exits (use --pin DIR to keep it)',
         );
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -10,6 +10,7 @@ import type { AnyCodec } from '../maps/codec.js';
 import type { BpfMap } from '../maps/map.js';
 import type { Program } from '../programs/program.js';
 import type { LoadedBtf } from '../sys/btf.js';
+import { pinFileName } from './names.js';
 
 /** How a map came to be: created now, reused from a pin, or created to replace a mismatching pin. */
 export type MapOrigin = 'created' | 'reused' | 'replaced';
@@ -110,6 +111,23 @@ export class LoadedObject implements Disposable {
     for (const [name, p] of this.programs) {
       const path = join(dir, name);
       p.pin(path);
+      out.set(name, path);
+    }
+    return out;
+  }
+
+  /**
+   * Pins every map not pinned yet at `<dir>/<name>` (global-data maps under
+   * their kernel name with `.` → `_`, as libbpf does: `object_t_rodata`).
+   * Needed for prog arrays to outlive this process: the kernel empties a prog
+   * array when no fd or pin refers to it any more. Returns map name → path.
+   */
+  pinMaps(dir: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [name, m] of this.maps) {
+      if (m.pinnedPath) continue;
+      const path = join(dir, pinFileName(name.startsWith('.') ? m.info().name : name));
+      m.pin(path);
       out.set(name, path);
     }
     return out;

@@ -2,4 +2,4 @@
 export { loadObject, DEFAULT_PIN_ROOT, type LoadObjectOptions } from './load.js';
 export { LoadedObject, type LoadedMapReport, type LoadedProgramReport, type MapOrigin } from './collection.js';
 export { PinnedMapMismatchError, ObjectLoadError, describeDifference, type PinnedMapDifference } from './errors.js';
-export { globalMapName, objectNameFromPath } from './names.js';
+export { globalMapName, objectNameFromPath, pinFileName } from './names.js';

@@ -115,6 +115,11 @@ function btfTarget(profile: TargetProfile): BtfTarget {
   return { ...byVersion, btfKinds: profile.btfKinds.map((k) => k.toLowerCase() as BtfKind) };
 }
 
+function kernelAtLeast(profile: TargetProfile, major: number, minor: number): boolean {
+  const [a, b] = parseKernelVersion(profile.kernel);
+  return a > major || (a === major && b >= minor);
+}
+
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n >>> 0]).buffer);
 
 /** Loads an object (spec, ELF bytes, or ELF file path); see the module comment. */
@@ -229,6 +234,7 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
 
   // ---- global data -----------------------------------------------------------------------------
   const globals: Record<string, { map: MapFdRef; offset: number }> = {};
+  const mmapable = !options.profile || kernelAtLeast(options.profile, 5, 5);
   for (const d of dataSections(layout.datasecs, layout.btfGraph, spec.globals ?? [])) {
     const map = undo.own(
       createMap(
@@ -238,7 +244,8 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
           keySize: 4,
           valueSize: d.bytes.length,
           maxEntries: 1,
-          flags: d.kind === 'rodata' ? MapFlag.RDONLY_PROG : 0,
+          // MMAPABLE (5.5+) as libbpf sets it, so user space may mmap the globals.
+          flags: (d.kind === 'rodata' ? MapFlag.RDONLY_PROG : 0) | (mmapable ? MapFlag.MMAPABLE : 0),
           ...(btf ? { btf: { fd: btf, keyTypeId: 0, valueTypeId: d.datasec } } : {}),
         },
         warnings,

@@ -1,9 +1,8 @@
 /**
  * Names the loader gives kernel objects. Global-data maps are named the way
  * libbpf names them, so tools (bpftool, other loaders) see the same names:
- * the object name's first characters (8 before `.rodata`, 10 before `.data`,
- * 11 before `.bss`) followed by the section name, truncated to the kernel's 15 characters; a
- * custom section (`.data.conf`) is named after the section alone.
+ * at most 8 characters of the object name followed by the section name,
+ * truncated to the kernel's 15 characters (`object_t.rodata`, `object_t.bss`).
  */
 import { basename } from 'node:path';
 
@@ -24,8 +23,13 @@ export function sanitizeKernelName(name: string): string {
 
 /** Kernel name of the global-data map of `section` in the object named `objectName`. */
 export function globalMapName(objectName: string, section: string): string {
-  const standard = section === '.rodata' || section === '.data' || section === '.bss';
-  // libbpf: min(BPF_OBJ_NAME_LEN - strlen(section) - 1, strlen(object name)) characters of prefix.
-  const prefix = standard ? objectName.slice(0, Math.max(0, KERNEL_NAME_MAX - section.length)) : '';
+  // libbpf: the suffix counts as at least 7 characters, so the prefix is at most 8 (BPF_OBJ_NAME_LEN - 7 - 1).
+  const suffixLength = Math.max(7, section.length);
+  const prefix = objectName.slice(0, Math.max(0, KERNEL_NAME_MAX - suffixLength));
   return sanitizeKernelName(`${prefix}${section}`).slice(0, KERNEL_NAME_MAX);
+}
+
+/** File name libbpf pins a map under: its name with `.` replaced by `_` (`obj.rodata` → `obj_rodata`). */
+export function pinFileName(mapName: string): string {
+  return mapName.replaceAll('.', '_');
 }
