@@ -1,0 +1,195 @@
+/**
+ * `buildObject`: runs program bodies for a target profile, lowers them, and
+ * assembles the in-memory object (programs, subprograms, maps, globals) that the
+ * ELF writer serialises and the loader loads. Pure and deterministic.
+ */
+import { DslError } from '../ir/errors.js';
+import { freezeIr, type IrFunction, type LoopNode, type Operand } from '../ir/index.js';
+import { profileByName, type TargetProfile } from '../kernel/index.js';
+import { lowerFunction, type IrPass, type LoweredFunction } from '../lower/index.js';
+import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec, SubprogramSpec } from '../object/index.js';
+import type { AnySchema } from '../types/index.js';
+import { BuilderImpl, type B } from './builder.js';
+import { makeCtx } from './context.js';
+import type { MapDef } from './maps.js';
+import type { FnDef, GlobalDef, ProgramDef } from './program.js';
+import { Recorder } from './recorder.js';
+import { scalarInfoOf, type ScalarSchema } from './scalar.js';
+
+/** Options of {@link buildObject}. */
+export interface BuildOptions {
+  /** Target: a profile name (`'4.19'`, `'6.6'`, `'latest'`…) or a profile (e.g. from the prober). Default `latest`. */
+  readonly target?: string | TargetProfile;
+  /** License string; default `GPL`. */
+  readonly license?: string;
+  /** Extra IR passes run on every function before lowering. */
+  readonly passes?: readonly IrPass[];
+  /** Per-loop unroll decision (default: unroll exactly when the target has no bounded loops). */
+  readonly unroll?: (loop: LoopNode, profile: TargetProfile) => boolean;
+}
+
+type AnyProgram = ProgramDef<string>;
+type AnyFn = FnDef<Record<string, ScalarSchema>, ScalarSchema>;
+type AnyGlobal = GlobalDef<AnySchema, string>;
+
+/** Everything a build produced, for tools that want more than the ObjectSpec. */
+export interface BuildResult {
+  readonly object: ObjectSpec;
+  readonly profile: TargetProfile;
+  /** IR of every program and subfunction, by name. */
+  readonly ir: ReadonlyMap<string, IrFunction>;
+  /** Lowered functions by name (instructions, stack size). */
+  readonly lowered: ReadonlyMap<string, LoweredFunction>;
+}
+
+function isProgramDef(x: unknown): x is AnyProgram {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'program' && typeof (x as { body?: unknown }).body === 'function';
+}
+
+/** Programs of a module namespace (its exported program declarations, in export order) or a list. */
+export function programsOf(input: unknown): AnyProgram[] {
+  if (isProgramDef(input)) return [input];
+  if (Array.isArray(input)) return input.filter(isProgramDef);
+  if (typeof input === 'object' && input !== null) return Object.values(input).filter(isProgramDef);
+  return [];
+}
+
+/** Resolves a target option to a profile. */
+export function targetProfile(target: string | TargetProfile | undefined): TargetProfile {
+  if (target === undefined) return profileByName('latest');
+  return typeof target === 'string' ? profileByName(target) : target;
+}
+
+interface Collected {
+  readonly maps: Map<string, MapDef>;
+  readonly globals: Map<string, AnyGlobal>;
+  readonly fns: Map<string, { def: AnyFn; program: AnyProgram }>;
+}
+
+function recordProgram(def: AnyProgram, profile: TargetProfile, inline: boolean, col: Collected): { ir: IrFunction; rec: Recorder } {
+  const rec = new Recorder(profile, def.progType, def.attachType, 'program', inline);
+  const ctxReg = rec.vreg();
+  const b = builderFor(rec, ctxReg, def, col);
+  const ctx = makeCtx(rec, ctxReg, def.ctxKind, def.attachType);
+  def.body(b as unknown as B, ctx as never);
+  const ir = freezeIr<IrFunction>({ name: def.name, kind: 'program', params: [ctxReg], body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
+  return { ir, rec };
+}
+
+function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgram, col: Collected): BuilderImpl {
+  return new BuilderImpl(
+    rec,
+    ctxReg,
+    (m) => {
+      const prev = col.maps.get(m.name);
+      if (prev && prev !== m) throw new DslError('DSL_MAP', `two different maps are named '${m.name}'`, m.src);
+      col.maps.set(m.name, m);
+    },
+    (g) => {
+      const prev = col.globals.get(g.name);
+      if (prev && prev !== g) throw new DslError('DSL_GLOBAL', `two different globals are named '${g.name}'`, g.src);
+      col.globals.set(g.name, g);
+    },
+    (f) => {
+      const prev = col.fns.get(f.name);
+      if (prev && prev.def !== f) throw new DslError('DSL_NAME', `two different subfunctions are named '${f.name}'`, f.src);
+      if (!prev) col.fns.set(f.name, { def: f, program });
+    },
+  );
+}
+
+function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): IrFunction {
+  const rec = new Recorder(profile, program.progType, program.attachType, 'subprogram', false);
+  const b = builderFor(rec, undefined, program, col);
+  const names = Object.keys(def.params);
+  const params = names.map(() => rec.vreg());
+  const args: Record<string, unknown> = {};
+  names.forEach((n, k) => (args[n] = rec.value(scalarInfoOf(def.params[n] as never)!, params[k]!)));
+  const out = def.body(b as unknown as B, args as never);
+  const ret = scalarInfoOf(def.returns as never)!;
+  const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;
+  rec.emit({ op: 'return', value, src: def.src });
+  return freezeIr<IrFunction>({ name: def.name, kind: 'subprogram', params, body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
+}
+
+/** Builds programs (a module namespace, a list, or one program) into an ObjectSpec plus IR and lowering details. */
+export function build(input: unknown, options: BuildOptions = {}): BuildResult {
+  const profile = targetProfile(options.target);
+  const programs = programsOf(input);
+  if (programs.length === 0) throw new DslError('DSL_EMPTY', 'nothing to build: no program declarations found', undefined);
+  const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map() };
+  const irs = new Map<string, IrFunction>();
+  const lowered = new Map<string, LoweredFunction>();
+  const lowerOpts = { profile, ...(options.passes ? { passes: options.passes } : {}), ...(options.unroll ? { unroll: options.unroll } : {}) };
+  const progSpecs: ProgramSpec[] = [];
+  const seen = new Set<string>();
+  for (const def of programs) {
+    if (seen.has(def.name)) throw new DslError('DSL_NAME', `two programs are named '${def.name}'`, def.src);
+    seen.add(def.name);
+    if (!profile.progTypes.includes(def.progType))
+      throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.progType} programs`, def.src);
+    if (def.attachType && def.expectedAttach === 'required' && !profile.attachTypes.includes(def.attachType))
+      throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.attachType} hook`, def.src);
+    let { ir, rec } = recordProgram(def, profile, !profile.bpfToBpfCalls, col);
+    // Tail calls and bpf-to-bpf calls may not mix before 5.10: inline the calls then.
+    if (rec.usedTailCall && rec.usedCallFn && !profile.tailCallsInSubprograms) ({ ir, rec } = recordProgram(def, profile, true, col));
+    irs.set(def.name, ir);
+    const low = lowerFunction(ir, lowerOpts);
+    lowered.set(def.name, low);
+    progSpecs.push({ name: def.name, section: def.section, instructions: low.instructions });
+  }
+  const subSpecs: SubprogramSpec[] = [];
+  const done = new Set<string>();
+  for (let again = true; again; ) {
+    again = false;
+    for (const [name, { def, program }] of [...col.fns]) {
+      if (done.has(name)) continue;
+      done.add(name);
+      again = true;
+      if (seen.has(name)) throw new DslError('DSL_NAME', `subfunction '${name}' has the name of a program`, def.src);
+      const ir = recordFn(def, program, profile, col);
+      irs.set(name, ir);
+      const low = lowerFunction(ir, lowerOpts);
+      lowered.set(name, low);
+      subSpecs.push({ name, instructions: low.instructions });
+    }
+  }
+  const maps: MapSpec[] = [];
+  for (const m of col.maps.values()) {
+    if (!profile.mapTypes.includes(m.type)) throw new DslError('DSL_TARGET', `map ${m.name}: target ${profile.name} has no ${m.type} maps`, m.src);
+    maps.push({
+      name: m.name,
+      type: m.type,
+      ...(m.key ? { key: m.key } : {}),
+      ...(m.value ? { value: m.value } : {}),
+      maxEntries: m.maxEntries,
+      ...(m.flags ? { flags: m.flags } : {}),
+      ...(m.pinning !== 'none' ? { pinning: m.pinning } : {}),
+    });
+  }
+  const globals: GlobalSpec[] = [];
+  if (col.globals.size && !profile.globalData) {
+    const g = col.globals.values().next().value!;
+    throw new DslError('DSL_TARGET', `global ${g.name}: target ${profile.name} has no global data (kernel 5.2)`, g.src);
+  }
+  const sectionEnd = new Map<string, number>();
+  for (const g of col.globals.values()) {
+    const end = sectionEnd.get(g.section) ?? 0;
+    const offset = Math.ceil(end / g.schema.align) * g.schema.align;
+    sectionEnd.set(g.section, offset + g.schema.size);
+    globals.push({ name: g.name, section: g.section, type: g.schema, offset, ...(g.init ? { init: g.init } : {}) });
+  }
+  const object: ObjectSpec = {
+    license: options.license ?? 'GPL',
+    programs: progSpecs,
+    ...(subSpecs.length ? { subprograms: subSpecs } : {}),
+    ...(maps.length ? { maps } : {}),
+    ...(globals.length ? { globals } : {}),
+  };
+  return { object, profile, ir: irs, lowered };
+}
+
+/** Builds programs into an ObjectSpec for `writeObject` or the object loader. */
+export function buildObject(input: unknown, options: BuildOptions = {}): ObjectSpec {
+  return build(input, options).object;
+}

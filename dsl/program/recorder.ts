@@ -1,0 +1,146 @@
+/**
+ * The state behind a builder while one function body runs: the IR blocks being
+ * filled, the open scopes (a value used after its scope closed is a build error
+ * naming both lines), virtual registers, the stack frame, and what the body
+ * referenced (maps, globals, subfunctions).
+ */
+import { callerLocation, type SourceLocation } from '../isa/index.js';
+import { DslError, formatLocation } from '../ir/errors.js';
+import { FIRST_VREG, type AluKind, type FrameObject, type Node, type Operand, type VReg, type Width } from '../ir/index.js';
+import type { AttachTypeName, ProgTypeName, TargetProfile } from '../kernel/index.js';
+import { ScalarImpl, type ScalarInfo } from './scalar.js';
+
+/** A lexical scope of the body (a branch, a loop body, an `ifPresent` callback). */
+export class Scope {
+  closed = false;
+  constructor(readonly parent: Scope | undefined) {}
+}
+
+/** Something the object needs besides code (declared in program.ts / maps.ts). */
+export interface Referenced {
+  readonly name: string;
+  readonly src?: SourceLocation | undefined;
+}
+
+/** Per-function recording state. */
+export class Recorder {
+  private nextVReg = FIRST_VREG;
+  private readonly blocks: Node[][] = [[]];
+  scope: Scope = new Scope(undefined);
+  private readonly loopStack: number[] = [];
+  private loopNo = 0;
+  frameSize = 0;
+  readonly objects: FrameObject[] = [];
+  /** Maps, globals and subfunctions referenced, by name, in first-use order. */
+  readonly maps = new Map<string, Referenced>();
+  readonly globals = new Map<string, Referenced>();
+  readonly fns = new Map<string, Referenced>();
+  usedTailCall = false;
+  usedCallFn = false;
+
+  constructor(
+    readonly profile: TargetProfile,
+    readonly progType: ProgTypeName,
+    readonly attachType: AttachTypeName | undefined,
+    readonly kind: 'program' | 'subprogram',
+    readonly inlineCalls: boolean,
+  ) {}
+
+  vreg(): VReg {
+    return this.nextVReg++;
+  }
+
+  get nextFree(): number {
+    return this.nextVReg;
+  }
+
+  /** Appends a node to the open block, with the user's source location. */
+  emit(node: Node): void {
+    const src = node.src ?? callerLocation();
+    this.blocks[this.blocks.length - 1]!.push(src ? ({ ...node, src } as Node) : node);
+  }
+
+  /** The top-level block (after the body ran). */
+  get body(): readonly Node[] {
+    return this.blocks[0]!;
+  }
+
+  /** Runs `fn` in a new scope and returns the nodes it recorded. */
+  block(fn: () => void): Node[] {
+    const scope = new Scope(this.scope);
+    this.blocks.push([]);
+    this.scope = scope;
+    try {
+      fn();
+    } finally {
+      scope.closed = true;
+      this.scope = scope.parent!;
+    }
+    return this.blocks.pop()!;
+  }
+
+  /** Runs a loop body with break/continue allowed; returns the loop id and nodes. */
+  loop(fn: () => void): { id: number; body: Node[] } {
+    const id = this.loopNo++;
+    this.loopStack.push(id);
+    try {
+      return { id, body: this.block(fn) };
+    } finally {
+      this.loopStack.pop();
+    }
+  }
+
+  /** The innermost open loop, or a build error for break/continue outside loops. */
+  currentLoop(what: string): number {
+    const id = this.loopStack[this.loopStack.length - 1];
+    if (id === undefined) throw new DslError('DSL_SCOPE', `${what}() outside a loop`, callerLocation());
+    return id;
+  }
+
+  /** Throws when a value from a closed scope is used. */
+  checkScope(scope: Scope | undefined, producedAt: SourceLocation | undefined, what: string): void {
+    if (scope?.closed)
+      throw new DslError('DSL_SCOPE', `${what} produced at ${formatLocation(producedAt)} is used outside the scope that produced it`, callerLocation());
+  }
+
+  /** A value of type `info` held in `op`. */
+  value(info: ScalarInfo, op: Operand): ScalarImpl {
+    return new ScalarImpl(this, info, () => op, typeof op === 'bigint' ? undefined : this.scope, callerLocation());
+  }
+
+  alu(alu: AluKind, a: Operand, b: Operand, width: Width): VReg {
+    const dst = this.vreg();
+    this.emit({ op: 'alu', alu, dst, a, b, width });
+    return dst;
+  }
+
+  mov(a: Operand, width: Width): VReg {
+    const dst = this.vreg();
+    this.emit({ op: 'mov', dst, a, width });
+    return dst;
+  }
+
+  sext(a: Operand, from: 8 | 16 | 32): VReg {
+    const r = typeof a === 'bigint' ? this.mov(a, 64) : a;
+    const dst = this.vreg();
+    this.emit({ op: 'sext', dst, a: r, from });
+    return dst;
+  }
+
+  swap(a: VReg, bits: 16 | 32 | 64): VReg {
+    const dst = this.vreg();
+    this.emit({ op: 'swap', dst, a, bits });
+    return dst;
+  }
+
+  /** Reserves `size` bytes of stack (aligned to 8); returns the (negative) offset from r10. */
+  alloc(size: number): number {
+    const src = callerLocation();
+    const rounded = Math.max(8, Math.ceil(size / 8) * 8);
+    this.frameSize += rounded;
+    const off = -this.frameSize;
+    this.objects.push({ off, size: rounded, src });
+    if (this.frameSize > 512) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds 512 bytes: this local needs ${this.frameSize} bytes in all`, src);
+    return off;
+  }
+}
