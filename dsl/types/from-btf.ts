@@ -77,13 +77,13 @@ class FromBtf {
       case 'typedef': {
         const direct = KNOWN_TYPEDEFS[t.name];
         if (direct) {
-          const target = this.btf.get(this.btf.resolve(t.type));
+          const target = this.peel(t.type);
           if (target?.kind === 'int' && target.size === direct.size && target.bits === target.size * 8) return direct;
         }
         return typedef(t.name, this.schema(t.type, depth));
       }
       case 'array': {
-        const elem = this.btf.get(this.btf.resolve(t.type));
+        const elem = this.peel(t.type);
         if (elem?.kind === 'int' && elem.name === 'char' && elem.size === 1 && t.nelems > 0) return cstring(t.nelems);
         return array(this.schema(t.type, depth), t.nelems);
       }
@@ -100,6 +100,19 @@ class FromBtf {
       default:
         throw this.error(id, 'has no schema equivalent');
     }
+  }
+
+  /** The type behind typedefs and modifiers, or undefined (void, dangling id, loop). */
+  private peel(id: BtfTypeId): BtfType | undefined {
+    for (let hops = 0; hops < 64; hops++) {
+      const t = this.btf.get(id);
+      if (t === undefined) return undefined;
+      if (t.kind !== 'typedef' && t.kind !== 'const' && t.kind !== 'volatile' && t.kind !== 'restrict' && t.kind !== 'type_tag') {
+        return t;
+      }
+      id = t.type;
+    }
+    return undefined;
   }
 
   private int(id: BtfTypeId, t: Extract<BtfType, { kind: 'int' }>): AnySchema {
@@ -236,6 +249,7 @@ class FromBtf {
 
   /** Schema of `id` with alignment at most `maxAlign`, or undefined if none matches. */
   private realign(id: BtfTypeId, maxAlign: number, depth: number): AnySchema | undefined {
+    if (depth > 64) return undefined;
     const key = `${id}/${maxAlign}`;
     const known = this.realigned.get(key);
     if (known !== undefined) return known ?? undefined;
