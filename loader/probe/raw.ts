@@ -80,14 +80,14 @@ const LICENSE = new TextEncoder().encode('GPL\0');
 export class ProbeSyscalls {
   private readonly attr = new Uint8Array(256);
   private readonly dv = new DataView(this.attr.buffer);
-  private logBuf: Uint8Array = new Uint8Array(4096);
+  private logBuf: Buffer = Buffer.alloc(4096);
   private readonly licenseAddr = addressOf(LICENSE);
   /** Count of bpf() calls made, for the benchmark. */
   calls = 0;
 
   /** Makes the log buffer at least `bytes` long. */
   ensureLog(bytes: number): void {
-    if (this.logBuf.byteLength < bytes) this.logBuf = new Uint8Array(bytes);
+    if (this.logBuf.byteLength < bytes) this.logBuf = Buffer.alloc(bytes);
   }
 
   /** Views of the attr buffer by size, so a call allocates no new view. */
@@ -139,14 +139,16 @@ export class ProbeSyscalls {
 
   /** Byte offset of `needle` in the current log (up to its NUL), or -1; no decoding. */
   logIndexOf(needle: Uint8Array): number {
-    const end = this.logBuf.indexOf(0);
-    const hay = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, end < 0 ? this.logBuf.byteLength : end);
-    return hay.indexOf(needle);
+    const buf = this.logBuf;
+    const at = buf.indexOf(needle);
+    if (at < 0) return -1;
+    const nul = buf.indexOf(0);
+    return nul >= 0 && nul < at ? -1 : at;
   }
 
   /** The log line containing byte `at` (no trailing newline). */
   logLineAt(at: number): string {
-    const buf = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, this.logBuf.byteLength);
+    const buf = this.logBuf;
     let end = buf.indexOf(10, at);
     const nul = buf.indexOf(0, at);
     if (end < 0 || (nul >= 0 && nul < end)) end = nul < 0 ? buf.length : nul;
@@ -159,7 +161,7 @@ export class ProbeSyscalls {
    * "verification time …"), found by scanning back from the end.
    */
   lastLogLine(): string {
-    const buf = Buffer.from(this.logBuf.buffer, this.logBuf.byteOffset, this.logBuf.byteLength);
+    const buf = this.logBuf;
     let end = buf.indexOf(0);
     if (end < 0) end = buf.length;
     while (end > 0) {
