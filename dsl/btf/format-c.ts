@@ -290,8 +290,10 @@ class CPrinter {
         const val = t.kind === 'enum64' ? `${v.value}${t.signed ? 'LL' : 'ULL'}` : String(v.value);
         return `${pad}${n} = ${val},`;
       });
-      const attr = t.size !== 4 && t.kind === 'enum' ? ' __attribute__((mode(byte)))' : '';
-      return `enum${nm} {\n${lines.join('\n')}\n${close}}${t.size === 1 || t.size === 2 ? attr : ''}`;
+      // Enums narrower or wider than int keep their size through a machine mode.
+      const mode = t.kind === 'enum' ? ({ 1: 'QI', 2: 'HI', 8: 'DI' } as Record<number, string>)[t.size] : undefined;
+      const attr = mode ? ` __attribute__((mode(${mode})))` : '';
+      return `enum${nm} {\n${lines.join('\n')}\n${close}}${attr}`;
     }
     if (t.kind !== 'struct' && t.kind !== 'union') return this.decl(id, '', indent);
     const lines: string[] = [];

@@ -85,6 +85,19 @@ describe.skipIf(!ok)('formatBtfC output compiles with clang-19 and reproduces th
     expect(text).toContain('__attribute__((packed))');
   });
 
+  it('enums of 1, 2 and 8 bytes keep their size', () => {
+    const b = new BtfBuilder();
+    const e1 = b.enum('e1', [{ name: 'A', value: 1 }], { size: 1 });
+    const e2 = b.enum('e2', [{ name: 'B', value: 300 }], { size: 2 });
+    const e8 = b.enum('e8', [{ name: 'C', value: 3 }], { size: 8 });
+    b.struct('es', 16, [{ name: 'a', type: e1, offset: 0 }, { name: 'b', type: e2, offset: 2 }, { name: 'c', type: e8, offset: 8 }]);
+    const g = b.build();
+    const back = compileC(formatBtfC(g), ['struct es']);
+    const es = back.lookup('es', 'struct');
+    expect(layout(back, es.id)).toEqual(layout(g, g.lookup('es', 'struct').id));
+    expect(es.type.members.map((m) => back.sizeOf(m.type))).toEqual([1, 2, 8]);
+  });
+
   it('the clang sample object: every struct and union comes back with the same layout', () => {
     const obj = compileBpf(fixture('sample.bpf.c'));
     try {
