@@ -11,7 +11,7 @@ import type { Node, Operand, VReg } from '../ir/index.js';
 import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
-import { addressOf, coreOf, viewOf, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
+import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
 import type { Recorder } from './recorder.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
@@ -85,18 +85,18 @@ export interface B {
   smpProcessorId(): Int<'u32'>;
   /** Socket cookie of the context's socket. */
   socketCookie(): Int<'u64'>;
-  skbLoadBytes(offset: U32Like, to: Ptr<AnySchema, 'stack' | 'map_value'>, len?: number): Int<'s64'>;
-  skbStoreBytes(offset: U32Like, from: Ptr<AnySchema, 'stack' | 'map_value'>, len?: number, flags?: U64Like): Int<'s64'>;
+  skbLoadBytes(offset: U32Like, to: AnyPtr<'stack' | 'map_value'>, len?: number): Int<'s64'>;
+  skbStoreBytes(offset: U32Like, from: AnyPtr<'stack' | 'map_value'>, len?: number, flags?: U64Like): Int<'s64'>;
   l3CsumReplace(offset: U32Like, from: U64Like, to: U64Like, flags: U64Like): Int<'s64'>;
   l4CsumReplace(offset: U32Like, from: U64Like, to: U64Like, flags: U64Like): Int<'s64'>;
   /** csum_diff over whole objects (sizes from their schemas; multiples of 4). */
-  csumDiff(from: Ptr<AnySchema, Region> | null, to: Ptr<AnySchema, Region> | null, seed: U32Like): Int<'s64'>;
-  fibLookup(params: Ptr<AnySchema, 'stack'>, flags: U32Like): Int<'s64'>;
+  csumDiff(from: AnyPtr<Region> | null, to: AnyPtr<Region> | null, seed: U32Like): Int<'s64'>;
+  fibLookup(params: AnyPtr<'stack'>, flags: U32Like): Int<'s64'>;
   redirect(ifindex: U32Like, flags: U64Like): Int<'s64'>;
   redirectNeigh(ifindex: U32Like, flags?: U64Like): Int<'s64'>;
   tracePrintk(format: string, ...args: U64Like[]): Int<'s64'>;
-  perfEventOutput(map: MapDef<AnySchema, AnySchema, 'perf'>, data: Ptr<AnySchema, 'stack' | 'map_value'>, flags?: U64Like): Int<'s64'>;
-  ringbufOutput(map: MapDef<undefined, undefined, 'ringbuf'>, data: Ptr<AnySchema, 'stack' | 'map_value'>, flags?: U64Like): Int<'s64'>;
+  perfEventOutput(map: MapDef<AnySchema, AnySchema, 'perf'>, data: AnyPtr<'stack' | 'map_value'>, flags?: U64Like): Int<'s64'>;
+  ringbufOutput(map: MapDef<undefined, undefined, 'ringbuf'>, data: AnyPtr<'stack' | 'map_value'>, flags?: U64Like): Int<'s64'>;
   /** Any helper by name with raw arguments (values, constants, pointers, maps); result as u64. */
   helper(name: HelperName, ...args: unknown[]): Int<'u64'>;
 }

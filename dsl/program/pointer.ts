@@ -201,6 +201,9 @@ export function addressOf(core: PtrCore): Operand {
   return dst;
 }
 
+/** Any pointer into one of the regions R (for helpers taking raw memory). */
+export type AnyPtr<R extends Region> = PtrBrand<unknown, R>;
+
 /** Type-level helper: schema of a pointer. */
 export type SchemaOf<P> = P extends PtrBrand<infer S, Region> ? S : never;
 /** Scalar schemas accepted where bools are expected. */

@@ -41,8 +41,8 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
         BpfMap.create({
           type,
           name: m.name.slice(0, 15),
-          ...(key && !fdMap ? { key } : { keySize: m.key === undefined ? 0 : typeSize(m.key) }),
-          ...(value && !fdMap ? { value } : { valueSize: m.value === undefined ? 0 : typeSize(m.value) }),
+          ...(key && !fdMap ? { key } : { keySize: m.key === undefined ? 0 : typeSize(m.key, spec.btf, m.name) }),
+          ...(value && !fdMap ? { value } : { valueSize: m.value === undefined ? 0 : typeSize(m.value, spec.btf, m.name) }),
           maxEntries: m.maxEntries,
           ...(m.flags ? { flags: m.flags } : {}),
         } as never),
@@ -52,7 +52,7 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
     const bySection = new Map<string, { size: number; vars: typeof spec.globals }>();
     for (const g of spec.globals ?? []) {
       const s = bySection.get(g.section) ?? { size: 0, vars: [] };
-      s.size = Math.max(s.size, (g.offset ?? 0) + typeSize(g.type));
+      s.size = Math.max(s.size, (g.offset ?? 0) + typeSize(g.type, spec.btf, g.name));
       (s.vars as unknown[]).push(g);
       bySection.set(g.section, s);
     }
