@@ -148,7 +148,8 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Throws `SCHEMA_DEFINITION` unless `name` is a C identifier (or `''` when anonymous is allowed). */
 export function checkName(name: unknown, what: string, allowEmpty: boolean): string {
-  if (typeof name !== 'string' || (name === '' ? !allowEmpty : !IDENT.test(name))) {
+  // `__proto__` is a C identifier but not a safe JS property name.
+  if (typeof name !== 'string' || (name === '' ? !allowEmpty : !IDENT.test(name) || name === '__proto__')) {
     throw new SchemaError('SCHEMA_DEFINITION', '', `${what} name must be a C identifier, got ${describeValue(name)}`);
   }
   return name;
