@@ -7,7 +7,21 @@ import { createRequire } from 'node:module';
 import { TsbpfError } from '../dsl/errors.js';
 import { commands } from './commands/index.js';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+/** The package manifest: `../package.json` from the sources, `../../package.json` from dist/. */
+function readPackageJson(): { version: string } {
+  const require = createRequire(import.meta.url);
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = require(candidate) as { name?: string; version: string };
+      if (pkg.name === 'tsbpf') return pkg;
+    } catch {
+      // not at this level; try the next one up
+    }
+  }
+  return { version: '0.0.0' };
+}
+
+const pkg = readPackageJson();
 
 /** Builds the commander program with every subcommand attached. */
 export function createProgram(): Command {
