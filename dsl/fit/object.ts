@@ -1,0 +1,110 @@
+/**
+ * `fitObject`: the whole-object step of `tsbpf build`. Every program (with the
+ * subprograms it calls) is checked against the target profile; a program over the
+ * instruction limit is split into tail-called pieces, adding the generated
+ * PROG_ARRAY and scratch maps to the object. Pure: same object + profile ⇒ same
+ * result.
+ */
+import { CallKind, Class, JmpOp, LDDW, PseudoSource, slots, type Instruction } from '../isa/index.js';
+import type { TargetProfile } from '../kernel/index.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../object/index.js';
+import { assertFitsProfile } from './check.js';
+import { FitError } from './errors.js';
+import { buildFlow } from './flow.js';
+import { splitProgram, type SplitOptions, type SplitReport } from './split.js';
+
+/** What fitting did to one program (shown by `--explain`). */
+export interface ProgramFitReport {
+  readonly program: string;
+  readonly section: string;
+  readonly target: string;
+  /** Instruction slots of the program with the subprograms it calls. */
+  readonly insns: number;
+  readonly limit: number;
+  /** Real loops (backward jumps) left in the code. */
+  readonly loops: number;
+  /** Subprograms linked into it. */
+  readonly subprograms: readonly string[];
+  /** The split (one piece when it fits as is). */
+  readonly split: SplitReport;
+}
+
+/** Options of {@link fitObject}. */
+export interface FitOptions {
+  /** Per-program split options (e.g. the fall-through return value). */
+  readonly split?: (program: ProgramSpec) => SplitOptions | undefined;
+}
+
+const callName = (i: Instruction): string | undefined => {
+  const isCall = (i.opcode === (Class.JMP | JmpOp.CALL) && i.src === CallKind.PSEUDO_CALL) || (i.opcode === LDDW && i.src === PseudoSource.FUNC);
+  return isCall && i.meta?.ref?.kind === 'call' ? i.meta.ref.name : undefined;
+};
+
+const countSlots = (insns: readonly Instruction[]) => insns.reduce((n, i) => n + slots(i), 0);
+
+/** Fits every program of `spec` to `profile`; throws FitError when one cannot be made to fit. */
+export function fitObject(spec: ObjectSpec, profile: TargetProfile, options: FitOptions = {}): { spec: ObjectSpec; reports: ProgramFitReport[] } {
+  const subs = new Map((spec.subprograms ?? []).map((s) => [s.name, s]));
+  const programs: ProgramSpec[] = [];
+  const maps: MapSpec[] = [...(spec.maps ?? [])];
+  const taken = new Set<string>([...maps.map((m) => m.name), ...spec.programs.map((p) => p.name)]);
+  const reports: ProgramFitReport[] = [];
+  for (const program of spec.programs) {
+    // Subprograms reachable from the program, in first-call order.
+    const reach: string[] = [];
+    const visit = (insns: readonly Instruction[]) => {
+      for (const i of insns) {
+        const n = callName(i);
+        if (n && subs.has(n) && !reach.includes(n)) {
+          reach.push(n);
+          visit(subs.get(n)!.instructions);
+        }
+      }
+    };
+    visit(program.instructions);
+    const extra = reach.reduce((n, s) => n + countSlots(subs.get(s)!.instructions), 0);
+    assertFitsProfile(program, profile, { skipSize: true });
+    for (const s of reach) assertFitsProfile({ name: s, section: program.section, instructions: subs.get(s)!.instructions }, profile, { skipSize: true });
+    const own = countSlots(program.instructions);
+    const limit = profile.maxInsns;
+    const loops = buildFlow(program.name, program.instructions).backEdges.length + reach.reduce((n, s) => n + buildFlow(s, subs.get(s)!.instructions).backEdges.length, 0);
+    let mapPrefix = program.name.slice(0, 8);
+    for (let k = 1; taken.has(`${mapPrefix}_fjmp`) || taken.has(`${mapPrefix}_fscr`); k++) mapPrefix = `${program.name.slice(0, 6)}${k}`;
+    const user = options.split?.(program) ?? {};
+    if (own + extra > limit && extra > 0)
+      throw new FitError('FIT_TOO_BIG', program.name, `${own + extra} instructions with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
+    const r = splitProgram(program, profile, { mapPrefix, ...user });
+    for (const p of r.programs) {
+      if (p.name !== program.name && taken.has(p.name)) throw new FitError('FIT_NAME_CLASH', program.name, `split piece name '${p.name}' is already used in the object`);
+      taken.add(p.name);
+    }
+    for (const m of r.maps) taken.add(m.name);
+    programs.push(...r.programs);
+    maps.push(...r.maps);
+    reports.push({ program: program.name, section: program.section, target: profile.name, insns: own + extra, limit, loops, subprograms: reach, split: r.report });
+  }
+  const out: ObjectSpec = { ...spec, programs, ...(maps.length ? { maps } : {}) };
+  return { spec: out, reports };
+}
+
+/** Human-readable `--explain` text for fit reports. */
+export function formatFitReports(reports: readonly ProgramFitReport[]): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const s = r.split;
+    lines.push(`program ${r.program} (section ${r.section}) — target ${r.target}`);
+    lines.push(`  instructions: ${r.insns} (limit ${r.limit})${r.subprograms.length ? `, with subprograms ${r.subprograms.join(', ')}` : ''}`);
+    lines.push(`  loops: ${r.loops} real (backward jumps)`);
+    if (s.pieces.length === 1) {
+      lines.push('  split: no (fits in one program)');
+      continue;
+    }
+    lines.push(`  split: ${s.pieces.length} pieces chained by tail calls through ${s.progArray}; values carried in per-CPU ${s.scratchMap} (${s.scratchValueSize} bytes); a failed tail call returns ${s.defaultReturn}`);
+    s.pieces.forEach((p, k) => lines.push(`    piece ${k}: ${p.name} — ${p.insns} instructions (original #${p.start}..#${p.end - 1})`));
+    for (const c of s.cuts) {
+      const where = c.source ? `${c.source.file}:${c.source.line}:${c.source.column}` : `instruction #${c.resumeAt}`;
+      lines.push(`    resume ${c.id} → piece ${c.piece} at #${c.resumeAt} (${where}): ${c.carried.length ? c.carried.join(', ') : 'nothing carried'}`);
+    }
+  }
+  return lines.join('\n');
+}
