@@ -235,7 +235,13 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
   // ---- global data -----------------------------------------------------------------------------
   const globals: Record<string, { map: MapFdRef; offset: number }> = {};
   const mmapable = !options.profile || kernelAtLeast(options.profile, 5, 5);
-  for (const d of dataSections(layout.datasecs, layout.btfGraph, spec.globals ?? [])) {
+  const data = dataSections(layout.datasecs, layout.btfGraph, spec.globals ?? []);
+  if (data.length && options.profile && !options.profile.globalData)
+    throw new ObjectLoadError(
+      'LOADER_OBJECT_UNSUPPORTED',
+      `object "${name}" has global data (${data.map((d) => d.section).join(', ')}), which kernel ${options.profile.kernel} (profile ${options.profile.name}) cannot load: it needs 5.2`,
+    );
+  for (const d of data) {
     const map = undo.own(
       createMap(
         {

@@ -2,7 +2,8 @@
  * Names the loader gives kernel objects. Global-data maps are named the way
  * libbpf names them, so tools (bpftool, other loaders) see the same names:
  * at most 8 characters of the object name followed by the section name,
- * truncated to the kernel's 15 characters (`object_t.rodata`, `object_t.bss`).
+ * truncated to the kernel's 15 characters (`object_t.rodata`, `object_t.bss`);
+ * a custom section (`.data.conf`) is named after the section alone.
  */
 import { basename } from 'node:path';
 
@@ -24,8 +25,10 @@ export function sanitizeKernelName(name: string): string {
 /** Kernel name of the global-data map of `section` in the object named `objectName`. */
 export function globalMapName(objectName: string, section: string): string {
   // libbpf: the suffix counts as at least 7 characters, so the prefix is at most 8 (BPF_OBJ_NAME_LEN - 7 - 1).
+  // A custom section (`.data.conf`: a second dot) is named after itself alone.
+  const custom = section.indexOf('.', 1) >= 0;
   const suffixLength = Math.max(7, section.length);
-  const prefix = objectName.slice(0, Math.max(0, KERNEL_NAME_MAX - suffixLength));
+  const prefix = custom ? '' : objectName.slice(0, Math.max(0, KERNEL_NAME_MAX - suffixLength));
   return sanitizeKernelName(`${prefix}${section}`).slice(0, KERNEL_NAME_MAX);
 }
 
