@@ -49,14 +49,15 @@ export function createContext(vmlinuxPath?: string): ProbeContext {
 }
 
 /**
- * Turns a failed syscall into a result. EPERM while probing means we were
- * not allowed to ask (EPERM), so the answer is inconclusive; other errnos mean the
- * kernel refused what we asked for.
+ * Turns a failed syscall into a result. Sections that call this run only with
+ * privileges, so EPERM means the kernel or a security policy would not let us
+ * ask (trampoline-based types on some kernels): inconclusive. Other errnos mean
+ * the kernel refused what we asked for.
  */
 export function refusal(what: string, errno: number, detail = ''): Feature {
   const name = errnoName(errno);
   const tail = detail ? `: ${detail}` : '';
   if (name === 'EPERM')
-    return inconclusive(`${what} failed with EPERM (not permitted: needs root/CAP_BPF, or a security policy refuses it)${tail}`);
+    return inconclusive(`${what} failed with EPERM although this process has CAP_BPF/CAP_SYS_ADMIN: the kernel or a security policy refuses this kind of program here${tail}`);
   return unsupported({ reason: `${what} failed with ${name}${tail}` });
 }
