@@ -327,22 +327,21 @@ class CPrinter {
 
   /** A C declarator: the type `id` applied to `inner` (a name, possibly with `*`, `[]`, `()`). */
   private decl(id: BtfTypeId, inner: string, indent: number, depth = 0): string {
-    const join = (base: string): string => (inner === '' ? base : `${base} ${inner}`);
-    if (depth > 64) return join('void /* type chain too deep */');
-    if (id === 0) return join('void');
+    if (depth > 64) return joinDecl(inner, 'void /* type chain too deep */');
+    if (id === 0) return joinDecl(inner, 'void');
     const t = this.g.get(id);
-    if (!t) return join(`void /* missing type ${id} */`);
+    if (!t) return joinDecl(inner, `void /* missing type ${id} */`);
     switch (t.kind) {
       case 'int': case 'float':
-        return join(t.name);
+        return joinDecl(inner, t.name);
       case 'struct': case 'union':
-        return join(t.name === '' ? this.body(id, t, indent) : `${t.kind} ${this.name(id)}`);
+        return joinDecl(inner, t.name === '' ? this.body(id, t, indent) : `${t.kind} ${this.name(id)}`);
       case 'enum': case 'enum64':
-        return join(t.name === '' ? this.body(id, t, indent) : `enum ${this.name(id)}`);
+        return joinDecl(inner, t.name === '' ? this.body(id, t, indent) : `enum ${this.name(id)}`);
       case 'fwd':
-        return join(`${t.fwdKind} ${this.name(id)}`);
+        return joinDecl(inner, `${t.fwdKind} ${this.name(id)}`);
       case 'typedef':
-        return join(this.name(id));
+        return joinDecl(inner, this.name(id));
       case 'ptr': {
         const target = this.g.get(this.skipQualifiers(t.type));
         const wrap = target?.kind === 'array' || target?.kind === 'func_proto';
@@ -368,7 +367,7 @@ class CPrinter {
       case 'var':
         return this.decl(t.type, inner, indent, depth + 1);
       default:
-        return join(`void /* ${t.kind} */`);
+        return joinDecl(inner, `void /* ${t.kind} */`);
     }
   }
 
@@ -462,6 +461,11 @@ class CPrinter {
     }
     return t.size % maxAlign !== 0;
   }
+}
+
+/** `base inner` (a type and its declarator), or just `base` for an abstract declarator. */
+function joinDecl(inner: string, base: string): string {
+  return inner === '' ? base : `${base} ${inner}`;
 }
 
 function roundUp(x: number, to: number): number {
