@@ -71,9 +71,11 @@ export interface BtfExt {
   readonly hdrLen?: number;
 }
 
-/** Minimal record sizes from the UAPI. */
+/** Size of a `bpf_func_info` record (UAPI minimum). */
 export const BTF_FUNC_INFO_SIZE = 8;
+/** Size of a `bpf_line_info` record (UAPI minimum). */
 export const BTF_LINE_INFO_SIZE = 16;
+/** Size of a `bpf_core_relo` record (UAPI minimum). */
 export const BTF_CORE_RELO_SIZE = 16;
 
 /** Whether any CO-RE relocation is present (readers must not silently drop these). */
