@@ -9,8 +9,9 @@ import { registerBtf } from './btf.js';
 import { registerMap } from './map.js';
 import { registerProg } from './prog.js';
 import { registerLoad } from './load.js';
+import { registerBuild } from './build.js';
 
 /** A subcommand attaches itself to the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf, registerMap, registerProg, registerLoad];
+export const commands: RegisterCommand[] = [registerAsm, registerDump, registerDemo, registerProbe, registerAttach, registerBtf, registerMap, registerProg, registerLoad, registerBuild];
