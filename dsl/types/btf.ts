@@ -8,12 +8,8 @@
  */
 import type { BtfBuilder, BtfMemberInput, BtfTypeId } from '../btf/index.js';
 import { SchemaError } from './errors.js';
-import type { EnumSchema } from './enum.js';
-import type { IntSchema } from './int.js';
+import { schemaNode } from './node.js';
 import type { AnySchema } from './schema.js';
-import type { CompositeSchema, Fields } from './struct.js';
-import type { ArraySchema } from './array.js';
-import type { TypedefSchema } from './typedef.js';
 
 /** C base type of each host-order integer, as clang names it in BTF. */
 const C_INT: Readonly<Record<string, { readonly typedef: string; readonly c: string; readonly signed: boolean; readonly size: number }>> = {
@@ -41,9 +37,9 @@ const BE_INT: Readonly<Record<string, { readonly typedef: string; readonly of: s
  * same id.
  */
 export function schemaToBtf(builder: BtfBuilder, schema: AnySchema): BtfTypeId {
-  switch (schema.kind) {
+  const s = schemaNode(schema);
+  switch (s.kind) {
     case 'int': {
-      const s = schema as IntSchema<string>;
       const be = BE_INT[s.name];
       if (be) return builder.typedef(be.typedef, hostInt(builder, be.of));
       if (C_INT[s.name]) return hostInt(builder, s.name);
@@ -53,17 +49,12 @@ export function schemaToBtf(builder: BtfBuilder, schema: AnySchema): BtfTypeId {
     case 'bool':
       return builder.int('_Bool', 1, 'bool');
     case 'pad':
-      return builder.array(hostInt(builder, 'u8'), schema.size);
-    case 'array': {
-      const s = schema as ArraySchema;
+      return builder.array(hostInt(builder, 'u8'), s.size);
+    case 'array':
       return builder.array(schemaToBtf(builder, s.elem), s.count);
-    }
-    case 'typedef': {
-      const s = schema as TypedefSchema;
+    case 'typedef':
       return builder.typedef(s.name, schemaToBtf(builder, s.target));
-    }
     case 'enum': {
-      const s = schema as EnumSchema;
       const entries = Object.entries(s.values);
       if (s.size === 8) {
         return builder.enum64(s.name, entries.map(([name, v]) => ({ name, value: BigInt(v) })), { size: 8, signed: s.signed });
@@ -72,7 +63,6 @@ export function schemaToBtf(builder: BtfBuilder, schema: AnySchema): BtfTypeId {
     }
     case 'struct':
     case 'union': {
-      const s = schema as CompositeSchema<'struct' | 'union', Fields>;
       const members: BtfMemberInput[] = s.members.map((m) => ({
         name: m.name,
         type: schemaToBtf(builder, m.schema),

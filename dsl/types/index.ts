@@ -22,6 +22,7 @@ export {
 export { enumType, type EnumSchema, type EnumValues } from './enum.js';
 export { pad, type PadSchema } from './pad.js';
 export { typedef, resolveTypedef, type TypedefSchema } from './typedef.js';
+export { schemaNode, type SchemaNode } from './node.js';
 export { schemaToBtf } from './btf.js';
 export { schemaFromBtf } from './from-btf.js';
 export { sizeof, alignof, offsetof, fieldOf, type FieldPath, type FieldAt, type FieldInfo, type ResolveTypedef } from './path.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   array, be16, be64, bits, bool, enumType, fieldOf, ipv4, ipv6, mac, offsetof, pad, s32, struct, typedef, u16, u32,
-  u64, u8, union,
+  u64, u8, union, schemaNode,
   type FieldAt, type FieldPath, type Infer, type InferInput, type IntSchema,
 } from '../../dsl/types/index.js';
 
@@ -97,5 +97,32 @@ describe('inferred host types', () => {
     expect(offsetof(Entry, 'key.dport')).toBe(4);
     // u16 and be16 are different types, so the DSL can refuse to mix byte orders.
     assertType<Equal<typeof u16 extends typeof be16 ? true : false, false>>(true);
+  });
+});
+
+describe('schemaNode narrows by kind', () => {
+  it('gives kind-specific facts without casts', () => {
+    const describeShape = (s: Parameters<typeof schemaNode>[0]): string => {
+      const n = schemaNode(s);
+      switch (n.kind) {
+        case 'int':
+          return `${n.name}/${n.byteOrder}`;
+        case 'array':
+          return `${describeShape(n.elem)}[${n.count}]`;
+        case 'struct':
+        case 'union':
+          return `${n.kind} ${n.name}{${n.members.map((m) => `${m.name}@${m.offset}:${describeShape(m.schema)}`).join(',')}}`;
+        case 'enum':
+          return `enum ${n.name}:${n.base.name}`;
+        case 'typedef':
+          return `${n.name}=${describeShape(n.target)}`;
+        case 'bool':
+        case 'pad':
+          return n.kind;
+      }
+    };
+    expect(describeShape(Lb4Key)).toBe(
+      'struct lb4_key{address@0:ipv4/big,dport@4:be16/big,backend_slot@6:u16/little,proto@8:u8/little,scope@9:u8/little,_pad@10:pad}',
+    );
   });
 });
