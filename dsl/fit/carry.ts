@@ -84,6 +84,17 @@ export function resumePoint(analysis: Analysis, t: number, source?: SourceLocati
     else if (k.t === 'scalar' || k.t === 'maybe') carried.push({ how: 'stack', off, mask: must, at }), (at += 8);
     else return bad(`stack slot ${frameText(off)}`, k);
   }
+  // Every place holding the context is restored, live or not: exits later in the
+  // next piece look for the context where the original program keeps it.
+  for (let r = 1; r <= 9; r++)
+    if (st.regs[r]!.t === 'ctx' && !carried.some((c) => 'reg' in c && c.reg === r)) carried.push({ how: 'ctx', reg: r });
+  for (let s = 0; s < STACK_SLOTS; s++) {
+    const off = slotOffset(s);
+    if (st.slots[s]!.t === 'ctx' && st.mustInit[s] === 0xff && !carried.some((c) => c.how === 'stackCtx' && c.off === off)) {
+      carried.push({ how: 'stackCtx', off });
+      busy |= 1n << BigInt(s);
+    }
+  }
   let ctxHome: CtxHome | undefined;
   for (const r of [6, 7, 8, 9, 1, 2, 3, 4, 5, 0]) if (st.regs[r]!.t === 'ctx') {
     ctxHome = { reg: r };

@@ -16,7 +16,7 @@
 import { assemble, slots, type Instruction, type InstructionMeta, type SourceLocation } from '../isa/index.js';
 import type { AttachTypeName, ProgTypeName, TargetProfile } from '../kernel/index.js';
 import type { MapSpec, ProgramSpec } from '../object/index.js';
-import { analyze } from './analysis.js';
+import { STACK_BYTES, STACK_SLOTS, analyze, slotOffset, type Analysis } from './analysis.js';
 import { describeCarried, resumePoint, type Carried, type ResumePoint } from './carry.js';
 import { sectionTypes } from './check.js';
 import { FitError, describeWhere } from './errors.js';
@@ -113,12 +113,20 @@ export function splitProgram(program: ProgramSpec, profile: TargetProfile, optio
   const pc = insns.findIndex(hasPseudoCall);
   if (pc >= 0 && !profile.tailCallsInSubprograms)
     throw new FitError('FIT_SPLIT_CALLS', program.name, `${total} instructions need splitting into tail calls, but the program makes bpf-to-bpf calls and target ${profile.name} cannot mix them with tail calls (5.10); inline the subfunctions`, at(pc));
-  const flow = buildFlow(program.name, insns);
+  let flow = buildFlow(program.name, insns);
   if (!profile.boundedLoops && flow.backEdges.length) {
     const e = flow.backEdges[0]!;
     throw new FitError('FIT_LOOP', program.name, `backward jump to instruction #${e.to} (a loop): target ${profile.name} has no bounded loops`, at(e.from));
   }
-  const analysis = analyze(flow, { progType, attachType });
+  let analysis = analyze(flow, { progType, attachType });
+  // The tail call needs the context; if the program lets it die, keep a copy in a stack slot nobody uses.
+  const save = ctxSaveSlot(analysis, flow.insns.length);
+  if (save !== undefined) {
+    const w = new StubWriter(insns[0]?.meta?.source);
+    w.stx(8, 10, save, 1);
+    flow = buildFlow(program.name, [...w.out, ...insns]);
+    analysis = analyze(flow, { progType, attachType });
+  }
   const prefix = options.mapPrefix ?? program.name.slice(0, 8);
   const names = { scratchMap: `${prefix}_fscr`, progArray: `${prefix}_fjmp` };
   const planner = new Planner(program.name, flow, limit, (t) => resumePoint(analysis, t), names);
@@ -126,6 +134,22 @@ export function splitProgram(program: ProgramSpec, profile: TargetProfile, optio
   if (ranges.length - 1 > profile.tailCallChainLimit)
     throw new FitError('FIT_CHAIN', program.name, `splitting into ${ranges.length} pieces needs ${ranges.length - 1} tail calls, above the chain limit ${profile.tailCallChainLimit} of target ${profile.name}`);
   return emitPieces(program, profile, flow, ranges, planner, { ...base, names, defaultReturn });
+}
+
+/**
+ * A free 8-byte slot below everything the program touches on the stack, for a
+ * copy of the context (undefined when the stack is full).
+ */
+function ctxSaveSlot(analysis: Analysis, n: number): number | undefined {
+  let deepest = 0;
+  for (let i = 0; i < n; i++) {
+    const st = analysis.states[i];
+    if (!st) continue;
+    for (const k of st.regs) if (k.t === 'fp') deepest = Math.min(deepest, k.off);
+    for (let s = 0; s < STACK_SLOTS; s++) if (st.mayInit[s]) deepest = Math.min(deepest, slotOffset(s));
+  }
+  const slot = Math.floor(deepest / 8) * 8 - 8;
+  return slot >= -STACK_BYTES ? slot : undefined;
 }
 
 /** Resume point ids are 1-based instruction indices + 1 (0 never appears in a valid scratch value). */
@@ -215,7 +239,7 @@ class Planner {
           if (p.ok) exitCost += this.cost(t).exit;
           else {
             invalid++;
-            if (!obstacle) obstacle = { at: t, reason: p.reason };
+            obstacle = { at: t, reason: p.reason };
           }
         }
         if (body + restoreCost + FAIL > this.limit) break;
@@ -224,7 +248,7 @@ class Planner {
           break;
         }
         if (this.#inLoop[e]) {
-          if (!obstacle) obstacle = { at: e, reason: 'the cut would be inside a loop' };
+          obstacle = { at: e, reason: 'the cut would be inside a loop' };
           continue;
         }
         if (invalid === 0 && body + restoreCost + exitCost + FAIL + FALL_THROUGH <= this.limit) best = e;
