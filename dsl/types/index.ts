@@ -25,4 +25,7 @@ export { typedef, resolveTypedef, type TypedefSchema } from './typedef.js';
 export { schemaNode, type SchemaNode } from './node.js';
 export { schemaToBtf } from './btf.js';
 export { schemaFromBtf } from './from-btf.js';
-export { sizeof, alignof, offsetof, fieldOf, type FieldPath, type FieldAt, type FieldInfo, type ResolveTypedef } from './path.js';
+export {
+  sizeof, alignof, offsetof, fieldOf,
+  type FieldPath, type FieldName, type FieldAt, type CheckPath, type FieldInfo, type ResolveTypedef,
+} from './path.js';

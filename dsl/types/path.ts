@@ -15,9 +15,12 @@ type Prev = [never, 0, 1, 2, 3, 4, 5, 6];
 
 /**
  * Every valid field path of a struct/union schema `S`, nested through structs,
- * unions, typedefs and arrays (`'key.address'`, `'slots[3].id'`), up to 6 levels.
+ * unions, typedefs and arrays (`'key.address'`, `'slots[3].id'`), up to `D`
+ * levels. The union grows with the product of the fields at each level, so keep
+ * it for small types; `offsetof`/`fieldOf` check paths with {@link CheckPath},
+ * which costs only the length of the path.
  */
-export type FieldPath<S, D extends number = 6> = [D] extends [never]
+export type FieldPath<S, D extends number = 3> = [D] extends [never]
   ? never
   : ResolveTypedef<S> extends { readonly kind: 'struct' | 'union'; readonly fields: infer F }
     ? { [K in keyof F & string]: K | SubPath<K, F[K], Prev[D]> }[keyof F & string]
@@ -28,13 +31,27 @@ type SubPath<K extends string, S, D extends number> =
     ? `${K}[${number}]` | `${K}[${number}].${FieldPath<E, D>}`
     : `${K}.${FieldPath<S, D>}`;
 
+/** Names of the direct fields of a struct/union schema. */
+export type FieldName<S> = ResolveTypedef<S> extends { readonly fields: infer F } ? keyof F & string : never;
+
 type MemberOf<S, N extends string> =
   ResolveTypedef<S> extends { readonly fields: infer F } ? (N extends keyof F ? F[N] : never) : never;
 type ElemOf<S> = ResolveTypedef<S> extends ArraySchema<infer E> ? E : never;
-type Step<S, H extends string> = H extends `${infer N}[${string}]` ? ElemOf<MemberOf<S, N>> : MemberOf<S, H>;
+type Indexes<S, I extends string> = I extends ''
+  ? S
+  : I extends `[${number}]${infer R}`
+    ? Indexes<ElemOf<S>, R>
+    : never;
+type Step<S, H extends string> = H extends `${infer N}[${infer R}` ? Indexes<MemberOf<S, N>, `[${R}`> : MemberOf<S, H>;
 
-/** The field declaration found at path `P` of schema `S` (a schema, or a `Bitfield`). */
+/** The field declaration found at path `P` of schema `S` (a schema, or a `Bitfield`); `never` if there is none. */
 export type FieldAt<S, P extends string> = P extends `${infer H}.${infer R}` ? FieldAt<Step<S, H>, R> : Step<S, P>;
+
+/**
+ * `P` when it is a valid field path of `S`; otherwise the names of the direct
+ * fields, so that tsc's error lists what exists.
+ */
+export type CheckPath<S, P extends string> = [FieldAt<S, P>] extends [never] ? FieldName<S> : P;
 
 /** What `fieldOf` returns: where a field is and its schema. */
 export interface FieldInfo<S = AnySchema> {
@@ -64,7 +81,7 @@ const SEGMENT = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[[0-9]+\])*)$/;
  * Finds the field at `path` (dots between members, `[i]` for array elements) and
  * returns its offsets and schema. Unknown paths are a `SCHEMA_PATH` error.
  */
-export function fieldOf<S extends AnySchema, const P extends FieldPath<S>>(schema: S, path: P): FieldInfo<FieldAt<S, P>> {
+export function fieldOf<S extends AnySchema, const P extends string>(schema: S, path: CheckPath<S, P>): FieldInfo<FieldAt<S, P>> {
   if (typeof path !== 'string' || path === '') {
     throw new SchemaError('SCHEMA_PATH', schema.name, `field path must be a non-empty string, got ${describeValue(path)}`);
   }
@@ -108,8 +125,8 @@ export function fieldOf<S extends AnySchema, const P extends FieldPath<S>>(schem
 }
 
 /** C `offsetof(type, a.b.c)` with nested paths and array indexes. */
-export function offsetof<S extends AnySchema, const P extends FieldPath<S>>(schema: S, path: P): number {
-  return fieldOf(schema, path).offset;
+export function offsetof<S extends AnySchema, const P extends string>(schema: S, path: CheckPath<S, P>): number {
+  return fieldOf<S, P>(schema, path).offset;
 }
 
 function resolve(s: AnySchema): AnySchema {

@@ -95,6 +95,11 @@ describe('inferred host types', () => {
     assertType<Equal<typeof f.schema, IntSchema<'s32'>>>(true);
     expect(f.schema).toBe(s32);
     expect(offsetof(Entry, 'key.dport')).toBe(4);
+    const Grid = struct('grid', { g: array(array(u32, 3), 2) });
+    assertType<Equal<FieldAt<typeof Grid, 'g[1][2]'>, IntSchema<'u32'>>>(true);
+    expect(offsetof(Grid, 'g[1][2]')).toBe(20);
+    // @ts-expect-error too many indexes
+    expect(() => offsetof(Grid, 'g[1][2][0]')).toThrow(/not an array/);
     // u16 and be16 are different types, so the DSL can refuse to mix byte orders.
     assertType<Equal<typeof u16 extends typeof be16 ? true : false, false>>(true);
   });
