@@ -11,3 +11,5 @@ export { resumePoint, describeCarried, type Carried, type ResumePoint } from './
 export { checkAgainstProfile, assertFitsProfile, sectionTypes, type FitProblem, type CheckedProgram, type CheckOptions } from './check.js';
 export { splitProgram, defaultReturnFor, type SplitOptions, type SplitReport, type SplitPiece, type SplitCut, type SplitResult } from './split.js';
 export { fitObject, formatFitReports, type ProgramFitReport, type FitOptions } from './object.js';
+export { tighten } from './tighten.js';
+export { tightenObject } from './object.js';

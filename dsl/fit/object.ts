@@ -11,6 +11,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../object/index.js';
 import { assertFitsProfile } from './check.js';
 import { FitError } from './errors.js';
 import { buildFlow } from './flow.js';
+import { tighten } from './tighten.js';
 import { splitProgram, type SplitOptions, type SplitReport } from './split.js';
 
 /** What fitting did to one program (shown by `--explain`). */
@@ -33,6 +34,8 @@ export interface ProgramFitReport {
 export interface FitOptions {
   /** Per-program split options (e.g. the fall-through return value). */
   readonly split?: (program: ProgramSpec) => SplitOptions | undefined;
+  /** Run the size peepholes of {@link tighten} first (default true). */
+  readonly tighten?: boolean;
 }
 
 const callName = (i: Instruction): string | undefined => {
@@ -43,7 +46,8 @@ const callName = (i: Instruction): string | undefined => {
 const countSlots = (insns: readonly Instruction[]) => insns.reduce((n, i) => n + slots(i), 0);
 
 /** Fits every program of `spec` to `profile`; throws FitError when one cannot be made to fit. */
-export function fitObject(spec: ObjectSpec, profile: TargetProfile, options: FitOptions = {}): { spec: ObjectSpec; reports: ProgramFitReport[] } {
+export function fitObject(input: ObjectSpec, profile: TargetProfile, options: FitOptions = {}): { spec: ObjectSpec; reports: ProgramFitReport[] } {
+  const spec = options.tighten === false ? input : tightenObject(input, profile);
   const subs = new Map((spec.subprograms ?? []).map((s) => [s.name, s]));
   const programs: ProgramSpec[] = [];
   const maps: MapSpec[] = [...(spec.maps ?? [])];
@@ -85,6 +89,19 @@ export function fitObject(spec: ObjectSpec, profile: TargetProfile, options: Fit
   }
   const out: ObjectSpec = { ...spec, programs, ...(maps.length ? { maps } : {}) };
   return { spec: out, reports };
+}
+
+/** The object with {@link tighten} applied to every program and subprogram (unchanged ones keep their identity). */
+export function tightenObject(spec: ObjectSpec, profile: TargetProfile): ObjectSpec {
+  const programs = spec.programs.map((p) => {
+    const insns = tighten(p.name, p.instructions, profile.isa);
+    return insns === p.instructions ? p : { ...p, instructions: insns };
+  });
+  const subprograms = spec.subprograms?.map((p) => {
+    const insns = tighten(p.name, p.instructions, profile.isa);
+    return insns === p.instructions ? p : { ...p, instructions: insns };
+  });
+  return { ...spec, programs, ...(subprograms ? { subprograms } : {}) };
 }
 
 /** Human-readable `--explain` text for fit reports. */

@@ -15,7 +15,7 @@ import { loadObject } from '../../loader/object/index.js';
 import { need } from '../support/env.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const EXAMPLES = ['packet-counter', 'connect4', 'loops', 'big-loop', 'mixer'] as const;
+const EXAMPLES = ['packet-counter', 'connect4', 'csum-rewrite', 'loops', 'big-loop', 'mixer'] as const;
 const TARGETS = [...PROFILE_NAMES, 'latest'] as const;
 const kernel = need({ kernel: true });
 
@@ -90,6 +90,34 @@ describe.skipIf(!kernel)('examples on this kernel', () => {
       expect(u64le(counters.get(17 as never) as Uint8Array)).toBe(3n);
       expect(u64le(counters.get(6 as never) as Uint8Array)).toBe(2n);
       expect(u64le(counters.get(0 as never) as Uint8Array)).toBe(0n);
+    }
+  });
+
+  it('csum-rewrite rewrites 10.0.0.1 to 10.0.0.2 with a valid IPv4 checksum', async () => {
+    const ipChecksum = (h: Uint8Array) => {
+      let sum = 0;
+      for (let i = 0; i < h.length; i += 2) sum += (h[i]! << 8) | h[i + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      return ~sum & 0xffff;
+    };
+    const packet = (dst: number[]) => {
+      const p = new Uint8Array(64);
+      p[12] = 0x08;
+      p.set([0x45, 0, 0, 50, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0, 192, 168, 1, 9, ...dst], 14);
+      const c = ipChecksum(p.subarray(14, 34));
+      p[24] = c >> 8;
+      p[25] = c & 0xff;
+      return p;
+    };
+    for (const target of ['4.19', '5.10', '6.6']) {
+      using obj = loadObject((await build('csum-rewrite', target)).elf);
+      const prog = obj.program('csum_rewrite');
+      const r = prog.run({ data: packet([10, 0, 0, 1]) });
+      expect(r.retval).toBe(0);
+      expect([...r.data.subarray(30, 34)]).toEqual([10, 0, 0, 2]);
+      expect(ipChecksum(r.data.subarray(14, 34))).toBe(0);
+      const other = packet([10, 0, 0, 3]);
+      expect([...prog.run({ data: other }).data.subarray(0, 64)]).toEqual([...other]);
     }
   });
 
