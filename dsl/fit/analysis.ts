@@ -447,3 +447,57 @@ export function analyze(flow: Flow, options: AnalyzeOptions = {}): Analysis {
   }
   return { states, liveRegs, liveSlots };
 }
+
+/** A read the verifier refuses: an uninitialised register, or stack bytes not written on every path. */
+export interface UninitRead {
+  readonly index: number;
+  readonly what: string;
+}
+
+/**
+ * Reads of uninitialised registers and stack bytes (old kernels refuse both; new
+ * ones still refuse the registers). Checks ALU/jump/store operands, the base and
+ * bytes of stack loads.
+ */
+export function uninitialisedReads(flow: Flow, analysis: Analysis): UninitRead[] {
+  const out: UninitRead[] = [];
+  flow.insns.forEach((insn, index) => {
+    const st = analysis.states[index];
+    if (!st) return;
+    const cls = insn.opcode & 7;
+    const op = insn.opcode & 0xf0;
+    const x = (insn.opcode & 0x08) !== 0;
+    const regs: number[] = [];
+    if (isAlu(cls)) {
+      if (op !== AluOp.MOV) regs.push(insn.dst);
+      if (x && op !== AluOp.END && op !== AluOp.NEG) regs.push(insn.src);
+    } else if (cls === Class.LDX) regs.push(insn.src);
+    else if (cls === Class.ST) regs.push(insn.dst);
+    else if (cls === Class.STX) regs.push(insn.dst, insn.src);
+    else if ((cls === Class.JMP || cls === Class.JMP32) && op !== JmpOp.CALL && op !== JmpOp.JA && op !== JmpOp.JCOND) {
+      if (op === JmpOp.EXIT) regs.push(0);
+      else {
+        regs.push(insn.dst);
+        if (x) regs.push(insn.src);
+      }
+    }
+    for (const r of regs) {
+      const k = st.regs[r]!.t;
+      if (k === 'uninit' || k === 'maybe') out.push({ index, what: `r${r} may be uninitialised` });
+    }
+    if (cls === Class.LDX) {
+      const b = st.regs[insn.src]!;
+      if (b.t !== 'fp') return;
+      const size = sizeBytes[(insn.opcode & 0x18) as Size];
+      for (let o = b.off + insn.off; o < b.off + insn.off + size; o++) {
+        if (o < -STACK_BYTES || o >= 0) continue;
+        const s = (o + STACK_BYTES) >> 3;
+        if (!(st.mustInit[s]! & (1 << ((o + STACK_BYTES) & 7)))) {
+          out.push({ index, what: `stack byte [r10${o}] may be uninitialised` });
+          break;
+        }
+      }
+    }
+  });
+  return out;
+}

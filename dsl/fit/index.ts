@@ -5,7 +5,7 @@
  */
 export { FitError } from './errors.js';
 export { buildFlow, type Flow } from './flow.js';
-export { analyze, type Analysis, type State, STACK_BYTES, TAIL_CALL_HELPER } from './analysis.js';
+export { analyze, uninitialisedReads, type Analysis, type State, type UninitRead, STACK_BYTES, TAIL_CALL_HELPER } from './analysis.js';
 export { type Kind, describeKind } from './kinds.js';
 export { resumePoint, describeCarried, type Carried, type ResumePoint } from './carry.js';
 export { checkAgainstProfile, assertFitsProfile, sectionTypes, type FitProblem, type CheckedProgram, type CheckOptions } from './check.js';

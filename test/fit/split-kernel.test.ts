@@ -6,7 +6,7 @@
  * program. Both compute what the TypeScript reference computes on many packets.
  */
 import { describe, expect, it } from 'vitest';
-import { fitObject, buildFlow } from '../../dsl/fit/index.js';
+import { analyze, fitObject, buildFlow, uninitialisedReads } from '../../dsl/fit/index.js';
 import { isaRank, requiredIsa, slots } from '../../dsl/isa/index.js';
 import { profileByName } from '../../dsl/kernel/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
@@ -39,7 +39,9 @@ describe('split mixer (pure)', () => {
     expect(pieces.length).toBe(reports[0]!.split.pieces.length);
     for (const p of pieces) {
       expect(p.instructions.reduce((n, i) => n + slots(i), 0)).toBeLessThanOrEqual(4096);
-      expect(buildFlow(p.name, p.instructions).backEdges).toEqual([]);
+      const flow = buildFlow(p.name, p.instructions);
+      expect(flow.backEdges).toEqual([]);
+      expect(uninitialisedReads(flow, analyze(flow, { progType: 'SCHED_CLS' }))).toEqual([]);
       for (const i of p.instructions) expect(isaRank(requiredIsa(i))).toBeLessThanOrEqual(2);
     }
     const jmp = fitted.maps!.find((m) => m.type === 'PROG_ARRAY')!;
