@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BtfBuilder } from '../../dsl/btf/index.js';
 import { writeObject } from '../../dsl/elf/index.js';
 import { asm } from '../../dsl/isa/index.js';
 import { profileByName } from '../../dsl/kernel/profiles.js';
@@ -18,7 +19,7 @@ import { ObjectLoadError, globalMapName, loadObject, objectNameFromPath, pinFile
 import { need } from '../support/env.js';
 import { bpftoolMapShow, le } from './helpers.js';
 import { createPinDir } from './links-fixtures.js';
-import { builderSpec } from './object-fixtures.js';
+import { builderSpec, runEntry } from './object-fixtures.js';
 
 const ok = need({ kernel: true });
 
@@ -81,6 +82,21 @@ describe.skipIf(!ok)('loadObject: more features', () => {
     expect(obj.map('inner_a').info().btfId).toBe(obj.btf!.info().id);
     obj.map('inner_b').set(le(0, 4), le(50, 4));
     expect(obj.program('through_outer').run({ data: new Uint8Array(64) }).retval).toBe(100);
+  });
+
+  it('BTF the kernel rejects: the object loads without BTF, says why, and runs', () => {
+    const b = new BtfBuilder();
+    // A member beyond its struct's size: the kernel's BTF checker refuses it.
+    const bad = b.struct('bad', 4, [{ name: 'a', type: b.int('u32', 4), bitOffset: 64 }]);
+    const base = builderSpec();
+    const spec: ObjectSpec = { ...base, btf: b.build(), globals: [...base.globals!, { name: 'weird', section: '.data', type: { btfType: bad } }] };
+    using obj = loadObject(spec);
+    expect(obj.btf).toBeUndefined();
+    expect(obj.warnings).toHaveLength(1);
+    expect(obj.warnings[0]).toMatch(/kernel rejected the object's BTF .*exceeds its struct size.*loaded without BTF/);
+    expect(obj.program('entry').info()).toMatchObject({ btfId: 0, funcInfoCount: 0 });
+    expect(obj.map('counts').info().btfId).toBe(0);
+    expect(runEntry(obj, 64)).toEqual([42]);
   });
 
   it('refuses global data for a profile without it, and unknown section names, by name', () => {
