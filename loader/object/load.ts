@@ -203,7 +203,7 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
     }
     let origin: MapOrigin = 'created';
     if (pinned) {
-      const differences = pinnedDifferences(pinned as never, lspec);
+      const differences = pinnedDifferences(pinned, lspec);
       if (differences.length === 0) {
         maps.set(m.name, pinned);
         origins.set(m.name, 'reused');

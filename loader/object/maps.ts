@@ -8,9 +8,9 @@ import type { Btf, BtfTypeId } from '../../dsl/btf/index.js';
 import { dataSectionKind } from '../../dsl/elf/index.js';
 import { mapTypeNumber, typeSize, type GlobalSpec, type MapDefinition } from '../../dsl/object/index.js';
 import { defaultFlags } from '../maps/kinds.js';
-import type { BpfMap } from '../maps/map.js';
 import type { MapBtf, MapSpec } from '../maps/spec.js';
 import { MapFlag, mapTypeName, type MapTypeName } from '../sys/constants.js';
+import type { MapInfo } from '../sys/info.js';
 import { ObjectLoadError, type PinnedMapDifference } from './errors.js';
 
 /** The loader MapSpec of an object's map definition (inner templates included, without BTF). */
@@ -46,7 +46,7 @@ export function effectiveFlags(spec: MapSpec): number {
  * Fields in which the open map `map` (a pinned one) differs from `spec`. Key
  * and value sizes the spec leaves to the loader's defaults are not compared.
  */
-export function pinnedDifferences(map: BpfMap<never, never>, spec: MapSpec): PinnedMapDifference[] {
+export function pinnedDifferences(map: { info(): MapInfo }, spec: MapSpec): PinnedMapDifference[] {
   const info = map.info();
   const out: PinnedMapDifference[] = [];
   if (info.typeName !== spec.type) out.push({ field: 'type', pinned: info.typeName, spec: spec.type });
