@@ -130,9 +130,13 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
       throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.progType} programs`, def.src);
     if (def.attachType && def.expectedAttach === 'required' && !profile.attachTypes.includes(def.attachType))
       throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.attachType} hook`, def.src);
+    const fnsBefore = new Set(col.fns.keys());
     let { ir, rec } = recordProgram(def, profile, !profile.bpfToBpfCalls, col);
     // Tail calls and bpf-to-bpf calls may not mix before 5.10: inline the calls then.
-    if (rec.usedTailCall && rec.usedCallFn && !profile.tailCallsInSubprograms) ({ ir, rec } = recordProgram(def, profile, true, col));
+    if (rec.usedTailCall && rec.usedCallFn && !profile.tailCallsInSubprograms) {
+      for (const k of [...col.fns.keys()]) if (!fnsBefore.has(k)) col.fns.delete(k);
+      ({ ir, rec } = recordProgram(def, profile, true, col));
+    }
     irs.set(def.name, ir);
     const low = lowerFunction(ir, lowerOpts);
     lowered.set(def.name, low);

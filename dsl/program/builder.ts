@@ -49,8 +49,18 @@ export interface Nullable<P> {
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, bigint> = { any: 0n, noexist: 1n, exist: 2n };
 
+/** A word for checksum helpers: network-order values (their stored bits) or unsigned host values. */
+export type CsumWord = Value<'be16' | 'be32'> | U64Like;
+
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
+
+/** Helpers after which the verifier forgets packet pointers (bpf_helper_changes_pkt_data). */
+const CHANGES_PACKET = new Set<string>([
+  'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'skb_vlan_push', 'skb_vlan_pop', 'skb_change_proto', 'skb_change_type',
+  'skb_change_tail', 'skb_change_head', 'skb_pull_data', 'skb_adjust_room', 'xdp_adjust_head', 'xdp_adjust_tail', 'xdp_adjust_meta',
+  'clone_redirect', 'msg_pull_data', 'msg_push_data', 'msg_pop_data', 'lwt_push_encap', 'lwt_seg6_store_bytes', 'lwt_seg6_adjust_srh', 'lwt_seg6_action',
+]);
 
 /** The builder a program or subfunction body receives. */
 export interface B {
@@ -87,8 +97,9 @@ export interface B {
   socketCookie(): Int<'u64'>;
   skbLoadBytes(offset: U32Like, to: AnyPtr<'stack' | 'map_value'>, len?: number): Int<'s64'>;
   skbStoreBytes(offset: U32Like, from: AnyPtr<'stack' | 'map_value'>, len?: number, flags?: U64Like): Int<'s64'>;
-  l3CsumReplace(offset: U32Like, from: U64Like, to: U64Like, flags: U64Like): Int<'s64'>;
-  l4CsumReplace(offset: U32Like, from: U64Like, to: U64Like, flags: U64Like): Int<'s64'>;
+  /** Incremental checksum update; `from`/`to` are the old and new 16/32-bit words as stored (network order values pass through as is). */
+  l3CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
+  l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
   /** csum_diff over whole objects (sizes from their schemas; multiples of 4). */
   csumDiff(from: AnyPtr<Region> | null, to: AnyPtr<Region> | null, seed: U32Like): Int<'s64'>;
   fibLookup(params: AnyPtr<'stack'>, flags: U32Like): Int<'s64'>;
@@ -269,6 +280,10 @@ export class BuilderImpl {
     }
     const dst = keep ? rec.vreg() : undefined;
     rec.emit({ op: 'call', helper: BpfFunc[name], name, args, dst });
+    if (CHANGES_PACKET.has(name)) {
+      rec.packetEpoch++;
+      rec.packetInvalidatedBy = `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`;
+    }
     return dst;
   }
 
@@ -294,7 +309,8 @@ export class BuilderImpl {
     const rec = this.rec;
     const produced = callerLocation();
     const scope = rec.scope;
-    const make = () => viewOf({ rec, schema, base: ptr, off: 0, region, scope: rec.scope, src: produced });
+    const epoch = rec.packetEpoch;
+    const make = () => viewOf({ rec, schema, base: ptr, off: 0, region, scope: rec.scope, src: produced, epoch });
     const failCond = fail as Exclude<CondImpl['value'], boolean>;
     const inverse = new CondImpl(rec, failCond).not().value as Exclude<CondImpl['value'], boolean>;
     return {
@@ -428,7 +444,8 @@ export class BuilderImpl {
 
   private csumReplace(name: 'l3_csum_replace' | 'l4_csum_replace', offset: unknown, from: unknown, to: unknown, flags: unknown) {
     const ctx = this.ctx(name);
-    const args = [ctx, this.u32(offset, `${name} offset`), this.u64(from, `${name} from`), this.u64(to, `${name} to`), this.u64(flags, `${name} flags`)];
+    const word = (x: unknown, what: string) => (x instanceof ScalarImpl && x.info.be && x.info.bits <= 32 ? x.read() : this.u64(x, what));
+    const args = [ctx, this.u32(offset, `${name} offset`), word(from, `${name} from`), word(to, `${name} to`), this.u64(flags, `${name} flags`)];
     return this.result('s64', this.callHelper(name, args));
   }
   l3CsumReplace(offset: unknown, from: unknown, to: unknown, flags: unknown) { return this.csumReplace('l3_csum_replace', offset, from, to, flags); }

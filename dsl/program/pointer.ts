@@ -39,7 +39,15 @@ export interface Atomics<N extends ScalarName> {
 type AtomicsOf<N extends ScalarName, R extends Region> = R extends 'map_value' | 'stack' ? (N extends 'u32' | 'u64' | 's32' | 's64' ? Atomics<N> : unknown) : unknown;
 
 /** A scalar in memory: readable as a value; settable unless read-only; atomics where allowed. */
-export type Place<N extends ScalarName, R extends Region> = Value<N> & (R extends 'rodata' ? unknown : Settable<N>) & AtomicsOf<N, R>;
+export type Place<N extends ScalarName, R extends Region> = Value<N> & Readable<N> & (R extends 'rodata' ? unknown : Settable<N>) & AtomicsOf<N, R>;
+
+/**
+ * Places are read where they are used (each use is a load). `get()` reads once,
+ * now, into a value that keeps that reading (e.g. before the field is overwritten).
+ */
+export interface Readable<N extends ScalarName> {
+  get(): Value<N>;
+}
 
 /** Brand carried by every pointer type (its schema and region). */
 export interface PtrBrand<S, R extends Region> {
@@ -82,6 +90,14 @@ export interface PtrCore {
   readonly region: Region;
   readonly scope: Scope | undefined;
   readonly src: SourceLocation | undefined;
+  /** For packet pointers: the packet generation they belong to (helpers that change packet data start a new one). */
+  readonly epoch?: number | undefined;
+}
+
+/** Throws when a packet pointer outlived a helper call that may have moved the packet. */
+export function checkPacket(core: PtrCore): void {
+  if (core.region === 'packet' && core.epoch !== core.rec.packetEpoch)
+    throw new DslError('DSL_PACKET_INVALIDATED', `packet pointer from ${core.src ? `${core.src.file}:${core.src.line}` : 'parse()'} is used after ${core.rec.packetInvalidatedBy ?? 'a helper'} changed the packet; parse() again`, callerLocation());
 }
 
 /** Symbol under which a view keeps its PtrCore. */
@@ -106,6 +122,7 @@ export class PlaceImpl extends ScalarImpl {
       info,
       () => {
         if (typeof core.base === 'number') core.rec.checkScope(core.scope, core.src, 'pointer');
+        checkPacket(core);
         const dst = core.rec.vreg();
         core.rec.emit({ op: 'load', dst, base: core.base, off: core.off, size });
         return dst;
@@ -116,10 +133,16 @@ export class PlaceImpl extends ScalarImpl {
     Object.defineProperty(this, CORE, { value: core, enumerable: false });
   }
 
+  /** Reads the place now into a value. */
+  get(): ScalarImpl {
+    return this.rec.value(this.info, this.read());
+  }
+
   set(v: unknown): void {
     const src = callerLocation();
     if (!this.writable) throw new DslError('DSL_READ_ONLY', `${this.label} is read-only here`, src);
     this.rec.checkScope(this.core.scope, this.core.src, 'pointer');
+    checkPacket(this.core);
     let value: Operand = this.coerce(v, `${this.label}.set`).op;
     // The verifier refuses immediate stores (BPF_ST) into the context.
     if (this.core.region === 'ctx' && typeof value === 'bigint') value = this.rec.mov(value, 64);
@@ -194,6 +217,7 @@ export function viewOf(core: PtrCore, label = core.schema.name || 'value'): unkn
 export function addressOf(core: PtrCore): Operand {
   const rec = core.rec;
   rec.checkScope(core.scope, core.src, 'pointer');
+  checkPacket(core);
   const dst = rec.vreg();
   if (core.base === 'fp') rec.emit({ op: 'frameaddr', dst, off: core.off });
   else if (core.off === 0) return core.base;
@@ -208,3 +232,4 @@ export type AnyPtr<R extends Region> = PtrBrand<unknown, R>;
 export type SchemaOf<P> = P extends PtrBrand<infer S, Region> ? S : never;
 /** Scalar schemas accepted where bools are expected. */
 export type { BoolSchema };
+export type { Readable as ReadablePlace };

@@ -36,6 +36,9 @@ export class Recorder {
   readonly globals = new Map<string, Referenced>();
   readonly fns = new Map<string, Referenced>();
   usedTailCall = false;
+  /** Packet generation: helpers that may move packet data start a new one, invalidating packet pointers. */
+  packetEpoch = 0;
+  packetInvalidatedBy: string | undefined;
   usedCallFn = false;
 
   constructor(

@@ -41,7 +41,7 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
         BpfMap.create({
           type,
           name: m.name.slice(0, 15),
-          ...(key && !fdMap ? { key } : { keySize: m.key === undefined ? 0 : typeSize(m.key, spec.btf, m.name) }),
+          ...(key ? { key } : { keySize: m.key === undefined ? 0 : typeSize(m.key, spec.btf, m.name) }),
           ...(value && !fdMap ? { value } : { valueSize: m.value === undefined ? 0 : typeSize(m.value, spec.btf, m.name) }),
           maxEntries: m.maxEntries,
           ...(m.flags ? { flags: m.flags } : {}),
