@@ -8,3 +8,4 @@ export * as object from './dsl/object/index.js';
 export * as elf from './dsl/elf/index.js';
 export * as loader from './loader/index.js';
 export * as probe from './loader/probe/index.js';
+export * as fit from './dsl/fit/index.js';

@@ -22,7 +22,8 @@ import { writeObject } from '../../dsl/elf/index.js';
 import { fitObject, formatFitReports, type ProgramFitReport } from '../../dsl/fit/index.js';
 import { hostProfile, profileByName, profileFromJson, profileNames, type TargetProfile } from '../../dsl/kernel/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
-import { buildObject, isMapDef, programsOf } from '../../dsl/program/index.js';
+import { build, isMapDef, programsOf } from '../../dsl/program/index.js';
+import type { Node } from '../../dsl/ir/index.js';
 
 /** Errors of `tsbpf build` itself (bad module, bad target). */
 export class BuildError extends TsbpfError {}
@@ -61,7 +62,7 @@ const isMapSpec = (x: unknown): x is MapSpec =>
  * with the size check relaxed (splitting comes after), plus any exported object
  * specs, programs and maps, in export order.
  */
-export function objectFromModule(ns: Record<string, unknown>, profile: TargetProfile, what = 'module'): ObjectSpec {
+export function objectFromModule(ns: Record<string, unknown>, profile: TargetProfile, what = 'module', sourceLoops?: Record<string, number>): ObjectSpec {
   const parts: ObjectSpec[] = [];
   const values = Object.keys(ns)
     .sort((a, b) => (a === 'default' ? 1 : b === 'default' ? -1 : 0))
@@ -69,7 +70,9 @@ export function objectFromModule(ns: Record<string, unknown>, profile: TargetPro
   if (programsOf(ns).length) {
     // Lowering refuses programs over the limit; fitting splits them instead.
     const relaxed: TargetProfile = { ...profile, maxInsns: Math.max(profile.maxInsns, 1 << 30) };
-    parts.push(buildObject(ns, { target: relaxed }));
+    const result = build(ns, { target: relaxed });
+    parts.push(result.object);
+    if (sourceLoops) for (const p of result.object.programs) sourceLoops[p.name] = countLoops(result.ir.get(p.name)?.body ?? []);
   }
   const programs: ProgramSpec[] = [];
   const maps: MapSpec[] = [];
@@ -83,6 +86,16 @@ export function objectFromModule(ns: Record<string, unknown>, profile: TargetPro
   if (parts.length === 0 || parts.every((p) => p.programs.length === 0))
     throw new BuildError('BUILD_EMPTY', `${what} exports no programs (DSL program declarations, ObjectSpecs or { name, section, instructions } values)`);
   return mergeObjects(parts, what);
+}
+
+/** `loop()` nodes in an IR body (nested ones included). */
+function countLoops(body: readonly Node[]): number {
+  let n = 0;
+  for (const node of body) {
+    if (node.op === 'loop') n += 1 + countLoops(node.body);
+    else if (node.op === 'if') n += countLoops(node.then) + countLoops(node.else);
+  }
+  return n;
 }
 
 /** Concatenates object specs; names must not clash (the same map object exported twice counts once). */
@@ -141,13 +154,16 @@ export interface BuiltModule {
   readonly object: ObjectSpec;
   readonly elf: Uint8Array;
   readonly reports: readonly ProgramFitReport[];
+  /** `loop()` calls per DSL program (unrolled when the profile has no bounded loops). */
+  readonly sourceLoops: Readonly<Record<string, number>>;
 }
 
 /** Builds a loaded module namespace for a target: DSL build, fit, ELF. */
 export function buildNamespace(ns: Record<string, unknown>, profile: TargetProfile, what = 'module'): BuiltModule {
-  const raw = objectFromModule(ns, profile, what);
+  const sourceLoops: Record<string, number> = {};
+  const raw = objectFromModule(ns, profile, what, sourceLoops);
   const { spec, reports } = fitObject(raw, profile);
-  return { profile, object: spec, elf: writeObject(spec), reports };
+  return { profile, object: spec, elf: writeObject(spec), reports, sourceLoops };
 }
 
 /** Loads `path` and builds it for `target` (a name, `host`, a JSON file, or a profile). */
@@ -179,10 +195,11 @@ export function registerBuild(program: Command): void {
       const out = opts.output ?? `${basename(module, extname(module))}.o`;
       writeFileSync(out, built.elf);
       if (opts.json) {
-        const report = { module, output: out, target: built.profile.name, bytes: built.elf.length, programs: built.reports };
+        const programs = built.reports.map((r) => ({ ...r, sourceLoops: built.sourceLoops[r.program] ?? 0, loopsUnrolled: !built.profile.boundedLoops }));
+        const report = { module, output: out, target: built.profile.name, bytes: built.elf.length, programs };
         process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
       } else if (opts.explain) {
-        process.stdout.write(`${formatFitReports(built.reports)}\nwrote ${out} (${built.elf.length} bytes)\n`);
+        process.stdout.write(`${formatFitReports(built.reports, { loops: built.sourceLoops, unrolled: !built.profile.boundedLoops })}\nwrote ${out} (${built.elf.length} bytes)\n`);
       } else {
         const pieces = built.object.programs.length;
         process.stdout.write(`wrote ${out}: ${built.reports.length} program(s)${pieces !== built.reports.length ? ` in ${pieces} pieces` : ''} for target ${built.profile.name}\n`);

@@ -105,13 +105,15 @@ export function tightenObject(spec: ObjectSpec, profile: TargetProfile): ObjectS
 }
 
 /** Human-readable `--explain` text for fit reports. */
-export function formatFitReports(reports: readonly ProgramFitReport[]): string {
+export function formatFitReports(reports: readonly ProgramFitReport[], source?: { readonly loops: Readonly<Record<string, number>>; readonly unrolled: boolean }): string {
   const lines: string[] = [];
   for (const r of reports) {
     const s = r.split;
     lines.push(`program ${r.program} (section ${r.section}) — target ${r.target}`);
     lines.push(`  instructions: ${r.insns} (limit ${r.limit})${r.subprograms.length ? `, with subprograms ${r.subprograms.join(', ')}` : ''}`);
-    lines.push(`  loops: ${r.loops} real (backward jumps)`);
+    const inSource = source?.loops[r.program];
+    const origin = inSource ? `; ${inSource} loop() in the source, ${source!.unrolled ? 'unrolled' : 'kept as bounded loops'}` : '';
+    lines.push(`  loops: ${r.loops} real (backward jumps)${origin}`);
     if (s.pieces.length === 1) {
       lines.push('  split: no (fits in one program)');
       continue;

@@ -133,7 +133,7 @@ export function splitProgram(program: ProgramSpec, profile: TargetProfile, optio
   const ranges = planner.plan();
   if (ranges.length - 1 > profile.tailCallChainLimit)
     throw new FitError('FIT_CHAIN', program.name, `splitting into ${ranges.length} pieces needs ${ranges.length - 1} tail calls, above the chain limit ${profile.tailCallChainLimit} of target ${profile.name}`);
-  return emitPieces(program, profile, flow, ranges, planner, { ...base, names, defaultReturn });
+  return emitPieces(program, profile, flow, ranges, planner, { ...base, names, defaultReturn, shift: save !== undefined ? 1 : 0 });
 }
 
 /**
@@ -279,8 +279,10 @@ function emitPieces(
   flow: Flow,
   ranges: [number, number][],
   planner: Planner,
-  o: { program: string; target: string; limit: number; originalInsns: number; defaultReturn: number; names: { scratchMap: string; progArray: string } },
+  o: { program: string; target: string; limit: number; originalInsns: number; defaultReturn: number; names: { scratchMap: string; progArray: string }; shift: number },
 ): SplitResult {
+  // Report positions in the caller's instruction numbering (without the context-saving store).
+  const orig = (i: number) => Math.max(0, i - o.shift);
   const insns = flow.insns;
   const pieceOf = (t: number) => ranges.findIndex(([a, b]) => t >= a && t < b);
   const pieceName = (k: number) => (k === 0 ? program.name : `${program.name}__${k}`);
@@ -310,7 +312,7 @@ function emitPieces(
         restoreBlock(rw, p.carried, L(t));
         out.push(...rw.out);
         scratch = Math.max(scratch, p.scratchBytes);
-        cuts.set(t, { id: resumeId(t), resumeAt: t, ...(insns[t]?.meta?.source ? { source: insns[t]!.meta!.source! } : {}), piece: k, carried: p.carried.map(describeCarried) });
+        cuts.set(t, { id: resumeId(t), resumeAt: orig(t), ...(insns[t]?.meta?.source ? { source: insns[t]!.meta!.source! } : {}), piece: k, carried: p.carried.map(describeCarried) });
       }
     }
     const exits = new Set<number>();
@@ -363,7 +365,7 @@ function emitPieces(
     const size = countSlots(assembled);
     if (size > o.limit) throw new FitError('FIT_SPLIT_SIZE', program.name, `internal: piece ${k} has ${size} instructions, above the limit ${o.limit}`);
     programs.push({ ...program, name: pieceName(k), instructions: assembled });
-    reportPieces.push({ name: pieceName(k), start: s, end: e, insns: size });
+    reportPieces.push({ name: pieceName(k), start: k === 0 ? 0 : orig(s), end: orig(e), insns: size });
   });
   const maps: MapSpec[] = [
     { name: o.names.progArray, type: 'PROG_ARRAY', key: 4, value: 4, maxEntries: ranges.length, values: ranges.map((_, k) => (k === 0 ? null : pieceName(k))) },

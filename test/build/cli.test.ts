@@ -43,6 +43,7 @@ describe('tsbpf build', () => {
       expect(bytesA.equals(readFileSync(join(dir, 'b.o')))).toBe(true);
       expect(a.stdout).toMatch(/program big_loop \(section tc\) — target 4\.19/);
       expect(a.stdout).toMatch(/instructions: \d+ \(limit 4096\)/);
+      expect(a.stdout).toMatch(/loops: 0 real \(backward jumps\); 1 loop\(\) in the source, unrolled/);
       expect(a.stdout).toMatch(/split: \d+ pieces chained by tail calls/);
       expect(a.stdout).toMatch(/resume \d+ → piece 1 at #\d+ \(.*big-loop\.ts:\d+:\d+\)/);
       const spec = readObject(new Uint8Array(bytesA));
@@ -55,7 +56,9 @@ describe('tsbpf build', () => {
     withDir((dir) => {
       const r = tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', '6.6', '--json'], dir);
       expect(r.status).toBe(0);
-      const j = JSON.parse(r.stdout) as { target: string; output: string; programs: { program: string; loops: number; split: { pieces: unknown[] } }[] };
+      const j = JSON.parse(r.stdout) as { target: string; output: string; programs: { program: string; loops: number; sourceLoops: number; loopsUnrolled: boolean; split: { pieces: unknown[] } }[] };
+      expect(j.programs[0]!.sourceLoops).toBe(2);
+      expect(j.programs[0]!.loopsUnrolled).toBe(false);
       expect(j.target).toBe('6.6');
       expect(j.output).toBe('loops.o');
       expect(j.programs[0]!.program).toBe('hash_loop');
