@@ -9,3 +9,4 @@ export * as elf from './dsl/elf/index.js';
 export * as loader from './loader/index.js';
 export * as probe from './loader/probe/index.js';
 export * as fit from './dsl/fit/index.js';
+export * as dsl from './dsl/program/index.js';
