@@ -167,3 +167,29 @@ describe('verifier rejections map to TypeScript lines', () => {
     expect(v.message).toMatch(/packet/);
   });
 });
+
+describe('verifier rejections through the ELF object and the object loader (BTF line_info)', () => {
+  it.skipIf(!need({ kernel: true }))('report the TypeScript line carried by line_info', async () => {
+    const { writeObject, readObject } = await import('../../dsl/elf/index.js');
+    const { loadObject } = await import('../../loader/index.js');
+    const Hdr = struct('hdr16b', { x: u16 });
+    const p = program('tc', 'badparse2', (b, ctx) => {
+      const h = b.parse(Hdr, ctx.mark).orReturn(0);
+      b.return(h.x.to(u32)); // @mark:lineinfo
+    });
+    const bytes = writeObject(buildObject([p], { target: '6.6' }));
+    // The ELF carries the location as BTF line_info, not as in-memory metadata.
+    const back = readObject(bytes);
+    expect(back.programs[0]!.instructions.some((i) => i.meta?.source?.line === lineOf('lineinfo'))).toBe(true);
+    let err: unknown;
+    try {
+      loadObject(bytes, { objectName: 'badparse' }).close();
+    } catch (e) {
+      err = e;
+    }
+    const v = (err as { cause?: unknown }).cause instanceof VerifierError ? ((err as { cause: VerifierError }).cause) : (err as VerifierError);
+    expect(v).toBeInstanceOf(VerifierError);
+    expect(v.source?.line).toBe(lineOf('lineinfo'));
+    expect(v.source?.file).toBe(file);
+  });
+});
