@@ -62,7 +62,10 @@ export type StructView<F extends Fields, R extends Region> = {
 /** Elements of an array by constant index. */
 export interface ArrayView<E, R extends Region> {
   readonly length: number;
+  /** Element at a build-time index (checked at build time). */
   at(index: number): Ptr<E, R>;
+  /** Element at a run-time index: returns `code` from the program when `index >= length`. */
+  index(index: Value<'u8' | 'u16' | 'u32'> | number, orReturn: ValueLike<'u32'> | number): Ptr<E, R>;
 }
 
 /** The view a pointer to schema S in region R gives. */
@@ -192,6 +195,26 @@ export function viewOf(core: PtrCore, label = core.schema.name || 'value'): unkn
         if (!Number.isInteger(index) || index < 0 || index >= arr.count)
           throw new DslError('DSL_INDEX', `index ${index} is out of bounds for ${label} (length ${arr.count})`, callerLocation());
         return viewOf({ ...core, schema: arr.elem, off: core.off + index * arr.elem.size }, `${label}[${index}]`);
+      },
+      index(index: unknown, orReturn: unknown) {
+        const src = callerLocation();
+        if (typeof index === 'number') return out.at(index);
+        if (!(index instanceof ScalarImpl) || index.info.be || index.info.signed || index.info.bits > 32)
+          throw new DslError('DSL_TYPE', `${label}.index(): the index must be an unsigned value of at most 32 bits`, src);
+        if (typeof orReturn !== 'number' && !(orReturn instanceof ScalarImpl)) throw new DslError('DSL_TYPE', `${label}.index(): give the code to return when out of bounds`, src);
+        const rec = core.rec;
+        rec.checkScope(core.scope, core.src, 'pointer');
+        checkPacket(core);
+        let i = index.read();
+        if (typeof i === 'bigint') return out.at(Number(i));
+        // Copy the index so the bounds check and the offset use the same register.
+        i = rec.mov(i, 64);
+        const code = typeof orReturn === 'number' ? BigInt(orReturn) : orReturn.read();
+        rec.emit({ op: 'if', cond: { cmp: 'ge', a: i, b: BigInt(arr.count), width: 64 }, then: rec.block(() => rec.emit({ op: 'return', value: code })), else: [] });
+        const scaled = arr.elem.size === 1 ? i : rec.alu('mul', i, BigInt(arr.elem.size), 64);
+        const baseReg = addressOf(core);
+        const ptr = rec.alu('add', baseReg, scaled, 64);
+        return viewOf({ ...core, schema: arr.elem, base: ptr, off: 0, scope: rec.scope }, `${label}[i]`);
       },
     };
     Object.defineProperty(out, CORE, { value: { ...core, schema }, enumerable: false });

@@ -134,6 +134,37 @@ describe.skipIf(!kernel)('DSL features in the kernel', () => {
     }
   });
 
+  it('run-time array indexes are bounds-checked (map value and stack)', () => {
+    const Slots = struct('f_slots', { slots: array(u64, 16) });
+    const slots = arrayMap('f_slots', Slots, { maxEntries: 1 });
+    const In = struct('f_idx', { i: u8, j: u8 });
+    const p = program('xdp', 'f_index', (b) => {
+      const input = b.parse(In, 0).orReturn(100);
+      const s = b.lookup(slots, 0).orReturn(101);
+      s.slots.index(input.i, 1).atomicAdd(1);
+      const table = b.local(struct('f_tab', { t: array(u32, 8) }), { t: [10, 11, 12, 13, 14, 15, 16, 17] });
+      b.return(table.t.index(input.j, 2));
+    });
+    using obj = loadSpec(buildObject([p], { target: '6.6' }));
+    const run = (i: number, j: number) => {
+      const d = new Uint8Array(64);
+      d[0] = i;
+      d[1] = j;
+      return obj.programs.get('f_index')!.run({ data: d }).retval;
+    };
+    expect(run(5, 3)).toBe(13);
+    expect(run(5, 7)).toBe(17);
+    expect(run(15, 0)).toBe(10);
+    expect(run(16, 0)).toBe(1);
+    expect(run(200, 0)).toBe(1);
+    expect(run(0, 8)).toBe(2);
+    const v = obj.maps.get('f_slots')!.get(0) as { slots: bigint[] };
+    expect(v.slots[5]).toBe(2n);
+    expect(v.slots[15]).toBe(1n);
+    expect(v.slots[0]).toBe(1n);
+    expect(v.slots.reduce((a, x) => a + x, 0n)).toBe(4n);
+  });
+
   it('tail calls jump through a prog array', () => {
     const jump = progArray('f_chain', { maxEntries: 4 });
     const first = program('tc', 'f_first', (b) => {
