@@ -22,7 +22,8 @@ const SLEEPABLE = 1 << 4;
 const EPERM = 1;
 /** Shared result object for the common case (results are read-only). */
 const SUPPORTED: Feature = Object.freeze(supported());
-const LOG_BYTES = 1024;
+/** Verifier-log bytes per helper load: the refusal is in the first lines. */
+export const LOG_BYTES = 1024;
 
 /** How the prober uses the verifier log. */
 export type LogStrategy = 'always' | 'on-failure';
@@ -41,37 +42,63 @@ export function classifyHelperFailure(errno: number, log: string): Feature {
   return supported({ reason: `load failed with ${errnoName(errno)}${last ? `: ${last}` : ''} (call accepted by the verifier)` });
 }
 
-/** Helper support for one program type; `types` are the program types to cover. */
+/** What a helper-probe load options are for one program type (insns excluded). */
+export function helperLoadBase(ctx: ProbeContext, progType: string) {
+  const recipe = PROG_RECIPES[progType] ?? {};
+  return {
+    type: ctx.progType.get(progType)!,
+    expectedAttachType: recipe.expectedAttachType ? ctx.attachType.get(recipe.expectedAttachType) : undefined,
+    progFlags: recipe.sleepable ? SLEEPABLE : 0,
+    kernVersion: recipe.kernVersion ? ctx.kernVersion : 0,
+    attachBtfId: recipe.attachFunc ? ctx.vmlinux?.funcId(recipe.attachFunc) : undefined,
+  };
+}
+
+/**
+ * How one helper load ended, as a worker thread reports it: loaded, EPERM, the
+ * log's refusal line, or another failure with the log's last line.
+ */
+export const HelperOutcome = { Loaded: 0, NotPermitted: 1, Refused: 2, OtherFailure: 3 } as const;
+/** One of {@link HelperOutcome}'s values. */
+export type HelperOutcome = (typeof HelperOutcome)[keyof typeof HelperOutcome];
+
+const EPERM_RESULT: Feature = Object.freeze(inconclusive('BPF_PROG_LOAD failed with EPERM (not permitted)'));
+
+/** The result for one outcome; the same objects and texts on every thread. */
+export function helperFeature(outcome: HelperOutcome, errno: number, line: string): Feature {
+  switch (outcome) {
+    case HelperOutcome.Loaded:
+      return SUPPORTED;
+    case HelperOutcome.NotPermitted:
+      return EPERM_RESULT;
+    case HelperOutcome.Refused:
+      return unsupported({ reason: line });
+    default:
+      return supported({ reason: `load failed with ${errnoName(errno)}${line ? `: ${line}` : ''} (call accepted by the verifier)` });
+  }
+}
+
+/** The refusal phrases as bytes, searched in the raw log without decoding it. */
+export const REFUSAL_NEEDLES: readonly Uint8Array[] = REFUSAL_PHRASES.map((p) => new TextEncoder().encode(p));
+
+/** Helper support for one program type. */
 export function probeHelpersFor(
   ctx: ProbeContext,
   progType: string,
   strategy: LogStrategy = 'always',
 ): Record<string, Feature> {
   const out: Record<string, Feature> = {};
-  const type = ctx.progType.get(progType)!;
-  const recipe = PROG_RECIPES[progType] ?? {};
-  let attachBtfId: number | undefined;
-  if (recipe.attachFunc) attachBtfId = ctx.vmlinux?.funcId(recipe.attachFunc);
   const insns = helperCall(0);
   const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  const base = {
-    type,
-    insns,
-    expectedAttachType: recipe.expectedAttachType ? ctx.attachType.get(recipe.expectedAttachType) : undefined,
-    progFlags: recipe.sleepable ? SLEEPABLE : 0,
-    kernVersion: recipe.kernVersion ? ctx.kernVersion : 0,
-    attachBtfId,
-  };
+  const base = { ...helperLoadBase(ctx, progType), insns };
   const sys = ctx.sys;
-  const needles = REFUSAL_PHRASES.map((p) => new TextEncoder().encode(p));
   // Classification on the log bytes: decode only the one line quoted as the reason.
   const classify = (errno: number): Feature => {
-    for (const n of needles) {
+    for (const n of REFUSAL_NEEDLES) {
       const at = sys.logIndexOf(n);
-      if (at >= 0) return unsupported({ reason: sys.logLineAt(at).trim() });
+      if (at >= 0) return helperFeature(HelperOutcome.Refused, errno, sys.logLineAt(at).trim());
     }
-    const last = sys.lastLogLine();
-    return supported({ reason: `load failed with ${errnoName(errno)}${last ? `: ${last}` : ''} (call accepted by the verifier)` });
+    return helperFeature(HelperOutcome.OtherFailure, errno, sys.lastLogLine());
   };
   sys.prepareRepeatedLoad({ ...base, logLevel: strategy === 'always' ? 1 : 0 }, LOG_BYTES);
   const logged = strategy === 'always';
@@ -90,13 +117,16 @@ export function probeHelpersFor(
       continue;
     }
     const errno = -r;
-    if (errno === EPERM) {
-      out[name] = inconclusive('BPF_PROG_LOAD failed with EPERM (not permitted)');
-      continue;
-    }
-    out[name] = classify(errno);
+    out[name] = errno === EPERM ? EPERM_RESULT : classify(errno);
   }
   return out;
+}
+
+/** The program types whose helpers are probed: those that load. */
+export function loadableTypes(programTypes: Readonly<Record<string, Feature>>): string[] {
+  return Object.entries(programTypes)
+    .filter(([, f]) => f.status === 'supported')
+    .map(([n]) => n);
 }
 
 /** Helpers for every program type that loads; other types are skipped (absent). */
@@ -107,9 +137,7 @@ export function probeHelpers(
   onProgress?: (done: number, total: number, progType: string) => void,
 ): Record<string, Record<string, Feature>> {
   const out: Record<string, Record<string, Feature>> = {};
-  const types = Object.entries(programTypes)
-    .filter(([, f]) => f.status === 'supported')
-    .map(([n]) => n);
+  const types = loadableTypes(programTypes);
   types.forEach((t, k) => {
     onProgress?.(k, types.length, t);
     out[t] = probeHelpersFor(ctx, t, strategy);

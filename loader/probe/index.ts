@@ -5,9 +5,10 @@
  */
 import { createContext, type ProbeContext } from './context.js';
 import type { LogStrategy } from './helpers.js';
-import { probeHelpers } from './helpers.js';
+import { loadableTypes, probeHelpers } from './helpers.js';
 import { probeBtfKinds, probeKfuncs, probeMisc } from './misc.js';
 import { SECTIONS, type Feature, type ProbeReport, type SectionName, type SystemInfo } from './result.js';
+import { HelperPool } from './parallel.js';
 import { probeSystem } from './system.js';
 import { probeAttachTypes, probeLinkTypes, probeMapFlags, probeMapTypes, probeProgramTypes } from './types.js';
 
@@ -26,6 +27,11 @@ export interface ProbeOptions {
   readonly helperStrategy?: LogStrategy;
   /** Progress callback: section being probed; for helpers also done/total program types. */
   readonly onProgress?: (section: SectionName, done?: number, total?: number) => void;
+  /**
+   * Worker threads for helper probing, besides this thread (default: one per
+   * extra core, `os.availableParallelism() - 1`; 0 probes on this thread only).
+   */
+  readonly threads?: number;
   /** Skip the per-process cache (benchmarks). */
   readonly fresh?: boolean;
   /** Kernel BTF to read type/helper names from (default /sys/kernel/btf/vmlinux); for tests. */
@@ -70,6 +76,23 @@ export function probeKernel(options: ProbeOptions = {}): ProbeReport {
         : 'this process lacks CAP_BPF/CAP_SYS_ADMIN (run as root)';
     if (skipped.length) notes.push(`Not probed: ${skipped.join(', ')} — ${why}. Only the system section (and kfuncs, from BTF) is reported.`);
   }
+  // Helper workers boot while this thread reads vmlinux BTF and probes the other sections.
+  const pool = canProbe && wanted.has('helpers') && !cache.has('helpers') ? HelperPool.start(options.helperStrategy ?? 'always', options.threads) : undefined;
+  try {
+    return probeSections(options, wanted, system, canProbe, notes, pool);
+  } finally {
+    pool?.close();
+  }
+}
+
+function probeSections(
+  options: ProbeOptions,
+  wanted: ReadonlySet<SectionName>,
+  system: SystemInfo,
+  canProbe: boolean,
+  notes: string[],
+  pool: HelperPool | undefined,
+): ProbeReport {
   const ctx = (sharedContext ??= createContext(options.vmlinuxPath));
   const run = <T extends SectionValue>(name: SectionName, fn: () => T): T => {
     const hit = cache.get(name) as T | undefined;
@@ -89,9 +112,12 @@ export function probeKernel(options: ProbeOptions = {}): ProbeReport {
     if (wanted.has('attach_types')) report.attach_types = run('attach_types', () => probeAttachTypes(ctx));
     if (wanted.has('link_types')) report.link_types = run('link_types', () => probeLinkTypes(ctx));
     if (wanted.has('helpers'))
-      report.helpers = run('helpers', () =>
-        probeHelpers(ctx, progTypes(), options.helperStrategy ?? 'always', (done, total) => options.onProgress?.('helpers', done, total)),
-      );
+      report.helpers = run('helpers', () => {
+        const progress = (done: number, total: number) => options.onProgress?.('helpers', done, total);
+        const types = progTypes();
+        if (!pool) return probeHelpers(ctx, types, options.helperStrategy ?? 'always', progress);
+        return pool.probe(ctx, loadableTypes(types), progress);
+      });
     if (wanted.has('misc')) report.misc = run('misc', () => probeMisc(ctx));
     if (wanted.has('btf')) report.btf = run('btf', () => probeBtfKinds(ctx));
   }

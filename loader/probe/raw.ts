@@ -73,6 +73,36 @@ export interface ProgLoadResult extends RawResult {
 
 const LICENSE = new TextEncoder().encode('GPL\0');
 
+/** The license string the prober loads under (NUL-terminated bytes). */
+export const PROBE_LICENSE: Uint8Array = LICENSE;
+
+/** Where a helper-probe worker patches pointers and log settings into a {@link progLoadTemplate}. */
+export const PROG_LOAD_LAYOUT = {
+  size: PL.size,
+  insns: PL.insns,
+  license: PL.license,
+  logLevel: PL.log_level,
+  logSize: PL.log_size,
+  logBuf: PL.log_buf,
+} as const;
+
+/**
+ * A BPF_PROG_LOAD attr with every scalar of `o` filled and every pointer (insns,
+ * license, log) left zero and the log off: a thread with its own buffers patches
+ * those in (at {@link PROG_LOAD_LAYOUT}) and reuses it for a series of loads.
+ */
+export function progLoadTemplate(o: Omit<ProgLoadOptions, 'logLevel' | 'btfFd' | 'funcInfo' | 'lineInfo'>): Uint8Array {
+  const attr = new Uint8Array(PL.size);
+  const dv = new DataView(attr.buffer);
+  dv.setUint32(PL.prog_type, o.type, true);
+  dv.setUint32(PL.insn_cnt, o.insns.byteLength / 8, true);
+  dv.setUint32(PL.kern_version, o.kernVersion ?? 0, true);
+  dv.setUint32(PL.prog_flags, o.progFlags ?? 0, true);
+  dv.setUint32(PL.expected_attach_type, o.expectedAttachType ?? 0, true);
+  if (o.attachBtfId !== undefined) dv.setUint32(PL.attach_btf_id, o.attachBtfId, true);
+  return attr;
+}
+
 /**
  * Reusable buffers for one probing session. Not re-entrant (one syscall thread
  * anyway); every fd it returns is the caller's to close.
