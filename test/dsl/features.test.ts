@@ -4,7 +4,9 @@
  * context out) are checked against values computed in the test.
  */
 import { describe, expect, it } from 'vitest';
-import { arrayMap, build, buildObject, fn, global, hashMap, program, progArray, percpuArrayMap, DslError } from '../../dsl/program/index.js';
+import { arrayMap, build, buildObject, fn, global, hashMap, lpmTrie, program, progArray, percpuArrayMap, ringbuf, DslError } from '../../dsl/program/index.js';
+import { RingBuffer } from '../../loader/index.js';
+import type { IrFunction, Node } from '../../dsl/ir/index.js';
 import { writeObject, readObject } from '../../dsl/elf/index.js';
 import { CallKind, Class, JmpOp } from '../../dsl/isa/index.js';
 import { array, be16, be32, s64, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
@@ -163,6 +165,54 @@ describe.skipIf(!kernel)('DSL features in the kernel', () => {
     expect(v.slots[15]).toBe(1n);
     expect(v.slots[0]).toBe(1n);
     expect(v.slots.reduce((a, x) => a + x, 0n)).toBe(4n);
+  });
+
+  it('ring buffer output, LPM trie lookups, trace_printk', () => {
+    const events = ringbuf('f_events', { size: 4096 });
+    const Ev = struct('f_ev', { len: u32, first: u32, addr: be32 });
+    const LpmKey = struct('f_lpm_key', { prefixlen: u32, addr: be32 });
+    const routes = lpmTrie('f_routes', LpmKey, u32, { maxEntries: 16 });
+    const p = program('xdp', 'f_misc', (b) => {
+      const ip = b.parse(Ip, 14).orReturn(1);
+      const ev = b.local(Ev, { addr: ip.daddr, first: 7 });
+      b.lookup(routes, { prefixlen: 32, addr: ip.daddr }).ifPresent((r) => ev.len.set(r));
+      b.ringbufOutput(events, ev);
+      b.tracePrintk('tsbpf dsl test %u', ev.len);
+      b.return(2);
+    });
+    using obj = loadSpec(buildObject([p], { target: '6.6' }));
+    const be = (a: number[]) => ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+    obj.maps.get('f_routes')!.set({ prefixlen: 8, addr: be([10, 0, 0, 0]) }, 808);
+    obj.maps.get('f_routes')!.set({ prefixlen: 24, addr: be([10, 0, 0, 0]) }, 2424);
+    using reader = new RingBuffer(obj.maps.get('f_events')!);
+    const pkt = udpPacket(new Uint8Array(4));
+    expect(obj.programs.get('f_misc')!.run({ data: pkt }).retval).toBe(2);
+    pkt[32] = 1; // daddr 10.0.1.2: only the /8 matches
+    obj.programs.get('f_misc')!.run({ data: pkt });
+    pkt[30] = 11; // 11.0.1.2: no route
+    obj.programs.get('f_misc')!.run({ data: pkt });
+    const got = reader.read().map((r) => Ev.decode(r.subarray(0, Ev.size)));
+    expect(got).toEqual([
+      { len: 2424, first: 7, addr: be([10, 0, 0, 2]) },
+      { len: 808, first: 7, addr: be([10, 0, 1, 2]) },
+      { len: 0, first: 7, addr: be([11, 0, 1, 2]) },
+    ]);
+  });
+
+  it('extra IR passes run before lowering', () => {
+    const seen: string[] = [];
+    // A pass that rewrites every constant return into 42.
+    const pass = (fn: IrFunction): IrFunction => {
+      seen.push(fn.name);
+      const rewrite = (nodes: readonly Node[]): Node[] =>
+        nodes.map((n) => (n.op === 'return' && typeof n.value === 'bigint' ? { ...n, value: 42n } : n.op === 'if' ? { ...n, then: rewrite(n.then), else: rewrite(n.else) } : n));
+      return { ...fn, body: rewrite(fn.body) };
+    };
+    const p = program('xdp', 'f_pass', (b) => b.return(1));
+    const spec = buildObject([p], { target: '6.6', passes: [pass] });
+    expect(seen).toEqual(['f_pass']);
+    using obj = loadSpec(spec);
+    expect(obj.programs.get('f_pass')!.run({ data: new Uint8Array(64) }).retval).toBe(42);
   });
 
   it('tail calls jump through a prog array', () => {
