@@ -118,7 +118,8 @@ export function formatFitReports(reports: readonly ProgramFitReport[], source?: 
       lines.push('  split: no (fits in one program)');
       continue;
     }
-    lines.push(`  split: ${s.pieces.length} pieces chained by tail calls through ${s.progArray}; values carried in per-CPU ${s.scratchMap} (${s.scratchValueSize} bytes); a failed tail call returns ${s.defaultReturn}`);
+    const via = s.carrier === 'cb' ? 'skb->cb' : `per-CPU ${s.scratchMap} (${s.scratchValueSize} bytes)`;
+    lines.push(`  split: ${s.pieces.length} pieces chained by tail calls through ${s.progArray}; values carried in ${via}; a failed tail call returns ${s.defaultReturn}`);
     s.pieces.forEach((p, k) => lines.push(`    piece ${k}: ${p.name} — ${p.insns} instructions (original #${p.start}..#${p.end - 1})`));
     for (const c of s.cuts) {
       const where = c.source ? `${c.source.file}:${c.source.line}:${c.source.column}` : `instruction #${c.resumeAt}`;

@@ -21,7 +21,7 @@ import { describeCarried, resumePoint, type Carried, type ResumePoint } from './
 import { sectionTypes } from './check.js';
 import { FitError, describeWhere } from './errors.js';
 import { buildFlow, isJump, type Flow } from './flow.js';
-import { StubWriter, exitStub, prologue, restoreBlock, type StubNames } from './stubs.js';
+import { StubWriter, exitStub, exitStubCb, fitsCb, prologue, prologueCb, restoreBlock, restoreBlockCb, type StubNames } from './stubs.js';
 import { CallKind, Class, JmpOp, LDDW, PseudoSource } from '../isa/index.js';
 
 /** Return value of a piece whose tail call or scratch lookup failed, per program type. */
@@ -47,6 +47,12 @@ export interface SplitOptions {
   readonly mapPrefix?: string;
   /** Split even when the program fits (tests: force a given piece size with `limit`). */
   readonly force?: boolean;
+  /**
+   * Where carried values travel: `map` (per-CPU scratch array), `cb` (`skb->cb`,
+   * __sk_buff programs only, at most two values per resume point), or `auto`
+   * (default): cb when every resume point fits, else the map.
+   */
+  readonly carrier?: 'auto' | 'map' | 'cb';
 }
 
 /** A place where one piece hands over to a later one. */
@@ -85,6 +91,8 @@ export interface SplitReport {
   readonly progArray?: string;
   readonly scratchMap?: string;
   readonly scratchValueSize?: number;
+  /** How carried values travel: the scratch map or `skb->cb`. */
+  readonly carrier?: 'map' | 'cb';
   readonly defaultReturn: number;
 }
 
@@ -133,7 +141,20 @@ export function splitProgram(program: ProgramSpec, profile: TargetProfile, optio
   const ranges = planner.plan();
   if (ranges.length - 1 > profile.tailCallChainLimit)
     throw new FitError('FIT_CHAIN', program.name, `splitting into ${ranges.length} pieces needs ${ranges.length - 1} tail calls, above the chain limit ${profile.tailCallChainLimit} of target ${profile.name}`);
-  return emitPieces(program, profile, flow, ranges, planner, { ...base, names, defaultReturn, shift: save !== undefined ? 1 : 0 });
+  const emitOpts = { ...base, names, defaultReturn, shift: save !== undefined ? 1 : 0 };
+  const want = options.carrier ?? 'auto';
+  if (want !== 'map') {
+    const cbOk = progType !== undefined && CB_PROG_TYPES.has(progType);
+    if (!cbOk && want === 'cb') throw new FitError('FIT_CARRIER', program.name, `skb->cb is not available to ${progType ?? 'this program type'}; use the map carrier`);
+    if (cbOk) {
+      try {
+        return emitPieces(program, profile, flow, ranges, planner, { ...emitOpts, carrier: 'cb' });
+      } catch (e) {
+        if (!(e instanceof CarrierDoesNotFit) || want === 'cb') throw e instanceof CarrierDoesNotFit ? new FitError('FIT_CARRIER', program.name, e.message) : e;
+      }
+    }
+  }
+  return emitPieces(program, profile, flow, ranges, planner, { ...emitOpts, carrier: 'map' });
 }
 
 /**
@@ -151,6 +172,12 @@ function ctxSaveSlot(analysis: Analysis, n: number): number | undefined {
   const slot = Math.floor(deepest / 8) * 8 - 8;
   return slot >= -STACK_BYTES ? slot : undefined;
 }
+
+/** Program types whose context is `__sk_buff` with a writable `cb`. */
+const CB_PROG_TYPES = new Set<ProgTypeName>(['SCHED_CLS', 'SCHED_ACT', 'SOCKET_FILTER', 'CGROUP_SKB']);
+
+/** The cb carrier cannot serve this split (too many values, no free register, a piece too big). */
+class CarrierDoesNotFit extends Error {}
 
 /** Resume point ids are 1-based instruction indices + 1 (0 never appears in a valid scratch value). */
 const resumeId = (t: number) => t + 1;
@@ -279,7 +306,7 @@ function emitPieces(
   flow: Flow,
   ranges: [number, number][],
   planner: Planner,
-  o: { program: string; target: string; limit: number; originalInsns: number; defaultReturn: number; names: { scratchMap: string; progArray: string }; shift: number },
+  o: { program: string; target: string; limit: number; originalInsns: number; defaultReturn: number; names: { scratchMap: string; progArray: string }; shift: number; carrier: 'map' | 'cb' },
 ): SplitResult {
   // Report positions in the caller's instruction numbering (without the context-saving store).
   const orig = (i: number) => Math.max(0, i - o.shift);
@@ -302,14 +329,17 @@ function emitPieces(
       for (let i = 0; i < s; i++) for (const t of flow.succ[i]!) if (t >= s && t < e && !entries.includes(t)) entries.push(t);
       entries.sort((a, b) => a - b);
       const w = new StubWriter(insns[s]?.meta?.source);
-      prologue(w, entries.map(resumeId), R, names);
+      if (o.carrier === 'cb') prologueCb(w, entries.map(resumeId), R, names);
+      else prologue(w, entries.map(resumeId), R, names);
       out.push(...w.out);
       for (const t of entries) {
         const p = planner.point(t);
         if (!p.ok) throw new Error(`internal: invalid resume point ${t}`);
         const rw = new StubWriter(insns[t]?.meta?.source);
         rw.label(R(resumeId(t)));
-        restoreBlock(rw, p.carried, L(t));
+        if (o.carrier === 'cb') {
+          if (!fitsCb(p.carried) || !restoreBlockCb(rw, p.carried, L(t))) throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
+        } else restoreBlock(rw, p.carried, L(t));
         out.push(...rw.out);
         scratch = Math.max(scratch, p.scratchBytes);
         cuts.set(t, { id: resumeId(t), resumeAt: orig(t), ...(insns[t]?.meta?.source ? { source: insns[t]!.meta!.source! } : {}), piece: k, carried: p.carried.map(describeCarried) });
@@ -344,7 +374,10 @@ function emitPieces(
       if (!p.ok) throw new Error(`internal: invalid resume point ${t}`);
       const w = new StubWriter(insns[t]?.meta?.source);
       w.label(X(t));
-      exitStub(w, { id: resumeId(t), piece: pieceOf(t), carried: p.carried, ctxHome: p.ctxHome, busySlots: p.busySlots }, names);
+      if (o.carrier === 'cb') {
+        if (!fitsCb(p.carried) || !exitStubCb(w, { id: resumeId(t), piece: pieceOf(t), carried: p.carried, ctxHome: p.ctxHome }, names))
+          throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
+      } else exitStub(w, { id: resumeId(t), piece: pieceOf(t), carried: p.carried, ctxHome: p.ctxHome, busySlots: p.busySlots }, names);
       out.push(...w.out);
     }
     const fw = new StubWriter(insns[s]?.meta?.source);
@@ -363,14 +396,15 @@ function emitPieces(
       return { ...i, meta };
     });
     const size = countSlots(assembled);
+    if (size > o.limit && o.carrier === 'cb') throw new CarrierDoesNotFit(`piece ${k} would have ${size} instructions with skb->cb`);
     if (size > o.limit) throw new FitError('FIT_SPLIT_SIZE', program.name, `internal: piece ${k} has ${size} instructions, above the limit ${o.limit}`);
     programs.push({ ...program, name: pieceName(k), instructions: assembled });
     reportPieces.push({ name: pieceName(k), start: k === 0 ? 0 : orig(s), end: orig(e), insns: size });
   });
   const maps: MapSpec[] = [
     { name: o.names.progArray, type: 'PROG_ARRAY', key: 4, value: 4, maxEntries: ranges.length, values: ranges.map((_, k) => (k === 0 ? null : pieceName(k))) },
-    { name: o.names.scratchMap, type: 'PERCPU_ARRAY', key: 4, value: scratch, maxEntries: 1 },
   ];
+  if (o.carrier === 'map') maps.push({ name: o.names.scratchMap, type: 'PERCPU_ARRAY', key: 4, value: scratch, maxEntries: 1 });
   const report: SplitReport = {
     program: o.program,
     target: o.target,
@@ -379,8 +413,8 @@ function emitPieces(
     pieces: reportPieces,
     cuts: [...cuts.values()].sort((a, b) => a.resumeAt - b.resumeAt),
     progArray: o.names.progArray,
-    scratchMap: o.names.scratchMap,
-    scratchValueSize: scratch,
+    carrier: o.carrier,
+    ...(o.carrier === 'map' ? { scratchMap: o.names.scratchMap, scratchValueSize: scratch } : {}),
     defaultReturn: o.defaultReturn,
   };
   return { programs, maps, report };

@@ -37,6 +37,15 @@ export class StubWriter {
     const v = BigInt.asIntN(64, value);
     return this.push(LDDW, dst, PseudoSource.IMM64, 0, Number(BigInt.asIntN(32, v)), { imm64: v });
   }
+  rsh(dst: number, imm: number): this {
+    return this.push(Class.ALU64 | AluOp.RSH | Source.K, dst, 0, 0, imm);
+  }
+  lsh(dst: number, imm: number): this {
+    return this.push(Class.ALU64 | AluOp.LSH | Source.K, dst, 0, 0, imm);
+  }
+  or(dst: number, src: number): this {
+    return this.push(Class.ALU64 | AluOp.OR | Source.X, dst, src, 0, 0);
+  }
   addImm(dst: number, imm: number): this {
     return imm === 0 ? this : this.push(Class.ALU64 | AluOp.ADD | Source.K, dst, 0, 0, imm);
   }
@@ -184,4 +193,104 @@ export function restoreBlock(w: StubWriter, carried: readonly Carried[], target:
     else if (c.how === 'fp') w.frameAddr(c.reg, c.off);
   }
   w.ja(target);
+}
+
+// ---- skb->cb carrier ---------------------------------------------------------
+// `__sk_buff.cb[0..4]` (offsets 48..67): cb[0] the resume id, cb[1..4] two 64-bit
+// values as (low, high) u32 pairs. Only 32-bit cb accesses are used (what every
+// kernel accepts); no map lookup, so pieces are smaller and faster.
+
+/** Offset of cb[0] in `struct __sk_buff`. */
+export const CB_OFFSET = 48;
+/** 64-bit values cb can carry besides the resume id. */
+export const CB_VALUES = 2;
+const cbLow = (at: number) => CB_OFFSET + 4 + (at - 8);
+const cbHigh = (at: number) => cbLow(at) + 4;
+
+/** Whether the values of a resume point fit skb->cb (at most two, whole stack slots). */
+export function fitsCb(carried: readonly Carried[]): boolean {
+  let stored = 0;
+  for (const c of carried) {
+    if (c.how === 'reg') stored++;
+    else if (c.how === 'stack') {
+      if (c.mask !== 0xff) return false;
+      stored++;
+    }
+  }
+  return stored <= CB_VALUES;
+}
+
+/** A register in r0–r9 outside `busy`. */
+function freeReg(busy: Set<number>): number | undefined {
+  for (const r of [1, 2, 3, 4, 5, 0, 7, 8, 9, 6]) if (!busy.has(r)) return r;
+  return undefined;
+}
+
+/** Exit stub writing to skb->cb; false when no scratch register is free. */
+export function exitStubCb(
+  w: StubWriter,
+  p: { readonly id: number; readonly piece: number; readonly carried: readonly Carried[]; readonly ctxHome: CtxHome },
+  names: StubNames,
+): boolean {
+  const carriedRegs = new Set<number>();
+  for (const c of p.carried) if (c.how === 'reg') carriedRegs.add(c.reg);
+  let base: number;
+  if ('reg' in p.ctxHome) base = p.ctxHome.reg;
+  else {
+    const b = freeReg(carriedRegs);
+    if (b === undefined) return false;
+    base = b;
+  }
+  const tmp = freeReg(new Set([...carriedRegs, base]));
+  if (tmp === undefined) return false;
+  if (!('reg' in p.ctxHome)) w.ldx(8, base, 10, p.ctxHome.off);
+  w.stImm(4, base, CB_OFFSET, p.id);
+  for (const c of p.carried) {
+    if (c.how === 'reg') {
+      w.stx(4, base, cbLow(c.at), c.reg).movReg(tmp, c.reg).rsh(tmp, 32).stx(4, base, cbHigh(c.at), tmp);
+    } else if (c.how === 'stack') {
+      w.ldx(8, tmp, 10, c.off).stx(4, base, cbLow(c.at), tmp).rsh(tmp, 32).stx(4, base, cbHigh(c.at), tmp);
+    }
+  }
+  w.movReg(1, base).mapRef(2, names.progArray).movImm(3, BigInt(p.piece)).call(TAIL_CALL_HELPER).ja(names.fail);
+  return true;
+}
+
+/** Piece prologue for the cb carrier: keep ctx in r6, dispatch on cb[0]. */
+export function prologueCb(w: StubWriter, ids: readonly number[], restoreLabel: (id: number) => string, names: StubNames): void {
+  w.movReg(PROLOGUE_CTX, 1).ldx(4, 1, PROLOGUE_CTX, CB_OFFSET);
+  for (const id of ids) w.jeqImm(1, id, restoreLabel(id));
+  w.ja(names.fail);
+}
+
+/** Restore block for the cb carrier (r6 = ctx); false when no scratch register is free. */
+export function restoreBlockCb(w: StubWriter, carried: readonly Carried[], target: string): boolean {
+  const T = PROLOGUE_CTX;
+  const targets = new Set<number>();
+  for (const c of carried) if ('reg' in c) targets.add(c.reg);
+  const tmp = freeReg(new Set([...targets, T]));
+  if (tmp === undefined) return false;
+  const load64 = (dst: number, at: number) => {
+    // Low half first into tmp, so dst may be the base register itself.
+    w.ldx(4, tmp, T, cbLow(at)).ldx(4, dst, T, cbHigh(at)).lsh(dst, 32).or(dst, tmp);
+  };
+  for (const c of carried) {
+    if (c.how === 'stack') {
+      const acc = freeReg(new Set([...targets, T, tmp]));
+      if (acc === undefined) return false;
+      load64(acc, c.at);
+      w.stx(8, 10, c.off, acc);
+    } else if (c.how === 'stackCtx') w.stx(8, 10, c.off, T);
+    else if (c.how === 'stackFp') w.frameAddr(tmp, c.value).stx(8, 10, c.off, tmp);
+  }
+  const regs = carried.filter((c) => 'reg' in c) as Extract<Carried, { reg: number }>[];
+  for (const c of regs) if (c.how === 'ctx') w.movReg(c.reg, T);
+  const rest = regs.filter((c) => c.how !== 'ctx');
+  for (const c of [...rest.filter((c) => c.reg !== T), ...rest.filter((c) => c.reg === T)]) {
+    if (c.how === 'reg') load64(c.reg, c.at);
+    else if (c.how === 'const') w.movImm(c.reg, c.value);
+    else if (c.how === 'fp') w.frameAddr(c.reg, c.off);
+  }
+  w.ja(target);
+  return true;
 }
