@@ -166,12 +166,14 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
           mov(t, b as Reg, 64);
           b = t;
         }
-        mov(n.dst, n.a, n.width);
+        // Registers hold canonical (zero-extended) values, so copying one is a 64-bit move
+        // (which vanishes when both get the same register); constants keep the op's width.
+        mov(n.dst, n.a, typeof n.a === 'bigint' ? n.width : 64);
         emit({ k: 'alu', op: n.alu, d: n.dst, s: b, w: n.width });
         return;
       }
       case 'neg':
-        mov(n.dst, n.a, n.width);
+        mov(n.dst, n.a, 64);
         emit({ k: 'neg', d: n.dst, w: n.width });
         return;
       case 'swap':

@@ -189,13 +189,16 @@ export class BuilderImpl {
     const reg = this.rec.vreg();
     const width = info.bits === 64 ? 64 : 32;
     const initOp = init === undefined ? 0n : this.rec.value(info, 0n).coerce(init, 'let');
-    this.rec.emit({ op: 'mov', dst: reg, a: typeof initOp === 'bigint' ? initOp : initOp.op, width });
+    const first = typeof initOp === 'bigint' ? initOp : initOp.op;
+    // Copies of canonical values are 64-bit moves; constants use the type's width.
+    this.rec.emit({ op: 'mov', dst: reg, a: first, width: typeof first === 'bigint' ? width : 64 });
     const v = this.rec.value(info, reg);
     const rec = this.rec;
     Object.defineProperty(v, 'set', {
       value(x: unknown) {
         rec.checkScope(v.scope, v.src, 'variable');
-        rec.emit({ op: 'mov', dst: reg, a: v.coerce(x, 'set').op, width });
+        const a = v.coerce(x, 'set').op;
+        rec.emit({ op: 'mov', dst: reg, a, width: typeof a === 'bigint' ? width : 64 });
       },
     });
     return v;
