@@ -79,6 +79,8 @@ export function fitObject(input: ObjectSpec, profile: TargetProfile, options: Fi
       throw new FitError('FIT_TOO_BIG', program.name, `${own + extra} instructions with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
     const r = splitProgram(program, profile, { mapPrefix, ...user });
     for (const p of r.programs) {
+      // Safety net: whatever the split produced must itself fit (size, ISA, loops, helpers).
+      if (r.programs.length > 1) assertFitsProfile(p, profile, { extraSlots: 0 });
       if (p.name !== program.name && taken.has(p.name)) throw new FitError('FIT_NAME_CLASH', program.name, `split piece name '${p.name}' is already used in the object`);
       taken.add(p.name);
     }

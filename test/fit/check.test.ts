@@ -116,6 +116,21 @@ describe('splitProgram refusals', () => {
     expect(() => splitProgram(prog(calls.build()), p419)).toThrow(/cannot mix them with tail calls/);
   });
 
+  it('a chain longer than the tail-call limit is refused', () => {
+    const a = asm().mov64('r6', 'r1').mov64('r0', 0);
+    for (let i = 0; i < 1000; i++) a.add64('r0', i);
+    const p = prog(a.exit().build());
+    expect(splitProgram(p, p419, { limit: 300, force: true }).programs.length).toBeGreaterThan(3);
+    let err: unknown;
+    try {
+      splitProgram(p, { ...p419, tailCallChainLimit: 2 }, { limit: 300, force: true });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as FitError).code).toBe('FIT_CHAIN');
+    expect((err as FitError).message).toMatch(/above the chain limit 2/);
+  });
+
   it('leaves a program that fits alone', () => {
     const p = prog(asm().mov64('r0', 0).exit().build());
     const r = splitProgram(p, p419);
