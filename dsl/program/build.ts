@@ -91,6 +91,7 @@ function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgr
       col.globals.set(g.name, g);
     },
     (f) => {
+      rec.fns.set(f.name, { name: f.name, src: f.src });
       const prev = col.fns.get(f.name);
       if (prev && prev.def !== f) throw new DslError('DSL_NAME', `two different subfunctions are named '${f.name}'`, f.src);
       if (!prev) col.fns.set(f.name, { def: f, program });
@@ -98,7 +99,7 @@ function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgr
   );
 }
 
-function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): IrFunction {
+function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[] } {
   const rec = new Recorder(profile, program.progType, program.attachType, 'subprogram', false);
   const b = builderFor(rec, undefined, program, col);
   const names = Object.keys(def.params);
@@ -109,7 +110,19 @@ function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: 
   const ret = scalarInfoOf(def.returns as never)!;
   const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;
   rec.emit({ op: 'return', value, src: def.src });
-  return freezeIr<IrFunction>({ name: def.name, kind: 'subprogram', params, body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
+  const ir = freezeIr<IrFunction>({ name: def.name, kind: 'subprogram', params, body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
+  return { ir, callees: [...rec.fns.keys()] };
+}
+
+/** The kernel's combined stack limit over a chain of bpf-to-bpf calls (each frame rounded up to 32 bytes). */
+function checkCallDepth(name: string, lowered: ReadonlyMap<string, LoweredFunction>, callees: ReadonlyMap<string, readonly string[]>, src: IrFunction['src']): void {
+  const depth = (fn: string, seen: readonly string[]): number => {
+    if (seen.includes(fn)) throw new DslError('DSL_RECURSION', `recursive subfunction calls: ${[...seen, fn].join(' → ')}`, src);
+    const own = Math.ceil(Math.max(lowered.get(fn)?.stackSize ?? 0, 1) / 32) * 32;
+    return own + Math.max(0, ...(callees.get(fn) ?? []).map((c) => depth(c, [...seen, fn])));
+  };
+  const total = depth(name, []);
+  if (total > 512) throw new DslError('DSL_STACK_OVERFLOW', `${name}: the stack of the call chain needs ${total} bytes, above 512`, src);
 }
 
 /** Builds programs (a module namespace, a list, or one program) into an ObjectSpec plus IR and lowering details. */
@@ -122,6 +135,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   const lowered = new Map<string, LoweredFunction>();
   const lowerOpts = { profile, ...(options.passes ? { passes: options.passes } : {}), ...(options.unroll ? { unroll: options.unroll } : {}) };
   const progSpecs: ProgramSpec[] = [];
+  const callees = new Map<string, readonly string[]>();
   const seen = new Set<string>();
   for (const def of programs) {
     if (seen.has(def.name)) throw new DslError('DSL_NAME', `two programs are named '${def.name}'`, def.src);
@@ -138,6 +152,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
       ({ ir, rec } = recordProgram(def, profile, true, col));
     }
     irs.set(def.name, ir);
+    callees.set(def.name, [...rec.fns.keys()]);
     const low = lowerFunction(ir, lowerOpts);
     lowered.set(def.name, low);
     progSpecs.push({ name: def.name, section: def.section, instructions: low.instructions });
@@ -151,13 +166,15 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
       done.add(name);
       again = true;
       if (seen.has(name)) throw new DslError('DSL_NAME', `subfunction '${name}' has the name of a program`, def.src);
-      const ir = recordFn(def, program, profile, col);
+      const { ir, callees: called } = recordFn(def, program, profile, col);
+      callees.set(name, called);
       irs.set(name, ir);
       const low = lowerFunction(ir, lowerOpts);
       lowered.set(name, low);
       subSpecs.push({ name, instructions: low.instructions });
     }
   }
+  for (const def of programs) checkCallDepth(def.name, lowered, callees, def.src);
   const maps: MapSpec[] = [];
   for (const m of col.maps.values()) {
     if (!profile.mapTypes.includes(m.type)) throw new DslError('DSL_TARGET', `map ${m.name}: target ${profile.name} has no ${m.type} maps`, m.src);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { arrayMap, buildObject, DslError, hashMap, program } from '../../dsl/program/index.js';
+import { arrayMap, buildObject, DslError, fn, hashMap, program } from '../../dsl/program/index.js';
 import { array, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/index.js';
 import { need } from '../support/env.js';
@@ -41,6 +41,24 @@ describe('build-time errors name the TypeScript line', () => {
     expect(e.source?.file).toBe(file);
     expect(e.source?.line).toBe(lineOf('overflow'));
     expect(e.message).toContain(`${file}:${lineOf('overflow')}`);
+  });
+
+  it('the combined stack of a bpf-to-bpf call chain over 512 bytes', () => {
+    const Big = struct('big2', { a: array(u64, 40) });
+    const deep = fn('deep_fn', { x: u32 }, u32, (b, { x }) => {
+      const l = b.local(Big);
+      l.a.at(0).set(x.to(u64));
+      return l.a.at(0).to(u32);
+    });
+    const p = program('tc', 'deepcall', (b, ctx) => { // @mark:deep
+      const l = b.local(Big);
+      l.a.at(1).set(ctx.len.to(u64));
+      b.return(b.call(deep, { x: l.a.at(1).to(u32) }));
+    });
+    const e = buildError(() => buildObject([p], { target: '6.6' }));
+    expect(e.code).toBe('DSL_STACK_OVERFLOW');
+    expect(e.message).toMatch(/call chain needs 640 bytes/);
+    expect(e.source?.line).toBe(lineOf('deep'));
   });
 
   it('helper not available for the program type', () => {
