@@ -89,57 +89,27 @@ export class VmlinuxIndex {
       const off = this.offsetOf(e);
       if (off !== undefined) wanted.set(off, e);
     }
-    const dv = this.dv;
-    let offs = new Uint32Array(1 << 16);
-    let ids = new Uint32Array(1 << 16);
-    let n = 0;
-    let pos = this.typeStart;
-    let id = 1;
-    const end = this.typeEnd;
-    while (pos + 12 <= end) {
-      const nameOff = dv.getUint32(pos, true);
-      const info = dv.getUint32(pos + 4, true);
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
-      if (kind >= KINDS) throw new Error(`unknown BTF kind ${kind} at type ${id}`);
-      if (kind === KIND_FUNC) {
-        if (n === offs.length) {
-          const grow = (a: Uint32Array) => {
-            const b = new Uint32Array(a.length * 2);
-            b.set(a);
-            return b;
-          };
-          offs = grow(offs);
-          ids = grow(ids);
-        }
-        offs[n] = nameOff;
-        ids[n++] = id;
-        // Every name the prober asks for starts with `bpf_`: index those by name now.
-        const at = this.strBase + nameOff;
-        const b = this.bytes;
-        if (b[at] === 0x62 && b[at + 1] === 0x70 && b[at + 2] === 0x66 && b[at + 3] === 0x5f) {
-          const name = this.name(nameOff);
-          if (!this.bpfFuncs.has(name)) this.bpfFuncs.set(name, id);
-        }
-      } else if ((kind === KIND_ENUM || kind === KIND_ENUM64) && wanted.has(nameOff)) {
-        const e = wanted.get(nameOff)!;
-        if (!this.enums.has(e)) {
-          const members = new Map<string, number>();
-          const step = kind === KIND_ENUM ? 8 : 12;
-          for (let m = 0; m < vlen; m++) {
-            const at = pos + 12 + m * step;
-            members.set(this.name(dv.getUint32(at, true)), dv.getInt32(at + 4, true));
-          }
-          this.enums.set(e, members);
-        }
-      }
-      pos += 12 + EXTRA_FIXED[kind]! + EXTRA_PER_MEMBER[kind]! * vlen;
-      id++;
+    const found = scanTypes(this.bytes, this.typeStart, this.typeEnd, this.strBase, new Set(wanted.keys()));
+    // Every name the prober asks for by FUNC starts with `bpf_`: index those by name now.
+    for (let k = 0; k < found.bpfCount; k++) {
+      const name = this.name(found.bpfNameOffs[k]!);
+      if (!this.bpfFuncs.has(name)) this.bpfFuncs.set(name, found.bpfIds[k]!);
     }
-    if (pos !== end) throw new Error(`BTF type section ends mid-type (at byte ${pos - this.typeStart} of ${end - this.typeStart})`);
-    this.funcNameOffs = offs;
-    this.funcIds = ids;
-    this.funcCount = n;
+    for (const [pos, nameOff] of found.enumAt) {
+      const e = wanted.get(nameOff)!;
+      if (this.enums.has(e)) continue;
+      const info = this.dv.getUint32(pos + 4, true);
+      const step = (info >>> 24) === KIND_ENUM ? 8 : 12;
+      const members = new Map<string, number>();
+      for (let m = 0; m < (info & 0xffff); m++) {
+        const at = pos + 12 + m * step;
+        members.set(this.name(this.dv.getUint32(at, true)), this.dv.getInt32(at + 4, true));
+      }
+      this.enums.set(e, members);
+    }
+    this.funcNameOffs = found.funcNameOffs;
+    this.funcIds = found.funcIds;
+    this.funcCount = found.funcCount;
   }
 
   /** BTF id of the kernel function `name` (the first FUNC of that name), or undefined. */
@@ -169,6 +139,76 @@ export class VmlinuxIndex {
     }
     return out;
   }
+}
+
+/** What one pass over the type section finds. */
+interface ScanResult {
+  readonly funcNameOffs: Uint32Array;
+  readonly funcIds: Uint32Array;
+  readonly funcCount: number;
+  readonly bpfNameOffs: Uint32Array;
+  readonly bpfIds: Uint32Array;
+  readonly bpfCount: number;
+  /** Byte position and name offset of each wanted ENUM/ENUM64. */
+  readonly enumAt: [number, number][];
+}
+
+/**
+ * The hot loop, kept small and monomorphic so it is fast even before the JIT
+ * has warmed up (a CLI run scans once): 32-bit reads through a Uint32Array.
+ */
+function scanTypes(bytes: Uint8Array, start: number, end: number, strBase: number, enumNames: ReadonlySet<number>): ScanResult {
+  // Unaligned (never for the kernel's blob): one copy makes it aligned.
+  const section = (bytes.byteOffset + start) % 4 === 0 ? bytes : new Uint8Array(bytes);
+  const base = (section.byteOffset + start) >>> 2;
+  const words = new Uint32Array(section.buffer, 0, (section.byteOffset + end) >>> 2);
+  let funcNameOffs: Uint32Array = new Uint32Array(1 << 16);
+  let funcIds: Uint32Array = new Uint32Array(1 << 16);
+  let bpfNameOffs: Uint32Array = new Uint32Array(1 << 12);
+  let bpfIds: Uint32Array = new Uint32Array(1 << 12);
+  let n = 0;
+  let nb = 0;
+  const enumAt: [number, number][] = [];
+  let pos = start;
+  let id = 1;
+  while (pos + 12 <= end) {
+    const w = base + ((pos - start) >>> 2);
+    const nameOff = words[w]!;
+    const info = words[w + 1]!;
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    if (kind >= KINDS) throw new Error(`unknown BTF kind ${kind} at type ${id}`);
+    if (kind === KIND_FUNC) {
+      if (n === funcNameOffs.length) {
+        funcNameOffs = grow(funcNameOffs);
+        funcIds = grow(funcIds);
+      }
+      funcNameOffs[n] = nameOff;
+      funcIds[n++] = id;
+      const at = strBase + nameOff;
+      if (bytes[at] === 0x62 && bytes[at + 1] === 0x70 && bytes[at + 2] === 0x66 && bytes[at + 3] === 0x5f) {
+        if (nb === bpfNameOffs.length) {
+          bpfNameOffs = grow(bpfNameOffs);
+          bpfIds = grow(bpfIds);
+        }
+        bpfNameOffs[nb] = nameOff;
+        bpfIds[nb++] = id;
+      }
+    } else if ((kind === KIND_ENUM || kind === KIND_ENUM64) && enumNames.has(nameOff)) {
+      enumAt.push([pos, nameOff]);
+    }
+    pos += 12 + EXTRA_FIXED[kind]! + EXTRA_PER_MEMBER[kind]! * vlen;
+    id++;
+  }
+  if (pos !== end) throw new Error(`BTF type section ends mid-type (at byte ${pos - start} of ${end - start})`);
+  return { funcNameOffs, funcIds, funcCount: n, bpfNameOffs, bpfIds, bpfCount: nb, enumAt };
+}
+
+/** A copy of `a` with twice the room. */
+function grow(a: Uint32Array): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** The enums the prober reads from the kernel's BTF. */
