@@ -179,7 +179,7 @@ const CB_PROG_TYPES = new Set<ProgTypeName>(['SCHED_CLS', 'SCHED_ACT', 'SOCKET_F
 /** The cb carrier cannot serve this split (too many values, no free register, a piece too big). */
 class CarrierDoesNotFit extends Error {}
 
-/** Resume point ids are 1-based instruction indices + 1 (0 never appears in a valid scratch value). */
+/** Resume point id: the instruction index + 1, so 0 (a zeroed scratch value or cb) never matches. */
 const resumeId = (t: number) => t + 1;
 
 /** Chooses the piece boundaries (greedy: each piece as long as the limit allows). */
