@@ -7,7 +7,7 @@
  */
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { Node, Operand, VReg } from '../ir/index.js';
+import type { Operand, VReg } from '../ir/index.js';
 import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
@@ -517,6 +517,3 @@ export class BuilderImpl {
     return this.result('u64', this.callHelper(name, ops));
   }
 }
-
-/** Nodes type re-export for passes. */
-export type { Node };

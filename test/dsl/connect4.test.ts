@@ -77,3 +77,41 @@ describe('connect4 from DESIGN.md', () => {
     }
   });
 });
+
+describe('connect6 in the DSL', () => {
+  const Svc6 = struct('svc6_key', { a0: be32, a1: be32, a2: be32, a3: be32, port: be16, _pad: pad(2) });
+  const Backend6 = struct('backend6', { a0: be32, a1: be32, a2: be32, a3: be32, port: be16, _pad: pad(2) });
+  const svc6 = hashMap('svc6', Svc6, Backend6, { maxEntries: 16 });
+  const connect6 = program('cgroup/connect6', 'sock6_connect', (b, ctx) => {
+    const ip = ctx.user_ip6;
+    const be = b.lookup(svc6, { a0: ip.at(0), a1: ip.at(1), a2: ip.at(2), a3: ip.at(3), port: ctx.user_port }).orReturn(1);
+    ip.at(0).set(be.a0);
+    ip.at(1).set(be.a1);
+    ip.at(2).set(be.a2);
+    ip.at(3).set(be.a3);
+    ctx.user_port.set(be.port);
+    b.return(1);
+  });
+
+  it.skipIf(!need({ kernel: true }))('rewrites a real IPv6 connect() ([fd00::77]:80 → [::1]:7243)', async () => {
+    const cg = createTestCgroup('dslc6');
+    const ns = createNetns('dslc6');
+    const obj = loadObject(writeObject(buildObject({ connect6 }, { target: '6.6' })), { objectName: 'dslc6' });
+    try {
+      const words = (last: number, first = 0) => ({ a0: first, a1: 0, a2: 0, a3: last });
+      obj.map('svc6').set(Svc6.encode({ ...words(0x77, 0xfd000000), port: 80 }) as never, Backend6.encode({ ...words(1), port: 7243 }) as never);
+      expect(await connectProbe(cg.path, ns, 7243, 'fd00::77', 80, '::1')).toMatchObject({ ok: false });
+      const att = attachCgroup(obj.program('sock6_connect'), { hook: 'connect6', cgroup: cg.path });
+      try {
+        expect(await connectProbe(cg.path, ns, 7243, 'fd00::77', 80, '::1')).toMatchObject({ ok: true, data: 'listener-7243' });
+      } finally {
+        if (att instanceof BpfLink) att.close();
+        else att.detach();
+      }
+    } finally {
+      obj.close();
+      deleteNetns(ns);
+      cg.cleanup();
+    }
+  });
+});
