@@ -186,7 +186,11 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
       maxEntries: m.maxEntries,
       ...(m.flags ? { flags: m.flags } : {}),
       ...(m.pinning !== 'none' ? { pinning: m.pinning } : {}),
+      ...(m.slots ? { values: m.slots } : {}),
     });
+    for (const slot of m.slots ?? []) {
+      if (slot !== null && !seen.has(slot)) throw new DslError('DSL_MAP', `prog array ${m.name}: program '${slot}' is not part of this build`, m.src);
+    }
   }
   const globals: GlobalSpec[] = [];
   if (col.globals.size && !profile.globalData) {

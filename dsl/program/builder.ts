@@ -114,6 +114,9 @@ export interface B {
 
 /** Implementation of {@link B} over a Recorder. */
 export class BuilderImpl {
+  /** Depth of subfunction bodies being inlined (where b.return is not allowed). */
+  private inlining = 0;
+
   constructor(
     readonly rec: Recorder,
     readonly ctxReg: VReg | undefined,
@@ -158,7 +161,7 @@ export class BuilderImpl {
 
   return(value: unknown): void {
     const src = callerLocation();
-    if (this.rec.kind === 'subprogram') throw new DslError('DSL_RETURN', 'b.return() is for programs; a subfunction returns its result from its body', src);
+    if (this.rec.kind === 'subprogram' || this.inlining > 0) throw new DslError('DSL_RETURN', 'b.return() is for programs; a subfunction returns its result from its body', src);
     let op: Operand;
     if (typeof value === 'number' || typeof value === 'bigint') op = BigInt.asUintN(64, BigInt(value));
     else if (value instanceof ScalarImpl && !value.info.be) op = value.read();
@@ -407,7 +410,13 @@ export class BuilderImpl {
     if (this.rec.inlineCalls) {
       const argValues: Record<string, unknown> = {};
       names.forEach((n, k) => (argValues[n] = this.rec.value(values[k]!.info, values[k]!.op)));
-      const out = f.body(this as unknown as B, argValues as never);
+      let out;
+      this.inlining++;
+      try {
+        out = f.body(this as unknown as B, argValues as never);
+      } finally {
+        this.inlining--;
+      }
       return this.rec.value(ret, this.rec.value(ret, 0n).coerce(out, `${f.name} result`).op);
     }
     this.onFn(f);

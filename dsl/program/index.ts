@@ -5,7 +5,7 @@
 export { program, fn, global, type ProgramDef, type FnDef, type GlobalDef } from './program.js';
 export {
   hashMap, lruHashMap, percpuHashMap, arrayMap, percpuArrayMap, lpmTrie, progArray, ringbuf, perfEventArray, isMapDef,
-  type MapDef, type MapKind, type MapOptions,
+  type MapDef, type MapKind, type MapOptions, type ProgSlots,
 } from './maps.js';
 export type { B, CsumWord, Var, InitOf, DataArg, Nullable, UpdateFlag, DataMap } from './builder.js';
 export type { Ptr, AnyPtr, Place, Region, View, StructView, ArrayView, Settable, Atomics, PtrBrand, SchemaOf } from './pointer.js';

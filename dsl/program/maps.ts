@@ -34,6 +34,8 @@ export interface MapDef<K extends AnySchema | undefined = AnySchema | undefined,
   readonly flags: number;
   readonly pinning: MapPinning;
   readonly src: SourceLocation | undefined;
+  /** Prog arrays: program names per slot, filled at load. */
+  readonly slots?: readonly (string | null)[];
   readonly [mapBrand]?: T;
 }
 
@@ -92,9 +94,16 @@ export function percpuArrayMap<V extends AnySchema>(name: string, value: V, opts
 export function lpmTrie<K extends AnySchema, V extends AnySchema>(name: string, key: K, value: V, opts: MapOptions): MapDef<K, V, 'lpm'> {
   return declare(name, 'LPM_TRIE', 'lpm', key, value, opts, 1);
 }
-/** BPF_MAP_TYPE_PROG_ARRAY, for `b.tailCall`. */
-export function progArray(name: string, opts: MapOptions): MapDef<typeof u32, typeof u32, 'prog_array'> {
-  return declare(name, 'PROG_ARRAY', 'prog_array', u32, u32, opts);
+/** Initial slots of a prog array: programs (by declaration or name) or null for empty slots. */
+export type ProgSlots = readonly ({ readonly name: string; readonly kind: 'program' } | string | null)[];
+
+/** BPF_MAP_TYPE_PROG_ARRAY, for `b.tailCall`; `programs` fills slots at load (they must be built in the same object). */
+export function progArray(name: string, opts: MapOptions & { readonly programs?: ProgSlots }): MapDef<typeof u32, typeof u32, 'prog_array'> {
+  const def = declare(name, 'PROG_ARRAY', 'prog_array', u32, u32, opts);
+  if (!opts.programs) return def;
+  if (opts.programs.length > opts.maxEntries) throw new DslError('DSL_MAP', `prog array ${name}: ${opts.programs.length} programs for ${opts.maxEntries} slots`, def.src);
+  const slots = opts.programs.map((p) => (p === null ? null : typeof p === 'string' ? p : p.name));
+  return Object.freeze({ ...def, slots });
 }
 /** BPF_MAP_TYPE_RINGBUF of `size` bytes (a power of two, multiple of the page size). */
 export function ringbuf(name: string, opts: { readonly size: number; readonly pinning?: MapPinning }): MapDef<undefined, undefined, 'ringbuf'> {

@@ -229,6 +229,39 @@ describe.skipIf(!kernel)('DSL features in the kernel', () => {
     expect(obj.programs.get('f_first')!.run({ data }).retval).toBe(data.length + 100);
   });
 
+  it('prog arrays filled at load from declared programs (object loader)', async () => {
+    const { loadObject } = await import('../../loader/index.js');
+    const target = program('tc', 'f_slot_target', (b, ctx) => b.return(ctx.len.add(7)));
+    const table = progArray('f_table', { maxEntries: 4, programs: [null, target] });
+    const entry = program('tc', 'f_slot_entry', (b) => {
+      b.tailCall(table, 1);
+      b.return(0);
+    });
+    expect(() => buildObject([entry], { target: '6.6' })).toThrow(/f_slot_target' is not part of this build/);
+    const obj = loadObject(writeObject(buildObject([entry, target], { target: '6.6' })), { objectName: 'fslots' });
+    try {
+      const data = udpPacket(new Uint8Array(2));
+      expect(obj.program('f_slot_entry').run({ data }).retval).toBe(data.length + 7);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it('b.return inside an inlined subfunction body is refused like in a bpf-to-bpf one', () => {
+    const bad = fn('f_bad', { a: u32 }, u32, (b, { a }) => {
+      b.return(1);
+      return a;
+    });
+    const p = program('tc', 'f_badcall', (b, ctx) => b.return(b.call(bad, { a: ctx.len })));
+    expect(() => buildObject([p], { target: '6.6' })).toThrow(/subfunction returns its result/);
+    const jump = progArray('f_bj', { maxEntries: 1 });
+    const q = program('tc', 'f_badcall2', (b, ctx) => {
+      b.tailCall(jump, 0);
+      b.return(b.call(bad, { a: ctx.len }));
+    });
+    expect(() => buildObject([q], { target: '4.19' })).toThrow(/subfunction returns its result/);
+  });
+
   it('packet parsing and rewriting (ports swapped, TTL decremented with l3 checksum update), context writes', () => {
     const p = program('tc', 'f_rewrite', (b, ctx) => {
       const eth = b.parse(Eth, 0).orReturn(0);
