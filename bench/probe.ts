@@ -1,93 +1,110 @@
 /**
  * Benchmark: the full `tsbpf probe` against `bpftool feature probe kernel`, in
- * the same run, alternating so both see the same machine load.
+ * the same run, alternating so every variant sees the same machine load.
  *
- *   npx tsx bench/probe.ts [runs=7]
+ *   npm run build && npx tsx bench/probe.ts [runs=9]
  *
- * Reports, per tool, the median and min wall time and the bpf() call count, and
- * the ratios. "in-process" is `probeKernel()` in this process (what a build with
- * `--target host` or an agent pays); "CLI" is `node bin/tsbpf.js probe --json`
- * as a fresh process (adds Node + TypeScript loading).
+ * Variants, each timed as wall clock (median and min over the runs):
+ * - `bpftool feature probe kernel` as a process;
+ * - `node bin/tsbpf.js probe --json` as a process, running the compiled dist/
+ *   (what an installed package runs) — against bpftool, this is the fair
+ *   comparison a user sees;
+ * - `probeKernel()` in this process, with helper workers (default) and on one
+ *   thread (`threads: 0`), which is what `tsbpf build --target host` or an agent
+ *   embedding tsbpf pays.
+ * Also the CPU time (user + system, children's rusage from /proc/self/stat) of
+ * both processes, and the machine's load average, which moves every number on a
+ * shared 2-core machine: read the ratios together with it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadavg } from 'node:os';
-import { clearProbeCache, probeKernel } from '../loader/probe/index.js';
+import { availableParallelism, loadavg } from 'node:os';
+import { probeKernel } from '../loader/probe/index.js';
 
-const runs = Number(process.argv[2] ?? 7);
+const runs = Number(process.argv[2] ?? 9);
 const root = join(import.meta.dirname, '..');
+const compiledCli = join(root, 'dist', 'cli', 'main.js');
+if (!existsSync(compiledCli)) throw new Error('dist/ is missing: run `npm run build` first (the CLI is timed as installed, from compiled JS)');
+
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-function timeBpftool(): number {
+/** Waited-for children's user+system CPU so far, in ms (fields cutime, cstime of /proc/self/stat). */
+function childrenCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+}
+
+/** Runs a command to completion; returns wall and CPU time. */
+function timeProcess(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): { wall: number; cpu: number } {
+  const c0 = childrenCpu();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('bpftool', ['feature', 'probe', 'kernel'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  if (r.status !== 0) throw new Error(`bpftool feature probe kernel failed (status ${r.status})`);
-  return ms(t0);
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env, maxBuffer: 1 << 26 });
+  const wall = ms(t0);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (status ${r.status}): ${r.stderr}`);
+  return { wall, cpu: childrenCpu() - c0 };
 }
 
-function timeInProcess(): number {
-  clearProbeCache();
-  const t0 = process.hrtime.bigint();
-  const report = probeKernel();
-  const t = ms(t0);
-  if (!report.helpers) throw new Error(`probe incomplete: ${report.notes?.join(' ') ?? ''}`);
-  return t;
-}
+const bpftool = () => timeProcess('bpftool', ['feature', 'probe', 'kernel']);
+const cli = () => timeProcess(process.execPath, [join(root, 'bin', 'tsbpf.js'), 'probe', '--json']);
 
-function timeCli(): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'tsbpf.js'), 'probe', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`tsbpf probe failed (status ${r.status})`);
-  return ms(t0);
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const min = (xs: number[]) => Math.min(...xs);
-
-/** CPU time (user + system, ms) of one bpftool run, from its rusage. */
-function bpftoolCpu(): number {
-  const out = execFileSync('sh', ['-c', 'bpftool feature probe kernel >/dev/null; cat /proc/$$/stat >/dev/null; times'], { encoding: 'utf8' });
-  // `times` prints shell and children user/system times: second line is the children's.
-  const line = out.trim().split('\n').pop() ?? '';
-  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  return (secs[0]! + secs[1]!) * 1000;
-}
-
-/** CPU time (user + system, ms) of one in-process probe. */
-function ourCpu(): number {
-  clearProbeCache();
+function inProcess(threads?: number): { wall: number; cpu: number } {
   const c = process.cpuUsage();
-  probeKernel();
+  const t0 = process.hrtime.bigint();
+  const report = probeKernel({ fresh: true, threads });
+  const wall = ms(t0);
   const d = process.cpuUsage(c);
-  return (d.user + d.system) / 1000;
+  if (!report.helpers) throw new Error(`probe incomplete: ${report.notes?.join(' ') ?? ''}`);
+  return { wall, cpu: (d.user + d.system) / 1000 };
 }
 
-// Warm up both (page cache for vmlinux BTF, module loading).
-timeBpftool();
-timeInProcess();
-const bpftool: number[] = [];
-const ours: number[] = [];
-const cli: number[] = [];
+const variants = {
+  'bpftool feature probe kernel': bpftool,
+  'tsbpf probe --json (dist, process)': cli,
+  'probeKernel() in-process, workers': () => inProcess(),
+  'probeKernel() in-process, 1 thread': () => inProcess(0),
+} as const;
+type Name = keyof typeof variants;
+const names = Object.keys(variants) as Name[];
+const wall = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+
+// Warm up every variant (page cache for vmlinux BTF and dist/, koffi).
+for (const n of names) variants[n]();
+const load0 = loadavg()[0]!;
 for (let i = 0; i < runs; i++) {
-  if (i % 2 === 0) {
-    bpftool.push(timeBpftool());
-    ours.push(timeInProcess());
-  } else {
-    ours.push(timeInProcess());
-    bpftool.push(timeBpftool());
+  // Rotate the order each round so no variant always runs right after another.
+  for (let k = 0; k < names.length; k++) {
+    const n = names[(i + k) % names.length]!;
+    const r = variants[n]();
+    wall[n].push(r.wall);
+    cpu[n].push(r.cpu);
   }
-  cli.push(timeCli());
 }
+const load1 = loadavg()[0]!;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const min = (xs: number[]) => Math.min(...xs);
 const probe = probeKernel();
 const pairs = Object.values(probe.helpers ?? {}).reduce((n, hs) => n + Object.keys(hs).length, 0);
-const cpuTheirs = [bpftoolCpu(), bpftoolCpu(), bpftoolCpu()];
-const cpuOurs = [ourCpu(), ourCpu(), ourCpu()];
 
-const row = (name: string, xs: number[]) => `${name.padEnd(32)} median ${median(xs).toFixed(1).padStart(7)} ms   min ${min(xs).toFixed(1).padStart(7)} ms`;
-console.log(`kernel ${probe.system?.kernel.release}, ${runs} alternating runs, ${pairs} (program type, helper) pairs probed by tsbpf, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log(row('bpftool feature probe kernel', bpftool));
-console.log(row('tsbpf probeKernel() in-process', ours));
-console.log(row('tsbpf probe --json (new process)', cli));
-console.log(`ratio in-process / bpftool: ${(median(ours) / median(bpftool)).toFixed(2)} (median), ${(min(ours) / min(bpftool)).toFixed(2)} (min)`);
-console.log(`CPU time (user+sys): bpftool min ${min(cpuTheirs).toFixed(0)} ms, tsbpf in-process min ${min(cpuOurs).toFixed(0)} ms`);
-console.log(`ratio CLI / bpftool:        ${(median(cli) / median(bpftool)).toFixed(2)} (median), ${(min(cli) / min(bpftool)).toFixed(2)} (min)`);
+console.log(
+  `${new Date().toISOString()} kernel ${probe.system?.kernel.release}, ${availableParallelism()} CPUs, ${runs} rotating runs, ` +
+    `${pairs} (program type, helper) pairs, load average ${load0.toFixed(1)} before / ${load1.toFixed(1)} after`,
+);
+for (const n of names)
+  console.log(
+    `${n.padEnd(36)} wall median ${median(wall[n]).toFixed(0).padStart(5)} ms  min ${min(wall[n]).toFixed(0).padStart(5)} ms   ` +
+      `CPU median ${median(cpu[n]).toFixed(0).padStart(5)} ms`,
+  );
+const base: Name = 'bpftool feature probe kernel';
+for (const n of names.slice(1))
+  console.log(
+    `ratio ${n.padEnd(36)} / bpftool: ${(median(wall[n]) / median(wall[base])).toFixed(2)} (median wall), ` +
+      `${(min(wall[n]) / min(wall[base])).toFixed(2)} (min wall)`,
+  );
