@@ -9,9 +9,9 @@
  * - `node bin/tsbpf.js probe --json` as a process, running the compiled dist/
  *   (what an installed package runs) — against bpftool, this is the fair
  *   comparison a user sees;
- * - `probeKernel()` in this process, with helper workers (default) and on one
- *   thread (`threads: 0`), which is what `tsbpf build --target host` or an agent
- *   embedding tsbpf pays.
+ * - `probeKernel()` in this process, with helper workers on the other cores
+ *   (default) and on one thread (`threads: 0`), which is what `tsbpf build
+ *   --target host` or an agent embedding tsbpf pays.
  * Also the CPU time (user + system, children's rusage from /proc/self/stat) of
  * both processes, and the machine's load average, which moves every number on a
  * shared 2-core machine: read the ratios together with it.

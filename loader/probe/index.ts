@@ -28,8 +28,8 @@ export interface ProbeOptions {
   /** Progress callback: section being probed; for helpers also done/total program types. */
   readonly onProgress?: (section: SectionName, done?: number, total?: number) => void;
   /**
-   * Worker threads for helper probing, besides this thread (default: the idle
-   * extra cores by load average, see `idleCores()`; 0 probes on this thread only).
+   * Worker threads for helper probing, besides this thread (default: one per
+   * extra core, `os.availableParallelism() - 1`; 0 probes on this thread only).
    */
   readonly threads?: number;
   /** Skip the per-process cache (benchmarks). */

@@ -9,7 +9,7 @@ import { need } from '../support/env.js';
 import { clearProbeCache, probeKernel } from '../../loader/probe/index.js';
 import { createContext } from '../../loader/probe/context.js';
 import { loadableTypes, probeHelpers } from '../../loader/probe/helpers.js';
-import { HelperPool, idleCores } from '../../loader/probe/parallel.js';
+import { HelperPool } from '../../loader/probe/parallel.js';
 import { probeProgramTypes } from '../../loader/probe/types.js';
 
 const ok = need({ kernel: true });
@@ -42,13 +42,3 @@ describe.skipIf(!ok)('parallel helper probing', () => {
     });
 });
 
-describe('idleCores', () => {
-  it('counts only idle extra cores, never this thread, never below zero', () => {
-    expect(idleCores(2, 0.3)).toBe(1);
-    expect(idleCores(2, 1.5)).toBe(0);
-    expect(idleCores(2, 5.5)).toBe(0);
-    expect(idleCores(8, 2.2)).toBe(5);
-    expect(idleCores(8, 0)).toBe(7);
-    expect(idleCores(1, 0)).toBe(0);
-  });
-});
