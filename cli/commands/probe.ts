@@ -34,6 +34,21 @@ export async function runProbe(opts: ProbeCliOptions, tty: { stdout: boolean; st
   const modes = [opts.json, opts.ts, opts.profile].filter(Boolean).length;
   if (modes > 1) throw new TsbpfError('PROBE_BAD_OPTIONS', 'choose one of --json, --ts, --profile');
   const sections = opts.profile ? undefined : parseSections(opts.only);
+  // Helper workers boot on the other cores while this thread imports the prober.
+  const workers = await import('../../loader/probe/workers.js');
+  if (!sections || sections.includes('helpers')) workers.prestartHelperWorkers();
+  try {
+    return await probeAndRender(opts, sections, tty);
+  } finally {
+    workers.releasePrestartedWorkers();
+  }
+}
+
+async function probeAndRender(
+  opts: ProbeCliOptions,
+  sections: SectionName[] | undefined,
+  tty: { stdout: boolean; stderr: boolean },
+): Promise<{ text: string; notes: readonly string[] }> {
   const { probeKernel, toTargetProfile } = await import('../../loader/probe/index.js');
   const { formatText, formatTs } = await import('../../loader/probe/format.js');
   const progress = tty.stderr

@@ -10,6 +10,7 @@ import { clearProbeCache, probeKernel } from '../../loader/probe/index.js';
 import { createContext } from '../../loader/probe/context.js';
 import { loadableTypes, probeHelpers } from '../../loader/probe/helpers.js';
 import { HelperPool } from '../../loader/probe/parallel.js';
+import { prestartHelperWorkers, releasePrestartedWorkers } from '../../loader/probe/workers.js';
 import { probeProgramTypes } from '../../loader/probe/types.js';
 
 const ok = need({ kernel: true });
@@ -27,7 +28,10 @@ describe.skipIf(!ok)('parallel helper probing', () => {
     it(`workers really answer program types, identically to this thread (log ${strategy})`, async () => {
       const ctx = createContext();
       const types = probeProgramTypes(ctx);
+      // 'always' also goes through workers started before the probe (as the CLI does).
+      if (strategy === 'always') prestartHelperWorkers(1);
       const pool = HelperPool.start(strategy, 1);
+      releasePrestartedWorkers();
       expect(pool).toBeDefined();
       try {
         await sleep(500); // let the worker boot, so it takes a share of the jobs
