@@ -8,6 +8,7 @@
  */
 import { btfTypeKey, freezeType } from './builder.js';
 import type { BtfSpec, BtfType, BtfTypeId } from './types.js';
+import { typeReferences as references } from './references.js';
 
 /** Result of {@link dedupBtf}: the smaller spec and where each old id went. */
 export interface DedupResult {
@@ -18,23 +19,6 @@ export interface DedupResult {
   readonly removed: number;
 }
 
-/** Ids referenced by `t`, in a fixed order. */
-function references(t: BtfType): BtfTypeId[] {
-  switch (t.kind) {
-    case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': case 'func': case 'var': case 'decl_tag':
-      return [t.type];
-    case 'array':
-      return [t.type, t.indexType];
-    case 'struct': case 'union':
-      return t.members.map((m) => m.type);
-    case 'func_proto':
-      return [t.returnType, ...t.params.map((p) => p.type)];
-    case 'datasec':
-      return t.vars.map((v) => v.type);
-    default:
-      return [];
-  }
-}
 
 /** `t` with every reference replaced through `f` (same order as {@link references}). */
 function rewrite(t: BtfType, f: (id: BtfTypeId) => BtfTypeId): BtfType {

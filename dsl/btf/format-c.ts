@@ -10,6 +10,7 @@
 import { BtfError } from './errors.js';
 import type { Btf } from './graph.js';
 import type { BtfType, BtfTypeId } from './types.js';
+import { typeReferences as refs } from './references.js';
 
 /** Options of {@link formatBtfC}. */
 export interface FormatBtfCOptions {
@@ -506,20 +507,3 @@ function paddingLines(from: number, to: number, pad: string): string[] {
   return lines;
 }
 
-/** Ids a type refers to. */
-function refs(t: BtfType): BtfTypeId[] {
-  switch (t.kind) {
-    case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': case 'func': case 'var': case 'decl_tag':
-      return [t.type];
-    case 'array':
-      return [t.type, t.indexType];
-    case 'struct': case 'union':
-      return t.members.map((m) => m.type);
-    case 'func_proto':
-      return [t.returnType, ...t.params.map((p) => p.type)];
-    case 'datasec':
-      return t.vars.map((v) => v.type);
-    default:
-      return [];
-  }
-}
