@@ -169,24 +169,13 @@ export interface PinDir extends Disposable {
 }
 
 /**
- * A per-test pin directory: under /sys/fs/bpf when a bpffs is mounted there,
- * otherwise on a private bpffs instance mounted on a temporary directory (each
- * bpffs mount is its own instance, so nothing outside the test sees it).
+ * A per-test pin directory on a private bpffs instance mounted on a temporary
+ * directory (each bpffs mount is its own instance, so nothing outside the test
+ * sees it). Never /sys/fs/bpf: `ip netns exec` remounts /sys, so a pin there is
+ * invisible to `tc`/`ip` run inside a test namespace, while a /tmp mount is not.
  */
 export function createPinDir(): PinDir {
   const tag = `tsbpf-test-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const mounted = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((l) => {
-      const f = l.split(' ');
-      return f[1] === '/sys/fs/bpf' && f[2] === 'bpf';
-    });
-  if (mounted) {
-    const path = join('/sys/fs/bpf', tag);
-    mkdirSync(path);
-    const cleanup = () => rmSync(path, { recursive: true, force: true });
-    return { path, cleanup, [Symbol.dispose]: cleanup };
-  }
   const path = join(tmpdir(), tag);
   mkdirSync(path);
   try {
