@@ -2,7 +2,8 @@
  * The probe's profile drives the compiler: `tsbpf probe --profile > p.json`, then
  * `tsbpf build --target p.json` on a small DSL program, both as a user runs them
  * (the bin script, from the sources), and the object loads on this kernel
- * (bpftool prog loadall, pinned under a per-test directory removed afterwards).
+ * (bpftool prog loadall, pinned in a private mount namespace with its own bpffs, so
+ * bpftool never mounts anything on the host's /sys/fs/bpf).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import { readObject } from '../../dsl/elf/index.js';
+import { bpffsSession } from '../elf/helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'tsbpf.js');
@@ -23,7 +25,6 @@ function tsbpf(args: string[], cwd: string) {
 describe.skipIf(!ok)('tsbpf probe --profile → tsbpf build --target', () => {
   it('builds a small program for the probed profile, and the object loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-probe-profile-'));
-    const pins = join('/sys/fs/bpf', `tsbpf-probe-profile-${process.pid}`);
     try {
       const probe = tsbpf(['probe', '--profile'], dir);
       expect(probe.status, probe.stderr).toBe(0);
@@ -34,11 +35,11 @@ describe.skipIf(!ok)('tsbpf probe --profile → tsbpf build --target', () => {
       const obj = join(dir, 'counter.o');
       expect(existsSync(obj)).toBe(true);
       expect(readObject(readFileSync(obj)).programs.length).toBeGreaterThan(0);
-      execFileSync('bpftool', ['prog', 'loadall', obj, pins], { stdio: 'pipe' });
-      const pinned = execFileSync('ls', [pins], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      const [load, list] = bpffsSession([['bpftool', 'prog', 'loadall', obj, '$PIN/progs'], ['ls', '$PIN/progs']]);
+      expect(load!.status, load!.stderr).toBe(0);
+      const pinned = list!.stdout.trim().split('\n').filter(Boolean);
       expect(pinned.length).toBeGreaterThan(0);
     } finally {
-      rmSync(pins, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
