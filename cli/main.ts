@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { TsbpfError } from '../dsl/errors.js';
+import { formatCliError } from './errors.js';
 import { commands } from './commands/index.js';
 
 /** The package manifest: `../package.json` from the sources, `../../package.json` from dist/. */
@@ -34,7 +34,7 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI on `argv` (as in `process.argv`); reports typed errors without a stack trace. */
+/** Runs the CLI on `argv` (as in `process.argv`); reports every error as one line (cli/errors.ts), never a stack trace. */
 export async function main(argv: string[]): Promise<void> {
   const program = createProgram();
   try {
@@ -44,11 +44,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof TsbpfError) {
-      process.stderr.write(`tsbpf: ${err.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
+    process.stderr.write(`tsbpf: ${formatCliError(err)}\n`);
+    process.exitCode = 1;
   }
 }

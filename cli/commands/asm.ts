@@ -7,7 +7,7 @@
  * instruction bytes.
  */
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readInputText, writeOutputFile } from '../files.js';
 import { basename, extname } from 'node:path';
 import { TsbpfError } from '../../dsl/errors.js';
 import {
@@ -98,16 +98,11 @@ export function registerAsm(program: Command): void {
     )
     .action((file: string, opts: { output?: string; section: string; symbol?: string; isa: string; bin?: string }) => {
       if (!levels.includes(opts.isa)) throw new TsbpfError('CLI_USAGE', `--isa must be one of ${levels.join(', ')}, not '${opts.isa}'`);
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        throw new TsbpfError('CLI_READ', `cannot read ${file}: ${(err as Error).message}`);
-      }
+      const text = readInputText(file, 'assembly source');
       const insns = assemble(parse(text, { file }), { isa: opts.isa as IsaLevel });
       const symbol = opts.symbol ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'prog');
-      if (opts.output) writeFileSync(opts.output, objectFromInstructions(insns, { section: opts.section, symbol }));
-      if (opts.bin) writeFileSync(opts.bin, encode(insns));
+      if (opts.output) writeOutputFile(opts.output, objectFromInstructions(insns, { section: opts.section, symbol }), 'object file');
+      if (opts.bin) writeOutputFile(opts.bin, encode(insns), 'instruction file');
       if (!opts.output && !opts.bin) process.stdout.write(listing(insns).join('\n') + '\n');
     });
 }

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile } from '../files.js';
 import { basename, dirname } from 'node:path';
 import { readElf } from '../../dsl/elf/file/index.js';
 import {
@@ -29,21 +30,32 @@ const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 /** Reads `.BTF` (and `.BTF.ext`) from an ELF object, or the whole file as a raw blob. */
 export function loadBtfFile(file: string, baseFile?: string): { btf: Btf; ext?: BtfExt } {
-  const bytes = new Uint8Array(readFileSync(file));
+  const bytes = readInputFile(file, 'BTF file');
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
     const elf = readElf(bytes);
     const btfSec = elf.sections.find((s) => s.name === '.BTF');
     if (!btfSec) throw new BtfError('BTF_NOT_FOUND', `${file}: ELF object has no .BTF section`);
-    const btf = decodeBtf(btfSec.data, baseOf(file, baseFile));
+    const btf = decodeWithHint(btfSec.data, file, baseOf(file, baseFile));
     const extSec = elf.sections.find((s) => s.name === '.BTF.ext');
     return extSec ? { btf, ext: decodeBtfExt(extSec.data, btf) } : { btf };
   }
-  return { btf: decodeBtf(bytes, baseOf(file, baseFile)) };
+  return { btf: decodeWithHint(bytes, file, baseOf(file, baseFile)) };
+}
+
+/** decodeBtf, with a hint when a blob that fails without a base looks like split BTF. */
+function decodeWithHint(bytes: Uint8Array, file: string, base: { base?: Btf }): Btf {
+  try {
+    return decodeBtf(bytes, base);
+  } catch (e) {
+    if (!base.base && e instanceof BtfError && (e.code === 'BTF_BAD_STRING' || e.code === 'BTF_BAD_TYPE_ID'))
+      throw new BtfError(e.code, `${file}: ${e.message} (if this is split BTF, e.g. a kernel module's, give its base with --base FILE)`);
+    throw e;
+  }
 }
 
 /** Base graph for split BTF: `--base`, or vmlinux for a module blob under /sys/kernel/btf. */
 function baseOf(file: string, baseFile?: string): { base?: Btf } {
-  if (baseFile) return { base: decodeBtf(new Uint8Array(readFileSync(baseFile))) };
+  if (baseFile) return { base: decodeBtf(readInputFile(baseFile, 'base BTF file')) };
   const vmlinux = '/sys/kernel/btf/vmlinux';
   if (dirname(file) === '/sys/kernel/btf' && basename(file) !== 'vmlinux' && existsSync(vmlinux)) {
     return { base: decodeBtf(new Uint8Array(readFileSync(vmlinux))) };

@@ -18,7 +18,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TsbpfError } from '../../dsl/errors.js';
+import { moduleLoadError, noteUserModule } from '../errors.js';
 import { writeObject } from '../../dsl/elf/index.js';
+import { assertObjectSpecShape } from '../../dsl/elf/spec-shape.js';
 import { fitObject, formatFitReports, type ProgramFitReport } from '../../dsl/fit/index.js';
 import { hostProfile, profileByName, profileFromJson, profileNames, type TargetProfile } from '../../dsl/kernel/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
@@ -77,7 +79,7 @@ export function objectFromModule(ns: Record<string, unknown>, profile: TargetPro
   const programs: ProgramSpec[] = [];
   const maps: MapSpec[] = [];
   for (const v of values) {
-    if (isObjectSpec(v)) parts.push(v);
+    if (isObjectSpec(v)) parts.push((assertObjectSpecShape(v, `${what}: exported object`), v));
     else if (isProgramSpec(v)) programs.push(v);
     else if (isMapSpec(v)) maps.push(v);
   }
@@ -139,11 +141,11 @@ export async function importModule(path: string): Promise<Record<string, unknown
   const abs = resolve(path);
   if (!existsSync(abs)) throw new BuildError('BUILD_MODULE', `module ${path} does not exist`);
   const { tsImport } = await import('tsx/esm/api');
+  noteUserModule(abs);
   try {
     return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof TsbpfError) throw e;
-    throw new BuildError('BUILD_MODULE', `cannot load ${path}: ${(e as Error).message}`, { cause: e });
+    throw moduleLoadError(path, e);
   }
 }
 
