@@ -4,6 +4,7 @@
  * UAPI rules, so malformed input gives a {@link BtfError}, never a crash; time
  * is linear in the blob size (each type consumes at least 12 bytes).
  */
+import { assertGraphAcyclic } from './cycles.js';
 import { BtfError } from './errors.js';
 import { BTF_KIND_BY_NUMBER, BTF_MAGIC, BTF_VERSION } from './kinds.js';
 import { Btf } from './graph.js';
@@ -252,7 +253,9 @@ export function decodeBtf(bytes: Uint8Array, options: DecodeBtfOptions = {}): Bt
   }
 
   checkReferences(types, firstId);
-  return new Btf(Object.freeze(types), base, strings);
+  const frozen = Object.freeze(types);
+  assertGraphAcyclic({ types: frozen, firstId });
+  return new Btf(frozen, base, strings);
 }
 
 function badInfo(id: number, kind: string, name: string, what: string): never {

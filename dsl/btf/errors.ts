@@ -14,6 +14,8 @@ export type BtfErrorCode =
   | 'BTF_BAD_STRING'
   | 'BTF_BAD_TYPE_ID'
   | 'BTF_BAD_TYPE'
+  | 'BTF_CYCLE'
+  | 'BTF_TOO_DEEP'
   | 'BTF_TOO_LARGE'
   | 'BTF_EXT_TRUNCATED'
   | 'BTF_EXT_BAD_HEADER'

@@ -7,6 +7,7 @@
  * bitfields and misaligned layouts get `__attribute__((packed))`, so
  * recompiling the output reproduces sizes and member offsets.
  */
+import { assertGraphAcyclic } from './cycles.js';
 import { BtfError } from './errors.js';
 import type { Btf } from './graph.js';
 import type { BtfType, BtfTypeId } from './types.js';
@@ -22,8 +23,30 @@ export interface FormatBtfCOptions {
 
 type Mode = 'strong' | 'weak';
 
+/**
+ * One step of the ordering walk: a generator that yields the sub-steps it
+ * needs run first. {@link runSteps} drives them with an explicit stack, so a
+ * dependency chain thousands of types deep does not grow the JavaScript stack.
+ */
+interface Step extends Generator<Step, void, void> {}
+
+/** Runs `first` and every step it yields, depth first, without recursion. */
+function runSteps(first: Step): void {
+  const stack: Step[] = [first];
+  while (stack.length) {
+    const r = stack[stack.length - 1]!.next();
+    if (r.done) stack.pop();
+    else stack.push(r.value);
+  }
+}
+
+/** Deepest nesting of inline declarations (anonymous aggregates, function-pointer parameters) printed. */
+const MAX_INLINE_NESTING = 256;
+
 /** Formats `graph` (own and base types it needs) as C. */
 export function formatBtfC(graph: Btf, options: FormatBtfCOptions = {}): string {
+  // A loop C cannot spell (typedef a b; typedef b a;) is refused rather than printed as invalid C.
+  for (let g: Btf | undefined = graph; g; g = g.base) assertGraphAcyclic(g);
   return new CPrinter(graph, options).print();
 }
 
@@ -39,7 +62,7 @@ class CPrinter {
   private readonly printedFwd = new Set<string>();
   private readonly needDone = new Set<number>();
   private readonly expanding = new Set<BtfTypeId>();
-  private emitDepth = 0;
+  private inlineNesting = 0;
   private inlineBudget = 5_000_000;
 
   constructor(
@@ -51,7 +74,7 @@ class CPrinter {
 
   print(): string {
     const roots = this.roots();
-    for (const id of roots) this.emitTop(id);
+    for (const id of roots) runSteps(this.emitTop(id));
     return this.out.join('\n') + (this.out.length ? '\n' : '');
   }
 
@@ -148,24 +171,23 @@ class CPrinter {
 
   // ---------------------------------------------------------------- ordering
 
-  private emitTop(id: BtfTypeId): void {
+  private *emitTop(id: BtfTypeId): Step {
     if (this.done.has(id) || this.inProgress.has(id)) return;
     const t = this.g.get(id);
     if (!t) return;
-    if (++this.emitDepth > 5000) throw new BtfError('BTF_BAD_TYPE', `type [${id}]: dependency chain deeper than 5000 types`);
     this.inProgress.add(id);
     switch (t.kind) {
       case 'struct': case 'union':
-        for (const m of t.members) this.need(m.type, 'strong');
+        for (const m of t.members) yield this.need(m.type, 'strong');
         break;
       case 'typedef':
-        this.need(t.type, 'weak');
+        yield this.need(t.type, 'weak');
         break;
       case 'func':
-        this.need(t.type, 'weak');
+        yield this.need(t.type, 'weak');
         break;
       case 'var':
-        this.need(t.type, 'strong');
+        yield this.need(t.type, 'strong');
         break;
       default:
         break;
@@ -177,14 +199,12 @@ class CPrinter {
       this.printedFwd.add(text);
     } else if (text !== undefined) this.out.push(text, '');
     this.inProgress.delete(id);
-    this.emitDepth--;
     this.done.add(id);
     if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'fwd') this.declaredTags.add(id);
   }
 
   /** Makes sure `id` can be used in `mode` (strong: complete type; weak: declared is enough). */
-  private need(id: BtfTypeId, mode: Mode, depth = 0): void {
-    if (depth > 64) return;
+  private *need(id: BtfTypeId, mode: Mode): Step {
     // Once satisfied a requirement stays satisfied; memoizing also keeps shared sub-graphs linear.
     const key = mode === 'strong' ? id : -id - 1;
     if (this.needDone.has(key)) return;
@@ -194,9 +214,9 @@ class CPrinter {
     switch (t.kind) {
       case 'struct': case 'union':
         if (t.name === '') {
-          for (const m of t.members) this.need(m.type, 'strong', depth + 1);
+          for (const m of t.members) yield this.need(m.type, 'strong');
         } else if (mode === 'strong') {
-          this.emitTop(id);
+          yield this.emitTop(id);
         } else if (!this.done.has(id) && !this.declaredTags.has(id)) {
           this.pendingFwd.push(id);
         }
@@ -205,24 +225,24 @@ class CPrinter {
         if (!this.declaredTags.has(id)) this.pendingFwd.push(id);
         break;
       case 'enum': case 'enum64':
-        if (t.name !== '') this.emitTop(id);
+        if (t.name !== '') yield this.emitTop(id);
         break;
       case 'typedef':
-        this.emitTop(id);
-        if (mode === 'strong') this.need(t.type, 'strong', depth + 1);
+        yield this.emitTop(id);
+        if (mode === 'strong') yield this.need(t.type, 'strong');
         break;
       case 'ptr':
-        this.need(t.type, 'weak', depth + 1);
+        yield this.need(t.type, 'weak');
         break;
       case 'array':
-        this.need(t.type, 'strong', depth + 1);
+        yield this.need(t.type, 'strong');
         break;
       case 'const': case 'volatile': case 'restrict': case 'type_tag':
-        this.need(t.type, mode, depth + 1);
+        yield this.need(t.type, mode);
         break;
       case 'func_proto':
-        this.need(t.returnType, 'weak', depth + 1);
-        for (const p of t.params) this.need(p.type, 'weak', depth + 1);
+        yield this.need(t.returnType, 'weak');
+        for (const p of t.params) yield this.need(p.type, 'weak');
         break;
       default:
         break;
@@ -326,55 +346,86 @@ class CPrinter {
     return name;
   }
 
-  /** A C declarator: the type `id` applied to `inner` (a name, possibly with `*`, `[]`, `()`). */
-  private decl(id: BtfTypeId, inner: string, indent: number, depth = 0): string {
-    if (depth > 64) return joinDecl(inner, 'void /* type chain too deep */');
-    if (id === 0) return joinDecl(inner, 'void');
-    const t = this.g.get(id);
-    if (!t) return joinDecl(inner, `void /* missing type ${id} */`);
-    switch (t.kind) {
-      case 'int': case 'float':
-        return joinDecl(inner, t.name);
-      case 'struct': case 'union':
-        return joinDecl(inner, t.name === '' ? this.body(id, t, indent) : `${t.kind} ${this.name(id)}`);
-      case 'enum': case 'enum64':
-        return joinDecl(inner, t.name === '' ? this.body(id, t, indent) : `enum ${this.name(id)}`);
-      case 'fwd':
-        return joinDecl(inner, `${t.fwdKind} ${this.name(id)}`);
-      case 'typedef':
-        return joinDecl(inner, this.name(id));
-      case 'ptr': {
-        const target = this.g.get(this.skipQualifiers(t.type));
-        const wrap = target?.kind === 'array' || target?.kind === 'func_proto';
-        return this.decl(t.type, wrap ? `(*${inner})` : `*${inner}`, indent, depth + 1);
+  /**
+   * A C declarator: the type `id` applied to `inner` (a name, possibly with `*`,
+   * `[]`, `()`). Pointer, array and qualifier chains are followed in a loop;
+   * only inline declarations (anonymous aggregates, function-pointer
+   * parameters) nest, and that nesting is bounded.
+   */
+  private decl(id: BtfTypeId, inner: string, indent: number): string {
+    let prefix = '';
+    for (let steps = 0; ; steps++) {
+      if (steps > this.g.nextId) throw new BtfError('BTF_CYCLE', `type [${id}]: declarator chain loops back on itself (cyclic BTF)`);
+      if (id === 0) return prefix + joinDecl(inner, 'void');
+      const t = this.g.get(id);
+      if (!t) return prefix + joinDecl(inner, `void /* missing type ${id} */`);
+      switch (t.kind) {
+        case 'int': case 'float':
+          return prefix + joinDecl(inner, t.name);
+        case 'struct': case 'union':
+          return prefix + joinDecl(inner, t.name === '' ? this.nested(() => this.body(id, t, indent)) : `${t.kind} ${this.name(id)}`);
+        case 'enum': case 'enum64':
+          return prefix + joinDecl(inner, t.name === '' ? this.nested(() => this.body(id, t, indent)) : `enum ${this.name(id)}`);
+        case 'fwd':
+          return prefix + joinDecl(inner, `${t.fwdKind} ${this.name(id)}`);
+        case 'typedef':
+          return prefix + joinDecl(inner, this.name(id));
+        case 'ptr': {
+          const target = this.g.get(this.skipQualifiers(t.type));
+          const wrap = target?.kind === 'array' || target?.kind === 'func_proto';
+          inner = wrap ? `(*${inner})` : `*${inner}`;
+          id = t.type;
+          continue;
+        }
+        case 'array':
+          inner = `${inner}[${t.nelems}]`;
+          id = t.type;
+          continue;
+        case 'const': case 'volatile': case 'restrict': case 'type_tag': {
+          const q = t.kind === 'type_tag' ? `__attribute__((btf_type_tag("${t.name.replace(/["\\]/g, '\\$&')}")))` : t.kind;
+          if (t.kind !== 'type_tag' && this.hasQualifier(t.type, t.kind)) {
+            id = t.type;
+            continue;
+          }
+          const target = this.g.get(this.skipQualifiers(t.type));
+          if (target?.kind === 'ptr') inner = `${q} ${inner}`.trimEnd();
+          else prefix += `${q} `;
+          id = t.type;
+          continue;
+        }
+        case 'func_proto': {
+          const params = t.params.map((p, i) =>
+            p.type === 0 && p.name === '' && i === t.params.length - 1 ? '...' : this.nested(() => this.decl(p.type, p.name, indent)),
+          );
+          inner = `${inner}(${params.length ? params.join(', ') : 'void'})`;
+          id = t.returnType;
+          continue;
+        }
+        case 'func': case 'var':
+          id = t.type;
+          continue;
+        default:
+          return prefix + joinDecl(inner, `void /* ${t.kind} */`);
       }
-      case 'array':
-        return this.decl(t.type, `${inner}[${t.nelems}]`, indent, depth + 1);
-      case 'const': case 'volatile': case 'restrict': case 'type_tag': {
-        const q = t.kind === 'type_tag' ? `__attribute__((btf_type_tag("${t.name.replace(/["\\]/g, '\\$&')}")))` : t.kind;
-        if (t.kind !== 'type_tag' && this.hasQualifier(t.type, t.kind)) return this.decl(t.type, inner, indent, depth + 1);
-        const target = this.g.get(this.skipQualifiers(t.type));
-        if (target?.kind === 'ptr') return this.decl(t.type, `${q} ${inner}`.trimEnd(), indent, depth + 1);
-        return `${q} ${this.decl(t.type, inner, indent, depth + 1)}`;
-      }
-      case 'func_proto': {
-        const params = t.params.map((p, i) =>
-          p.type === 0 && p.name === '' && i === t.params.length - 1 ? '...' : this.decl(p.type, p.name, indent, depth + 1),
-        );
-        return this.decl(t.returnType, `${inner}(${params.length ? params.join(', ') : 'void'})`, indent, depth + 1);
-      }
-      case 'func':
-        return this.decl(t.type, inner, indent, depth + 1);
-      case 'var':
-        return this.decl(t.type, inner, indent, depth + 1);
-      default:
-        return joinDecl(inner, `void /* ${t.kind} */`);
+    }
+  }
+
+  /** Runs `print` one inline level deeper; refuses absurd nesting (only crafted BTF has it) with a typed error. */
+  private nested(print: () => string): string {
+    if (++this.inlineNesting > MAX_INLINE_NESTING) {
+      this.inlineNesting = 0;
+      throw new BtfError('BTF_TOO_DEEP', `inline declarations (anonymous structs, function-pointer parameters) nest deeper than ${MAX_INLINE_NESTING} levels`);
+    }
+    try {
+      return print();
+    } finally {
+      if (this.inlineNesting > 0) this.inlineNesting--;
     }
   }
 
   /** Whether the qualifier chain starting at `id` already has `kind` (C forbids `const const`). */
   private hasQualifier(id: BtfTypeId, kind: string): boolean {
-    for (let i = 0; i < 64; i++) {
+    for (let i = 0; i <= this.g.nextId; i++) {
       const t = this.g.get(id);
       if (t?.kind === 'array') {
         // A qualified array qualifies its elements.
@@ -389,7 +440,7 @@ class CPrinter {
   }
 
   private skipQualifiers(id: BtfTypeId): BtfTypeId {
-    for (let i = 0; i < 64; i++) {
+    for (let i = 0; i <= this.g.nextId; i++) {
       const t = this.g.get(id);
       if (!t || !(t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag')) return id;
       id = t.type;
@@ -407,35 +458,61 @@ class CPrinter {
     }
   }
 
-  /** C alignment in bytes on the BPF target (LP64; 128-bit ints align to 16). */
-  private align(id: BtfTypeId, depth = 0): number {
+  /** C alignment in bytes on the BPF target (LP64; 128-bit ints align to 16); by-value nesting of any depth. */
+  private align(id: BtfTypeId): number {
     const cached = this.alignCache.get(id);
     if (cached !== undefined) return cached;
-    if (depth > 64) return 1;
-    this.alignCache.set(id, 1); // cut cycles (a struct containing itself is corrupt anyway)
-    const t = this.g.get(id);
-    let a = 1;
-    if (t) {
-      switch (t.kind) {
-        case 'int': case 'float': case 'enum': case 'enum64':
-          a = Math.min(Math.max(t.size, 1), 16);
-          break;
-        case 'ptr':
-          a = 8;
-          break;
-        case 'array': case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag':
-          a = this.align(t.type, depth + 1);
-          break;
-        case 'struct': case 'union':
-          if (t.kind === 'struct' && this.isPacked(t, depth + 1)) a = 1;
-          else for (const m of t.members) a = Math.max(a, this.align(m.type, depth + 1));
-          break;
-        default:
-          a = 1;
+    // Post-order over what the alignment depends on, with an explicit stack.
+    const stack: BtfTypeId[] = [id];
+    const expanded = new Set<BtfTypeId>();
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      if (!expanded.has(top)) {
+        expanded.add(top);
+        this.alignCache.set(top, 1); // provisional: cuts cycles (a struct containing itself is corrupt anyway)
+        for (const d of this.alignDeps(top)) if (!this.alignCache.has(d)) stack.push(d);
+        continue;
       }
+      stack.pop();
+      this.alignCache.set(top, this.alignOf(top));
     }
-    this.alignCache.set(id, a);
-    return a;
+    return this.alignCache.get(id)!;
+  }
+
+  /** The types whose alignment decides `id`'s. */
+  private alignDeps(id: BtfTypeId): BtfTypeId[] {
+    const t = this.g.get(id);
+    if (!t) return [];
+    switch (t.kind) {
+      case 'array': case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag':
+        return [t.type];
+      case 'struct': case 'union':
+        return t.members.map((m) => m.type);
+      default:
+        return [];
+    }
+  }
+
+  /** Alignment of `id` once its dependencies' are known. */
+  private alignOf(id: BtfTypeId): number {
+    const t = this.g.get(id);
+    if (!t) return 1;
+    switch (t.kind) {
+      case 'int': case 'float': case 'enum': case 'enum64':
+        return Math.min(Math.max(t.size, 1), 16);
+      case 'ptr':
+        return 8;
+      case 'array': case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag':
+        return this.align(t.type);
+      case 'struct': case 'union': {
+        if (t.kind === 'struct' && this.isPacked(t)) return 1;
+        let a = 1;
+        for (const m of t.members) a = Math.max(a, this.align(m.type));
+        return a;
+      }
+      default:
+        return 1;
+    }
   }
 
   /** Where C would put a member after `pos` bits (bitfields stay inside their storage unit). */
@@ -452,11 +529,11 @@ class CPrinter {
    * would land after its real offset, or the size is not a multiple of the
    * alignment (bitfields' declared types count, as in C).
    */
-  private isPacked(t: Extract<BtfType, { kind: 'struct' }>, depth = 0): boolean {
+  private isPacked(t: Extract<BtfType, { kind: 'struct' }>): boolean {
     let maxAlign = 1;
     let pos = 0;
     for (const m of t.members) {
-      maxAlign = Math.max(maxAlign, this.align(m.type, depth + 1));
+      maxAlign = Math.max(maxAlign, this.align(m.type));
       if (this.naturalOffset(pos, m.type, m.bitfieldSize, false) > m.bitOffset) return true;
       pos = Math.max(pos, m.bitOffset + (m.bitfieldSize || this.sizeBits(m.type)));
     }

@@ -109,12 +109,14 @@ export class Btf implements BtfSpec {
 
   /** Follows typedefs and modifiers (const, volatile, restrict, type_tag) to the underlying id. */
   resolve(id: BtfTypeId): BtfTypeId {
-    for (let hops = 0; hops < 256; hops++) {
+    const start = id;
+    // A chain longer than the graph has ids must revisit one: a loop (only possible in a hand-built graph).
+    for (let hops = 0; hops <= this.nextId; hops++) {
       const t = this.get(id);
       if (!t || !(t.kind === 'typedef' || t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag')) return id;
       id = t.type;
     }
-    throw new BtfError('BTF_BAD_TYPE', `type chain from id ${id} is longer than 256 (a loop?)`);
+    throw new BtfError('BTF_CYCLE', `the typedef/modifier chain from type id ${start} loops back on itself`);
   }
 
   /** Size in bytes of a type (following modifiers; arrays multiply), or throws for sizeless kinds. */
@@ -122,7 +124,7 @@ export class Btf implements BtfSpec {
     const seen = new Set<number>();
     let mult = 1;
     for (;;) {
-      if (seen.has(id)) throw new BtfError('BTF_BAD_TYPE', `type id ${id} refers to itself without a pointer`);
+      if (seen.has(id)) throw new BtfError('BTF_CYCLE', `type id ${id} refers to itself without a pointer`);
       seen.add(id);
       const t = this.get(id);
       if (!t) throw new BtfError('BTF_BAD_TYPE_ID', `cannot size type id ${id}`);

@@ -17,3 +17,4 @@ export * from './format-raw.js';
 export * from './sanitize.js';
 export * from './format-c.js';
 export * from './dedup.js';
+export * from './cycles.js';

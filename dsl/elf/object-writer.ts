@@ -15,6 +15,7 @@
  * `layoutObject` exposes the intermediate results (BTF ids…) for the loader.
  */
 import { assertObjectSpecShape } from './spec-shape.js';
+import { assertGraphAcyclic } from '../btf/cycles.js';
 import { BtfBuilder, encodeBtfWithExt, type Btf, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfTypeId } from '../btf/index.js';
 import { encode } from '../isa/index.js';
 import { ObjectError } from '../object/errors.js';
@@ -89,6 +90,7 @@ interface PlacedMap {
 /** Lays out `spec` (code, data, BTF, relocations) without serialising it. */
 export function layoutObject(spec: ObjectSpec): ObjectLayout {
   assertObjectSpecShape(spec);
+  if (spec.btf) assertGraphAcyclic(spec.btf);
   if (typeof spec.license !== 'string' || spec.license.includes('\0')) throw new ObjectError('OBJECT_INVALID', 'license must be a string without NUL bytes');
   const names = new SymbolNames();
   names.claim('LICENSE', 'the license symbol');
