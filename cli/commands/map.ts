@@ -71,13 +71,24 @@ function openMap(path: string, hexOnly: boolean, readOnly = false): Opened {
   return { map, info, typed: Boolean(key || value), keyType: btf?.keyType ?? '', valueType: btf?.valueType ?? '' };
 }
 
-/** Parses a key or value argument: JSON for BTF-typed codecs, hex bytes for raw ones. */
-function parseArg(codec: AnyCodec, text: string, what: string): unknown {
+/** Whether `text` spells exactly `size` hex bytes (`01000000`, `01 00 00 00`, `0x01000000`). */
+function isHexBytes(text: string, size: number): boolean {
+  const clean = text.trim().replace(/^0x/i, '').replace(/[\s:]/g, '');
+  return clean.length === size * 2 && /^[0-9a-f]*$/i.test(clean);
+}
+
+/**
+ * Parses a key or value argument: hex bytes for raw codecs; for BTF-typed ones
+ * JSON, or, when the text is not JSON but spells exactly the key/value size in
+ * hex bytes (`01000000`, `"01 00 00 00"`), those bytes as they are.
+ */
+export function parseArg(codec: AnyCodec, text: string, what: string): unknown {
   if (codec instanceof RawCodec) return parseHex(text, codec.size, what);
   try {
     return JSON.parse(text);
   } catch {
-    // A bare word (enumerator name, address text) is passed through as a string.
+    if (isHexBytes(text, codec.size)) return parseHex(text, codec.size, what);
+    // A bare word (enumerator name) is passed through as a string; the codec decides.
     return text;
   }
 }

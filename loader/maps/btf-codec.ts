@@ -12,7 +12,8 @@ import type { Codec } from './codec.js';
 /** A decoded BTF value: number/bigint/boolean/string, arrays and objects of those. */
 export type BtfValue = number | bigint | boolean | string | BtfValue[] | { [name: string]: BtfValue };
 
-type Ctx = { btf: Btf; bigEndian: boolean };
+/** `typeName`: the outermost name of the field's type (`__be16`), for messages. */
+type Ctx = { btf: Btf; bigEndian: boolean; typeName?: string };
 
 function typeOf(btf: Btf, id: number): BtfType {
   const t = btf.get(id);
@@ -92,29 +93,68 @@ function decodeAt(ctx: Ctx, id: number, bytes: Uint8Array, off: number): BtfValu
   }
 }
 
-function toBig(v: unknown, what: string): bigint {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  if (typeof v === 'boolean') return v ? 1n : 0n;
-  if (typeof v === 'string' && /^-?(0x[0-9a-f]+|\d+)$/i.test(v.trim())) return BigInt(v.trim());
-  throw new LoaderError('LOADER_VALUE', `${what}: expected an integer, got ${JSON.stringify(v)}`);
+/** JSON-ish text of a user value for messages, cut short. */
+function shown(v: unknown): string {
+  const text = typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? String(v));
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/**
+ * The integer a user value stands for, refused unless it fits `bits` bits
+ * (`signed` or not): no wrap-around, no fractions, no precision lost above
+ * 2^53 (write those as strings or bigints). Text is accepted as a `0x` hex
+ * literal (JSON has none), and in decimal only for 64-bit fields, the ones the
+ * CLI prints as strings when they exceed 2^53.
+ */
+function toInt(v: unknown, what: string, bits: number, signed: boolean, typeName: string): bigint {
+  let x: bigint;
+  if (typeof v === 'bigint') x = v;
+  else if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new LoaderError('LOADER_VALUE', `${what}: expected an integer for ${typeName}, got ${v}`);
+    if (!Number.isSafeInteger(v)) throw new LoaderError('LOADER_VALUE', `${what}: ${v} is beyond 2^53 and may have lost precision; write it as a string`);
+    x = BigInt(v);
+  } else if (typeof v === 'string' && (/^-?0x[0-9a-f]+$/i.test(v.trim()) || (bits > 32 && /^-?\d+$/.test(v.trim())))) {
+    const t = v.trim();
+    x = t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+  } else {
+    throw new LoaderError('LOADER_VALUE', `${what}: expected an integer for ${typeName}, got ${typeof v === 'string' ? 'the string ' : ''}${shown(v)}`);
+  }
+  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
+  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+  if (x < min || x > max) throw new LoaderError('LOADER_RANGE', `${what}: ${x} does not fit in ${typeName} (${min} to ${max})`);
+  return x;
+}
+
+/** Whether type `id` is, through typedefs and modifiers, a signed int or signed enum. */
+function isSignedInt(btf: Btf, id: number): boolean {
+  const t = btf.get(btf.resolve(id));
+  return (t?.kind === 'int' && t.encoding === 'signed') || ((t?.kind === 'enum' || t?.kind === 'enum64') && t.signed);
 }
 
 function encodeAt(ctx: Ctx, id: number, bytes: Uint8Array, off: number, v: unknown, what: string): void {
   if (v === undefined) return;
   const t = typeOf(ctx.btf, id);
   switch (t.kind) {
-    case 'int':
-      writeUint(bytes, off, t.size, toBig(v, what), ctx.bigEndian);
+    case 'int': {
+      if (t.encoding === 'bool') {
+        if (v !== true && v !== false && v !== 0 && v !== 1) throw new LoaderError('LOADER_VALUE', `${what}: expected true or false, got ${shown(v)}`);
+        writeUint(bytes, off, t.size, v === true || v === 1 ? 1n : 0n, false);
+        return;
+      }
+      writeUint(bytes, off, t.size, toInt(v, what, t.size * 8, t.encoding === 'signed', ctx.typeName ?? t.name), ctx.bigEndian);
       return;
+    }
     case 'enum':
     case 'enum64': {
-      const named = typeof v === 'string' ? (t.values as readonly { name: string; value: number | bigint }[]).find((e) => e.name === v) : undefined;
-      writeUint(bytes, off, t.size, named ? BigInt(named.value) : toBig(v, what), false);
+      const values = t.values as readonly { name: string; value: number | bigint }[];
+      const named = typeof v === 'string' ? values.find((e) => e.name === v) : undefined;
+      if (typeof v === 'string' && !named && !/^-?\d/.test(v.trim()))
+        throw new LoaderError('LOADER_VALUE', `${what}: enum ${t.name || '(anonymous)'} has no enumerator ${shown(v)}${values.length ? ` (one of ${values.slice(0, 8).map((e) => e.name).join(', ')}${values.length > 8 ? ', …' : ''})` : ''}`);
+      writeUint(bytes, off, t.size, named ? BigInt(named.value) : toInt(v, what, t.size * 8, t.signed, ctx.typeName ?? `enum ${t.name || '(anonymous)'}`), false);
       return;
     }
     case 'typedef':
-      encodeAt({ ...ctx, bigEndian: ctx.bigEndian || t.name.startsWith('__be') }, t.type, bytes, off, v, what);
+      encodeAt({ ...ctx, bigEndian: ctx.bigEndian || t.name.startsWith('__be'), typeName: ctx.typeName ?? t.name }, t.type, bytes, off, v, what);
       return;
     case 'const':
     case 'volatile':
@@ -123,7 +163,7 @@ function encodeAt(ctx: Ctx, id: number, bytes: Uint8Array, off: number, v: unkno
       encodeAt(ctx, t.type, bytes, off, v, what);
       return;
     case 'ptr':
-      writeUint(bytes, off, 8, toBig(v, what), false);
+      writeUint(bytes, off, 8, toInt(v, what, 64, false, 'a pointer'), false);
       return;
     case 'array': {
       const size = ctx.btf.sizeOf(t.type);
@@ -133,13 +173,13 @@ function encodeAt(ctx: Ctx, id: number, bytes: Uint8Array, off: number, v: unkno
         bytes.set(enc, off);
         return;
       }
-      if (!Array.isArray(v) || v.length > t.nelems) throw new LoaderError('LOADER_VALUE', `${what}: expected an array of at most ${t.nelems} elements`);
-      v.forEach((x, i) => encodeAt(ctx, t.type, bytes, off + i * size, x, `${what}[${i}]`));
+      if (!Array.isArray(v) || v.length > t.nelems) throw new LoaderError('LOADER_VALUE', `${what}: expected an array of at most ${t.nelems} elements, got ${shown(v)}`);
+      v.forEach((x, i) => encodeAt({ ...ctx, typeName: undefined }, t.type, bytes, off + i * size, x, `${what}[${i}]`));
       return;
     }
     case 'struct':
     case 'union': {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LoaderError('LOADER_VALUE', `${what}: expected an object with fields of ${t.kind} ${t.name || '(anonymous)'}`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LoaderError('LOADER_VALUE', `${what}: expected an object with fields of ${t.kind} ${t.name || '(anonymous)'}, got ${shown(v)}`);
       const known = new Set(t.members.map((m, i) => m.name || `_${i}`));
       for (const k of Object.keys(v)) if (!known.has(k)) throw new LoaderError('LOADER_VALUE', `${what}: ${t.kind} ${t.name || '(anonymous)'} has no field '${k}'`);
       t.members.forEach((m, i) => {
@@ -149,8 +189,10 @@ function encodeAt(ctx: Ctx, id: number, bytes: Uint8Array, off: number, v: unkno
         if (m.bitfieldSize) {
           const agg = readUint(bytes, off, t.size, false);
           const mask = ((1n << BigInt(m.bitfieldSize)) - 1n) << BigInt(m.bitOffset);
-          writeUint(bytes, off, t.size, (agg & ~mask) | ((toBig(x, `${what}.${name}`) << BigInt(m.bitOffset)) & mask), false);
-        } else encodeAt(ctx, m.type, bytes, off + m.bitOffset / 8, x, `${what}.${name}`);
+          const signed = isSignedInt(ctx.btf, m.type);
+          const field = BigInt.asUintN(m.bitfieldSize, toInt(x, `${what}.${name}`, m.bitfieldSize, signed, `a ${m.bitfieldSize}-bit ${signed ? 'signed ' : ''}bitfield`));
+          writeUint(bytes, off, t.size, (agg & ~mask) | ((field << BigInt(m.bitOffset)) & mask), false);
+        } else encodeAt({ ...ctx, typeName: undefined }, m.type, bytes, off + m.bitOffset / 8, x, `${what}.${name}`);
       });
       return;
     }
@@ -166,6 +208,11 @@ export function btfCodec(btf: Btf, id: number, what = 'value'): Codec<BtfValue, 
     size,
     decode: (bytes) => decodeAt({ btf, bigEndian: false }, id, bytes, 0),
     encode: (value) => {
+      // Bytes of exactly the size are the value itself (what `tsbpf map … 01000000` passes).
+      if (value instanceof Uint8Array) {
+        if (value.length !== size) throw new LoaderError('LOADER_SIZE', `${what} must be ${size} bytes, got ${value.length}`);
+        return value;
+      }
       const out = new Uint8Array(size);
       encodeAt({ btf, bigEndian: false }, id, out, 0, value, what);
       return out;

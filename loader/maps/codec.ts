@@ -35,7 +35,11 @@ export class RawCodec implements Codec<Uint8Array, RawInput> {
       if (value.length !== this.size) throw new LoaderError('LOADER_SIZE', `${this.what} must be ${this.size} bytes, got ${value.length}`);
       return value;
     }
-    if (typeof value === 'number' || typeof value === 'bigint') return intBytes(BigInt(value), this.size, this.what);
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value)) throw new LoaderError('LOADER_TYPE', `${this.what} must be bytes or an integer, got ${value}${Number.isInteger(value) ? ' (beyond 2^53: pass a bigint)' : ''}`);
+      return intBytes(BigInt(value), this.size, this.what);
+    }
+    if (typeof value === 'bigint') return intBytes(value, this.size, this.what);
     throw new LoaderError('LOADER_TYPE', `${this.what} must be a Uint8Array or an integer`);
   }
 

@@ -5,3 +5,4 @@ export * from './spec.js';
 export * from './map.js';
 export * from './btf-codec.js';
 export * from './ringbuf.js';
+export * from './validate.js';

@@ -27,6 +27,7 @@ import { btfCodecsForMap } from './btf-codec.js';
 import { FdValueCodec, RawCodec, type AnyCodec, type InputOf, type OutputOf } from './codec.js';
 import { defaultFlags, isFdMap, isMapInMap, isPerCpu, type Stored } from './kinds.js';
 import type { MapSpec } from './spec.js';
+import { checkMapCreateNumbers, updateFlags } from './validate.js';
 
 /** Update modes: create or replace, only create, only replace. */
 export type UpdateMode = 'any' | 'noexist' | 'exist';
@@ -137,8 +138,8 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
       throw new LoaderError('LOADER_SIZE', `${what}: keySize ${spec.keySize} disagrees with the key schema's size ${spec.key.size}`);
     if (spec.value && spec.valueSize !== undefined && spec.value.size !== spec.valueSize)
       throw new LoaderError('LOADER_SIZE', `${what}: valueSize ${spec.valueSize} disagrees with the value schema's size ${spec.value.size}`);
-    if (!Number.isInteger(spec.maxEntries) || spec.maxEntries < 0) throw new LoaderError('LOADER_SPEC', `${what}: maxEntries must be a non-negative integer`);
     let flags = spec.flags ?? defaultFlags(spec.type);
+    checkMapCreateNumbers(what, { keySize, valueSize, maxEntries: spec.maxEntries, flags, numaNode: spec.numaNode, ifindex: spec.ifindex });
     if (spec.numaNode !== undefined) flags |= MapFlag.NUMA_NODE;
 
     let innerFd: number | undefined;
@@ -360,7 +361,7 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
    * Per-CPU maps take one value per possible CPU, or a single value for all.
    */
   set(key: InputOf<KC>, value: Stored<T, InputOf<VC>> | InputOf<VC>, mode: UpdateMode = 'any', opts: UpdateOptions = {}): this {
-    const flags = (mode === 'noexist' ? UpdateFlag.NOEXIST : mode === 'exist' ? UpdateFlag.EXIST : UpdateFlag.ANY) | (opts.lock ? UpdateFlag.LOCK : 0);
+    const flags = updateFlags(mode, opts);
     mapUpdateElem(this.fd, this.encodeKey(key), this.encodeValue(value), flags, this.ctx('update of'));
     return this;
   }
