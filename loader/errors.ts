@@ -4,10 +4,12 @@
  * verifier rejected, with its log mapped back to source lines. `LoaderError` is
  * misuse caught before any syscall (wrong key length, closed object…).
  */
+import { dirname } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { TsbpfError } from '../dsl/errors.js';
 import { errnoName } from './sys/errno.js';
 import { cmdName } from './sys/constants.js';
+import { filesystemOf, isOnBpffs } from './sys/bpffs.js';
 
 /** Extra facts that make a bpf() failure message specific. */
 export interface BpfErrorContext {
@@ -27,6 +29,10 @@ function hint(command: string, errno: string, ctx: BpfErrorContext): string {
   const isPath = command === 'BPF_OBJ_GET' || command === 'BPF_OBJ_PIN';
   switch (errno) {
     case 'EPERM':
+      if (command === 'BPF_OBJ_PIN' && ctx.path && !isOnBpffs(dirname(ctx.path)))
+        return `${dirname(ctx.path)} is not on a BPF filesystem (${filesystemOf(dirname(ctx.path)).name}): pins can only live on bpffs (mount -t bpf bpf DIR)`;
+      if (process.getuid?.() === 0)
+        return 'refused even though this process runs as root: a capability (CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN) is missing in this user namespace or container, or kernel lockdown or an LSM policy forbids it; on kernels before 5.11 RLIMIT_MEMLOCK may be too low';
       return 'the caller lacks privilege: run as root or grant CAP_BPF (plus CAP_NET_ADMIN for networking programs and attach, CAP_PERFMON for tracing); on kernels before 5.11 also raise RLIMIT_MEMLOCK';
     case 'EACCES':
       return isPath
