@@ -42,7 +42,7 @@ class LineParser {
   ) {}
 
   fail(col: number, msg: string): never {
-    throw new AsmSyntaxError(this.file, this.line, col, msg);
+    throw new AsmSyntaxError(this.file, this.line, col, clipQuotes(msg));
   }
 
   tokenize(): void {
@@ -132,16 +132,25 @@ class LineParser {
     if (t) this.fail(t.col, `unexpected '${t.text}' after the instruction`);
   }
 
-  /** A register token: `r0`–`r10` or `w0`–`w10`. */
+  /** A register token: `r0`–`r10` or `w0`–`w10` (lower case, as llvm-mc requires outside the mnemonic). */
   isReg(k = 0): boolean {
     const t = this.peek(k);
-    return t?.kind === 'ident' && /^[rRwW](10|[0-9])$/.test(t.text);
+    return t?.kind === 'ident' && /^[rw](10|[0-9])$/.test(t.text);
   }
   reg(): { n: number; w: boolean; col: number } {
     const t = this.peek();
-    if (!this.isReg()) this.fail(this.col, `expected a register${t ? ` but found '${t.text}'` : ''}`);
+    if (!this.isReg()) {
+      this.refuseUpperCaseRegister();
+      this.fail(this.col, `expected a register${t ? ` but found '${t.text}'` : ''}`);
+    }
     this.pos++;
-    return { n: Number(t!.text.slice(1)), w: /^[wW]/.test(t!.text), col: t!.col };
+    return { n: Number(t!.text.slice(1)), w: t!.text.startsWith('w'), col: t!.col };
+  }
+
+  /** Fails naming the fix when the next token is an upper-case register (`R1`; llvm-mc takes it for a symbol). */
+  refuseUpperCaseRegister(): void {
+    const t = this.peek();
+    if (t?.kind === 'ident' && /^[RW](10|[0-9])$/.test(t.text)) this.fail(t.col, `registers are lower case: write '${t.text.toLowerCase()}', not '${t.text}'`);
   }
 
   /** Optionally signed integer literal. */
@@ -158,7 +167,10 @@ class LineParser {
       this.pos++;
     } else if (this.at('+')) this.pos++;
     const t = this.peek();
-    if (t?.kind !== 'num') this.fail(this.col, `expected a number${t ? ` but found '${t.text}'` : ''}`);
+    if (t?.kind !== 'num') {
+      this.refuseUpperCaseRegister();
+      this.fail(this.col, `expected a number${t ? ` but found '${t.text}'` : ''}`);
+    }
     this.pos++;
     return { v: sign * t.value!, col };
   }
@@ -180,6 +192,9 @@ class LineParser {
     const signTok = this.peek();
     if (!signTok || (signTok.text !== '+' && signTok.text !== '-')) this.fail(this.col, "expected '+' or '-' and an offset");
     this.pos++;
+    // The sign is the operator: a second one (`r10 - - 8`, `r10 + -8`) is an error, as in llvm-mc.
+    const unsigned = this.peek();
+    if (unsigned?.kind !== 'num') this.fail(this.col, `expected an unsigned offset after '${signTok.text}'${unsigned ? ` but found '${unsigned.text}'` : ''}`);
     const { v, col } = this.num();
     const off = signTok.text === '-' ? -v : v;
     if (off < -32768n || off > 32767n) this.fail(col, `offset ${off} is not a 16-bit signed integer`);
@@ -238,8 +253,20 @@ function atomicInsn(size: number, imm: number, base: number, off: number, src: n
   return { opcode: Class.STX | size | Mode.ATOMIC, dst: base, src, off, imm };
 }
 
+/** Longest user text quoted in an error message; longer literals are cut. */
+const MAX_QUOTED = 40;
+
+/** `msg` with every quoted piece and number longer than {@link MAX_QUOTED} cut, so a huge bad literal cannot flood the message. */
+function clipQuotes(msg: string): string {
+  return msg
+    .replace(/'([^']{41,})'/g, (_m, q: string) => `'${q.slice(0, MAX_QUOTED)}…' (${q.length} characters)`)
+    .replace(/\b\d{41,}\b/g, (d) => `${d.slice(0, 20)}… (a ${d.length}-digit number)`);
+}
+
 /** Parses one statement (tokens of a line after any labels). */
 function statement(p: LineParser): Instruction {
+  // llvm-mc reads the first word of a statement (the mnemonic) case-insensitively: `EXIT`, `R1 = 5`.
+  if (p.peek()?.kind === 'ident') p.toks[p.pos] = { ...p.peek()!, text: p.peek()!.text.toLowerCase() };
   const first = p.peek()!;
   const kw = first.kind === 'ident' ? first.text : '';
   if (kw === 'exit') {
@@ -304,6 +331,8 @@ function statement(p: LineParser): Instruction {
     if (op === undefined) p.fail(opTok.col, `expected +=, |=, &= or ^=, found '${opTok.text}'`);
     const s = p.reg();
     if (s.w && c.bits === 64) p.fail(s.col, 'a 64-bit atomic takes an r register');
+    // 32-bit or/and/xor take a w register; only += (the old xadd) also accepts an r register.
+    if (!s.w && c.bits === 32 && opTok.text !== '+=') p.fail(s.col, `a 32-bit atomic ${opTok.text} takes a w register: lock *(u32 *)(…) ${opTok.text} w${s.n}`);
     return atomicInsn(c.size, op, base, off, s.n);
   }
   if (first.text === '*') {
@@ -490,6 +519,7 @@ function assignment(p: LineParser): Instruction {
       return atomicInsn(is32 ? Size.W : Size.DW, cmp ? AtomicOp.CMPXCHG : AtomicOp.XCHG, base, off, s.n);
     }
   }
+  p.refuseUpperCaseRegister();
   return p.fail(t.col, `cannot parse the right-hand side starting at '${t.text}'`);
 }
 
