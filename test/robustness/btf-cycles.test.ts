@@ -107,6 +107,22 @@ describe('3,000-deep chains are walked without recursion', () => {
     expect(c).toBe('typedef volatile const int cv;\n\n');
   });
 
+  it('3,000 named structs each holding the previous by value print in dependency order; 3,000 nested anonymous ones are BTF_TOO_DEEP', () => {
+    const named = Array.from({ length: 3000 }, (_, i) => ({ name: `s${i}`, kind: K.STRUCT, sizeOrType: 4, vlen: 1, extra: [0, i + 1, 0] }));
+    const c = formatBtfC(decodeBtf(btfBlob([int32, ...named])));
+    expect(c.indexOf('struct s0 {')).toBeLessThan(c.indexOf('struct s1 {'));
+    expect(c).toContain('struct s2999 {\n\tstruct s2998;\n};');
+    const anon = Array.from({ length: 3000 }, (_, i) => ({ name: i === 2999 ? 'top' : '', kind: K.STRUCT, sizeOrType: 4, vlen: 1, extra: [0, i + 1, 0] }));
+    expectBtfError(() => formatBtfC(decodeBtf(btfBlob([int32, ...anon]))), 'BTF_TOO_DEEP', /nest deeper than 256 levels/);
+  });
+
+  it('split BTF dumped without its base: one line that suggests --base', () => {
+    // A module-like blob: its one type refers to id 7, which only a base would have.
+    const split = join(dir, 'split.btf');
+    writeFileSync(split, btfBlob([{ name: 'needs_base', kind: K.TYPEDEF, sizeOrType: 7 }]));
+    expectOneLineError(tsbpf(['btf', 'dump', split]), /refers to missing type id 7.*give its base with --base FILE/);
+  });
+
   it('tsbpf btf dump of the audit files (btf-mixed-modifier-chain-3000.btf, btf-typedef-chain-3000.btf --type t2999)', () => {
     const mixed = tsbpf(['btf', 'dump', join(fixtures, 'btf-mixed-modifier-chain-3000.btf')]);
     expect(mixed.stderr).toBe('');
