@@ -16,7 +16,7 @@ export function noteUserModule(path: string): void {
   userModules.add(resolve(path));
 }
 
-/** A thrown value that does not say where it came from: any non-Error, or an Error from outside tsbpf. */
+/** A failure of the user's own module (it threw while being imported), as a typed error naming the module. */
 export class UserCodeError extends TsbpfError {}
 
 /** Longest piece of a user value quoted in a message. */

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TsbpfError } from '../../dsl/errors.js';
+import { clip, formatCliError, moduleLoadError, noteUserModule, userFrame } from '../../cli/errors.js';
 import { expectOneLineError, fixtures, root, tsbpf } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsbpf-robust-cli-'));
@@ -55,5 +57,35 @@ describe("errors from the user's module name its file:line", () => {
   });
   it('no object file is left for a failed build', () => {
     expect(() => statSync(join(dir, 'build-throws-in-body.ts.o'))).toThrow();
+  });
+});
+
+describe('formatCliError (in-process)', () => {
+  it('typed errors print their message; fs errors name the call, path and cause', () => {
+    expect(formatCliError(new TsbpfError('X', 'typed message'))).toBe('typed message');
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x/y'"), { code: 'ENOENT', syscall: 'open', path: '/x/y' });
+    expect(formatCliError(enoent)).toBe('cannot open /x/y: no such file or directory (ENOENT)');
+  });
+
+  it('an Error with a frame in a user module is located there; others are one-line internal errors', () => {
+    const file = join(fixtures, 'virtual-user-module.ts');
+    noteUserModule(file);
+    const e = new TypeError('boom');
+    e.stack = `TypeError: boom\n    at helper (${root}/dsl/program/build.ts:10:5)\n    at body (file://${file}:12:34)\n    at run (node:internal/x:1:1)`;
+    expect(userFrame(e.stack)).toMatch(/virtual-user-module\.ts:12:34$/);
+    expect(formatCliError(e)).toMatch(/virtual-user-module\.ts:12:34: TypeError: boom$/);
+    const internal = new RangeError('bad');
+    internal.stack = `RangeError: bad\n    at f (${root}/dsl/x.ts:1:1)`;
+    expect(formatCliError(internal)).toBe('internal error (RangeError: bad); please report it with the command that caused it');
+  });
+
+  it('non-Error values and long messages stay on one short line', () => {
+    expect(formatCliError({ a: 1 })).toMatch(/a non-Error value was thrown: \{"a":1\}$/);
+    expect(formatCliError(undefined)).toMatch(/a non-Error value was thrown: undefined$/);
+    const long = formatCliError('x'.repeat(10_000));
+    expect(long.length).toBeLessThan(250);
+    expect(clip('a\n  b')).toBe('a b');
+    expect(moduleLoadError('m.ts', new Error('two\nlines')).message).toBe('cannot load m.ts: two lines');
+    expect(moduleLoadError('m.ts', new Error('x')).code).toBe('BUILD_MODULE');
   });
 });
