@@ -7,7 +7,11 @@
  *
  * Deliberately stricter than llvm-mc where it would silently produce something
  * else: immediates that do not fit are errors (llvm-mc truncates), writing r10 is
- * an error. Comments start with `#` or `//`. A trailing llvm-objdump annotation
+ * an error. Upper-case registers, a second sign in `(rN - -8)` and 32-bit
+ * `lock … |=/&=/^=` with an r register are errors, as in llvm-mc (which reads
+ * only the mnemonic case-insensitively). One deliberate leniency: `gotol`
+ * takes a 32-bit offset (llvm-mc 19 parses only 16 bits, though the
+ * instruction and llvm-objdump use 32). Comments start with `#` or `//`. A trailing llvm-objdump annotation
  * such as `<prog+0x10>` after a jump target is ignored, so dump output re-assembles.
  */
 import { AsmSyntaxError, IsaError } from './errors.js';
@@ -316,6 +320,7 @@ function statement(p: LineParser): Instruction {
     p.expect(',');
     const imm = p.imm32();
     if (d.n === 10) p.fail(d.col, 'r10 is the read-only frame pointer and cannot be written');
+    if (d.w) p.fail(d.col, 'ld_pseudo loads a 64-bit value: it needs an r register');
     return { opcode: LDDW, dst: d.n, src: Number(src), off: 0, imm, imm64: BigInt(imm >>> 0) };
   }
   if (kw === 'lock') {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AsmSyntaxError, assemble, encode, parse } from '../../dsl/isa/index.js';
 import { need } from '../support/env.js';
-import { LLVM_TOOLS, hex, llvmMc, sectionBytes, withTmp } from '../isa/llvm.js';
+import { objectFromInstructions } from '../../cli/commands/asm.js';
+import { LLVM_TOOLS, hex, llvmMc, llvmObjdump, sectionBytes, withTmp } from '../isa/llvm.js';
 import { expectOneLineError, fixtures, tsbpf } from './cli.js';
 
 const haveLlvm = need({ tools: LLVM_TOOLS });
@@ -62,6 +63,8 @@ const bad = [
   'r1 = 1 LL',
   'r1 = *(U32 *)(r10 - 8)',
   'if r1 > r2 GOTO +1',
+  // found by mutating the corpus against llvm-mc
+  'ld_pseudo w1, 1, 3',
   `r1 = 0x${'f'.repeat(300)}`,
   `r1 = 1${'9'.repeat(300)}z`,
 ];
@@ -123,6 +126,17 @@ describe.skipIf(!haveLlvm)('assembler vs llvm-mc-19', () => {
     withTmp((dir) => {
       expect(llvmAccepts(corpus, dir).ok).toBe(true);
       expect(() => assemble(parse(corpus))).not.toThrow();
+    });
+  });
+
+  it('the one deliberate difference: gotol takes a 32-bit offset (llvm-mc 19 only parses 16 bits, though it prints 32)', () => {
+    withTmp((dir) => {
+      expect(llvmAccepts('gotol -333333', dir).stderr).toMatch(/16-bit signed integer/);
+      const insns = assemble(parse('gotol -333333\nexit'));
+      expect(new DataView(encode(insns).buffer).getInt32(4, true)).toBe(-333333);
+      // llvm-objdump prints our bytes back as the 32-bit offset we accepted.
+      const listing = llvmObjdump(objectFromInstructions(insns, { section: 'xdp', symbol: 'p' }), dir);
+      expect(listing).toMatch(/gotol -0x51615/);
     });
   });
 
