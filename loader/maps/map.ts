@@ -139,7 +139,7 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
     if (spec.value && spec.valueSize !== undefined && spec.value.size !== spec.valueSize)
       throw new LoaderError('LOADER_SIZE', `${what}: valueSize ${spec.valueSize} disagrees with the value schema's size ${spec.value.size}`);
     let flags = spec.flags ?? defaultFlags(spec.type);
-    checkMapCreateNumbers(what, { keySize, valueSize, maxEntries: spec.maxEntries, flags, numaNode: spec.numaNode, ifindex: spec.ifindex });
+    checkMapCreateNumbers(what, { keySize, valueSize, maxEntries: spec.maxEntries, flags, numaNode: spec.numaNode, ifindex: spec.ifindex, mapExtra: spec.mapExtra });
     if (spec.numaNode !== undefined) flags |= MapFlag.NUMA_NODE;
 
     let innerFd: number | undefined;

@@ -29,6 +29,8 @@ export interface MapCreateNumbers {
   readonly flags: unknown;
   readonly numaNode?: unknown;
   readonly ifindex?: unknown;
+  /** `map_extra` is u64. */
+  readonly mapExtra?: unknown;
 }
 
 /** Refuses sizes, entry counts and flags that are not u32 integers (`what` names the map). */
@@ -39,6 +41,11 @@ export function checkMapCreateNumbers(what: string, n: MapCreateNumbers): void {
   checkU32(what, 'map flags', n.flags);
   if (n.numaNode !== undefined) checkU32(what, 'NUMA node', n.numaNode);
   if (n.ifindex !== undefined) checkU32(what, 'ifindex', n.ifindex);
+  if (n.mapExtra !== undefined) {
+    const x = n.mapExtra;
+    const ok = (typeof x === 'bigint' && x >= 0n && x < 1n << 64n) || (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0);
+    if (!ok) throw new LoaderError('LOADER_SPEC', `${what}: map extra must be an integer from 0 to 2^64 - 1 (a bigint above 2^53), got ${describe(x)}`);
+  }
 }
 
 const modes = { any: UpdateFlag.ANY, noexist: UpdateFlag.NOEXIST, exist: UpdateFlag.EXIST } as const;

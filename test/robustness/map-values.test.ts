@@ -125,6 +125,8 @@ describe.skipIf(!need({ kernel: true }))('BpfMap.create and set (lib-map-u32-wra
       [{ type: 'hash', keySize: 4, valueSize: -4, maxEntries: 1 }, /value size must be an integer .* got -4/],
       [{ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, flags: 2 ** 32 }, /map flags must be an integer/],
       [{ type: 'hash', keySize: 4, valueSize: 4, maxEntries: '8' }, /max entries must be an integer .* got the string "8"/],
+      [{ type: 'bloom_filter', valueSize: 4, maxEntries: 8, mapExtra: 1.5 }, /map extra must be an integer/],
+      [{ type: 'bloom_filter', valueSize: 4, maxEntries: 8, mapExtra: 1n << 64n }, /map extra must be an integer/],
     ];
     for (const [spec, msg] of bad) {
       const e = loaderError(() => BpfMap.create(spec as never).close());
