@@ -13,9 +13,9 @@ import { BtfBuilder } from '../../dsl/btf/index.js';
 import { asm, encode } from '../../dsl/isa/index.js';
 import { be16, ipv4, pad, schemaToBtf, struct, u16, u32 } from '../../dsl/types/index.js';
 import { BpfMap, LoadedBtf, Program } from '../../loader/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
-import { makePinDir } from './helpers.js';
 
 const kernel = need({ kernel: true });
 const clang = kernel && need({ tools: ['clang-19'] });
@@ -30,7 +30,7 @@ const Val = struct('svc_val', { backend_id: u32, count: u16, _pad: pad(2) });
 
 describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
   it('lists, dumps, gets, updates and deletes pinned maps; typed through BTF, raw as hex', async () => {
-    const dir = makePinDir('cli');
+    const dir = createPinDir('cli');
     try {
       const b = new BtfBuilder();
       const k = schemaToBtf(b, Key);
@@ -85,7 +85,7 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
       const pr = JSON.parse((await cli('prog', 'run', join(dir.path, 'ret7'), '--data', '00'.repeat(40), '--repeat', '3', '--json')).stdout);
       expect(pr).toMatchObject({ retval: 7, repeat: 3, program: { name: 'ret7', type: 'socket_filter' } });
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 

@@ -12,11 +12,12 @@ import { AttachError, listTcFilters, queryCgroup, queryTcx, queryXdp } from '../
 import { TsbpfError } from '../../dsl/errors.js';
 import { objPin } from '../../loader/sys/bpf.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { createNetnsPair, nsExec, udpExchange } from '../support/netns.js';
-import { allowProgram, createCounter, createPinDir, tcProgram, xdpProgram } from './links-fixtures.js';
+import { allowProgram, createCounter, tcProgram, xdpProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -19,10 +19,10 @@ import { u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/errors.js';
 import { BpfMap } from '../../loader/maps/map.js';
 import { PinnedMapMismatchError, loadObject } from '../../loader/object/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { fromLe, le } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { builderSpec } from './object-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['clang-19', 'bpftool'] });

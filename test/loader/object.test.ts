@@ -18,10 +18,10 @@ import { BpfMap } from '../../loader/maps/map.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { Program } from '../../loader/programs/program.js';
 import { MapFlag } from '../../loader/sys/constants.js';
+import { createPinDir } from '../support/bpffs.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { bpftoolMapShow, fromLe, le } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { MULTIPLIER, OFFSET_VALUE, TAIL_MARK, TAIL_RETVAL, builderSpec, compileFixture, observed, runEntry } from './object-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['clang-19', 'bpftool'] });

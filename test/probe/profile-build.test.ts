@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bpffsSession } from '../support/bpffs.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { readObject } from '../../dsl/elf/index.js';
-import { bpffsSession } from '../elf/helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ok = need({ kernel: true, tools: ['bpftool'] });
