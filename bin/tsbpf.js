@@ -10,9 +10,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'cli', 'main.js');
 if (existsSync(compiled) && !process.env.TSBPF_FROM_SOURCE) {
   const { main } = await import(pathToFileURL(compiled).href);
-  await main(process.argv);
+  exitWith(await main(process.argv));
 } else {
   const { tsImport } = await import('tsx/esm/api');
   const { main } = await tsImport(pathToFileURL(join(root, 'cli', 'main.ts')).href, import.meta.url);
-  await main(process.argv);
+  exitWith(await main(process.argv));
+}
+
+/** main() returns the exit code (a dist/ built before it did set process.exitCode itself). */
+function exitWith(code) {
+  if (typeof code === 'number') process.exitCode = code;
 }

@@ -20,6 +20,7 @@ import {
   type IsaLevel,
 } from '../../dsl/isa/index.js';
 import { ElfBuilder, R_BPF, SHF, SHN, SHT, STB, STT, STV, writeElf, type ElfRelocation } from '../../dsl/elf/file/index.js';
+import { cliIo } from '../io.js';
 
 /** Options of `objectFromInstructions`. */
 export interface CodeObjectOptions {
@@ -103,6 +104,6 @@ export function registerAsm(program: Command): void {
       const symbol = opts.symbol ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'prog');
       if (opts.output) writeOutputFile(opts.output, objectFromInstructions(insns, { section: opts.section, symbol }), 'object file');
       if (opts.bin) writeOutputFile(opts.bin, encode(insns), 'instruction file');
-      if (!opts.output && !opts.bin) process.stdout.write(listing(insns).join('\n') + '\n');
+      if (!opts.output && !opts.bin) cliIo().stdout.write(listing(insns).join('\n') + '\n');
     });
 }

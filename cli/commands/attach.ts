@@ -24,6 +24,7 @@ import type { XdpMode } from '../../loader/netlink/index.js';
 import { objGet } from '../../loader/sys/bpf.js';
 import { Fd } from '../../loader/sys/fd.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { cliIo } from '../io.js';
 
 /** What an attach/detach command is aimed at, parsed from KIND. */
 export type AttachKind =
@@ -214,7 +215,7 @@ export function registerAttach(program: Command): void {
     .option('--json', 'print JSON')
     .action((kind: string, opts: AttachOptions) => {
       const summary = runAttach(kind, opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+      cliIo().stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
     });
 
   program
@@ -230,6 +231,6 @@ export function registerAttach(program: Command): void {
     .option('--json', 'print JSON')
     .action((kind: string | undefined, opts: DetachOptions) => {
       const r = runDetach(kind, opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `detached ${r.what}${r.removed > 1 ? ` (${r.removed} attachments)` : ''}\n`);
+      cliIo().stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `detached ${r.what}${r.removed > 1 ? ` (${r.removed} attachments)` : ''}\n`);
     });
 }

@@ -15,6 +15,7 @@ import {
   BtfError, decodeBtf, decodeBtfExt, formatBtfC, formatBtfRaw, formatBtfRawType, hasCoreRelos,
 } from '../../dsl/btf/index.js';
 import type { Btf, BtfExt, BtfTypeId } from '../../dsl/btf/index.js';
+import { cliIo } from '../io.js';
 
 /** Options of {@link btfDump}. */
 export interface BtfDumpOptions {
@@ -111,6 +112,6 @@ export function registerBtf(program: Command): void {
     .option('--funcs', 'C output: also declare functions and variables')
     .option('--base <file>', 'base BTF for split BTF (default: vmlinux for /sys/kernel/btf/<module>)')
     .action((file: string, opts: BtfDumpOptions) => {
-      process.stdout.write(btfDump(file, opts));
+      cliIo().stdout.write(btfDump(file, opts));
     });
 }

@@ -26,6 +26,7 @@ import { hostProfile, profileByName, profileFromJson, profileNames, type TargetP
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
 import { build, isMapDef, programsOf } from '../../dsl/program/index.js';
 import type { Node } from '../../dsl/ir/index.js';
+import { cliIo } from '../io.js';
 
 /** Errors of `tsbpf build` itself (bad module, bad target). */
 export class BuildError extends TsbpfError {}
@@ -199,12 +200,12 @@ export function registerBuild(program: Command): void {
       if (opts.json) {
         const programs = built.reports.map((r) => ({ ...r, sourceLoops: built.sourceLoops[r.program] ?? 0, loopsUnrolled: !built.profile.boundedLoops }));
         const report = { module, output: out, target: built.profile.name, bytes: built.elf.length, programs };
-        process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+        cliIo().stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
       } else if (opts.explain) {
-        process.stdout.write(`${formatFitReports(built.reports, { loops: built.sourceLoops, unrolled: !built.profile.boundedLoops })}\nwrote ${out} (${built.elf.length} bytes)\n`);
+        cliIo().stdout.write(`${formatFitReports(built.reports, { loops: built.sourceLoops, unrolled: !built.profile.boundedLoops })}\nwrote ${out} (${built.elf.length} bytes)\n`);
       } else {
         const pieces = built.object.programs.length;
-        process.stdout.write(`wrote ${out}: ${built.reports.length} program(s)${pieces !== built.reports.length ? ` in ${pieces} pieces` : ''} for target ${built.profile.name}\n`);
+        cliIo().stdout.write(`wrote ${out}: ${built.reports.length} program(s)${pieces !== built.reports.length ? ` in ${pieces} pieces` : ''} for target ${built.profile.name}\n`);
       }
     });
 }

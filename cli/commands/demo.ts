@@ -12,6 +12,7 @@ import { assemble, parse } from '../../dsl/isa/index.js';
 import { readElf } from '../../dsl/elf/file/index.js';
 import { objectFromInstructions } from './asm.js';
 import { dumpObject } from './dump.js';
+import { cliIo } from '../io.js';
 
 /** Path of the bundled example: <root>/examples/hello.s seen from cli/commands/ or dist/cli/commands/. */
 function examplePath(): string {
@@ -34,8 +35,8 @@ export function registerDemo(program: Command): void {
       try {
         const obj = join(dir, 'hello.o');
         writeFileSync(obj, objectFromInstructions(insns, { section: 'xdp', symbol: 'hello' }));
-        process.stdout.write(`# assembled examples/hello.s (${insns.length} instructions) into ${obj}\n`);
-        process.stdout.write(dumpObject(readElf(readFileSync(obj)), obj));
+        cliIo().stdout.write(`# assembled examples/hello.s (${insns.length} instructions) into ${obj}\n`);
+        cliIo().stdout.write(dumpObject(readElf(readFileSync(obj)), obj));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -9,6 +9,7 @@ import { TsbpfError } from '../../dsl/errors.js';
 import { disassembleSection, type CodeSymbol } from '../../dsl/isa/index.js';
 import { readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../../dsl/elf/file/index.js';
 import { dumpObjectInfo, dumpWithSource } from '../dump-object.js';
+import { cliIo } from '../io.js';
 
 /** Options of `dumpObject`. */
 export interface DumpOptions {
@@ -52,7 +53,7 @@ export function registerDump(program: Command): void {
       } catch (err) {
         throw new TsbpfError('CLI_READ', `cannot read ${file}: ${(err as Error).message}`);
       }
-      process.stdout.write(opts.source ? dumpWithSource(bytes, file, opts) : dumpObject(readElf(bytes), file, opts));
-      if (opts.maps || opts.btf) process.stdout.write(`\n${dumpObjectInfo(bytes, opts)}`);
+      cliIo().stdout.write(opts.source ? dumpWithSource(bytes, file, opts) : dumpObject(readElf(bytes), file, opts));
+      if (opts.maps || opts.btf) cliIo().stdout.write(`\n${dumpObjectInfo(bytes, opts)}`);
     });
 }

@@ -12,6 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { existingAncestor, filesystemOf } from '../../loader/sys/bpffs.js';
 import { TsbpfError } from '../../dsl/errors.js';
 import { loadObject, type LoadedMapReport, type LoadedProgramReport } from '../../loader/object/index.js';
+import { cliIo } from '../io.js';
 
 function usage(message: string): TsbpfError {
   return new TsbpfError('CLI_USAGE', message);
@@ -99,7 +100,7 @@ function printLoaded(obj: Loaded, opts: { pin?: string; json?: boolean }): void 
   const report = obj.describe();
   const pinned = opts.pin !== undefined || report.maps.some((m) => m.pinnedPath);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ object: obj.name, programs: report.programs, maps: report.maps, warnings: obj.warnings, released: !opts.pin })}\n`);
+    cliIo().stdout.write(`${JSON.stringify({ object: obj.name, programs: report.programs, maps: report.maps, warnings: obj.warnings, released: !opts.pin })}\n`);
     return;
   }
   const lines = [`object ${obj.name}`, `programs (${report.programs.length}):`, ...report.programs.map(formatProgram), `maps (${report.maps.length}):`, ...report.maps.map(formatMap)];
@@ -110,5 +111,5 @@ function printLoaded(obj: Loaded, opts: { pin?: string; json?: boolean }): void 
         ? 'note: the programs are released when this command exits (use --pin DIR to keep them); maps pinned by name stay'
         : 'note: nothing was pinned, so everything is released when this command exits (use --pin DIR to keep it)',
     );
-  process.stdout.write(`${lines.join('\n')}\n`);
+  cliIo().stdout.write(`${lines.join('\n')}\n`);
 }

@@ -14,6 +14,7 @@ import { MapFlag } from '../../loader/sys/constants.js';
 import { Fd } from '../../loader/sys/fd.js';
 import { bpfObjectKind } from '../../loader/sys/fdinfo.js';
 import { mapInfo, type MapInfo } from '../../loader/sys/info.js';
+import { cliIo } from '../io.js';
 
 function usage(message: string): TsbpfError {
   return new TsbpfError('CLI_USAGE', message);
@@ -189,10 +190,10 @@ export function registerMap(program: Command): void {
     .option('--json', 'print JSON')
     .action((dir: string | undefined, opts: { all?: boolean; json?: boolean }) => {
       const maps = listMaps({ ...(dir ? { dir } : {}), ...(opts.all ? { all: true } : {}) });
-      if (opts.json) process.stdout.write(`${JSON.stringify(maps)}\n`);
+      if (opts.json) cliIo().stdout.write(`${JSON.stringify(maps)}\n`);
       else
         for (const m of maps)
-          process.stdout.write(
+          cliIo().stdout.write(
             `${m.path ? `${String(m.path)}: ` : ''}id ${String(m.id)} ${String(m.type)} "${String(m.name)}" key ${String(m.keySize)}B value ${String(m.valueSize)}B max_entries ${String(m.maxEntries)}${(m.flags as string[]).length ? ` flags ${(m.flags as string[]).join('|')}` : ''}\n`,
           );
     });
@@ -205,8 +206,8 @@ export function registerMap(program: Command): void {
     .option('--json', 'print JSON')
     .action((pin: string, opts: { hex?: boolean; json?: boolean }) => {
       const d = dumpMap(pin, Boolean(opts.hex));
-      if (opts.json) process.stdout.write(`${JSON.stringify(d)}\n`);
-      else process.stdout.write(`${printEntries(d.entries)}${d.entries.length ? '\n' : ''}${d.entries.length} entr${d.entries.length === 1 ? 'y' : 'ies'}\n`);
+      if (opts.json) cliIo().stdout.write(`${JSON.stringify(d)}\n`);
+      else cliIo().stdout.write(`${printEntries(d.entries)}${d.entries.length ? '\n' : ''}${d.entries.length} entr${d.entries.length === 1 ? 'y' : 'ies'}\n`);
     });
 
   map
@@ -222,9 +223,9 @@ export function registerMap(program: Command): void {
         const key = parseArg(o.map.key, keyText, 'key');
         const value = o.map.get(key);
         if (value === undefined) throw new TsbpfError('CLI_NOT_FOUND', `key ${keyText} not found in ${pin}`);
-        if (opts.json) process.stdout.write(`${JSON.stringify(o.map.perCpu ? { key: toJson(key), values: toJson(value) } : { key: toJson(key), value: toJson(value) })}\n`);
-        else if (o.map.perCpu) process.stdout.write(`${(value as unknown[]).map((v, cpu) => `cpu${cpu}: ${show(v)}`).join('\n')}\n`);
-        else process.stdout.write(`${show(value)}\n`);
+        if (opts.json) cliIo().stdout.write(`${JSON.stringify(o.map.perCpu ? { key: toJson(key), values: toJson(value) } : { key: toJson(key), value: toJson(value) })}\n`);
+        else if (o.map.perCpu) cliIo().stdout.write(`${(value as unknown[]).map((v, cpu) => `cpu${cpu}: ${show(v)}`).join('\n')}\n`);
+        else cliIo().stdout.write(`${show(value)}\n`);
       } finally {
         o.map.close();
       }
@@ -248,7 +249,7 @@ export function registerMap(program: Command): void {
         const key = parseArg(o.map.key, keyText, 'key');
         const value = parseArg(o.map.value, valueText, 'value');
         o.map.set(key, value, mode);
-        process.stdout.write(opts.json ? `${JSON.stringify({ updated: true, key: toJson(key), value: toJson(value) })}\n` : `updated ${pin}\n`);
+        cliIo().stdout.write(opts.json ? `${JSON.stringify({ updated: true, key: toJson(key), value: toJson(value) })}\n` : `updated ${pin}\n`);
       } finally {
         o.map.close();
       }
@@ -266,7 +267,7 @@ export function registerMap(program: Command): void {
       try {
         const key = parseArg(o.map.key, keyText, 'key');
         if (!o.map.delete(key)) throw new TsbpfError('CLI_NOT_FOUND', `key ${keyText} not found in ${pin}`);
-        process.stdout.write(opts.json ? `${JSON.stringify({ deleted: true, key: toJson(key) })}\n` : `deleted from ${pin}\n`);
+        cliIo().stdout.write(opts.json ? `${JSON.stringify({ deleted: true, key: toJson(key) })}\n` : `deleted from ${pin}\n`);
       } finally {
         o.map.close();
       }

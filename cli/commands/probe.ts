@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { TsbpfError } from '../../dsl/errors.js';
 import { SECTIONS, type ProbeReport, type SectionName } from '../../loader/probe/result.js';
+import { cliIo } from '../io.js';
 
 /** Options of `tsbpf probe`. */
 export interface ProbeCliOptions {
@@ -54,14 +55,14 @@ async function probeAndRender(
   const progress = tty.stderr
     ? (section: SectionName, done?: number, total?: number) => {
         const tail = total ? ` ${done}/${total} program types` : '';
-        process.stderr.write(`\r\x1b[Kprobing ${section.replace(/_/g, ' ')}…${tail}`);
+        cliIo().stderr.write(`\r\x1b[Kprobing ${section.replace(/_/g, ' ')}…${tail}`);
       }
     : undefined;
   let report: ProbeReport;
   try {
     report = probeKernel({ sections, onProgress: progress });
   } finally {
-    if (progress) process.stderr.write('\r\x1b[K');
+    if (progress) cliIo().stderr.write('\r\x1b[K');
   }
   const notes = report.notes ?? [];
   if (opts.profile) return { text: `${JSON.stringify(toTargetProfile(report), null, 2)}\n`, notes };
@@ -83,9 +84,9 @@ export function registerProbe(program: Command): void {
     .option('--only <sections...>', `probe only these sections (${SECTIONS.join(', ')})`)
     .action(async (target: string, opts: ProbeCliOptions) => {
       if (target !== 'kernel') throw new TsbpfError('PROBE_BAD_TARGET', `unknown probe target '${target}' (only 'kernel')`);
-      const { text, notes } = await runProbe(opts, { stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) });
-      process.stdout.write(text);
+      const { text, notes } = await runProbe(opts, { stdout: Boolean(cliIo().stdout.isTTY), stderr: Boolean(cliIo().stderr.isTTY) });
+      cliIo().stdout.write(text);
       // Machine-readable output keeps its notes inside; say it on stderr too so a human sees it.
-      for (const n of notes) process.stderr.write(`tsbpf probe: ${n}\n`);
+      for (const n of notes) cliIo().stderr.write(`tsbpf probe: ${n}\n`);
     });
 }

@@ -17,6 +17,7 @@ import { AttachType, ProgType, type AttachTypeName, type ProgTypeName } from '..
 import { Fd } from '../../loader/sys/fd.js';
 import { bpfObjectKind } from '../../loader/sys/fdinfo.js';
 import { hex, parseHex } from './map.js';
+import { cliIo } from '../io.js';
 
 function usage(message: string): TsbpfError {
   return new TsbpfError('CLI_USAGE', message);
@@ -117,7 +118,7 @@ export function registerProg(program: Command): void {
       const r = p.run({ ...(data ? { data } : {}), ...(ctx ? { ctx } : {}), repeat });
       const info = p.info();
       if (opts.json) {
-        process.stdout.write(
+        cliIo().stdout.write(
           `${JSON.stringify({ program: { id: info.id, name: info.name, type: info.typeName }, retval: r.retval, duration: r.duration, repeat, data: hex(r.data), ...(r.ctx ? { ctx: hex(r.ctx) } : {}) })}\n`,
         );
         return;
@@ -125,6 +126,6 @@ export function registerProg(program: Command): void {
       const lines = [`retval ${r.retval} (0x${r.retval.toString(16)})`, `duration ${r.duration} ns${repeat > 1 ? ` (average of ${repeat})` : ''}`];
       if (data) lines.push(`data out (${r.data.length} bytes)${r.data.length === data.length && r.data.every((b, i) => b === data[i]) ? ', unchanged' : ''}: ${hex(r.data)}`);
       if (r.ctx) lines.push(`ctx out: ${hex(r.ctx)}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      cliIo().stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -1,30 +1,29 @@
 /**
- * `tsbpf build` as a user runs it (`node bin/tsbpf.js build …` from the sources):
+ * `tsbpf build` as a user runs it (the CLI in-process, through test/support/cli.ts):
  * same module, same bytes; `--explain` and `--json` report the split; `--target`
  * accepts names, a profile JSON file, and the file `tsbpf probe --profile` writes;
  * bad input gives a one-line typed error, not a stack trace.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profileByName, profileToJson } from '../../dsl/kernel/index.js';
 import { readObject } from '../../dsl/elf/index.js';
+import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const BIN = join(root, 'bin', 'tsbpf.js');
 
-function tsbpf(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
+async function tsbpf(args: string[], cwd: string) {
+  const r = await runCli(args, { cwd });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
-function withDir<T>(f: (dir: string) => T): T {
+async function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-build-'));
   try {
-    return f(dir);
+    return await f(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -32,12 +31,12 @@ function withDir<T>(f: (dir: string) => T): T {
 
 describe('tsbpf build', () => {
   it('writes the same bytes twice and explains the split', () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       const mod = join(root, 'examples', 'big-loop.ts');
-      const a = tsbpf(['build', mod, '--target', '4.19', '-o', 'a.o', '--explain'], dir);
+      const a = await tsbpf(['build', mod, '--target', '4.19', '-o', 'a.o', '--explain'], dir);
       expect(a.stderr).toBe('');
       expect(a.status).toBe(0);
-      const b = tsbpf(['build', mod, '--target', '4.19', '-o', 'b.o'], dir);
+      const b = await tsbpf(['build', mod, '--target', '4.19', '-o', 'b.o'], dir);
       expect(b.status).toBe(0);
       const bytesA = readFileSync(join(dir, 'a.o'));
       expect(bytesA.equals(readFileSync(join(dir, 'b.o')))).toBe(true);
@@ -53,8 +52,8 @@ describe('tsbpf build', () => {
     }));
 
   it('--json reports programs; 6.6 keeps one program with real loops', () =>
-    withDir((dir) => {
-      const r = tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', '6.6', '--json'], dir);
+    withDir(async (dir) => {
+      const r = await tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', '6.6', '--json'], dir);
       expect(r.status).toBe(0);
       const j = JSON.parse(r.stdout) as { target: string; output: string; programs: { program: string; loops: number; sourceLoops: number; loopsUnrolled: boolean; split: { pieces: unknown[] } }[] };
       expect(j.programs[0]!.sourceLoops).toBe(2);
@@ -68,38 +67,38 @@ describe('tsbpf build', () => {
     }));
 
   it('--target PROFILE.json (a profile file) gives the same bytes as the named profile', () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       writeFileSync(join(dir, 'p.json'), profileToJson(profileByName('5.10')));
       const mod = join(root, 'examples', 'connect4.ts');
-      expect(tsbpf(['build', mod, '--target', 'p.json', '-o', 'f.o'], dir).status).toBe(0);
-      expect(tsbpf(['build', mod, '--target', '5.10', '-o', 'n.o'], dir).status).toBe(0);
+      expect((await tsbpf(['build', mod, '--target', 'p.json', '-o', 'f.o'], dir)).status).toBe(0);
+      expect((await tsbpf(['build', mod, '--target', '5.10', '-o', 'n.o'], dir)).status).toBe(0);
       expect(readFileSync(join(dir, 'f.o')).equals(readFileSync(join(dir, 'n.o')))).toBe(true);
     }));
 
   it.skipIf(!need({ kernel: true }))('--target host reads the profile `tsbpf probe --profile` wrote', () =>
-    withDir((dir) => {
-      const probe = tsbpf(['probe', '--profile'], dir);
+    withDir(async (dir) => {
+      const probe = await tsbpf(['probe', '--profile'], dir);
       expect(probe.status).toBe(0);
       writeFileSync(join(dir, 'tsbpf-host-profile.json'), probe.stdout);
-      const r = tsbpf(['build', join(root, 'examples', 'packet-counter.ts'), '--target', 'host', '--explain'], dir);
+      const r = await tsbpf(['build', join(root, 'examples', 'packet-counter.ts'), '--target', 'host', '--explain'], dir);
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(/target host/);
-      const viaFile = tsbpf(['build', join(root, 'examples', 'packet-counter.ts'), '--target', 'tsbpf-host-profile.json', '-o', 'x.o'], dir);
+      const viaFile = await tsbpf(['build', join(root, 'examples', 'packet-counter.ts'), '--target', 'tsbpf-host-profile.json', '-o', 'x.o'], dir);
       expect(viaFile.status).toBe(0);
     }));
 
   it('bad input: one-line typed errors', () =>
-    withDir((dir) => {
-      const unknown = tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', '3.10'], dir);
+    withDir(async (dir) => {
+      const unknown = await tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', '3.10'], dir);
       expect(unknown.status).toBe(1);
       expect(unknown.stderr).toMatch(/^tsbpf: unknown target '3\.10'; use one of 4\.19, /);
-      const missing = tsbpf(['build', join(dir, 'nope.ts')], dir);
+      const missing = await tsbpf(['build', join(dir, 'nope.ts')], dir);
       expect(missing.stderr).toMatch(/^tsbpf: module .*nope\.ts does not exist/);
       writeFileSync(join(dir, 'empty.ts'), 'export const x = 1;\n');
-      const empty = tsbpf(['build', 'empty.ts'], dir);
+      const empty = await tsbpf(['build', 'empty.ts'], dir);
       expect(empty.stderr).toMatch(/exports no programs/);
       writeFileSync(join(dir, 'bad.json'), '{"name": 1}');
-      const badProfile = tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', 'bad.json'], dir);
+      const badProfile = await tsbpf(['build', join(root, 'examples', 'loops.ts'), '--target', 'bad.json'], dir);
       expect(badProfile.stderr).toMatch(/^tsbpf: profile field 'name'/);
       for (const r of [unknown, missing, empty, badProfile]) expect(r.stderr).not.toMatch(/\n\s+at /);
     }));

@@ -1,6 +1,6 @@
 /**
- * The `tsbpf` CLI run as a user runs it: `node bin/tsbpf.js …` with
- * TSBPF_FROM_SOURCE=1 so the TypeScript sources (not a stale dist/) execute.
+ * The `tsbpf` CLI run as a user runs it, in-process (test/support/cli.ts) from
+ * the TypeScript sources; test/cli/process.test.ts runs the real bin.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,20 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readElf, readSymbols, sectionIndex, SHF, STB, STT } from '../../dsl/elf/file/index.js';
+import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function tsbpf(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'tsbpf.js'), ...args], {
-    cwd: dir,
-    env: { ...process.env, TSBPF_FROM_SOURCE: '1', NO_COLOR: '1' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
 }
 
 const haveLlvm = need({ tools: ['llvm-objdump-19', 'llvm-readelf-19'] });
@@ -40,18 +34,18 @@ const program = [
 ].join('\n');
 
 describe('tsbpf CLI', () => {
-  it('--help lists asm, dump and demo', () => {
-    const r = tsbpf('--help');
+  it('--help lists asm, dump and demo', async () => {
+    const r = await tsbpf('--help');
     expect(r.code).toBe(0);
     for (const cmd of ['asm', 'dump', 'demo']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd} `, 'm'));
-    const a = tsbpf('asm', '--help');
+    const a = await tsbpf('asm', '--help');
     expect(a.stdout).toMatch(/-o, --output <file\.o>/);
     expect(a.stdout).toMatch(/--section <name>/);
   });
 
-  it('asm without -o prints index, bytes and text per instruction', () => {
+  it('asm without -o prints index, bytes and text per instruction', async () => {
     writeFileSync(join(dir, 'sum.s'), program);
-    const r = tsbpf('asm', 'sum.s');
+    const r = await tsbpf('asm', 'sum.s');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([
@@ -65,9 +59,9 @@ describe('tsbpf CLI', () => {
     ]);
   });
 
-  it('asm -o writes an object: code section, GLOBAL FUNC symbol, GPL license; --bin writes raw bytes', () => {
+  it('asm -o writes an object: code section, GLOBAL FUNC symbol, GPL license; --bin writes raw bytes', async () => {
     writeFileSync(join(dir, 'sum.s'), program);
-    const r = tsbpf('asm', 'sum.s', '-o', 'sum.o', '--section', 'socket', '--bin', 'sum.bin');
+    const r = await tsbpf('asm', 'sum.s', '-o', 'sum.o', '--section', 'socket', '--bin', 'sum.bin');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const elf = readElf(readFileSync(join(dir, 'sum.o')));
@@ -79,24 +73,24 @@ describe('tsbpf CLI', () => {
     expect(fn).toMatchObject({ bind: STB.GLOBAL, type: STT.FUNC, shndx: code, value: 0, size: 64 });
   });
 
-  it.skipIf(!haveLlvm)('dump of our object equals llvm-objdump -d --no-show-raw-insn; --raw equals llvm-objdump -d', () => {
+  it.skipIf(!haveLlvm)('dump of our object equals llvm-objdump -d --no-show-raw-insn; --raw equals llvm-objdump -d', async () => {
     writeFileSync(join(dir, 'sum.s'), program);
-    expect(tsbpf('asm', 'sum.s', '-o', 'sum.o').code).toBe(0);
+    expect((await tsbpf('asm', 'sum.s', '-o', 'sum.o')).code).toBe(0);
     const llvm = spawnSync('llvm-objdump-19', ['-d', '--no-show-raw-insn', 'sum.o'], { cwd: dir, encoding: 'utf8' });
-    const ours = tsbpf('dump', 'sum.o');
+    const ours = await tsbpf('dump', 'sum.o');
     expect(ours.code).toBe(0);
     expect(ours.stdout).toBe(llvm.stdout);
     expect(ours.stdout).toMatch(/\n0000000000000010 <loop>:\n/);
     expect(ours.stdout).toMatch(/\tif r1 != 0x0 goto -0x3 <loop>\n/);
     const raw = spawnSync('llvm-objdump-19', ['-d', 'sum.o'], { cwd: dir, encoding: 'utf8' });
-    expect(tsbpf('dump', '--raw', 'sum.o').stdout).toBe(raw.stdout);
+    expect((await tsbpf('dump', '--raw', 'sum.o')).stdout).toBe(raw.stdout);
     const readelf = spawnSync('llvm-readelf-19', ['-a', 'sum.o'], { cwd: dir, encoding: 'utf8' });
     expect(readelf.status).toBe(0);
     expect(readelf.stderr).toBe('');
   });
 
-  it('demo assembles and dumps the bundled example', () => {
-    const r = tsbpf('demo');
+  it('demo assembles and dumps the bundled example', async () => {
+    const r = await tsbpf('demo');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^# assembled examples\/hello\.s \(\d+ instructions\)/);
@@ -105,32 +99,32 @@ describe('tsbpf CLI', () => {
     expect(r.stdout).toMatch(/\texit\n/);
   });
 
-  it('syntax errors print file:line:column without a stack trace and exit 1', () => {
+  it('syntax errors print file:line:column without a stack trace and exit 1', async () => {
     writeFileSync(join(dir, 'bad.s'), 'r0 = 0\nexit\n  if r1 >> 3 goto +1\n');
-    const r = tsbpf('asm', 'bad.s');
+    const r = await tsbpf('asm', 'bad.s');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe("tsbpf: bad.s:3:9: expected a comparison operator, found '>>'\n");
   });
 
-  it('label errors and unreadable files are reported as tsbpf errors', () => {
+  it('label errors and unreadable files are reported as tsbpf errors', async () => {
     writeFileSync(join(dir, 'lbl.s'), 'goto nowhere\nexit\n');
-    const r = tsbpf('asm', 'lbl.s');
+    const r = await tsbpf('asm', 'lbl.s');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^tsbpf: instruction 0 `goto nowhere` at lbl\.s:1:1: jump to unknown label 'nowhere'\n$/);
-    const m = tsbpf('dump', 'missing.o');
+    const m = await tsbpf('dump', 'missing.o');
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/^tsbpf: cannot read missing\.o/);
     writeFileSync(join(dir, 'junk.o'), 'not an elf file at all, just text............................................');
-    const j = tsbpf('dump', 'junk.o');
+    const j = await tsbpf('dump', 'junk.o');
     expect(j.code).toBe(1);
     expect(j.stderr).toBe('tsbpf: not an ELF file (bad magic)\n');
   });
 
-  it.skipIf(!haveLlvm || !need({ tools: ['llvm-mc-19'] }))('asm -o emits the relocations llvm-mc emits for external calls and symbol loads', () => {
+  it.skipIf(!haveLlvm || !need({ tools: ['llvm-mc-19'] }))('asm -o emits the relocations llvm-mc emits for external calls and symbol loads', async () => {
     const src = ['  r1 = counters ll', '  call ext_fn', '  call local_fn', '  r2 = config ll', '  exit', 'local_fn:', '  r0 = 0', '  exit'].join('\n');
     writeFileSync(join(dir, 'rel.s'), src + '\n');
-    expect(tsbpf('asm', 'rel.s', '-o', 'ours.o').code).toBe(0);
+    expect((await tsbpf('asm', 'rel.s', '-o', 'ours.o')).code).toBe(0);
     const mc = spawnSync('llvm-mc-19', ['-triple', 'bpfel', '-mcpu=v4', '-filetype=obj', 'rel.s', '-o', 'mc.o'], { cwd: dir, encoding: 'utf8' });
     expect(mc.status).toBe(0);
     const relocs = (obj: string) =>

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readObject, writeObject } from '../../dsl/elf/index.js';
+import { bpffsSession } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { CLANG_PROGRAMS } from './clang-programs.js';
-import { bpffsSession, compileC, objdumpFunctions, run, scratch } from './helpers.js';
+import { compileC, objdumpFunctions, run, scratch } from './helpers.js';
 
 const tools = ['bpftool', 'llvm-objdump-19', 'llvm-readelf-19', 'clang-19'];
 

@@ -1,25 +1,23 @@
 /** `tsbpf dump --maps / --btf / --source` on our objects and clang's. */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeObject } from '../../dsl/elf/index.js';
+import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { CLANG_PROGRAMS } from './clang-programs.js';
 import { richSpec } from './fixtures.js';
 import { compileC, scratch } from './helpers.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'tsbpf.js');
-function tsbpf(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 60_000 });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+async function tsbpf(...args: string[]) {
+  const r = await runCli(args);
+  return { stdout: r.stdout, stderr: r.stderr, status: r.code };
 }
 
 describe('tsbpf dump object views', () => {
-  it('--maps lists maps, globals and programs; --btf prints the types; --source interleaves line info', () => {
+  it('--maps lists maps, globals and programs; --btf prints the types; --source interleaves line info', async () => {
     const s = scratch();
     try {
       const obj = s.file('ours.o', writeObject(richSpec()));
-      const maps = tsbpf('dump', '--maps', obj);
+      const maps = await tsbpf('dump', '--maps', obj);
       expect(maps.status, maps.stderr).toBe(0);
       expect(maps.stdout).toContain('  counters: HASH, key __u32 (4 B), value __u64 (8 B), max_entries 16, pinning byName');
       expect(maps.stdout).toContain('  jmp: PROG_ARRAY, key 4 B, value 4 B, max_entries 4, pinning none\n    values: [1] tc_tail, [3] tc_tail');
@@ -28,11 +26,11 @@ describe('tsbpf dump object views', () => {
       expect(maps.stdout).toContain('  .bss+0 hits: __u64 (8 B)');
       expect(maps.stdout).toContain('  .text (static subprogram) bump: 6 instructions');
 
-      const btf = tsbpf('dump', '--btf', obj);
+      const btf = await tsbpf('dump', '--btf', obj);
       expect(btf.stdout).toMatch(/struct tsbpf_cfg \{\n\t__u32 verdict;\n\t__u32 flags;\n\};/);
 
-      const plain = tsbpf('dump', obj);
-      const src = tsbpf('dump', '--source', obj);
+      const plain = await tsbpf('dump', obj);
+      const src = await tsbpf('dump', '--source', obj);
       expect(src.status, src.stderr).toBe(0);
       const annotations = src.stdout.split('\n').filter((l) => l.startsWith('; '));
       expect(annotations.some((l) => /fixtures\.ts:\d+:\d+$/.test(l))).toBe(true);
@@ -43,13 +41,13 @@ describe('tsbpf dump object views', () => {
     }
   });
 
-  it.skipIf(!need({ tools: ['clang-19'] }))('--source shows the C lines of a clang object and --maps its ignored debug sections', () => {
+  it.skipIf(!need({ tools: ['clang-19'] }))('--source shows the C lines of a clang object and --maps its ignored debug sections', async () => {
     const s = scratch();
     try {
       const obj = compileC(s.dir, 'prog', CLANG_PROGRAMS.maps_and_tail_calls!);
-      const src = tsbpf('dump', '--source', obj);
+      const src = await tsbpf('dump', '--source', obj);
       expect(src.stdout).toMatch(/; .*prog\.c:\d+:\d+\n; .*account\(0\);/);
-      const maps = tsbpf('dump', '--maps', obj);
+      const maps = await tsbpf('dump', '--maps', obj);
       expect(maps.stdout).toContain('  flows: LRU_HASH, key struct flow (16 B), value u64 (8 B), max_entries 128, pinning none');
       expect(maps.stdout).toContain('    values: [2] tail_a, [5] tail_b');
       expect(maps.stdout).toMatch(/Ignored \(\d+\):\n  section \.debug_/);

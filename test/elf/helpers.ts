@@ -1,6 +1,6 @@
-/** Helpers of the ELF object tests: external tools, private bpffs sessions, clang. */
+/** Helpers of the ELF object tests: external tools, clang (private bpffs sessions: test/support/bpffs.ts). */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,43 +31,6 @@ export function compileC(dir: string, name: string, source: string): string {
   writeFileSync(c, source);
   execFileSync('clang-19', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', c, '-o', o]);
   return o;
-}
-
-/** One command's result inside {@link bpffsSession}. */
-export interface SessionResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly status: number;
-}
-
-/**
- * Runs `commands` (argv lists; `$PIN` is replaced by a per-test directory) in a
- * private mount namespace with a fresh bpffs on /sys/fs/bpf. Everything pinned
- * there (including maps pinned by name at the bpffs root, where libbpf puts
- * them) disappears with the namespace, so the host's /sys/fs/bpf is never
- * touched and nothing leaks even if the test fails half-way.
- */
-export function bpffsSession(commands: string[][]): SessionResult[] {
-  const s = scratch();
-  try {
-    const pin = `/sys/fs/bpf/tsbpf-elf-${process.pid}-${Date.now()}`;
-    const q = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const lines = ['set -u', 'mount -t bpf bpf /sys/fs/bpf || exit 90', `mkdir -p ${q(pin)} || exit 91`];
-    commands.forEach((argv, k) => {
-      const cmd = argv.map((a) => q(a.replaceAll('$PIN', pin))).join(' ');
-      lines.push(`${cmd} >${q(join(s.dir, `out${k}`))} 2>${q(join(s.dir, `err${k}`))}; echo $? >${q(join(s.dir, `rc${k}`))}`);
-    });
-    lines.push(`rm -rf ${q(pin)}`);
-    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`bpffs session failed (status ${r.status}): ${r.stderr}`);
-    return commands.map((_, k) => ({
-      stdout: readFileSync(join(s.dir, `out${k}`), 'utf8'),
-      stderr: readFileSync(join(s.dir, `err${k}`), 'utf8'),
-      status: Number(readFileSync(join(s.dir, `rc${k}`), 'utf8').trim()),
-    }));
-  } finally {
-    s.cleanup();
-  }
 }
 
 /** `llvm-objdump-19 -d` text split by section and function: key `section/function` → lines without the header. */

@@ -11,9 +11,10 @@ import { readObject, writeObject } from '../../dsl/elf/index.js';
 import { asm } from '../../dsl/isa/index.js';
 import { readElf, readSymbols, SHT } from '../../dsl/elf/file/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
+import { bpffsSession } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { richSpec } from './fixtures.js';
-import { bpffsSession, run, scratch } from './helpers.js';
+import { run, scratch } from './helpers.js';
 
 const tools = ['bpftool', 'llvm-objdump-19', 'llvm-readelf-19', 'clang-19'];
 

@@ -1,54 +1,28 @@
 /**
- * `tsbpf map …` and `tsbpf prog run` as separate processes on pins made here:
+ * `tsbpf map …` and `tsbpf prog run` (in-process) on pins made here:
  * BTF-typed and raw maps, per-CPU values, update modes, errors on stderr with
  * exit code 1; test runs of a pinned program, of raw instruction bytes and of a
  * clang-19 object with a subprogram.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { BtfBuilder } from '../../dsl/btf/index.js';
 import { asm, encode } from '../../dsl/isa/index.js';
 import { be16, ipv4, pad, schemaToBtf, struct, u16, u32 } from '../../dsl/types/index.js';
 import { BpfMap, LoadedBtf, Program } from '../../loader/index.js';
+import { createPinDir } from '../support/bpffs.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
-import { makePinDir } from './helpers.js';
 
 const kernel = need({ kernel: true });
 const clang = kernel && need({ tools: ['clang-19'] });
-const BIN = join(import.meta.dirname, '../../bin/tsbpf.js');
-const run = promisify(execFile);
-
-async function tsbpf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
-  }
-}
 
 /** Runs the CLI in this process (fast), capturing its output and exit code. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'tsbpf', ...args]);
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, stdout: out.join(''), stderr: err.join('') };
+function cli(...args: string[]): Promise<CliResult> {
+  return runCli(args);
 }
 
 const Key = struct('svc_key', { address: ipv4, dport: be16, _pad: pad(2) });
@@ -56,7 +30,7 @@ const Val = struct('svc_val', { backend_id: u32, count: u16, _pad: pad(2) });
 
 describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
   it('lists, dumps, gets, updates and deletes pinned maps; typed through BTF, raw as hex', async () => {
-    const dir = makePinDir('cli');
+    const dir = createPinDir('cli');
     try {
       const b = new BtfBuilder();
       const k = schemaToBtf(b, Key);
@@ -69,8 +43,7 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
       using prog = Program.load({ type: 'socket_filter', name: 'ret7', insns: asm().mov64('r0', 7).exit().build() });
       prog.pin(join(dir.path, 'ret7'));
 
-      // one real process, to prove the binary's wiring; the rest runs in-process
-      const list = await tsbpf('map', 'list', dir.path, '--json');
+      const list = await cli('map', 'list', dir.path, '--json');
       expect(list.code).toBe(0);
       const maps = JSON.parse(list.stdout) as { path: string; id: number; type: string; name: string }[];
       expect(maps.map((m) => [m.path, m.type, m.name, m.id]).sort()).toEqual(
@@ -112,7 +85,7 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
       const pr = JSON.parse((await cli('prog', 'run', join(dir.path, 'ret7'), '--data', '00'.repeat(40), '--repeat', '3', '--json')).stdout);
       expect(pr).toMatchObject({ retval: 7, repeat: 3, program: { name: 'ret7', type: 'socket_filter' } });
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 
@@ -137,7 +110,7 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
         ].join('\n'),
       );
       execFileSync('clang-19', ['-target', 'bpf', '-O2', '-g', '-c', join(tmp, 'prog.c'), '-o', join(tmp, 'prog.o')]);
-      const obj = await tsbpf('prog', 'run', join(tmp, 'prog.o'), '--data', '00'.repeat(60), '--json');
+      const obj = await cli('prog', 'run', join(tmp, 'prog.o'), '--data', '00'.repeat(60), '--json');
       expect(obj.stderr).toBe('');
       expect(JSON.parse(obj.stdout)).toMatchObject({ retval: 120, program: { name: 'double_len', type: 'sched_cls' } });
     } finally {

@@ -1,49 +1,6 @@
-/** Shared helpers for loader kernel tests: bpffs dirs, bpftool, fd counts. */
+/** Shared helpers for loader kernel tests: bpftool, fd counts (bpffs dirs: test/support/bpffs.ts). */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-/** A per-test bpffs directory; `close()` removes every pin in it (and unmounts a private bpffs). */
-export interface PinDir {
-  readonly path: string;
-  close(): void;
-}
-
-/**
- * A fresh pin directory for one test: under /sys/fs/bpf when a bpffs is
- * mounted there, otherwise on a private bpffs instance mounted on a temporary
- * directory (every bpffs mount is its own instance, invisible elsewhere).
- */
-export function makePinDir(tag: string): PinDir {
-  const unique = `tsbpf-test-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const bpffsAtSys = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((l) => {
-      const f = l.split(' ');
-      return f[1] === '/sys/fs/bpf' && f[2] === 'bpf';
-    });
-  if (bpffsAtSys) {
-    const path = join('/sys/fs/bpf', unique);
-    mkdirSync(path);
-    return { path, close: () => rmSync(path, { recursive: true, force: true }) };
-  }
-  const path = mkdtempSync(join(tmpdir(), `${unique}-`));
-  execFileSync('mount', ['-t', 'bpf', 'bpf', path], { stdio: 'pipe' });
-  // A fresh bpffs may hold the kernel's own preload entries (maps.debug, progs.debug); leave them.
-  const preexisting = new Set(readdirSync(path));
-  return {
-    path,
-    close() {
-      try {
-        for (const f of readdirSync(path)) if (!preexisting.has(f)) rmSync(join(path, f), { recursive: true, force: true });
-      } finally {
-        execFileSync('umount', [path], { stdio: 'pipe' });
-        rmSync(path, { recursive: true, force: true });
-      }
-    },
-  };
-}
+import { readdirSync } from 'node:fs';
 
 /** Number of open fds of this process. */
 export function fdCount(): number {

@@ -19,10 +19,11 @@ import {
 import { BpfError } from '../../loader/errors.js';
 import { AttachFlag } from '../../loader/sys/constants.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { connectProbe, createTestCgroup, runInCgroup } from '../support/cgroup.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
-import { allowProgram, connect4Program, connect6Program, createCounter, createPinDir, readCounter, rewriteProgram } from './links-fixtures.js';
+import { allowProgram, connect4Program, connect6Program, createCounter, readCounter, rewriteProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const SERVICE = { ip: '10.200.0.99', port: 80 };

@@ -1,36 +1,37 @@
 /**
- * `tsbpf attach` / `tsbpf detach` end to end: the CLI runs as its own process, so
- * what it leaves attached (netlink filters, pinned links, legacy cgroup
- * attachments) must outlive it; the library's queries and iproute2 check the
+ * `tsbpf attach` / `tsbpf detach` end to end: the CLI (in-process, closing every
+ * fd it opened) leaves attachments (netlink filters, pinned links, legacy cgroup
+ * attachments) that must outlive it; the library's queries and iproute2 check the
  * kernel state, and detach must leave nothing.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAttachKind, runAttach, runDetach } from '../../cli/commands/attach.js';
 import { AttachError, listTcFilters, queryCgroup, queryTcx, queryXdp } from '../../loader/links/index.js';
 import { TsbpfError } from '../../dsl/errors.js';
 import { objPin } from '../../loader/sys/bpf.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { createNetnsPair, nsExec, udpExchange } from '../support/netns.js';
-import { allowProgram, createCounter, createPinDir, tcProgram, xdpProgram } from './links-fixtures.js';
+import { allowProgram, createCounter, tcProgram, xdpProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/tsbpf.js');
+const openFds = () => readdirSync('/proc/self/fd').length;
 
-async function tsbpf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
-  }
+/**
+ * Runs the CLI in-process. A real process closes its fds when it exits; here the
+ * CLI must have closed every fd it opened by the time it returns, so whatever
+ * stays attached would outlive the process too.
+ */
+async function tsbpf(...args: string[]): Promise<CliResult> {
+  const before = openFds();
+  const r = await runCli(args);
+  expect(openFds(), `fds left open by tsbpf ${args.join(' ')}`).toEqual(before);
+  return r;
 }
 
 describe('tsbpf attach / detach argument handling (no kernel needed)', () => {

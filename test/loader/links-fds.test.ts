@@ -17,10 +17,11 @@ import {
   queryTcx,
   queryXdp,
 } from '../../loader/links/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { need } from '../support/env.js';
 import { createNetnsPair } from '../support/netns.js';
-import { allowProgram, createCounter, createPinDir, tcProgram, xdpProgram } from './links-fixtures.js';
+import { allowProgram, createCounter, tcProgram, xdpProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const CYCLES = 100;

@@ -2,11 +2,6 @@
  * Small hand-assembled programs for the attach tests, loaded straight through
  * loader/sys (program-type specific contexts; counters in an array map).
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { asm, assemble, encode, type Asm } from '../../dsl/isa/index.js';
 import { mapCreate, mapLookupElem, progLoad } from '../../loader/sys/bpf.js';
 import { AttachType, MapType, ProgType, type AttachTypeName, type ProgTypeName } from '../../loader/sys/constants.js';
@@ -160,39 +155,6 @@ export function connect4Program(counter: Fd, from: { ip: string; port: number },
 /** `r0 = 1; exit` for any program type (allow-everything cgroup programs). */
 export function allowProgram(type: ProgTypeName, attachType?: AttachTypeName): Fd {
   return loadProgram(type, asm().mov64('r0', 1).exit(), { attachType, name: 'tsbpf_allow' });
-}
-
-/** A directory on a bpffs for one test's pins. */
-export interface PinDir extends Disposable {
-  readonly path: string;
-  cleanup(): void;
-}
-
-/**
- * A per-test pin directory on a private bpffs instance mounted on a temporary
- * directory (each bpffs mount is its own instance, so nothing outside the test
- * sees it). Never /sys/fs/bpf: `ip netns exec` remounts /sys, so a pin there is
- * invisible to `tc`/`ip` run inside a test namespace, while a /tmp mount is not.
- */
-export function createPinDir(): PinDir {
-  const tag = `tsbpf-test-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const path = join(tmpdir(), tag);
-  mkdirSync(path);
-  try {
-    execFileSync('mount', ['-t', 'bpf', 'bpf', path], { stdio: 'pipe' });
-  } catch (e) {
-    rmdirSync(path);
-    throw e;
-  }
-  const cleanup = () => {
-    try {
-      execFileSync('umount', [path], { stdio: 'pipe' });
-    } catch {
-      // Not mounted any more.
-    }
-    rmSync(path, { recursive: true, force: true });
-  };
-  return { path, cleanup, [Symbol.dispose]: cleanup };
 }
 
 function ipv6Words(addr: string): number[] {

@@ -36,9 +36,10 @@ import {
 } from '../../loader/netlink/index.js';
 import { objPin } from '../../loader/sys/bpf.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { createNetns, createNetnsPair, deleteNetns, ip, nsExec } from '../support/netns.js';
-import { createCounter, createPinDir, tcProgram } from './links-fixtures.js';
+import { createCounter, tcProgram } from './links-fixtures.js';
 
 type Tree = { type: number; data: Uint8Array } | { type: number; nested: Tree[] };
 

@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { attachTc, attachTcNetlink, attachTcx, BpfLink, listTcFilters, queryTcx, TcNetlinkAttachment } from '../../loader/links/index.js';
 import { NetlinkError } from '../../loader/netlink/index.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { type PinDir, createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { createNetnsPair, nsExec, udpExchange } from '../support/netns.js';
-import { createCounter, createPinDir, readCounter, tcProgram, type PinDir } from './links-fixtures.js';
+import { createCounter, readCounter, tcProgram } from './links-fixtures.js';
 import { existsSync } from 'node:fs';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });

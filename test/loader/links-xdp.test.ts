@@ -9,9 +9,10 @@ import { attachXdp, attachXdpLink, attachXdpNetlink, BpfLink, queryXdp, XdpNetli
 import { BpfError } from '../../loader/errors.js';
 import { NetlinkError } from '../../loader/netlink/index.js';
 import { progInfo } from '../../loader/sys/info.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { createNetnsPair, ip, udpExchange } from '../support/netns.js';
-import { createCounter, createPinDir, readCounter, xdpProgram } from './links-fixtures.js';
+import { createCounter, readCounter, xdpProgram } from './links-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const PORT = 7002;

@@ -10,9 +10,9 @@ import type { ObjectSpec } from '../../dsl/object/index.js';
 import { u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/errors.js';
 import { PinnedMapMismatchError, loadObject } from '../../loader/object/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { fdCount } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { builderSpec, runEntry } from './object-fixtures.js';
 
 const ok = need({ kernel: true });

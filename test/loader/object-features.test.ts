@@ -16,9 +16,9 @@ import { profileByName } from '../../dsl/kernel/profiles.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
 import { u32 } from '../../dsl/types/index.js';
 import { ObjectLoadError, globalMapName, loadObject, objectNameFromPath, pinFileName } from '../../loader/object/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { bpftoolMapShow, le } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { builderSpec, runEntry } from './object-fixtures.js';
 
 const ok = need({ kernel: true });

@@ -19,9 +19,10 @@ import { u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/errors.js';
 import { BpfMap } from '../../loader/maps/map.js';
 import { PinnedMapMismatchError, loadObject } from '../../loader/object/index.js';
+import { createPinDir } from '../support/bpffs.js';
+import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { fromLe, le } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { builderSpec } from './object-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['clang-19', 'bpftool'] });
@@ -123,10 +124,7 @@ describe.skipIf(!ok)('loadObject: pinned maps', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-objpin-'));
     const pins = createPinDir();
     const cli = async () => {
-      const r = await run(process.execPath, [join(ROOT, 'bin/tsbpf.js'), 'load', file, '--pin-maps', pins.path, '--json'], {
-        env: { ...process.env, TSBPF_FROM_SOURCE: '1' },
-        timeout: 60_000,
-      });
+      const r = await runCli(['load', file, '--pin-maps', pins.path, '--json']);
       return (JSON.parse(r.stdout) as { maps: { name: string; id: number; origin: string; pinnedPath?: string }[] }).maps.find((m) => m.name === 'conns')!;
     };
     const file = join(tmp, 'pinned.o');

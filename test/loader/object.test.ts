@@ -7,11 +7,10 @@
  * back from its maps. Map names and shapes are compared with what libbpf
  * (bpftool prog loadall) creates for the same object.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeObject } from '../../dsl/elf/index.js';
 import { BpfError } from '../../loader/errors.js';
@@ -19,23 +18,16 @@ import { BpfMap } from '../../loader/maps/map.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { Program } from '../../loader/programs/program.js';
 import { MapFlag } from '../../loader/sys/constants.js';
+import { createPinDir } from '../support/bpffs.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { bpftoolMapShow, fromLe, le } from './helpers.js';
-import { createPinDir } from './links-fixtures.js';
 import { MULTIPLIER, OFFSET_VALUE, TAIL_MARK, TAIL_RETVAL, builderSpec, compileFixture, observed, runEntry } from './object-fixtures.js';
 
 const ok = need({ kernel: true, tools: ['clang-19', 'bpftool'] });
-const BIN = join(import.meta.dirname, '../../bin/tsbpf.js');
-const run = promisify(execFile);
 
-async function tsbpf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, TSBPF_FROM_SOURCE: '1' }, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
-  }
+function tsbpf(...args: string[]): Promise<CliResult> {
+  return runCli(args);
 }
 
 /** Runs `entry` and checks every effect the object's programs must have. */

@@ -11,15 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { asm } from '../../dsl/isa/index.js';
 import { BpfError, BpfMap, LoaderError, Program } from '../../loader/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
-import { fromLe, makePinDir } from './helpers.js';
+import { fromLe } from './helpers.js';
 
 const kernel = need({ kernel: true });
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.skipIf(!kernel)('pinning', () => {
   it('pins a map and a program, reopens both by path, unpins', () => {
-    const dir = makePinDir('pin');
+    const dir = createPinDir('pin');
     try {
       using m = BpfMap.create({ type: 'hash', name: 'pinned', keySize: 4, valueSize: 8, maxEntries: 4 });
       m.set(3, 333n).pin(join(dir.path, 'map'));
@@ -55,12 +56,12 @@ describe.skipIf(!kernel)('pinning', () => {
       expect(fromLe(m2.get(3)!)).toBe(333n); // still open
       expect(() => m2.unpin()).toThrow(LoaderError);
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 
   it('errors name the path: ENOENT on open, EEXIST on a second pin', () => {
-    const dir = makePinDir('pinerr');
+    const dir = createPinDir('pinerr');
     try {
       const missing = join(dir.path, 'missing');
       let err: BpfError | undefined;
@@ -85,12 +86,12 @@ describe.skipIf(!kernel)('pinning', () => {
         expect((e as BpfError).message).toContain(join(dir.path, 'twice'));
       }
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 
   it('a map pinned by a child process survives its exit and is reopened by the parent', () => {
-    const dir = makePinDir('child');
+    const dir = createPinDir('child');
     const script = join(tmpdir(), `tsbpf-pin-child-${process.pid}.ts`);
     try {
       writeFileSync(
@@ -114,12 +115,12 @@ describe.skipIf(!kernel)('pinning', () => {
       expect(fromLe(m.get(1)!)).toBe(4242n);
     } finally {
       rmSync(script, { force: true });
-      dir.close();
+      dir.cleanup();
     }
   });
 
   it('checks a pinned map against a spec before reuse', () => {
-    const dir = makePinDir('reuse');
+    const dir = createPinDir('reuse');
     try {
       using m = BpfMap.create({ type: 'lru_hash', name: 'ct', keySize: 16, valueSize: 32, maxEntries: 128 });
       m.pin(join(dir.path, 'ct'));
@@ -131,12 +132,12 @@ describe.skipIf(!kernel)('pinning', () => {
         'max entries 128 ≠ 256',
       ]);
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 
   it('openOrCreate: creates and pins, reuses a matching pin with its contents, refuses or replaces a mismatch', () => {
-    const dir = makePinDir('reuse2');
+    const dir = createPinDir('reuse2');
     try {
       const path = join(dir.path, 'ct');
       const spec = { type: 'lru_hash', name: 'ct', keySize: 8, valueSize: 8, maxEntries: 64 } as const;
@@ -162,7 +163,7 @@ describe.skipIf(!kernel)('pinning', () => {
       expect(reopened.info().id).toBe(third.map.info().id);
       third.map.close();
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 });

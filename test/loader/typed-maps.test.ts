@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { BtfBuilder } from '../../dsl/btf/index.js';
 import { be16, ipv4, pad, schemaToBtf, struct, u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import { BpfMap, LoadedBtf, LoaderError } from '../../loader/index.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
-import { makePinDir } from './helpers.js';
 
 const kernel = need({ kernel: true });
 const bpftool = kernel && need({ tools: ['bpftool'] });
@@ -85,7 +85,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
   });
 
   it('reopened from a pin without schemas, the map decodes through its own BTF', () => {
-    const dir = makePinDir('typed');
+    const dir = createPinDir('typed');
     try {
       const { blob, ids } = btfFor(Lb4Key, Lb4Service);
       using btf = LoadedBtf.load(blob);
@@ -102,7 +102,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
       expect(m.get({ address: '10.0.0.1', dport: 53, backend_slot: 0, proto: 17, scope: 0 })).toEqual({ backend_id: 1, count: 1, flags: 0 });
       expect(() => again.set({ address: 1, nope: 2 }, {})).toThrow(/no field 'nope'/);
     } finally {
-      dir.close();
+      dir.cleanup();
     }
   });
 });

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 import { runProbe, parseSections } from '../../cli/commands/probe.js';
 import { formatText, formatTs } from '../../loader/probe/format.js';
@@ -31,8 +32,8 @@ function assertFeature(f: unknown, where: string): void {
 }
 
 describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
-  it('--json: the documented schema, every result {status, reason?, since?, value?}', () => {
-    const out = execFileSync(process.execPath, [bin, 'probe', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, TSBPF_FROM_SOURCE: '1' } });
+  it('--json: the documented schema, every result {status, reason?, since?, value?}', async () => {
+    const { stdout: out } = await runCli(['probe', '--json']);
     const r = JSON.parse(out) as ProbeReport;
     expect(r.schema).toBe('tsbpf-probe/1');
     for (const s of SECTIONS) expect(r[s], `section ${s}`).toBeDefined();
@@ -124,12 +125,13 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
     expect(Object.keys(r).sort()).toEqual(['btf', 'misc', 'schema']);
     expect(() => parseSections(['nope'])).toThrow(/unknown section 'nope'/);
     await expect(runProbe({ json: true, ts: true }, { stdout: false, stderr: false })).rejects.toThrow(/choose one of/);
-    const bad = spawnSync(process.execPath, [bin, 'probe', 'moon'], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
+    const bad = await runCli(['probe', 'moon']);
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("unknown probe target 'moon'");
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 
+  // A real process: setpriv drops root and capabilities for the whole process.
   it.skipIf(!need({ tools: ['setpriv'] }))('unprivileged: a clear message about what was not probed, no stack trace', () => {
     const args = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, bin, 'probe'];
     const text = spawnSync('setpriv', args, { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readObject } from '../../dsl/elf/index.js';
 import { BpfMap, btfCodec, LoaderError } from '../../loader/index.js';
-import { createPinDir, type PinDir } from '../loader/links-fixtures.js';
+import { createPinDir, type PinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { expectOneLineError, fixtures, tsbpf } from './cli.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, BpfMap } from '../../loader/index.js';
 import { BPF_FS_MAGIC, isOnBpffs } from '../../loader/sys/bpffs.js';
-import { createPinDir } from '../loader/links-fixtures.js';
+import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
 import { expectOneLineError, fixtures, tsbpf } from './cli.js';
 
