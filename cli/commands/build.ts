@@ -16,7 +16,6 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { TsbpfError } from '../../dsl/errors.js';
 import { writeObject } from '../../dsl/elf/index.js';
 import { fitObject, formatFitReports, type ProgramFitReport } from '../../dsl/fit/index.js';
@@ -24,6 +23,7 @@ import { hostProfile, profileByName, profileFromJson, profileNames, type TargetP
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
 import { build, isMapDef, programsOf } from '../../dsl/program/index.js';
 import type { Node } from '../../dsl/ir/index.js';
+import { importWithTsx } from '../import-module.js';
 
 /** Errors of `tsbpf build` itself (bad module, bad target). */
 export class BuildError extends TsbpfError {}
@@ -138,9 +138,8 @@ function mergeObjects(parts: ObjectSpec[], what: string): ObjectSpec {
 export async function importModule(path: string): Promise<Record<string, unknown>> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new BuildError('BUILD_MODULE', `module ${path} does not exist`);
-  const { tsImport } = await import('tsx/esm/api');
   try {
-    return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+    return await importWithTsx(abs);
   } catch (e) {
     if (e instanceof TsbpfError) throw e;
     throw new BuildError('BUILD_MODULE', `cannot load ${path}: ${(e as Error).message}`, { cause: e });
