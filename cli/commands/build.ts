@@ -177,6 +177,8 @@ interface BuildCliOptions {
   readonly target: string;
   readonly explain?: boolean;
   readonly json?: boolean;
+  /** false with --no-typecheck. */
+  readonly typecheck?: boolean;
 }
 
 /** Registers `tsbpf build`. */
@@ -189,7 +191,9 @@ export function registerBuild(program: Command): void {
     .option('-t, --target <target>', `target kernel: ${profileNames().join(', ')}, host, or a profile JSON file`, 'latest')
     .option('--explain', 'print per program: target, instruction count vs limit, loops, split report')
     .option('--json', 'print the build report as JSON')
+    .option('--no-typecheck', 'skip type-checking the module with the TypeScript compiler')
     .action(async (module: string, opts: BuildCliOptions) => {
+      if (opts.typecheck !== false) await (await import('../typecheck.js')).typecheckModule(module);
       const built = await buildModule(module, opts.target);
       const out = opts.output ?? `${basename(module, extname(module))}.o`;
       writeFileSync(out, built.elf);
