@@ -1,14 +1,17 @@
 /**
- * Benchmark: the full `tsbpf probe` against `bpftool feature probe kernel`, in
- * the same run, alternating so every variant sees the same machine load.
+ * Benchmark: the full `tsbpf probe --json` against `bpftool -j feature probe
+ * kernel`, in the same run, interleaved so every variant sees the same machine
+ * load.
  *
- *   npm run build && npx tsx bench/probe.ts [runs=9]
+ *   npm run build && npx tsx bench/probe.ts [runs=15]
  *
  * Variants, each timed as wall clock (median and min over the runs):
- * - `bpftool feature probe kernel` as a process;
- * - `node bin/tsbpf.js probe --json` as a process, running the compiled dist/
- *   (what an installed package runs) — against bpftool, this is the fair
- *   comparison a user sees;
+ * - `bpftool -j feature probe kernel` as a process;
+ * - `node bin/tsbpf.js probe --json` as a process, running the one-file CLI
+ *   bundle dist/tsbpf-cli.js (what an installed package runs) — against
+ *   bpftool, this is the fair comparison a user sees;
+ * - the same CLI from the unbundled compiled modules (dist/cli/main.js), to
+ *   show what the bundle saves;
  * - `probeKernel()` in this process, with helper workers on the other cores
  *   (default) and on one thread (`threads: 0`), which is what `tsbpf build
  *   --target host` or an agent embedding tsbpf pays.
@@ -19,13 +22,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 import { probeKernel } from '../loader/probe/index.js';
 
-const runs = Number(process.argv[2] ?? 9);
+const runs = Number(process.argv[2] ?? 15);
 const root = join(import.meta.dirname, '..');
+const bundle = join(root, 'dist', 'tsbpf-cli.js');
 const compiledCli = join(root, 'dist', 'cli', 'main.js');
-if (!existsSync(compiledCli)) throw new Error('dist/ is missing: run `npm run build` first (the CLI is timed as installed, from compiled JS)');
+if (!existsSync(bundle) || !existsSync(compiledCli))
+  throw new Error('dist/ is missing: run `npm run build` first (the CLI is timed as installed, from the bundle)');
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const TICK_MS = 10; // USER_HZ = 100 on Linux
@@ -47,8 +53,18 @@ function timeProcess(cmd: string, args: readonly string[], env?: NodeJS.ProcessE
   return { wall, cpu: childrenCpu() - c0 };
 }
 
-const bpftool = () => timeProcess('bpftool', ['feature', 'probe', 'kernel']);
+const bpftool = () => timeProcess('bpftool', ['-j', 'feature', 'probe', 'kernel']);
 const cli = () => timeProcess(process.execPath, [join(root, 'bin', 'tsbpf.js'), 'probe', '--json']);
+// dist/cli/main.js run as `tsbpf probe --json` (argv[1] named tsbpf, so only the probe command loads).
+const unbundledCli = () =>
+  timeProcess(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `process.argv[1] = 'tsbpf'; const { main } = await import(${JSON.stringify(pathToFileURL(compiledCli).href)}); process.exitCode = (await main(process.argv)) ?? process.exitCode;`,
+    'tsbpf',
+    'probe',
+    '--json',
+  ]);
 
 function inProcess(threads?: number): { wall: number; cpu: number } {
   const c = process.cpuUsage();
@@ -61,8 +77,9 @@ function inProcess(threads?: number): { wall: number; cpu: number } {
 }
 
 const variants = {
-  'bpftool feature probe kernel': bpftool,
-  'tsbpf probe --json (dist, process)': cli,
+  'bpftool -j feature probe kernel': bpftool,
+  'tsbpf probe --json (bundle, process)': cli,
+  'tsbpf probe --json (dist/cli, process)': unbundledCli,
   'probeKernel() in-process, workers': () => inProcess(),
   'probeKernel() in-process, 1 thread': () => inProcess(0),
 } as const;
@@ -99,12 +116,12 @@ console.log(
 );
 for (const n of names)
   console.log(
-    `${n.padEnd(36)} wall median ${median(wall[n]).toFixed(0).padStart(5)} ms  min ${min(wall[n]).toFixed(0).padStart(5)} ms   ` +
+    `${n.padEnd(40)} wall median ${median(wall[n]).toFixed(0).padStart(5)} ms  min ${min(wall[n]).toFixed(0).padStart(5)} ms   ` +
       `CPU median ${median(cpu[n]).toFixed(0).padStart(5)} ms`,
   );
-const base: Name = 'bpftool feature probe kernel';
+const base: Name = 'bpftool -j feature probe kernel';
 for (const n of names.slice(1))
   console.log(
-    `ratio ${n.padEnd(36)} / bpftool: ${(median(wall[n]) / median(wall[base])).toFixed(2)} (median wall), ` +
+    `ratio ${n.padEnd(40)} / bpftool: ${(median(wall[n]) / median(wall[base])).toFixed(2)} (median wall), ` +
       `${(min(wall[n]) / min(wall[base])).toFixed(2)} (min wall)`,
   );

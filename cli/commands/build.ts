@@ -16,7 +16,6 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { TsbpfError } from '../../dsl/errors.js';
 import { moduleLoadError, noteUserModule } from '../errors.js';
 import { writeObject } from '../../dsl/elf/index.js';
@@ -27,6 +26,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js
 import { build, isMapDef, programsOf } from '../../dsl/program/index.js';
 import type { Node } from '../../dsl/ir/index.js';
 import { cliIo } from '../io.js';
+import { importWithTsx } from '../import-module.js';
 
 /** Errors of `tsbpf build` itself (bad module, bad target). */
 export class BuildError extends TsbpfError {}
@@ -141,10 +141,9 @@ function mergeObjects(parts: ObjectSpec[], what: string): ObjectSpec {
 export async function importModule(path: string): Promise<Record<string, unknown>> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new BuildError('BUILD_MODULE', `module ${path} does not exist`);
-  const { tsImport } = await import('tsx/esm/api');
   noteUserModule(abs);
   try {
-    return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+    return await importWithTsx(abs);
   } catch (e) {
     throw moduleLoadError(path, e);
   }
@@ -181,6 +180,8 @@ interface BuildCliOptions {
   readonly target: string;
   readonly explain?: boolean;
   readonly json?: boolean;
+  /** false with --no-typecheck. */
+  readonly typecheck?: boolean;
 }
 
 /** Registers `tsbpf build`. */
@@ -193,7 +194,9 @@ export function registerBuild(program: Command): void {
     .option('-t, --target <target>', `target kernel: ${profileNames().join(', ')}, host, or a profile JSON file`, 'latest')
     .option('--explain', 'print per program: target, instruction count vs limit, loops, split report')
     .option('--json', 'print the build report as JSON')
+    .option('--no-typecheck', 'skip type-checking the module with the TypeScript compiler')
     .action(async (module: string, opts: BuildCliOptions) => {
+      if (opts.typecheck !== false) await (await import('../typecheck.js')).typecheckModule(module);
       const built = await buildModule(module, opts.target);
       const out = opts.output ?? `${basename(module, extname(module))}.o`;
       writeFileSync(out, built.elf);

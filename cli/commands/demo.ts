@@ -14,10 +14,10 @@ import { objectFromInstructions } from './asm.js';
 import { dumpObject } from './dump.js';
 import { cliIo } from '../io.js';
 
-/** Path of the bundled example: <root>/examples/hello.s seen from cli/commands/ or dist/cli/commands/. */
+/** Path of the bundled example: <root>/examples/hello.s seen from cli/commands/, dist/cli/commands/ or the dist/ bundle. */
 function examplePath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = ['../..', '../../..'].map((up) => join(here, up, 'examples', 'hello.s'));
+  const candidates = ['..', '../..', '../../..'].map((up) => join(here, up, 'examples', 'hello.s'));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new TsbpfError('CLI_DEMO', `the bundled example is missing (looked for ${candidates.join(', ')})`);
   return found;

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: compiles the library to dist/ (tsc: .js + .d.ts for the
+ * package's exports) and bundles the CLI into one file, dist/tsbpf-cli.js
+ * (esbuild), which bin/tsbpf.js runs: one file to read and evaluate instead of
+ * resolving ~100 modules, so `tsbpf` starts fast. koffi (native), tsx and
+ * typescript stay external: they are loaded only by the commands that need them.
+ *
+ * `--if-stale` (what `prepare` runs) skips the work when dist/ was built from
+ * exactly these sources: `npx tsbpf` in the repository links the package into
+ * npm's npx cache, which runs `prepare`, and would otherwise recompile
+ * everything on a fresh checkout's first call. The stamp is a hash of every
+ * input file's path and content.
+ *
+ * Plain JavaScript on purpose: it runs during `npm ci`, before anything is built.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const stampFile = join(dist, '.build-stamp');
+/** The CLI bundle bin/tsbpf.js runs. */
+const CLI_BUNDLE = join(dist, 'tsbpf-cli.js');
+
+const SOURCE_DIRS = ['dsl', 'loader', 'cli', 'examples'];
+const SOURCE_FILES = ['index.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs'];
+
+/** Every input file (sorted, relative to the root). */
+function inputs() {
+  const out = [...SOURCE_FILES.filter((f) => existsSync(join(root, f)))];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(relative(root, p));
+    }
+  };
+  for (const d of SOURCE_DIRS) if (existsSync(join(root, d))) walk(join(root, d));
+  return out.sort();
+}
+
+function stamp() {
+  const h = createHash('sha256');
+  for (const f of inputs()) h.update(f).update('\0').update(readFileSync(join(root, f))).update('\0');
+  return h.digest('hex');
+}
+
+function run(what, args) {
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stderr.write(`build: ${what} failed\n`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+const ifStale = process.argv.includes('--if-stale');
+const want = stamp();
+if (ifStale && existsSync(CLI_BUNDLE) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === want) {
+  process.stdout.write('dist/ is up to date\n');
+  process.exit(0);
+}
+
+rmSync(stampFile, { force: true });
+const require = createRequire(import.meta.url);
+run('tsc', [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  // An install without dev dependencies: the CLI runs from the compiled dist/cli instead.
+  process.stdout.write('build: esbuild is not installed; skipping the CLI bundle\n');
+}
+if (esbuild) {
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['cli/main.ts'],
+    outfile: CLI_BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    // Native (koffi) or big and needed by one command only (tsx loads user modules, typescript type-checks them).
+    external: ['koffi', 'tsx', 'tsx/*', 'typescript', 'esbuild'],
+    logLevel: 'warning',
+    legalComments: 'none',
+    // CommonJS dependencies (commander) call require() for Node built-ins.
+    banner: { js: "import { createRequire as __tsbpfRequire } from 'node:module';\nconst require = __tsbpfRequire(import.meta.url);" },
+  });
+}
+writeFileSync(stampFile, want);
