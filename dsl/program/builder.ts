@@ -15,6 +15,7 @@ import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Re
 import type { Recorder } from './recorder.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
+import { recordSwitch, type SwitchCases } from './conditions.js';
 
 /** A mutable scalar variable (`b.let`). */
 export type Var<N extends ScalarName> = Value<N> & Settable<N>;
@@ -66,6 +67,11 @@ const CHANGES_PACKET = new Set<string>([
 export interface B {
   /** Runs `then` when `cond` holds, else `otherwise`. A build-time boolean picks a branch at build time. */
   if(cond: Cond | boolean, then: () => void, otherwise?: () => void): void;
+  /**
+   * Multi-way branch on a scalar: runs the body whose key equals `x` (keys are
+   * host-order constants, as in `eq()`), else `otherwise`.
+   */
+  switch<N extends ScalarName>(x: Value<N>, cases: SwitchCases, otherwise?: () => void): void;
   /** Returns from the program. */
   return(value: ValueLike<HostIntName>): void;
   /** `for (i = 0; i < count; i++) body(i)` with a build-time `count`: a real bounded loop or unrolled, per target. */
@@ -157,6 +163,10 @@ export class BuilderImpl {
     const c = cond.value;
     if (cond.negated) this.rec.emit({ op: 'if', cond: c, then: elseNodes, else: thenNodes });
     else this.rec.emit({ op: 'if', cond: c, then: thenNodes, else: elseNodes });
+  }
+
+  switch(x: unknown, cases: unknown, otherwise?: () => void): void {
+    recordSwitch(this as unknown as B, x, cases, otherwise);
   }
 
   return(value: unknown): void {
