@@ -15,6 +15,9 @@ import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Re
 import type { Recorder } from './recorder.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
+import type { AddressBytesSchema } from '../types/address.js';
+import { addressFormat } from './address-view.js';
+import { csumWords, type CsumDiff, type CsumWord } from './checksum.js';
 import { recordSwitch, type SwitchCases } from './conditions.js';
 
 /** A mutable scalar variable (`b.let`). */
@@ -27,6 +30,8 @@ export type InitOf<S> = S extends ScalarSchema
     ? InitOf<T>
     : S extends EnumSchema
       ? ValueLike<'u32'>
+      : S extends AddressBytesSchema<'ipv6' | 'mac'>
+        ? string | readonly ValueLike<'u8'>[]
       : S extends ArraySchema<infer E>
         ? readonly InitOf<E>[]
         : S extends CompositeSchema<'struct' | 'union', infer F>
@@ -50,8 +55,7 @@ export interface Nullable<P> {
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, bigint> = { any: 0n, noexist: 1n, exist: 2n };
 
-/** A word for checksum helpers: network-order values (their stored bits) or unsigned host values. */
-export type CsumWord = Value<'be16' | 'be32'> | U64Like;
+export type { CsumWord, CsumDiff } from './checksum.js';
 
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
@@ -103,9 +107,15 @@ export interface B {
   socketCookie(): Int<'u64'>;
   skbLoadBytes(offset: U32Like, to: AnyPtr<'stack' | 'map_value'>, len?: number): Int<'s64'>;
   skbStoreBytes(offset: U32Like, from: AnyPtr<'stack' | 'map_value'>, len?: number, flags?: U64Like): Int<'s64'>;
-  /** Incremental checksum update; `from`/`to` are the old and new 16/32-bit words as stored (network order values pass through as is). */
-  l3CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
-  l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
+  /**
+   * Incremental checksum update at `offset`. The low 4 bits of `flags` give the
+   * field size: 2 or 4 — `from`/`to` are the old and new be16/be32 field values
+   * (plain numbers are host-order values, converted as `set()`/`eq()` do) — or 0,
+   * where `from` is 0 and `to` a `csumDiff` result.
+   */
+  l3CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord | CsumDiff, flags: U64Like): Int<'s64'>;
+  /** As {@link l3CsumReplace} for the L4 checksum; `flags` may add BPF_F_PSEUDO_HDR (0x10), BPF_F_MARK_MANGLED_0 (0x20), BPF_F_MARK_ENFORCE (0x40). */
+  l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord | CsumDiff, flags: U64Like): Int<'s64'>;
   /** csum_diff over whole objects (sizes from their schemas; multiples of 4). */
   csumDiff(from: AnyPtr<Region> | null, to: AnyPtr<Region> | null, seed: U32Like): Int<'s64'>;
   fibLookup(params: AnyPtr<'stack'>, flags: U32Like): Int<'s64'>;
@@ -240,6 +250,16 @@ export class BuilderImpl {
     if (scalarInfoOf(s as never)) {
       (view as { set(v: unknown): void }).set(init);
       return;
+    }
+    if (s.kind === 'array' && addressFormat(s) && typeof init === 'string') {
+      // Address text is encoded at build time (a bad address is a build error here).
+      let bytes: Uint8Array;
+      try {
+        bytes = s.encode(init) as Uint8Array;
+      } catch (e) {
+        throw new DslError('DSL_TYPE', `${label}: ${(e as Error).message}`, callerLocation());
+      }
+      return this.initialise(view, s, Array.from(bytes), label);
     }
     if (s.kind === 'array') {
       if (!Array.isArray(init)) throw new DslError('DSL_TYPE', `${label}: expected an array initialiser`, callerLocation());
@@ -466,8 +486,9 @@ export class BuilderImpl {
 
   private csumReplace(name: 'l3_csum_replace' | 'l4_csum_replace', offset: unknown, from: unknown, to: unknown, flags: unknown) {
     const ctx = this.ctx(name);
-    const word = (x: unknown, what: string) => (x instanceof ScalarImpl && x.info.be && x.info.bits <= 32 ? x.read() : this.u64(x, what));
-    const args = [ctx, this.u32(offset, `${name} offset`), word(from, `${name} from`), word(to, `${name} to`), this.u64(flags, `${name} flags`)];
+    const f = this.u64(flags, `${name} flags`);
+    const [a, b] = csumWords(name, from, to, f, (x, what) => this.u64(x, what));
+    const args = [ctx, this.u32(offset, `${name} offset`), a, b, f];
     return this.result('s64', this.callHelper(name, args));
   }
   l3CsumReplace(offset: unknown, from: unknown, to: unknown, flags: unknown) { return this.csumReplace('l3_csum_replace', offset, from, to, flags); }

@@ -58,7 +58,21 @@ export interface ValueBase<N extends ScalarName> {
   ne(x: ValueLike<N>): Cond;
   /** Explicit conversion: width (truncating or extending by the source's signedness), sign, byte order. */
   to<S extends ScalarSchema>(schema: S): Value<NameOf<S>>;
+  /**
+   * Reinterprets the bits as another type of the same width — no byte swap, no
+   * sign extension (`be32` → `u32` keeps the network-order bytes; for packing keys).
+   */
+  bits<S extends ScalarSchema>(schema: S & (NameOf<S> extends SameWidth<N> ? unknown : never)): Value<NameOf<S>>;
 }
+
+/** The scalar names of the same width as N. */
+export type SameWidth<N extends ScalarName> = N extends 'u8' | 's8'
+  ? 'u8' | 's8'
+  : N extends 'u16' | 's16' | 'be16'
+    ? 'u16' | 's16' | 'be16'
+    : N extends 'u32' | 's32' | 'be32'
+      ? 'u32' | 's32' | 'be32'
+      : 'u64' | 's64' | 'be64';
 
 /** Shift amounts: any host integer value or a number. */
 export type ShiftAmount = Value<HostIntName> | number;
@@ -402,6 +416,15 @@ export class ScalarImpl {
   le(x: unknown) { this.hostOnly('le'); return this.compare(this.info.signed ? 'sle' : 'le', x, 'le'); }
   gt(x: unknown) { this.hostOnly('gt'); return this.compare(this.info.signed ? 'sgt' : 'gt', x, 'gt'); }
   ge(x: unknown) { this.hostOnly('ge'); return this.compare(this.info.signed ? 'sge' : 'ge', x, 'ge'); }
+
+  bits(schema: unknown): ScalarImpl {
+    const src = callerLocation();
+    const target = typeof schema === 'object' && schema !== null ? scalarInfoOf(schema as never) : undefined;
+    if (!target) throw new DslError('DSL_TYPE', 'bits(): expected a scalar schema (u8…u64, s8…s64, be16…be64)', src);
+    if (target.bits !== this.info.bits) throw new DslError('DSL_TYPE', `bits(): ${this.info.name} has ${this.info.bits} bits, ${target.name} has ${target.bits}; use .to() to change the width`, src);
+    // Registers hold every type's bit pattern zero-extended, so the same operand serves.
+    return this.rec.value(target, this.read());
+  }
 
   to(schema: unknown): ScalarImpl {
     const src = callerLocation();
