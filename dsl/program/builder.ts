@@ -18,6 +18,8 @@ import type { FnDef, GlobalDef } from './program.js';
 import type { AddressBytesSchema } from '../types/address.js';
 import { addressFormat } from './address-view.js';
 import { csumWords, type CsumDiff, type CsumWord } from './checksum.js';
+import type { FibParams } from './fib.js';
+import { checkNoHeldAcross, sockRef, type SockRef, type SockTuple4, type SockTuple6 } from './sockets.js';
 import { recordSwitch, type SwitchCases } from './conditions.js';
 
 /** A mutable scalar variable (`b.let`). */
@@ -56,6 +58,13 @@ export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, bigint> = { any: 0n, noexist: 1n, exist: 2n };
 
 export type { CsumWord, CsumDiff } from './checksum.js';
+
+/** Options of `skLookupTcp` / `skLookupUdp`. */
+export interface SkLookupOptions {
+  /** Network namespace id; default BPF_F_CURRENT_NETNS. */
+  readonly netns?: U64Like;
+  readonly flags?: U64Like;
+}
 
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
@@ -118,7 +127,15 @@ export interface B {
   l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord | CsumDiff, flags: U64Like): Int<'s64'>;
   /** csum_diff over whole objects (sizes from their schemas; multiples of 4). */
   csumDiff(from: AnyPtr<Region> | null, to: AnyPtr<Region> | null, seed: U32Like): Int<'s64'>;
-  fibLookup(params: AnyPtr<'stack'>, flags: U32Like): Int<'s64'>;
+  /** FIB lookup with typed params ({@link FibLookup4} / {@link FibLookup6}); returns the result code (`FibLookupResult`). */
+  fibLookup(params: Ptr<FibParams, 'stack'>, flags: U32Like): Int<'s64'>;
+  /**
+   * TCP socket lookup by tuple ({@link SockTuple4} / {@link SockTuple6} on the stack);
+   * `netns` defaults to the current one (BPF_F_CURRENT_NETNS). Use the result in `ifPresent`.
+   */
+  skLookupTcp(tuple: Ptr<typeof SockTuple4 | typeof SockTuple6, 'stack'>, opts?: SkLookupOptions): SockRef;
+  /** UDP socket lookup, as {@link skLookupTcp}. */
+  skLookupUdp(tuple: Ptr<typeof SockTuple4 | typeof SockTuple6, 'stack'>, opts?: SkLookupOptions): SockRef;
   redirect(ifindex: U32Like, flags: U64Like): Int<'s64'>;
   redirectNeigh(ifindex: U32Like, flags?: U64Like): Int<'s64'>;
   tracePrintk(format: string, ...args: U64Like[]): Int<'s64'>;
@@ -186,6 +203,8 @@ export class BuilderImpl {
     if (typeof value === 'number' || typeof value === 'bigint') op = BigInt.asUintN(64, BigInt(value));
     else if (value instanceof ScalarImpl && !value.info.be) op = value.read();
     else throw new DslError('DSL_TYPE', 'return(): expected a host integer value or a number', src);
+    // Held socket references are released on every way out (innermost first).
+    for (let k = this.rec.held.length - 1; k >= 0; k--) this.rec.held[k]!.release();
     this.rec.emit({ op: 'return', value: op });
   }
 
@@ -198,10 +217,12 @@ export class BuilderImpl {
   }
 
   break(): void {
+    checkNoHeldAcross(this.rec, 'break');
     this.rec.emit({ op: 'break', loop: this.rec.currentLoop('break') });
   }
 
   continue(): void {
+    checkNoHeldAcross(this.rec, 'continue');
     this.rec.emit({ op: 'continue', loop: this.rec.currentLoop('continue') });
   }
 
@@ -391,6 +412,7 @@ export class BuilderImpl {
     const ctx = this.ctx('tailCall');
     const m = this.mapRef(map, ['prog_array'], 'tailCall');
     const i = this.u32(index, 'tailCall index');
+    checkNoHeldAcross(this.rec, 'tail call');
     this.rec.usedTailCall = true;
     this.callHelper('tail_call', [ctx, m, i], false);
   }
@@ -503,7 +525,26 @@ export class BuilderImpl {
   fibLookup(params: unknown, flags: unknown) {
     const ctx = this.ctx('fibLookup');
     const p = this.sized(params, undefined, 'fibLookup');
+    if (p.len !== 64n) throw new DslError('DSL_TYPE', `fibLookup: params must be a FibLookup4/FibLookup6 (64 bytes), got ${p.len} bytes`, callerLocation());
     return this.result('s64', this.callHelper('fib_lookup', [ctx, p.addr, p.len, this.u32(flags, 'fibLookup flags')]));
+  }
+
+  skLookupTcp(tuple: unknown, opts?: { netns?: unknown; flags?: unknown }) {
+    return this.skLookup('sk_lookup_tcp', tuple, opts);
+  }
+
+  skLookupUdp(tuple: unknown, opts?: { netns?: unknown; flags?: unknown }) {
+    return this.skLookup('sk_lookup_udp', tuple, opts);
+  }
+
+  private skLookup(name: 'sk_lookup_tcp' | 'sk_lookup_udp', tuple: unknown, opts: { netns?: unknown; flags?: unknown } = {}) {
+    const ctx = this.ctx(name);
+    const t = this.sized(tuple, undefined, name);
+    if (t.len !== 12n && t.len !== 36n) throw new DslError('DSL_TYPE', `${name}: the tuple must be a SockTuple4 (12 bytes) or SockTuple6 (36 bytes), got ${t.len} bytes`, callerLocation());
+    const netns = opts.netns === undefined ? 0xffffffffffffffffn : this.u64(opts.netns, `${name} netns`);
+    const flags = opts.flags === undefined ? 0n : this.u64(opts.flags, `${name} flags`);
+    const r = this.callHelper(name, [ctx, t.addr, t.len, netns, flags])!;
+    return sockRef(this.rec, r, `the socket from bpf_${name}`, (reg) => void this.callHelper('sk_release', [reg], false));
   }
 
   redirect(ifindex: unknown, flags: unknown) {

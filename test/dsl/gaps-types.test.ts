@@ -4,7 +4,7 @@
  * below must be an error or the type check fails. The valid lines build.
  */
 import { describe, expect, it } from 'vitest';
-import { arrayMap, buildObject, global, program } from '../../dsl/program/index.js';
+import { arrayMap, buildObject, FibLookup4, global, program, SockTuple4 } from '../../dsl/program/index.js';
 import { array, be16, be32, ipv6, mac, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
 
 const Ip = struct('gt_ip', { vihl: u8, tos: u8, len: be16, id: be16, frag: be16, ttl: u8, proto: u8, csum: be16, saddr: be32, daddr: be32 });
@@ -76,11 +76,29 @@ const typeCases = [
     a.v6.word(0).add(1);
     b.return(0);
   }),
+  program('tc', 'gt_sockets', (b, ctx) => {
+    const ref = b.skLookupTcp(b.local(SockTuple4, { daddr: 0x7f000001, dport: 80 }));
+    // @ts-expect-error no field access before the presence check
+    ref.state;
+    ref.ifPresent((sk) => {
+      b.if(sk.state.eq(10), () => b.return(1));
+      // @ts-expect-error socket fields are read-only
+      sk.mark.set(1);
+    });
+    // @ts-expect-error there is no manual release to forget or to repeat
+    b.skRelease(ref);
+    // @ts-expect-error the tuple must be a SockTuple4/SockTuple6
+    b.skLookupTcp(b.local(A));
+    const params = b.local(FibLookup4, { family: 2, ifindex: ctx.ifindex });
+    b.return(b.fibLookup(params, 0).to(u32));
+    // @ts-expect-error fibLookup takes FibLookup4/FibLookup6 params
+    b.fibLookup(b.local(A), 0);
+  }),
 ];
 
 describe('type-level misuse of conditions, copies, bits, checksums and addresses (checked by tsc)', () => {
   it('the declarations above exist', () => {
-    expect(typeCases).toHaveLength(5);
+    expect(typeCases).toHaveLength(6);
   });
 
   it('correct programs next to the errors build', () => {
