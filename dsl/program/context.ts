@@ -11,6 +11,7 @@ import type { VReg } from '../ir/index.js';
 import { ctxFields, CTX_STRUCT_OF, type AttachTypeName, type CtxField, type CtxKind } from '../kernel/index.js';
 import { PlaceImpl, CORE, type Place, type PtrCore } from './pointer.js';
 import type { Recorder } from './recorder.js';
+import type { SkSkbCtx, SockCtx, SockHook } from './context-sock.js';
 import { SCALARS, type ScalarInfo, type ScalarName, type Value } from './scalar.js';
 
 /** A context field: readable value, with `set` when writable. */
@@ -94,8 +95,12 @@ export type CtxOf<S extends string> = S extends 'tc' | 'classifier' | `tc/${stri
         : S extends `cgroup/${infer H}`
           ? H extends SockAddrHook
             ? SockAddrCtx<H>
-            : Record<string, unknown>
-          : Record<string, unknown>;
+            : H extends SockHook
+              ? SockCtx<H>
+              : Record<string, unknown>
+          : S extends 'sk_skb' | `sk_skb/${string}`
+            ? SkSkbCtx
+            : Record<string, unknown>;
 
 /** Byte order and width the DSL gives a context field. */
 function fieldInfo(kind: CtxKind, f: CtxField): ScalarInfo {

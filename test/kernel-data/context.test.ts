@@ -111,6 +111,8 @@ const ACCESS_CASES: { kind: CtxKind; progType: number; attach?: AttachTypeName }
   { kind: 'tc', progType: BpfProgType.SCHED_ACT },
   { kind: 'cgroup_skb', progType: BpfProgType.CGROUP_SKB, attach: 'CGROUP_INET_INGRESS' },
   { kind: 'cgroup_skb', progType: BpfProgType.CGROUP_SKB, attach: 'CGROUP_INET_EGRESS' },
+  { kind: 'sk_skb', progType: BpfProgType.SK_SKB, attach: 'SK_SKB_STREAM_VERDICT' },
+  { kind: 'sk_skb', progType: BpfProgType.SK_SKB, attach: 'SK_SKB_STREAM_PARSER' },
   { kind: 'xdp', progType: BpfProgType.XDP },
   { kind: 'xdp', progType: BpfProgType.XDP, attach: 'XDP_DEVMAP' },
   ...SOCK_ADDR_HOOKS.map((a) => ({ kind: 'sock_addr' as const, progType: BpfProgType.CGROUP_SOCK_ADDR, attach: a })),

@@ -1,0 +1,59 @@
+/**
+ * Context types of the socket-level program kinds: `cgroup/sock_create`,
+ * `cgroup/sock_release`, `cgroup/post_bind4`, `cgroup/post_bind6` (`struct bpf_sock`)
+ * and `sk_skb/*` (`__sk_buff` as stream parser/verdict programs see it). They mirror
+ * the access rules of dsl/kernel/context.ts (checked against the running verifier by
+ * test/kernel-data/context.test.ts): writing a read-only field does not compile, and
+ * the runtime view refuses it at build time too.
+ */
+import type { Place } from './pointer.js';
+import type { ScalarName, Value } from './scalar.js';
+
+type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
+
+/** The cgroup/sock hooks by section suffix. */
+export type SockHook = 'sock_create' | 'sock_release' | 'post_bind4' | 'post_bind6';
+
+/** `struct bpf_sock` in a cgroup/sock hook: which fields exist and are writable depends on the hook. */
+export type SockCtx<H extends SockHook> = {
+  readonly family: F<'u32', false>;
+  readonly type: F<'u32', false>;
+  readonly protocol: F<'u32', false>;
+  /** Remote port, network order. */
+  readonly dst_port: F<'be16', false>;
+  readonly dst_ip4: F<'be32', false>;
+  readonly dst_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly state: F<'u32', false>;
+  readonly rx_queue_mapping: F<'u32', false>;
+} & (H extends 'sock_create' | 'sock_release'
+  ? { readonly bound_dev_if: F<'u32', true>; readonly mark: F<'u32', true>; readonly priority: F<'u32', true> }
+  : { readonly src_port: F<'u32', false> }) &
+  (H extends 'post_bind4' ? { readonly src_ip4: F<'be32', false> } : unknown) &
+  (H extends 'post_bind6' ? { readonly src_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> } } : unknown);
+
+/** `__sk_buff` in `sk_skb` programs (no mark, tc_classid, timestamps; only tc_index and priority are writable). */
+export interface SkSkbCtx {
+  readonly len: F<'u32', false>;
+  readonly pkt_type: F<'u32', false>;
+  readonly queue_mapping: F<'u32', false>;
+  readonly protocol: F<'be16', false>;
+  readonly vlan_present: F<'u32', false>;
+  readonly vlan_tci: F<'u32', false>;
+  readonly vlan_proto: F<'be16', false>;
+  readonly priority: F<'u32', true>;
+  readonly ingress_ifindex: F<'u32', false>;
+  readonly ifindex: F<'u32', false>;
+  readonly tc_index: F<'u32', true>;
+  readonly cb: { at(i: 0 | 1 | 2 | 3 | 4): F<'u32', false> };
+  readonly hash: F<'u32', false>;
+  readonly napi_id: F<'u32', false>;
+  readonly family: F<'u32', false>;
+  readonly remote_ip4: F<'be32', false>;
+  readonly local_ip4: F<'be32', false>;
+  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly remote_port: F<'be16', false>;
+  readonly local_port: F<'u32', false>;
+  readonly gso_segs: F<'u32', false>;
+  readonly gso_size: F<'u32', false>;
+}
