@@ -14,7 +14,7 @@ import { CTX_STRUCT_LAYOUTS, sectionDef, type ProgTypeName } from '../kernel/ind
 const CTX_OF_PROG: Partial<Record<ProgTypeName, keyof typeof CTX_STRUCT_LAYOUTS>> = {
   SOCKET_FILTER: '__sk_buff', SCHED_CLS: '__sk_buff', SCHED_ACT: '__sk_buff', CGROUP_SKB: '__sk_buff',
   LWT_IN: '__sk_buff', LWT_OUT: '__sk_buff', LWT_XMIT: '__sk_buff', LWT_SEG6LOCAL: '__sk_buff', SK_SKB: '__sk_buff',
-  XDP: 'xdp_md', CGROUP_SOCK_ADDR: 'bpf_sock_addr', CGROUP_SOCK: 'bpf_sock',
+  XDP: 'xdp_md', CGROUP_SOCK_ADDR: 'bpf_sock_addr', CGROUP_SOCK: 'bpf_sock', SOCK_OPS: 'bpf_sock_ops', SK_MSG: 'sk_msg_md',
 };
 
 /** Name of the context struct for SEC `section`, or undefined when the writer keeps `void *`. */
@@ -37,10 +37,24 @@ export function ctxParamType(builder: BtfBuilder, section: string): BtfTypeId {
   const layout = CTX_STRUCT_LAYOUTS[name];
   const u32 = builder.int('__u32', 4);
   const u64 = builder.int('__u64', 8);
-  const members = layout.fields.map((f) => {
+  const typeOf = (f: (typeof layout.fields)[number]) => {
     const count = 'count' in f ? f.count : undefined;
     const elem = (count ? f.size / count : f.size) === 8 ? u64 : u32;
-    return { name: f.name, type: count ? builder.array(elem, count) : elem, offset: f.offset };
-  });
+    return count ? builder.array(elem, count) : elem;
+  };
+  // Members of the UAPI's anonymous unions (sock_ops args/reply/replylong) go into one anonymous union.
+  const members: { name: string; type: BtfTypeId; offset: number }[] = [];
+  for (let k = 0; k < layout.fields.length; ) {
+    const f = layout.fields[k]!;
+    if (!('union' in f)) {
+      members.push({ name: f.name, type: typeOf(f), offset: f.offset });
+      k++;
+      continue;
+    }
+    const group = layout.fields.slice(k).filter((g, j, all) => 'union' in g && g.offset === f.offset && all.slice(0, j).every((h) => 'union' in h && h.offset === f.offset));
+    const size = Math.max(...group.map((g) => g.size));
+    members.push({ name: '', type: builder.union('', size, group.map((g) => ({ name: g.name, type: typeOf(g), offset: 0 }))), offset: f.offset });
+    k += group.length;
+  }
   return builder.ptr(builder.struct(name, layout.size, members));
 }

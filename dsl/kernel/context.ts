@@ -23,7 +23,7 @@ export type CtxFieldName<S extends CtxStructName> = (typeof CTX_STRUCT_LAYOUTS)[
 export type CtxPointerKind = 'packet' | 'packet_end' | 'packet_meta' | 'sock_or_null' | 'sock' | 'flow_keys';
 
 /** The program context kinds with access rules. */
-export type CtxKind = 'socket' | 'tc' | 'cgroup_skb' | 'sk_skb' | 'xdp' | 'sock_addr' | 'cgroup_sock';
+export type CtxKind = 'socket' | 'tc' | 'cgroup_skb' | 'sk_skb' | 'xdp' | 'sock_addr' | 'cgroup_sock' | 'sock_ops' | 'sk_msg';
 
 /** A field with its layout and its access in one context. */
 export interface CtxField {
@@ -52,6 +52,8 @@ export const CTX_STRUCT_OF: Record<CtxKind, CtxStructName> = {
   xdp: 'xdp_md',
   sock_addr: 'bpf_sock_addr',
   cgroup_sock: 'bpf_sock',
+  sock_ops: 'bpf_sock_ops',
+  sk_msg: 'sk_msg_md',
 };
 
 /** Context kind of a program type (undefined for types without rules here). */
@@ -72,6 +74,10 @@ export function ctxKindOf(progType: ProgTypeName): CtxKind | undefined {
       return 'sock_addr';
     case 'CGROUP_SOCK':
       return 'cgroup_sock';
+    case 'SOCK_OPS':
+      return 'sock_ops';
+    case 'SK_MSG':
+      return 'sk_msg';
     default:
       return undefined;
   }
@@ -120,6 +126,14 @@ const FIELD_SINCE: Record<CtxStructName, Record<string, KernelVersion | 'unknown
   bpf_sock: {
     bound_dev_if: '4.10', family: '4.10', type: '4.10', protocol: '4.10', mark: '4.14', priority: '4.14', src_ip4: '4.17',
     src_ip6: '4.17', src_port: '4.17', dst_port: '5.1', dst_ip4: '5.1', dst_ip6: '5.1', state: '5.1', rx_queue_mapping: '5.8',
+  },
+  bpf_sock_ops: {
+    op: '4.13', args: '4.16', reply: '4.13', replylong: '4.13', family: '4.13', remote_ip4: '4.13', local_ip4: '4.13', remote_ip6: '4.13',
+    local_ip6: '4.13', remote_port: '4.13', local_port: '4.13', sk: '5.3', skb_data: '5.10', skb_data_end: '5.10', skb_len: '5.10', skb_tcp_flags: '5.10',
+  },
+  sk_msg_md: {
+    data: '4.17', data_end: '4.17', family: '4.18', remote_ip4: '4.18', local_ip4: '4.18', remote_ip6: '4.18', local_ip6: '4.18', remote_port: '4.18',
+    local_port: '4.18', size: '5.0', sk: '5.8',
   },
 };
 
@@ -178,6 +192,16 @@ function access(kind: CtxKind, field: string, attach: AttachTypeName | undefined
         default:
           return { read: false, write: false };
       }
+    }
+    case 'sock_ops': {
+      // sock_ops_is_valid_access: everything readable; only reply (= args[0] = replylong[0]) and sk_txhash writable.
+      const pointer: CtxPointerKind | undefined = field === 'sk' ? 'sock_or_null' : field === 'skb_data' ? 'packet' : field === 'skb_data_end' ? 'packet_end' : undefined;
+      return { read: true, write: field === 'reply' || field === 'sk_txhash', ...(pointer ? { pointer } : {}) };
+    }
+    case 'sk_msg': {
+      // sk_msg_is_valid_access: read-only.
+      const pointer: CtxPointerKind | undefined = field === 'data' ? 'packet' : field === 'data_end' ? 'packet_end' : field === 'sk' ? 'sock' : undefined;
+      return { read: true, write: false, ...(pointer ? { pointer } : {}) };
     }
     case 'cgroup_sock': {
       if (attach === undefined || !CGROUP_SOCK_HOOKS.includes(attach)) {

@@ -432,9 +432,10 @@ export class BuilderImpl {
     if (!dataField.read || !endField.read) throw new DslError('DSL_CTX', `parse(): ${this.rec.progType} programs cannot read packet data directly (use skbLoadBytes)`, src);
     const off = this.u32(offset, 'parse offset');
     const data = this.rec.vreg();
-    this.rec.emit({ op: 'load', dst: data, base: ctx, off: dataField.offset, size: 4 });
+    // __sk_buff/xdp_md hold 32-bit data fields; sk_msg_md's are 64-bit pointers (__bpf_md_ptr).
+    this.rec.emit({ op: 'load', dst: data, base: ctx, off: dataField.offset, size: dataField.size === 8 ? 8 : 4 });
     const end = this.rec.vreg();
-    this.rec.emit({ op: 'load', dst: end, base: ctx, off: endField.offset, size: 4 });
+    this.rec.emit({ op: 'load', dst: end, base: ctx, off: endField.offset, size: endField.size === 8 ? 8 : 4 });
     let p = data;
     if (off !== 0n) p = this.rec.alu('add', data, off, 64);
     const last = this.rec.alu('add', p, BigInt(schema.size), 64);

@@ -52,8 +52,70 @@ export interface SkSkbCtx {
   readonly local_ip4: F<'be32', false>;
   readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
   readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  readonly remote_port: F<'be16', false>;
+  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
+  readonly remote_port: F<'be32', false>;
   readonly local_port: F<'u32', false>;
   readonly gso_segs: F<'u32', false>;
   readonly gso_size: F<'u32', false>;
+}
+
+/** `struct bpf_sock_ops` in `sockops` programs: read-only but for `reply` and `sk_txhash`. */
+export interface SockOpsCtx {
+  /** The callback (`BPF_SOCK_OPS_*`). */
+  readonly op: F<'u32', false>;
+  readonly args: { at(i: 0 | 1 | 2 | 3): F<'u32', false> };
+  /** What the program answers for the callback. */
+  readonly reply: F<'u32', true>;
+  readonly family: F<'u32', false>;
+  readonly remote_ip4: F<'be32', false>;
+  readonly local_ip4: F<'be32', false>;
+  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
+  readonly remote_port: F<'be32', false>;
+  /** Host order. */
+  readonly local_port: F<'u32', false>;
+  readonly is_fullsock: F<'u32', false>;
+  readonly snd_cwnd: F<'u32', false>;
+  readonly srtt_us: F<'u32', false>;
+  readonly bpf_sock_ops_cb_flags: F<'u32', false>;
+  readonly state: F<'u32', false>;
+  readonly rtt_min: F<'u32', false>;
+  readonly snd_ssthresh: F<'u32', false>;
+  readonly rcv_nxt: F<'u32', false>;
+  readonly snd_nxt: F<'u32', false>;
+  readonly snd_una: F<'u32', false>;
+  readonly mss_cache: F<'u32', false>;
+  readonly ecn_flags: F<'u32', false>;
+  readonly rate_delivered: F<'u32', false>;
+  readonly rate_interval_us: F<'u32', false>;
+  readonly packets_out: F<'u32', false>;
+  readonly retrans_out: F<'u32', false>;
+  readonly total_retrans: F<'u32', false>;
+  readonly segs_in: F<'u32', false>;
+  readonly data_segs_in: F<'u32', false>;
+  readonly segs_out: F<'u32', false>;
+  readonly data_segs_out: F<'u32', false>;
+  readonly lost_out: F<'u32', false>;
+  readonly sacked_out: F<'u32', false>;
+  readonly sk_txhash: F<'u32', true>;
+  readonly bytes_received: F<'u64', false>;
+  readonly bytes_acked: F<'u64', false>;
+  readonly skb_len: F<'u32', false>;
+  readonly skb_tcp_flags: F<'u32', false>;
+}
+
+/** `struct sk_msg_md` in `sk_msg` programs: read-only; `b.parse()` reads the message data. */
+export interface SkMsgCtx {
+  readonly family: F<'u32', false>;
+  readonly remote_ip4: F<'be32', false>;
+  readonly local_ip4: F<'be32', false>;
+  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
+  readonly remote_port: F<'be32', false>;
+  /** Host order. */
+  readonly local_port: F<'u32', false>;
+  /** Bytes of the whole message (5.0). */
+  readonly size: F<'u32', false>;
 }

@@ -11,7 +11,7 @@ import type { VReg } from '../ir/index.js';
 import { ctxFields, CTX_STRUCT_OF, type AttachTypeName, type CtxField, type CtxKind } from '../kernel/index.js';
 import { PlaceImpl, CORE, type Place, type PtrCore } from './pointer.js';
 import type { Recorder } from './recorder.js';
-import type { SkSkbCtx, SockCtx, SockHook } from './context-sock.js';
+import type { SkMsgCtx, SkSkbCtx, SockCtx, SockHook, SockOpsCtx } from './context-sock.js';
 import { SCALARS, type ScalarInfo, type ScalarName, type Value } from './scalar.js';
 
 /** A context field: readable value, with `set` when writable. */
@@ -100,13 +100,18 @@ export type CtxOf<S extends string> = S extends 'tc' | 'classifier' | `tc/${stri
               : Record<string, unknown>
           : S extends 'sk_skb' | `sk_skb/${string}`
             ? SkSkbCtx
-            : Record<string, unknown>;
+            : S extends 'sockops'
+              ? SockOpsCtx
+              : S extends 'sk_msg'
+                ? SkMsgCtx
+                : Record<string, unknown>;
 
 /** Byte order and width the DSL gives a context field. */
 function fieldInfo(kind: CtxKind, f: CtxField): ScalarInfo {
   if (f.size === 8) return SCALARS.u64;
   if ((f.name === 'protocol' && kind !== 'sock_addr') || f.name === 'vlan_proto') return SCALARS.be16;
-  if (f.bigEndian) return /port/.test(f.name) ? SCALARS.be16 : SCALARS.be32;
+  // remote_port of __sk_buff, bpf_sock_ops and sk_msg_md is the be16 port shifted into a be32 (bpf_ntohl gives the port).
+  if (f.bigEndian) return /port/.test(f.name) && f.name !== 'remote_port' ? SCALARS.be16 : SCALARS.be32;
   return SCALARS.u32;
 }
 

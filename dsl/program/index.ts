@@ -13,7 +13,7 @@ export { SockTuple4, SockTuple6, type SockRef, type SockView } from './sockets.j
 export type { B, CsumWord, CsumDiff, SkLookupOptions, Var, InitOf, DataArg, Nullable, UpdateFlag, DataMap } from './builder.js';
 export type { Ptr, AnyPtr, Place, Region, View, StructView, ArrayView, Settable, Atomics, PtrBrand, SchemaOf } from './pointer.js';
 export type { Value, ValueLike, Int, BeInt, Cond, CondArg, HostIntName, BeIntName, ScalarName, NameOf, ScalarSchema, U32Like, U64Like, ShiftAmount } from './scalar.js';
-export type { SockCtx, SockHook, SkSkbCtx } from './context-sock.js';
+export type { SockCtx, SockHook, SkSkbCtx, SockOpsCtx, SkMsgCtx } from './context-sock.js';
 export type { CtxOf, TcCtx, XdpCtx, SocketCtx, CgroupSkbCtx, SockAddrCtx, SockAddrHook } from './context.js';
 export { build, buildObject, programsOf, targetProfile, type BuildOptions, type BuildResult } from './build.js';
 export { DslError } from '../ir/errors.js';

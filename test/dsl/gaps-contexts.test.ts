@@ -14,7 +14,7 @@ import { struct, u8, u32, be16 } from '../../dsl/types/index.js';
 import { loadObject } from '../../loader/index.js';
 import { attachCgroup, BpfLink } from '../../loader/links/index.js';
 import { need } from '../support/env.js';
-import { createTestCgroup, runInCgroup } from '../support/cgroup.js';
+import { connectProbe, createTestCgroup, runInCgroup } from '../support/cgroup.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
 import { loadSpec } from './support.js';
 
@@ -99,7 +99,64 @@ describe('socket-level contexts', () => {
     }
   });
 
+  it.skipIf(!kernel)('sockops sees a real TCP connection of a child in the test cgroup: ops, ports, reply (6.6)', async () => {
+    const Ops = struct('cx_ops', { connect: u32, active: u32, passive: u32, activeRemote: u32, activeLocal: u32, passiveLocal: u32 });
+    const ops = arrayMap('cx_ops', Ops, { maxEntries: 1 });
+    const p = program('sockops', 'cx_sockops', (b, ctx) => {
+      const o = b.lookup(ops, 0).orReturn(1);
+      // BPF_SOCK_OPS_TCP_CONNECT_CB = 3, ACTIVE_ESTABLISHED_CB = 4, PASSIVE_ESTABLISHED_CB = 5.
+      b.switch(ctx.op, {
+        3: () => o.connect.atomicAdd(1),
+        4: () => {
+          o.active.atomicAdd(1);
+          o.activeRemote.set(ctx.remote_port.to(u32));
+          o.activeLocal.set(ctx.local_port);
+        },
+        5: () => {
+          o.passive.atomicAdd(1);
+          o.passiveLocal.set(ctx.local_port);
+        },
+      });
+      ctx.reply.set(0);
+      b.return(1);
+    });
+    const bytes = writeObject(buildObject([p], { target: '6.6' }));
+    const cg = createTestCgroup('dslops');
+    const ns = createNetns('dslops');
+    const obj = loadObject(bytes, { objectName: 'dslops' });
+    try {
+      const att = attachCgroup(obj.program('cx_sockops'), { hook: 'sock_ops', cgroup: cg.path });
+      try {
+        expect(await connectProbe(cg.path, ns, 7243, '127.0.0.1', 7243)).toMatchObject({ ok: true, data: 'listener-7243' });
+      } finally {
+        att instanceof BpfLink ? att.close() : att.detach();
+      }
+      const o = Ops.decode(obj.map('cx_ops').get(new Uint8Array(4) as never) as unknown as Uint8Array);
+      expect(o).toEqual({ connect: 1, active: 1, passive: 1, activeRemote: 7243, activeLocal: expect.any(Number), passiveLocal: 7243 });
+      expect(o.activeLocal).toBeGreaterThan(0);
+      expect(o.activeLocal).not.toBe(7243);
+    } finally {
+      obj.close();
+      deleteNetns(ns);
+      cg.cleanup();
+    }
+  });
+
   for (const target of ['4.19', '6.6'] as const) {
+    it.skipIf(!kernel)(`sockops and sk_msg programs build and load with their typed contexts (${target})`, () => {
+      const ops = program('sockops', 'cx_ops_load', (b, ctx) => {
+        b.if(ctx.op.eq(4).and(ctx.family.eq(2)), () => ctx.reply.set(ctx.remote_ip4.bits(u32).xor(ctx.local_port)));
+        b.return(1);
+      });
+      const msg = program('sk_msg', 'cx_msg', (b, ctx) => {
+        const first = b.parse(u8, 0).orReturn(1); // SK_PASS without data
+        b.if(first.eq(0x41).and(ctx.local_port.eq(80)).or(ctx.remote_port.to(u32).eq(8080)), () => b.return(0));
+        b.return(1);
+      });
+      using obj = loadSpec(buildObject([ops, msg], { target }));
+      expect([...obj.programs.keys()]).toEqual(['cx_ops_load', 'cx_msg']);
+    });
+
     it.skipIf(!kernel)(`sk_skb stream parser and verdict programs read packets and write tc_index (${target})`, () => {
       const parser = program('sk_skb/stream_parser', 'cx_parser', (b, ctx) => b.return(ctx.len));
       const verdict = program('sk_skb/stream_verdict', 'cx_verdict', (b, ctx) => {
@@ -137,6 +194,18 @@ describe('socket-level contexts', () => {
       b.return(ctx.mark);
     });
     expect(() => build([p4], { target: '6.6' })).toThrow(/mark/);
+    const p6 = program('sockops', 'cx_bad6', (b, ctx) => {
+      // @ts-expect-error only reply and sk_txhash are writable in sockops
+      ctx.snd_cwnd.set(10);
+      b.return(1);
+    });
+    expect(() => build([p6], { target: '6.6' })).toThrow(/snd_cwnd is read-only/);
+    const p7 = program('sk_msg', 'cx_bad7', (b, ctx) => {
+      // @ts-expect-error sk_msg contexts are read-only
+      ctx.family.set(2);
+      b.return(1);
+    });
+    expect(() => build([p7], { target: '6.6' })).toThrow(/read-only/);
     const p5 = program('sk_skb/stream_verdict', 'cx_bad5', (b, ctx) => {
       // @ts-expect-error cb is read-only in sk_skb
       ctx.cb.at(0).set(1);
