@@ -53,6 +53,26 @@ export type CondExpr =
   | { readonly not: CondExpr }
   | { readonly before: readonly Node[]; readonly cond: CondExpr };
 
+/**
+ * The comparisons of a condition and the node lists it runs (`before` parts), in
+ * evaluation order — for passes that walk the IR (an `if`'s condition may read
+ * registers and memory in its `before` nodes, on some paths only).
+ */
+export function condParts(e: CondExpr): { readonly cmps: readonly Cond[]; readonly blocks: readonly (readonly Node[])[] } {
+  const cmps: Cond[] = [];
+  const blocks: (readonly Node[])[] = [];
+  const walk = (x: CondExpr): void => {
+    if ('cmp' in x) cmps.push(x);
+    else if ('not' in x) walk(x.not);
+    else if ('before' in x) {
+      blocks.push(x.before);
+      walk(x.cond);
+    } else for (const p of 'all' in x ? x.all : x.any) walk(p);
+  };
+  walk(e);
+  return { cmps, blocks };
+}
+
 export interface MovNode extends At { readonly op: 'mov'; readonly dst: VReg; readonly a: Operand; readonly width: Width }
 export interface AluNode extends At { readonly op: 'alu'; readonly alu: AluKind; readonly dst: VReg; readonly a: Operand; readonly b: Operand; readonly width: Width }
 export interface NegNode extends At { readonly op: 'neg'; readonly dst: VReg; readonly a: VReg; readonly width: Width }

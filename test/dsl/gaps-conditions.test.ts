@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { arrayMap, build, buildObject, program } from '../../dsl/program/index.js';
 import { be16, be32, struct, u8, u32, u64 } from '../../dsl/types/index.js';
+import { condParts, type IfNode } from '../../dsl/ir/index.js';
 import { need } from '../support/env.js';
 import { loadSpec, udpPacket } from './support.js';
 
@@ -108,5 +109,20 @@ describe.skipIf(!kernel)('conditions in the kernel', () => {
     expect(() => build([bad], { target: '6.6' })).toThrow(/case 1 must be a function/);
     const notCond = program('tc', 'c_badand', (b, ctx) => b.if(ctx.len.eq(1).and((() => 7) as never), () => b.return(1)));
     expect(() => build([notCond], { target: '6.6' })).toThrow(/and\(\): expected a condition/);
+  });
+});
+
+describe('condition IR', () => {
+  it('condParts lists the comparisons and the lazily run node lists of a combined condition', () => {
+    const p = program('tc', 'c_parts', (b, ctx) => {
+      b.if(ctx.len.gt(1).and(() => ctx.mark.eq(b.prandom())).or(ctx.priority.eq(3).not()), () => b.return(1));
+      b.return(0);
+    });
+    const ir = build([p], { target: '6.6' }).ir.get('c_parts')!;
+    const node = ir.body.find((n) => n.op === 'if')!;
+    const parts = condParts((node as IfNode).cond);
+    expect(parts.cmps.map((c) => c.cmp)).toEqual(['gt', 'eq', 'ne']);
+    expect(parts.blocks).toHaveLength(1);
+    expect(parts.blocks[0]!.some((n) => n.op === 'call' && n.name === 'get_prandom_u32')).toBe(true);
   });
 });
