@@ -28,6 +28,7 @@ export function addAddressAccessors(out: object, core: PtrCore, fmt: 'ipv6' | 'm
       throw new DslError('DSL_ALIGN', `${label}.${what}(${i}) is not ${width}-byte aligned on the stack (offset ${off}); align the address field or use at()`, src);
     return view({ ...core, schema: width === 2 ? be16 : be32, off }, `${label}.${what}(${i})`);
   };
+  Object.defineProperty(out, 'format', { value: fmt, enumerable: false });
   Object.defineProperty(out, 'half', { value: part('half', 2), enumerable: false });
   if (fmt === 'ipv6') Object.defineProperty(out, 'word', { value: part('word', 4), enumerable: false });
 }

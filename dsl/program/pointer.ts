@@ -78,12 +78,14 @@ export type Copyable<S, R extends Region> = R extends 'rodata' ? unknown : {
 };
 
 /** An IPv6 address or MAC: its bytes, and its network-order 16-bit groups. */
-export interface AddressView<R extends Region> extends ArrayView<IntSchema<'u8'>, R> {
+export interface AddressView<R extends Region, Fmt extends 'ipv6' | 'mac' = 'ipv6' | 'mac'> extends ArrayView<IntSchema<'u8'>, R> {
+  /** Which address this is (also keeps MACs and IPv6 addresses from being copied into each other). */
+  readonly format: Fmt;
   /** 16-bit group `i` (IPv6: 0–7, MAC: 0–2) in network order. */
   half(i: number): Place<'be16', R>;
 }
 /** An IPv6 address: bytes, 16-bit groups and 32-bit words. */
-export interface Ipv6View<R extends Region> extends AddressView<R> {
+export interface Ipv6View<R extends Region> extends AddressView<R, 'ipv6'> {
   /** 32-bit word `i` (0–3) in network order, as `user_ip6[i]` and keys hold it. */
   word(i: 0 | 1 | 2 | 3): Place<'be32', R>;
 }
@@ -96,7 +98,7 @@ export type View<S, R extends Region> = S extends ScalarSchema
     : S extends EnumSchema
       ? Place<'u32', R>
       : S extends AddressBytesSchema<infer Fmt>
-        ? (Fmt extends 'ipv6' ? Ipv6View<R> : AddressView<R>) & Copyable<S, R>
+        ? (Fmt extends 'ipv6' ? Ipv6View<R> : AddressView<R, 'mac'>) & Copyable<S, R>
         : S extends ArraySchema<infer E>
           ? ArrayView<E, R> & Copyable<S, R>
           : S extends CompositeSchema<'struct' | 'union', infer F>

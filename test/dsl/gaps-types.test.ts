@@ -74,6 +74,9 @@ const typeCases = [
     a.hw.word(0);
     // @ts-expect-error words are network order: no host arithmetic
     a.v6.word(0).add(1);
+    a.hw.set(b.local(mac));
+    // @ts-expect-error an IPv6 address is not a MAC
+    a.hw.set(a.v6);
     b.return(0);
   }),
   program('tc', 'gt_sockets', (b, ctx) => {
