@@ -6,10 +6,7 @@
  * test/kernel-data/context.test.ts): writing a read-only field does not compile, and
  * the runtime view refuses it at build time too.
  */
-import type { Place } from './pointer.js';
-import type { ScalarName, Value } from './scalar.js';
-
-type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
+import type { F, SkbCommon } from './context.js';
 
 /** The cgroup/sock hooks by section suffix. */
 export type SockHook = 'sock_create' | 'sock_release' | 'post_bind4' | 'post_bind6';
@@ -32,21 +29,10 @@ export type SockCtx<H extends SockHook> = {
   (H extends 'post_bind6' ? { readonly src_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> } } : unknown);
 
 /** `__sk_buff` in `sk_skb` programs (no mark, tc_classid, timestamps; only tc_index and priority are writable). */
-export interface SkSkbCtx {
-  readonly len: F<'u32', false>;
-  readonly pkt_type: F<'u32', false>;
-  readonly queue_mapping: F<'u32', false>;
-  readonly protocol: F<'be16', false>;
-  readonly vlan_present: F<'u32', false>;
-  readonly vlan_tci: F<'u32', false>;
-  readonly vlan_proto: F<'be16', false>;
+export interface SkSkbCtx extends SkbCommon {
   readonly priority: F<'u32', true>;
-  readonly ingress_ifindex: F<'u32', false>;
-  readonly ifindex: F<'u32', false>;
   readonly tc_index: F<'u32', true>;
   readonly cb: { at(i: 0 | 1 | 2 | 3 | 4): F<'u32', false> };
-  readonly hash: F<'u32', false>;
-  readonly napi_id: F<'u32', false>;
   readonly family: F<'u32', false>;
   readonly remote_ip4: F<'be32', false>;
   readonly local_ip4: F<'be32', false>;
@@ -55,8 +41,6 @@ export interface SkSkbCtx {
   /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
   readonly remote_port: F<'be32', false>;
   readonly local_port: F<'u32', false>;
-  readonly gso_segs: F<'u32', false>;
-  readonly gso_size: F<'u32', false>;
 }
 
 /** `struct bpf_sock_ops` in `sockops` programs: read-only but for `reply` and `sk_txhash`. */

@@ -15,10 +15,10 @@ import type { SkMsgCtx, SkSkbCtx, SockCtx, SockHook, SockOpsCtx } from './contex
 import { SCALARS, type ScalarInfo, type ScalarName, type Value } from './scalar.js';
 
 /** A context field: readable value, with `set` when writable. */
-type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
+export type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
 
 /** `__sk_buff` fields every skb program reads. */
-interface SkbCommon {
+export interface SkbCommon {
   readonly len: F<'u32', false>;
   readonly pkt_type: F<'u32', false>;
   readonly queue_mapping: F<'u32', false>;
