@@ -8,6 +8,19 @@
  */
 import type { F, SkbCommon } from './context.js';
 
+/** The socket's addresses, as `__sk_buff`, `bpf_sock_ops` and `sk_msg_md` give them (read-only). */
+export interface SocketAddresses {
+  readonly family: F<'u32', false>;
+  readonly remote_ip4: F<'be32', false>;
+  readonly local_ip4: F<'be32', false>;
+  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
+  readonly remote_port: F<'be32', false>;
+  /** Host order. */
+  readonly local_port: F<'u32', false>;
+}
+
 /** The cgroup/sock hooks by section suffix. */
 export type SockHook = 'sock_create' | 'sock_release' | 'post_bind4' | 'post_bind6';
 
@@ -29,36 +42,19 @@ export type SockCtx<H extends SockHook> = {
   (H extends 'post_bind6' ? { readonly src_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> } } : unknown);
 
 /** `__sk_buff` in `sk_skb` programs (no mark, tc_classid, timestamps; only tc_index and priority are writable). */
-export interface SkSkbCtx extends SkbCommon {
+export interface SkSkbCtx extends SkbCommon, SocketAddresses {
   readonly priority: F<'u32', true>;
   readonly tc_index: F<'u32', true>;
   readonly cb: { at(i: 0 | 1 | 2 | 3 | 4): F<'u32', false> };
-  readonly family: F<'u32', false>;
-  readonly remote_ip4: F<'be32', false>;
-  readonly local_ip4: F<'be32', false>;
-  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
-  readonly remote_port: F<'be32', false>;
-  readonly local_port: F<'u32', false>;
 }
 
 /** `struct bpf_sock_ops` in `sockops` programs: read-only but for `reply` and `sk_txhash`. */
-export interface SockOpsCtx {
+export interface SockOpsCtx extends SocketAddresses {
   /** The callback (`BPF_SOCK_OPS_*`). */
   readonly op: F<'u32', false>;
   readonly args: { at(i: 0 | 1 | 2 | 3): F<'u32', false> };
   /** What the program answers for the callback. */
   readonly reply: F<'u32', true>;
-  readonly family: F<'u32', false>;
-  readonly remote_ip4: F<'be32', false>;
-  readonly local_ip4: F<'be32', false>;
-  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
-  readonly remote_port: F<'be32', false>;
-  /** Host order. */
-  readonly local_port: F<'u32', false>;
   readonly is_fullsock: F<'u32', false>;
   readonly snd_cwnd: F<'u32', false>;
   readonly srtt_us: F<'u32', false>;
@@ -90,16 +86,7 @@ export interface SockOpsCtx {
 }
 
 /** `struct sk_msg_md` in `sk_msg` programs: read-only; `b.parse()` reads the message data. */
-export interface SkMsgCtx {
-  readonly family: F<'u32', false>;
-  readonly remote_ip4: F<'be32', false>;
-  readonly local_ip4: F<'be32', false>;
-  readonly remote_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  readonly local_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
-  /** The remote port as the kernel gives it: network order in 32 bits (`.to(u32)` is the port). */
-  readonly remote_port: F<'be32', false>;
-  /** Host order. */
-  readonly local_port: F<'u32', false>;
+export interface SkMsgCtx extends SocketAddresses {
   /** Bytes of the whole message (5.0). */
   readonly size: F<'u32', false>;
 }
