@@ -31,11 +31,6 @@ export const DADDR_OFFSET = 30;
 export const FROM_ADDR = 0x0a000001;
 export const TO_ADDR = 0x0a000002;
 
-/** A 32-bit big-endian value as a little-endian CPU loads it from packet memory. */
-function wireWord(v: number): number {
-  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
-}
-
 /** TC_ACT_OK */
 const OK = 0;
 
@@ -47,7 +42,7 @@ export const csumRewrite = program('tc', 'csum_rewrite', (b) => {
   // The new address as it sits in the packet (network byte order).
   const addr = b.local(be32, TO_ADDR);
   b.skbStoreBytes(DADDR_OFFSET, addr, 4);
-  // The helper takes both words as they appear in memory: on a little-endian CPU, byte-swapped.
-  b.l3CsumReplace(CHECK_OFFSET, wireWord(FROM_ADDR), wireWord(TO_ADDR), 4);
+  // Plain numbers are host-order values of the 4-byte field, as with set() and ne().
+  b.l3CsumReplace(CHECK_OFFSET, FROM_ADDR, TO_ADDR, 4);
   b.return(OK);
 });

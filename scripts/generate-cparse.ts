@@ -211,6 +211,8 @@ export interface CField {
   count?: number;
   /** For `__bpf_md_ptr` fields: the pointed-to type. */
   pointer?: boolean;
+  /** A member of an anonymous union (other members share its bytes). */
+  union?: boolean;
 }
 
 /** A C struct with its layout. */
@@ -228,24 +230,54 @@ const SCALAR_SIZES: Record<string, number> = {
 
 /**
  * Lays out a struct made of fixed-width integer fields, arrays of them,
- * `__bpf_md_ptr(type, name)` (8 bytes, 8-aligned) and unnamed padding bit-fields,
- * following the x86-64/BPF C ABI. Throws on anything else.
+ * `__bpf_md_ptr(type, name)` (8 bytes, 8-aligned), unnamed padding bit-fields
+ * and anonymous unions of such fields (each member at the union's offset, marked
+ * `union: true`), following the x86-64/BPF C ABI. Throws on anything else.
  */
 export function parseStruct(source: string, name: string): CStruct {
   const text = stripComments(source);
   const re = new RegExp(`\\bstruct\\s+${name}\\s*\\{`, 'g');
   const m = re.exec(text);
   if (!m) throw new Error(`struct ${name} not found`);
-  // Bodies contain the parenthesised __bpf_md_ptr(...) but no nested braces.
   const start = m.index + m[0].length;
-  const end = text.indexOf('}', start);
-  if (end < 0) throw new Error(`struct ${name}: no closing brace`);
-  const body = text.slice(start, end);
-  const decls = body.split(';').map((s) => s.replace(/\s+/g, ' ').trim()).filter((s) => s !== '');
+  // The body ends at the brace matching the struct's own (anonymous unions nest one level).
+  let depth = 1;
+  let end = start;
+  for (; end < text.length && depth > 0; end++) {
+    if (text[end] === '{') depth++;
+    else if (text[end] === '}') depth--;
+  }
+  if (depth !== 0) throw new Error(`struct ${name}: no closing brace`);
+  const body = text.slice(start, end - 1);
+  // Top-level declarations: split at ';' outside braces.
+  const decls: string[] = [];
+  let cur = '';
+  depth = 0;
+  for (const ch of body) {
+    if (ch === '{') depth++;
+    if (ch === '}') depth--;
+    if (ch === ';' && depth === 0) {
+      decls.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  decls.push(cur);
   let bit = 0;
   let maxAlign = 1;
   const fields: CField[] = [];
-  for (const d of decls) {
+  for (const raw of decls.map((s) => s.replace(/\s+/g, ' ').trim()).filter((s) => s !== '')) {
+    const un = /^union \{(.*)\}$/.exec(raw);
+    if (un) {
+      const members = un[1]!.split(';').map((s) => s.trim()).filter((s) => s !== '').map((d) => scalarField(name, d));
+      const align = Math.max(...members.map((f) => f.elem));
+      const off = Math.ceil(bit / (align * 8)) * align;
+      const size = Math.ceil(Math.max(...members.map((f) => f.size)) / align) * align;
+      for (const f of members) fields.push({ name: f.name, ctype: f.ctype, offset: off, size: f.size, ...(f.count !== undefined ? { count: f.count } : {}), union: true });
+      bit = (off + size) * 8;
+      maxAlign = Math.max(maxAlign, align);
+      continue;
+    }
+    const d = raw;
     const md = /^__bpf_md_ptr\(\s*(.+?)\s*,\s*(\w+)\s*\)$/.exec(d);
     if (md) {
       const off = Math.ceil(bit / 64) * 8;
@@ -264,16 +296,22 @@ export function parseStruct(source: string, name: string): CStruct {
       bit += width;
       continue;
     }
-    const f = /^(\w+) (\w+)(?:\[(\d+)\])?$/.exec(d);
-    if (!f) throw new Error(`struct ${name}: cannot parse field '${d}'`);
-    const size = SCALAR_SIZES[f[1]!];
-    if (size === undefined) throw new Error(`struct ${name}: unknown field type '${f[1]}'`);
-    const count = f[3] !== undefined ? Number(f[3]) : undefined;
-    const off = Math.ceil(bit / (size * 8)) * size;
-    fields.push({ name: f[2]!, ctype: f[1]!, offset: off, size: size * (count ?? 1), ...(count !== undefined ? { count } : {}) });
-    bit = (off + size * (count ?? 1)) * 8;
-    maxAlign = Math.max(maxAlign, size);
+    const f = scalarField(name, d);
+    const off = Math.ceil(bit / (f.elem * 8)) * f.elem;
+    fields.push({ name: f.name, ctype: f.ctype, offset: off, size: f.size, ...(f.count !== undefined ? { count: f.count } : {}) });
+    bit = (off + f.size) * 8;
+    maxAlign = Math.max(maxAlign, f.elem);
   }
   const size = Math.ceil(Math.ceil(bit / 8) / maxAlign) * maxAlign;
   return { name, size, align: maxAlign, fields };
+}
+
+/** An integer field or array declaration (`__u32 x`, `__u32 x[4]`). */
+function scalarField(struct: string, d: string): { name: string; ctype: string; elem: number; size: number; count?: number } {
+  const f = /^(\w+) (\w+)(?:\[(\d+)\])?$/.exec(d);
+  if (!f) throw new Error(`struct ${struct}: cannot parse field '${d}'`);
+  const elem = SCALAR_SIZES[f[1]!];
+  if (elem === undefined) throw new Error(`struct ${struct}: unknown field type '${f[1]}'`);
+  const count = f[3] !== undefined ? Number(f[3]) : undefined;
+  return { name: f[2]!, ctype: f[1]!, elem, size: elem * (count ?? 1), ...(count !== undefined ? { count } : {}) };
 }

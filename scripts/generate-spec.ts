@@ -71,4 +71,4 @@ export const NAME_GROUPS: NameGroup[] = [
 ];
 
 /** Context structs laid out from bpf.h. */
-export const CTX_STRUCTS = ['__sk_buff', 'xdp_md', 'bpf_sock_addr', 'bpf_sock'];
+export const CTX_STRUCTS = ['__sk_buff', 'xdp_md', 'bpf_sock_addr', 'bpf_sock', 'bpf_sock_ops', 'sk_msg_md'];

@@ -131,6 +131,7 @@ function emitStructs(bpfH: string, version: string): string {
       const parts = [`name: ${JSON.stringify(f.name)}`, `c: ${JSON.stringify(f.ctype)}`, `offset: ${f.offset}`, `size: ${f.size}`];
       if (f.count !== undefined) parts.push(`count: ${f.count}`);
       if (f.pointer) parts.push('pointer: true');
+      if (f.union) parts.push('union: true');
       out.push(`      { ${parts.join(', ')} },`);
     }
     out.push('    ],', '  },');

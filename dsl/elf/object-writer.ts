@@ -29,6 +29,7 @@ import { dataBytes, layoutGlobals } from './object-data.js';
 import { SymbolNames } from './object-names.js';
 import { relocateFunction } from './object-relocs.js';
 import { encodeMapStruct } from './maps-btf.js';
+import { ctxParamType } from './ctx-btf.js';
 
 export { dataSectionKind } from './object-data.js';
 
@@ -137,7 +138,7 @@ export function layoutObject(spec: ObjectSpec): ObjectLayout {
   for (const f of code.functions) {
     const p = f.btfProto !== undefined
       ? proto(f.btfProto, `function '${f.name}'`)
-      : builder.funcProto(intId, f.entry ? [{ name: 'ctx', type: builder.ptr(0) }] : []);
+      : builder.funcProto(intId, f.entry ? [{ name: 'ctx', type: ctxParamType(builder, f.section) }] : []);
     funcTypeId.set(f.name, builder.func(f.name, p, f.linkage));
   }
   const kfuncIds = kfuncs.map((k) => builder.func(k.name, proto(k.btfProto, `kfunc '${k.name}'`), 'extern'));

@@ -40,6 +40,39 @@ export interface Cond {
   readonly width: Width;
 }
 
+/**
+ * A combined condition: comparisons joined with short-circuit `all` (and) / `any`
+ * (or), negated, or preceded by the nodes that compute its operands (`before`, run
+ * only when the condition is reached — the lazy right-hand side of `and`/`or`).
+ * Lowered to jump chains; no boolean is materialised.
+ */
+export type CondExpr =
+  | Cond
+  | { readonly all: readonly CondExpr[] }
+  | { readonly any: readonly CondExpr[] }
+  | { readonly not: CondExpr }
+  | { readonly before: readonly Node[]; readonly cond: CondExpr };
+
+/**
+ * The comparisons of a condition and the node lists it runs (`before` parts), in
+ * evaluation order — for passes that walk the IR (an `if`'s condition may read
+ * registers and memory in its `before` nodes, on some paths only).
+ */
+export function condParts(e: CondExpr): { readonly cmps: readonly Cond[]; readonly blocks: readonly (readonly Node[])[] } {
+  const cmps: Cond[] = [];
+  const blocks: (readonly Node[])[] = [];
+  const walk = (x: CondExpr): void => {
+    if ('cmp' in x) cmps.push(x);
+    else if ('not' in x) walk(x.not);
+    else if ('before' in x) {
+      blocks.push(x.before);
+      walk(x.cond);
+    } else for (const p of 'all' in x ? x.all : x.any) walk(p);
+  };
+  walk(e);
+  return { cmps, blocks };
+}
+
 export interface MovNode extends At { readonly op: 'mov'; readonly dst: VReg; readonly a: Operand; readonly width: Width }
 export interface AluNode extends At { readonly op: 'alu'; readonly alu: AluKind; readonly dst: VReg; readonly a: Operand; readonly b: Operand; readonly width: Width }
 export interface NegNode extends At { readonly op: 'neg'; readonly dst: VReg; readonly a: VReg; readonly width: Width }
@@ -69,7 +102,7 @@ export interface GlobalAddrNode extends At { readonly op: 'globaladdr'; readonly
 export interface CallNode extends At { readonly op: 'call'; readonly helper: number; readonly name: string; readonly args: readonly Operand[]; readonly dst?: VReg | undefined }
 /** Call of a DSL subfunction (bpf-to-bpf call). */
 export interface CallFnNode extends At { readonly op: 'callfn'; readonly fn: string; readonly args: readonly Operand[]; readonly dst?: VReg | undefined }
-export interface IfNode extends At { readonly op: 'if'; readonly cond: Cond; readonly then: readonly Node[]; readonly else: readonly Node[] }
+export interface IfNode extends At { readonly op: 'if'; readonly cond: Cond | CondExpr; readonly then: readonly Node[]; readonly else: readonly Node[] }
 /** `for (iv = 0; iv < count; iv++) body` with a build-time `count`. */
 export interface LoopNode extends At { readonly op: 'loop'; readonly id: number; readonly count: number; readonly iv: VReg; readonly body: readonly Node[] }
 export interface BreakNode extends At { readonly op: 'break'; readonly loop: number }

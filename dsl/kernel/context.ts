@@ -23,7 +23,7 @@ export type CtxFieldName<S extends CtxStructName> = (typeof CTX_STRUCT_LAYOUTS)[
 export type CtxPointerKind = 'packet' | 'packet_end' | 'packet_meta' | 'sock_or_null' | 'sock' | 'flow_keys';
 
 /** The program context kinds with access rules. */
-export type CtxKind = 'socket' | 'tc' | 'cgroup_skb' | 'xdp' | 'sock_addr' | 'cgroup_sock';
+export type CtxKind = 'socket' | 'tc' | 'cgroup_skb' | 'sk_skb' | 'xdp' | 'sock_addr' | 'cgroup_sock' | 'sock_ops' | 'sk_msg';
 
 /** A field with its layout and its access in one context. */
 export interface CtxField {
@@ -48,9 +48,12 @@ export const CTX_STRUCT_OF: Record<CtxKind, CtxStructName> = {
   socket: '__sk_buff',
   tc: '__sk_buff',
   cgroup_skb: '__sk_buff',
+  sk_skb: '__sk_buff',
   xdp: 'xdp_md',
   sock_addr: 'bpf_sock_addr',
   cgroup_sock: 'bpf_sock',
+  sock_ops: 'bpf_sock_ops',
+  sk_msg: 'sk_msg_md',
 };
 
 /** Context kind of a program type (undefined for types without rules here). */
@@ -63,12 +66,18 @@ export function ctxKindOf(progType: ProgTypeName): CtxKind | undefined {
       return 'tc';
     case 'CGROUP_SKB':
       return 'cgroup_skb';
+    case 'SK_SKB':
+      return 'sk_skb';
     case 'XDP':
       return 'xdp';
     case 'CGROUP_SOCK_ADDR':
       return 'sock_addr';
     case 'CGROUP_SOCK':
       return 'cgroup_sock';
+    case 'SOCK_OPS':
+      return 'sock_ops';
+    case 'SK_MSG':
+      return 'sk_msg';
     default:
       return undefined;
   }
@@ -80,18 +89,24 @@ const set = (s: string) => new Set(s.trim().split(/\s+/));
 const SKB_COMMON_READ = set(
   'len pkt_type mark queue_mapping protocol vlan_present vlan_tci vlan_proto priority ingress_ifindex ifindex tc_index cb hash napi_id gso_segs sk gso_size',
 );
-const SKB_READ: Record<'socket' | 'tc' | 'cgroup_skb', Set<string>> = {
+const SKB_READ: Record<'socket' | 'tc' | 'cgroup_skb' | 'sk_skb', Set<string>> = {
   socket: SKB_COMMON_READ,
   tc: new Set([...SKB_COMMON_READ, ...set('tc_classid data data_end data_meta wire_len tstamp tstamp_type hwtstamp')]),
   cgroup_skb: new Set([
     ...SKB_COMMON_READ,
     ...set('data data_end family remote_ip4 local_ip4 remote_ip6 local_ip6 remote_port local_port tstamp hwtstamp'),
   ]),
+  // sk_skb_is_valid_access: no mark, tc_classid, data_meta, timestamps or wire_len.
+  sk_skb: new Set([
+    ...[...SKB_COMMON_READ].filter((f) => f !== 'mark'),
+    ...set('data data_end family remote_ip4 local_ip4 remote_ip6 local_ip6 remote_port local_port'),
+  ]),
 };
-const SKB_WRITE: Record<'socket' | 'tc' | 'cgroup_skb', Set<string>> = {
+const SKB_WRITE: Record<'socket' | 'tc' | 'cgroup_skb' | 'sk_skb', Set<string>> = {
   socket: set('cb'),
   tc: set('mark queue_mapping priority tc_index cb tc_classid tstamp'),
   cgroup_skb: set('mark priority cb tstamp'),
+  sk_skb: set('tc_index priority'),
 };
 
 const FIELD_SINCE: Record<CtxStructName, Record<string, KernelVersion | 'unknown'>> = {
@@ -112,6 +127,14 @@ const FIELD_SINCE: Record<CtxStructName, Record<string, KernelVersion | 'unknown
     bound_dev_if: '4.10', family: '4.10', type: '4.10', protocol: '4.10', mark: '4.14', priority: '4.14', src_ip4: '4.17',
     src_ip6: '4.17', src_port: '4.17', dst_port: '5.1', dst_ip4: '5.1', dst_ip6: '5.1', state: '5.1', rx_queue_mapping: '5.8',
   },
+  bpf_sock_ops: {
+    op: '4.13', args: '4.16', reply: '4.13', replylong: '4.13', family: '4.13', remote_ip4: '4.13', local_ip4: '4.13', remote_ip6: '4.13',
+    local_ip6: '4.13', remote_port: '4.13', local_port: '4.13', sk: '5.3', skb_data: '5.10', skb_data_end: '5.10', skb_len: '5.10', skb_tcp_flags: '5.10',
+  },
+  sk_msg_md: {
+    data: '4.17', data_end: '4.17', family: '4.18', remote_ip4: '4.18', local_ip4: '4.18', remote_ip6: '4.18', local_ip6: '4.18', remote_port: '4.18',
+    local_port: '4.18', size: '5.0', sk: '5.8',
+  },
 };
 
 const BIG_ENDIAN = set(
@@ -124,13 +147,14 @@ const V6_HOOKS = new Set<AttachTypeName>(['CGROUP_INET6_CONNECT', 'CGROUP_UDP6_S
 /** The sock_addr hooks (expected attach types) the rules know. */
 export const SOCK_ADDR_HOOKS: readonly AttachTypeName[] = [...V4_HOOKS, ...V6_HOOKS];
 /** The cgroup/sock hooks the rules know. */
-export const CGROUP_SOCK_HOOKS: readonly AttachTypeName[] = ['CGROUP_INET_SOCK_CREATE', 'CGROUP_INET4_POST_BIND', 'CGROUP_INET6_POST_BIND'];
+export const CGROUP_SOCK_HOOKS: readonly AttachTypeName[] = ['CGROUP_INET_SOCK_CREATE', 'CGROUP_INET_SOCK_RELEASE', 'CGROUP_INET4_POST_BIND', 'CGROUP_INET6_POST_BIND'];
 
 function access(kind: CtxKind, field: string, attach: AttachTypeName | undefined): { read: boolean; write: boolean; pointer?: CtxPointerKind } {
   switch (kind) {
     case 'socket':
     case 'tc':
-    case 'cgroup_skb': {
+    case 'cgroup_skb':
+    case 'sk_skb': {
       const read = SKB_READ[kind].has(field);
       const pointer: CtxPointerKind | undefined =
         field === 'data' ? 'packet' : field === 'data_end' ? 'packet_end' : field === 'data_meta' ? 'packet_meta' : field === 'sk' ? 'sock_or_null' : field === 'flow_keys' ? 'flow_keys' : undefined;
@@ -169,11 +193,22 @@ function access(kind: CtxKind, field: string, attach: AttachTypeName | undefined
           return { read: false, write: false };
       }
     }
+    case 'sock_ops': {
+      // sock_ops_is_valid_access: everything readable; only reply (= args[0] = replylong[0]) and sk_txhash writable.
+      const pointer: CtxPointerKind | undefined = field === 'sk' ? 'sock_or_null' : field === 'skb_data' ? 'packet' : field === 'skb_data_end' ? 'packet_end' : undefined;
+      return { read: true, write: field === 'reply' || field === 'sk_txhash', ...(pointer ? { pointer } : {}) };
+    }
+    case 'sk_msg': {
+      // sk_msg_is_valid_access: read-only.
+      const pointer: CtxPointerKind | undefined = field === 'data' ? 'packet' : field === 'data_end' ? 'packet_end' : field === 'sk' ? 'sock' : undefined;
+      return { read: true, write: false, ...(pointer ? { pointer } : {}) };
+    }
     case 'cgroup_sock': {
       if (attach === undefined || !CGROUP_SOCK_HOOKS.includes(attach)) {
         throw new KernelDataError('CTX_UNKNOWN_HOOK', `bpf_sock access depends on the hook; known: ${CGROUP_SOCK_HOOKS.join(', ')} (got ${attach ?? 'none'})`);
       }
-      const create = attach === 'CGROUP_INET_SOCK_CREATE';
+      // __sock_filter_check_attach_type: sock_create and sock_release have full access to these three.
+      const create = attach === 'CGROUP_INET_SOCK_CREATE' || attach === 'CGROUP_INET_SOCK_RELEASE';
       switch (field) {
         case 'bound_dev_if':
         case 'mark':

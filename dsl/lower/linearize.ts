@@ -7,7 +7,7 @@
  */
 import { isaRank } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { CmpKind, Cond, IrFunction, LoopNode, Node, Operand, VReg, Width } from '../ir/index.js';
+import type { CmpKind, Cond, CondExpr, IrFunction, LoopNode, Node, Operand, VReg, Width } from '../ir/index.js';
 import type { TargetProfile } from '../kernel/index.js';
 import { FP, type MInsn, type MOperand, type Reg } from './mir.js';
 
@@ -137,6 +137,39 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
     emit({ k: 'jcc', cmp: c.cmp, a: c.a, b, w: c.width, target });
   };
 
+  /** Jumps to `target` when `e` evaluates to `sense`, falls through otherwise (short-circuit jump chains). */
+  const jumpWhen = (e: CondExpr, sense: boolean, target: string): void => {
+    if ('cmp' in e) {
+      if (sense) return jumpIf(e, target);
+      if (e.cmp !== 'set') return jumpIf({ ...e, cmp: INVERSE[e.cmp] }, target);
+      const skip = label('cskip');
+      jumpIf(e, skip);
+      emit({ k: 'ja', target });
+      emit({ k: 'label', name: skip });
+      return;
+    }
+    if ('not' in e) return jumpWhen(e.not, !sense, target);
+    if ('before' in e) {
+      block(e.before);
+      return jumpWhen(e.cond, sense, target);
+    }
+    const parts = 'all' in e ? e.all : e.any;
+    // all(...) is false as soon as one part is false; any(...) is true as soon as one part is true.
+    const decisive = !('all' in e);
+    if (parts.length === 0) {
+      if (sense === !decisive) emit({ k: 'ja', target });
+      return;
+    }
+    if (sense === decisive) {
+      for (const p of parts) jumpWhen(p, sense, target);
+      return;
+    }
+    const skip = label('cskip');
+    parts.slice(0, -1).forEach((p) => jumpWhen(p, decisive, skip));
+    jumpWhen(parts[parts.length - 1]!, sense, target);
+    emit({ k: 'label', name: skip });
+  };
+
   const block = (nodes: readonly Node[]) => {
     for (const n of nodes) node(n);
   };
@@ -223,7 +256,19 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
       }
       case 'if': {
         const end = label('end');
-        if (n.cond.cmp === 'set') {
+        if (!('cmp' in n.cond)) {
+          if (n.else.length === 0) {
+            jumpWhen(n.cond, false, end);
+            block(n.then);
+          } else {
+            const other = label('else');
+            jumpWhen(n.cond, false, other);
+            block(n.then);
+            emit({ k: 'ja', target: end });
+            emit({ k: 'label', name: other });
+            block(n.else);
+          }
+        } else if (n.cond.cmp === 'set') {
           const then = label('then');
           jumpIf(n.cond, then);
           block(n.else);

@@ -15,6 +15,12 @@ import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Re
 import type { Recorder } from './recorder.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
+import type { AddressBytesSchema } from '../types/address.js';
+import { addressFormat } from './address-view.js';
+import { csumWords, type CsumDiff, type CsumWord } from './checksum.js';
+import type { FibParams } from './fib.js';
+import { checkNoHeldAcross, sockRef, type SockRef, type SockTuple4, type SockTuple6 } from './sockets.js';
+import { recordSwitch, type SwitchCases } from './conditions.js';
 
 /** A mutable scalar variable (`b.let`). */
 export type Var<N extends ScalarName> = Value<N> & Settable<N>;
@@ -26,6 +32,8 @@ export type InitOf<S> = S extends ScalarSchema
     ? InitOf<T>
     : S extends EnumSchema
       ? ValueLike<'u32'>
+      : S extends AddressBytesSchema<'ipv6' | 'mac'>
+        ? string | readonly ValueLike<'u8'>[]
       : S extends ArraySchema<infer E>
         ? readonly InitOf<E>[]
         : S extends CompositeSchema<'struct' | 'union', infer F>
@@ -49,8 +57,14 @@ export interface Nullable<P> {
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, bigint> = { any: 0n, noexist: 1n, exist: 2n };
 
-/** A word for checksum helpers: network-order values (their stored bits) or unsigned host values. */
-export type CsumWord = Value<'be16' | 'be32'> | U64Like;
+export type { CsumWord, CsumDiff } from './checksum.js';
+
+/** Options of `skLookupTcp` / `skLookupUdp`. */
+export interface SkLookupOptions {
+  /** Network namespace id; default BPF_F_CURRENT_NETNS. */
+  readonly netns?: U64Like;
+  readonly flags?: U64Like;
+}
 
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
@@ -66,6 +80,11 @@ const CHANGES_PACKET = new Set<string>([
 export interface B {
   /** Runs `then` when `cond` holds, else `otherwise`. A build-time boolean picks a branch at build time. */
   if(cond: Cond | boolean, then: () => void, otherwise?: () => void): void;
+  /**
+   * Multi-way branch on a scalar: runs the body whose key equals `x` (keys are
+   * host-order constants, as in `eq()`), else `otherwise`.
+   */
+  switch<N extends ScalarName>(x: Value<N>, cases: SwitchCases, otherwise?: () => void): void;
   /** Returns from the program. */
   return(value: ValueLike<HostIntName>): void;
   /** `for (i = 0; i < count; i++) body(i)` with a build-time `count`: a real bounded loop or unrolled, per target. */
@@ -97,12 +116,26 @@ export interface B {
   socketCookie(): Int<'u64'>;
   skbLoadBytes(offset: U32Like, to: AnyPtr<'stack' | 'map_value'>, len?: number): Int<'s64'>;
   skbStoreBytes(offset: U32Like, from: AnyPtr<'stack' | 'map_value'>, len?: number, flags?: U64Like): Int<'s64'>;
-  /** Incremental checksum update; `from`/`to` are the old and new 16/32-bit words as stored (network order values pass through as is). */
-  l3CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
-  l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord, flags: U64Like): Int<'s64'>;
+  /**
+   * Incremental checksum update at `offset`. The low 4 bits of `flags` give the
+   * field size: 2 or 4 — `from`/`to` are the old and new be16/be32 field values
+   * (plain numbers are host-order values, converted as `set()`/`eq()` do) — or 0,
+   * where `from` is 0 and `to` a `csumDiff` result.
+   */
+  l3CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord | CsumDiff, flags: U64Like): Int<'s64'>;
+  /** As {@link l3CsumReplace} for the L4 checksum; `flags` may add BPF_F_PSEUDO_HDR (0x10), BPF_F_MARK_MANGLED_0 (0x20), BPF_F_MARK_ENFORCE (0x40). */
+  l4CsumReplace(offset: U32Like, from: CsumWord, to: CsumWord | CsumDiff, flags: U64Like): Int<'s64'>;
   /** csum_diff over whole objects (sizes from their schemas; multiples of 4). */
   csumDiff(from: AnyPtr<Region> | null, to: AnyPtr<Region> | null, seed: U32Like): Int<'s64'>;
-  fibLookup(params: AnyPtr<'stack'>, flags: U32Like): Int<'s64'>;
+  /** FIB lookup with typed params ({@link FibLookup4} / {@link FibLookup6}); returns the result code (`FibLookupResult`). */
+  fibLookup(params: Ptr<FibParams, 'stack'>, flags: U32Like): Int<'s64'>;
+  /**
+   * TCP socket lookup by tuple ({@link SockTuple4} / {@link SockTuple6} on the stack);
+   * `netns` defaults to the current one (BPF_F_CURRENT_NETNS). Use the result in `ifPresent`.
+   */
+  skLookupTcp(tuple: Ptr<typeof SockTuple4 | typeof SockTuple6, 'stack'>, opts?: SkLookupOptions): SockRef;
+  /** UDP socket lookup, as {@link skLookupTcp}. */
+  skLookupUdp(tuple: Ptr<typeof SockTuple4 | typeof SockTuple6, 'stack'>, opts?: SkLookupOptions): SockRef;
   redirect(ifindex: U32Like, flags: U64Like): Int<'s64'>;
   redirectNeigh(ifindex: U32Like, flags?: U64Like): Int<'s64'>;
   tracePrintk(format: string, ...args: U64Like[]): Int<'s64'>;
@@ -159,6 +192,10 @@ export class BuilderImpl {
     else this.rec.emit({ op: 'if', cond: c, then: thenNodes, else: elseNodes });
   }
 
+  switch(x: unknown, cases: unknown, otherwise?: () => void): void {
+    recordSwitch(this as unknown as B, x, cases, otherwise);
+  }
+
   return(value: unknown): void {
     const src = callerLocation();
     if (this.rec.kind === 'subprogram' || this.inlining > 0) throw new DslError('DSL_RETURN', 'b.return() is for programs; a subfunction returns its result from its body', src);
@@ -166,6 +203,8 @@ export class BuilderImpl {
     if (typeof value === 'number' || typeof value === 'bigint') op = BigInt.asUintN(64, BigInt(value));
     else if (value instanceof ScalarImpl && !value.info.be) op = value.read();
     else throw new DslError('DSL_TYPE', 'return(): expected a host integer value or a number', src);
+    // Held socket references are released on every way out (innermost first).
+    for (let k = this.rec.held.length - 1; k >= 0; k--) this.rec.held[k]!.release();
     this.rec.emit({ op: 'return', value: op });
   }
 
@@ -178,10 +217,12 @@ export class BuilderImpl {
   }
 
   break(): void {
+    checkNoHeldAcross(this.rec, 'break');
     this.rec.emit({ op: 'break', loop: this.rec.currentLoop('break') });
   }
 
   continue(): void {
+    checkNoHeldAcross(this.rec, 'continue');
     this.rec.emit({ op: 'continue', loop: this.rec.currentLoop('continue') });
   }
 
@@ -230,6 +271,16 @@ export class BuilderImpl {
     if (scalarInfoOf(s as never)) {
       (view as { set(v: unknown): void }).set(init);
       return;
+    }
+    if (s.kind === 'array' && addressFormat(s) && typeof init === 'string') {
+      // Address text is encoded at build time (a bad address is a build error here).
+      let bytes: Uint8Array;
+      try {
+        bytes = s.encode(init) as Uint8Array;
+      } catch (e) {
+        throw new DslError('DSL_TYPE', `${label}: ${(e as Error).message}`, callerLocation());
+      }
+      return this.initialise(view, s, Array.from(bytes), label);
     }
     if (s.kind === 'array') {
       if (!Array.isArray(init)) throw new DslError('DSL_TYPE', `${label}: expected an array initialiser`, callerLocation());
@@ -361,6 +412,7 @@ export class BuilderImpl {
     const ctx = this.ctx('tailCall');
     const m = this.mapRef(map, ['prog_array'], 'tailCall');
     const i = this.u32(index, 'tailCall index');
+    checkNoHeldAcross(this.rec, 'tail call');
     this.rec.usedTailCall = true;
     this.callHelper('tail_call', [ctx, m, i], false);
   }
@@ -380,9 +432,10 @@ export class BuilderImpl {
     if (!dataField.read || !endField.read) throw new DslError('DSL_CTX', `parse(): ${this.rec.progType} programs cannot read packet data directly (use skbLoadBytes)`, src);
     const off = this.u32(offset, 'parse offset');
     const data = this.rec.vreg();
-    this.rec.emit({ op: 'load', dst: data, base: ctx, off: dataField.offset, size: 4 });
+    // __sk_buff/xdp_md hold 32-bit data fields; sk_msg_md's are 64-bit pointers (__bpf_md_ptr).
+    this.rec.emit({ op: 'load', dst: data, base: ctx, off: dataField.offset, size: dataField.size === 8 ? 8 : 4 });
     const end = this.rec.vreg();
-    this.rec.emit({ op: 'load', dst: end, base: ctx, off: endField.offset, size: 4 });
+    this.rec.emit({ op: 'load', dst: end, base: ctx, off: endField.offset, size: endField.size === 8 ? 8 : 4 });
     let p = data;
     if (off !== 0n) p = this.rec.alu('add', data, off, 64);
     const last = this.rec.alu('add', p, BigInt(schema.size), 64);
@@ -456,8 +509,9 @@ export class BuilderImpl {
 
   private csumReplace(name: 'l3_csum_replace' | 'l4_csum_replace', offset: unknown, from: unknown, to: unknown, flags: unknown) {
     const ctx = this.ctx(name);
-    const word = (x: unknown, what: string) => (x instanceof ScalarImpl && x.info.be && x.info.bits <= 32 ? x.read() : this.u64(x, what));
-    const args = [ctx, this.u32(offset, `${name} offset`), word(from, `${name} from`), word(to, `${name} to`), this.u64(flags, `${name} flags`)];
+    const f = this.u64(flags, `${name} flags`);
+    const [a, b] = csumWords(name, from, to, f, (x, what) => this.u64(x, what));
+    const args = [ctx, this.u32(offset, `${name} offset`), a, b, f];
     return this.result('s64', this.callHelper(name, args));
   }
   l3CsumReplace(offset: unknown, from: unknown, to: unknown, flags: unknown) { return this.csumReplace('l3_csum_replace', offset, from, to, flags); }
@@ -472,7 +526,26 @@ export class BuilderImpl {
   fibLookup(params: unknown, flags: unknown) {
     const ctx = this.ctx('fibLookup');
     const p = this.sized(params, undefined, 'fibLookup');
+    if (p.len !== 64n) throw new DslError('DSL_TYPE', `fibLookup: params must be a FibLookup4/FibLookup6 (64 bytes), got ${p.len} bytes`, callerLocation());
     return this.result('s64', this.callHelper('fib_lookup', [ctx, p.addr, p.len, this.u32(flags, 'fibLookup flags')]));
+  }
+
+  skLookupTcp(tuple: unknown, opts?: { netns?: unknown; flags?: unknown }) {
+    return this.skLookup('sk_lookup_tcp', tuple, opts);
+  }
+
+  skLookupUdp(tuple: unknown, opts?: { netns?: unknown; flags?: unknown }) {
+    return this.skLookup('sk_lookup_udp', tuple, opts);
+  }
+
+  private skLookup(name: 'sk_lookup_tcp' | 'sk_lookup_udp', tuple: unknown, opts: { netns?: unknown; flags?: unknown } = {}) {
+    const ctx = this.ctx(name);
+    const t = this.sized(tuple, undefined, name);
+    if (t.len !== 12n && t.len !== 36n) throw new DslError('DSL_TYPE', `${name}: the tuple must be a SockTuple4 (12 bytes) or SockTuple6 (36 bytes), got ${t.len} bytes`, callerLocation());
+    const netns = opts.netns === undefined ? 0xffffffffffffffffn : this.u64(opts.netns, `${name} netns`);
+    const flags = opts.flags === undefined ? 0n : this.u64(opts.flags, `${name} flags`);
+    const r = this.callHelper(name, [ctx, t.addr, t.len, netns, flags])!;
+    return sockRef(this.rec, r, `the socket from bpf_${name}`, (reg) => void this.callHelper('sk_release', [reg], false));
   }
 
   redirect(ifindex: unknown, flags: unknown) {

@@ -11,13 +11,14 @@ import type { VReg } from '../ir/index.js';
 import { ctxFields, CTX_STRUCT_OF, type AttachTypeName, type CtxField, type CtxKind } from '../kernel/index.js';
 import { PlaceImpl, CORE, type Place, type PtrCore } from './pointer.js';
 import type { Recorder } from './recorder.js';
+import type { SkMsgCtx, SkSkbCtx, SockCtx, SockHook, SockOpsCtx } from './context-sock.js';
 import { SCALARS, type ScalarInfo, type ScalarName, type Value } from './scalar.js';
 
 /** A context field: readable value, with `set` when writable. */
-type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
+export type F<N extends ScalarName, W extends boolean> = W extends true ? Place<N, 'ctx'> : Value<N>;
 
 /** `__sk_buff` fields every skb program reads. */
-interface SkbCommon {
+export interface SkbCommon {
   readonly len: F<'u32', false>;
   readonly pkt_type: F<'u32', false>;
   readonly queue_mapping: F<'u32', false>;
@@ -94,14 +95,23 @@ export type CtxOf<S extends string> = S extends 'tc' | 'classifier' | `tc/${stri
         : S extends `cgroup/${infer H}`
           ? H extends SockAddrHook
             ? SockAddrCtx<H>
-            : Record<string, unknown>
-          : Record<string, unknown>;
+            : H extends SockHook
+              ? SockCtx<H>
+              : Record<string, unknown>
+          : S extends 'sk_skb' | `sk_skb/${string}`
+            ? SkSkbCtx
+            : S extends 'sockops'
+              ? SockOpsCtx
+              : S extends 'sk_msg'
+                ? SkMsgCtx
+                : Record<string, unknown>;
 
 /** Byte order and width the DSL gives a context field. */
 function fieldInfo(kind: CtxKind, f: CtxField): ScalarInfo {
   if (f.size === 8) return SCALARS.u64;
   if ((f.name === 'protocol' && kind !== 'sock_addr') || f.name === 'vlan_proto') return SCALARS.be16;
-  if (f.bigEndian) return /port/.test(f.name) ? SCALARS.be16 : SCALARS.be32;
+  // remote_port of __sk_buff, bpf_sock_ops and sk_msg_md is the be16 port shifted into a be32 (bpf_ntohl gives the port).
+  if (f.bigEndian) return /port/.test(f.name) && f.name !== 'remote_port' ? SCALARS.be16 : SCALARS.be32;
   return SCALARS.u32;
 }
 

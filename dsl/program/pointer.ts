@@ -7,9 +7,12 @@
 import { callerLocation, type SourceLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { AccessSize, Base, Operand } from '../ir/index.js';
-import type { AnySchema, ArraySchema, Bitfield, BoolSchema, CompositeSchema, EnumSchema, Fields, PadSchema, TypedefSchema } from '../types/index.js';
+import type { AnySchema, ArraySchema, Bitfield, BoolSchema, CompositeSchema, EnumSchema, Fields, IntSchema, PadSchema, TypedefSchema } from '../types/index.js';
 import { resolveTypedef } from '../types/index.js';
 import type { Recorder, Scope } from './recorder.js';
+import { copyInto } from './copy.js';
+import { addAddressAccessors, addressFormat } from './address-view.js';
+import type { AddressBytesSchema } from '../types/address.js';
 import { ScalarImpl, scalarInfoOf, type NameOf, type ScalarInfo, type ScalarName, type ScalarSchema, type Value, type ValueLike } from './scalar.js';
 
 /** Memory regions a pointer may point into. */
@@ -68,6 +71,25 @@ export interface ArrayView<E, R extends Region> {
   index(index: Value<'u8' | 'u16' | 'u32'> | number, orReturn: ValueLike<'u32'> | number): Ptr<E, R>;
 }
 
+/** Whole-object copy into a writable struct/array/address view. */
+export type Copyable<S, R extends Region> = R extends 'rodata' ? unknown : {
+  /** Copies all of `src` (the same schema, from any region) here, with the widest aligned moves. */
+  set(src: View<S, Region>): void;
+};
+
+/** An IPv6 address or MAC: its bytes, and its network-order 16-bit groups. */
+export interface AddressView<R extends Region, Fmt extends 'ipv6' | 'mac' = 'ipv6' | 'mac'> extends ArrayView<IntSchema<'u8'>, R> {
+  /** Which address this is (also keeps MACs and IPv6 addresses from being copied into each other). */
+  readonly format: Fmt;
+  /** 16-bit group `i` (IPv6: 0–7, MAC: 0–2) in network order. */
+  half(i: number): Place<'be16', R>;
+}
+/** An IPv6 address: bytes, 16-bit groups and 32-bit words. */
+export interface Ipv6View<R extends Region> extends AddressView<R, 'ipv6'> {
+  /** 32-bit word `i` (0–3) in network order, as `user_ip6[i]` and keys hold it. */
+  word(i: 0 | 1 | 2 | 3): Place<'be32', R>;
+}
+
 /** The view a pointer to schema S in region R gives. */
 export type View<S, R extends Region> = S extends ScalarSchema
   ? Place<NameOf<S>, R>
@@ -75,11 +97,13 @@ export type View<S, R extends Region> = S extends ScalarSchema
     ? View<T, R>
     : S extends EnumSchema
       ? Place<'u32', R>
-      : S extends ArraySchema<infer E>
-        ? ArrayView<E, R>
-        : S extends CompositeSchema<'struct' | 'union', infer F>
-          ? StructView<F, R>
-          : never;
+      : S extends AddressBytesSchema<infer Fmt>
+        ? (Fmt extends 'ipv6' ? Ipv6View<R> : AddressView<R, 'mac'>) & Copyable<S, R>
+        : S extends ArraySchema<infer E>
+          ? ArrayView<E, R> & Copyable<S, R>
+          : S extends CompositeSchema<'struct' | 'union', infer F>
+            ? StructView<F, R> & ('set' extends keyof F ? unknown : Copyable<S, R>)
+            : never;
 
 /** A typed pointer: the view of schema S in region R. */
 export type Ptr<S, R extends Region> = View<S, R> & PtrBrand<S, R>;
@@ -218,6 +242,9 @@ export function viewOf(core: PtrCore, label = core.schema.name || 'value'): unkn
       },
     };
     Object.defineProperty(out, CORE, { value: { ...core, schema }, enumerable: false });
+    Object.defineProperty(out, 'set', { value: (src: unknown) => copyInto({ ...core, schema }, src, label, schema.align), enumerable: false });
+    const fmt = addressFormat(schema);
+    if (fmt) addAddressAccessors(out, { ...core, schema }, fmt, label, viewOf);
     return out;
   }
   if (schema.kind === 'struct' || schema.kind === 'union') {
@@ -231,6 +258,7 @@ export function viewOf(core: PtrCore, label = core.schema.name || 'value'): unkn
       });
     }
     Object.defineProperty(out, CORE, { value: { ...core, schema }, enumerable: false });
+    if (!('set' in out)) Object.defineProperty(out, 'set', { value: (src: unknown) => copyInto({ ...core, schema }, src, label, schema.align), enumerable: false });
     return out;
   }
   throw new DslError('DSL_TYPE', `${label}: ${schema.kind} schemas cannot be accessed from BPF code`, callerLocation());

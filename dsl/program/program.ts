@@ -40,7 +40,7 @@ export function program<const S extends string>(section: S, name: string, body: 
     throw new DslError('DSL_SECTION', (e as Error).message, src);
   }
   const ctxKind = ctxKindOf(def.progType);
-  if (!ctxKind || ctxKind === 'cgroup_sock') throw new DslError('DSL_SECTION', `program ${name}: section '${section}' (${def.progType}) has no typed context in the DSL yet`, src);
+  if (!ctxKind) throw new DslError('DSL_SECTION', `program ${name}: section '${section}' (${def.progType}) has no typed context in the DSL yet`, src);
   return Object.freeze({ kind: 'program', section, name, progType: def.progType, attachType: def.attachType, expectedAttach: def.expectedAttach, ctxKind, body, src });
 }
 

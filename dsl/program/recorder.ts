@@ -40,6 +40,11 @@ export class Recorder {
   packetEpoch = 0;
   packetInvalidatedBy: string | undefined;
   usedCallFn = false;
+  /**
+   * Kernel references (sockets from sk_lookup) held by the enclosing scopes,
+   * innermost last: every exit releases them; `loops` is the loop depth at acquisition.
+   */
+  readonly held: { readonly what: string; readonly loops: number; release(): void }[] = [];
 
   constructor(
     readonly profile: TargetProfile,
@@ -91,6 +96,11 @@ export class Recorder {
     } finally {
       this.loopStack.pop();
     }
+  }
+
+  /** How many loops are open around the code being recorded. */
+  get loopDepth(): number {
+    return this.loopStack.length;
   }
 
   /** The innermost open loop, or a build error for break/continue outside loops. */

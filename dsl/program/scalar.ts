@@ -11,7 +11,7 @@
 import type { SourceLocation } from '../isa/index.js';
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { AluKind, CmpKind, Operand, Width } from '../ir/index.js';
+import type { AluKind, CmpKind, CondExpr, Operand, Width } from '../ir/index.js';
 import type { BoolSchema, IntSchema } from '../types/index.js';
 import type { Recorder, Scope } from './recorder.js';
 
@@ -35,8 +35,19 @@ declare const brand: unique symbol;
 export interface Cond {
   /** The opposite condition. */
   not(): Cond;
+  /**
+   * Short-circuit and: holds when this and `other` hold. Give `other` as a function
+   * when computing it has effects or needs this to hold (e.g. a load guarded by a
+   * check): it runs only on the path where this holds.
+   */
+  and(other: CondArg): Cond;
+  /** Short-circuit or: holds when this or `other` holds; a function `other` runs only when this does not hold. */
+  or(other: CondArg): Cond;
   readonly [brand]: 'cond';
 }
+
+/** The right-hand side of `and`/`or`: a condition, a build-time boolean, or a function producing one lazily. */
+export type CondArg = Cond | boolean | (() => Cond | boolean);
 
 /** What every scalar value can do. */
 export interface ValueBase<N extends ScalarName> {
@@ -47,7 +58,21 @@ export interface ValueBase<N extends ScalarName> {
   ne(x: ValueLike<N>): Cond;
   /** Explicit conversion: width (truncating or extending by the source's signedness), sign, byte order. */
   to<S extends ScalarSchema>(schema: S): Value<NameOf<S>>;
+  /**
+   * Reinterprets the bits as another type of the same width — no byte swap, no
+   * sign extension (`be32` → `u32` keeps the network-order bytes; for packing keys).
+   */
+  bits<S extends ScalarSchema>(schema: S & (NameOf<S> extends SameWidth<N> ? unknown : never)): Value<NameOf<S>>;
 }
+
+/** The scalar names of the same width as N. */
+export type SameWidth<N extends ScalarName> = N extends 'u8' | 's8'
+  ? 'u8' | 's8'
+  : N extends 'u16' | 's16' | 'be16'
+    ? 'u16' | 's16' | 'be16'
+    : N extends 'u32' | 's32' | 'be32'
+      ? 'u32' | 's32' | 'be32'
+      : 'u64' | 's64' | 'be64';
 
 /** Shift amounts: any host integer value or a number. */
 export type ShiftAmount = Value<HostIntName> | number;
@@ -180,19 +205,62 @@ function foldCmp(cmp: CmpKind, a: bigint, b: bigint, info: ScalarInfo): boolean 
 const MIRROR: Record<CmpKind, CmpKind> = { eq: 'eq', ne: 'ne', gt: 'lt', lt: 'gt', ge: 'le', le: 'ge', sgt: 'slt', slt: 'sgt', sge: 'sle', sle: 'sge', set: 'set' };
 const NOT: Record<Exclude<CmpKind, 'set'>, CmpKind> = { eq: 'ne', ne: 'eq', gt: 'le', le: 'gt', ge: 'lt', lt: 'ge', sgt: 'sle', sle: 'sgt', sge: 'slt', slt: 'sge' };
 
-/** Implementation of {@link Cond}: a build-time boolean or a comparison. */
+/** Implementation of {@link Cond}: a build-time boolean, a comparison, or a combination (see conditions.ts). */
 export class CondImpl {
   constructor(
     readonly rec: Recorder,
-    readonly value: boolean | { readonly cmp: CmpKind; readonly a: number; readonly b: Operand; readonly width: Width },
+    readonly value: boolean | CondExpr,
+    /** Only for a single `set` (bit test) comparison, which has no inverse jump: the branches swap. */
     readonly negated = false,
   ) {}
 
   not(): CondImpl {
-    if (typeof this.value === 'boolean') return new CondImpl(this.rec, !this.value);
-    if (this.value.cmp === 'set') return new CondImpl(this.rec, this.value, !this.negated);
-    return new CondImpl(this.rec, { ...this.value, cmp: NOT[this.value.cmp] });
+    const v = this.value;
+    if (typeof v === 'boolean') return new CondImpl(this.rec, !v);
+    if ('cmp' in v) {
+      if (v.cmp === 'set') return new CondImpl(this.rec, v, !this.negated);
+      return new CondImpl(this.rec, { ...v, cmp: NOT[v.cmp] });
+    }
+    return new CondImpl(this.rec, 'not' in v ? v.not : { not: v });
   }
+
+  and(other: unknown): CondImpl {
+    return combine(this, other, 'all');
+  }
+
+  or(other: unknown): CondImpl {
+    return combine(this, other, 'any');
+  }
+
+  /** The condition as an IR expression (a negated bit test becomes `not`). */
+  expr(): boolean | CondExpr {
+    const v = this.value;
+    return this.negated && typeof v !== 'boolean' ? { not: v } : v;
+  }
+}
+
+/** `a && b` (`all`) or `a || b` (`any`) with a lazily evaluated right-hand side. */
+function combine(a: CondImpl, other: unknown, kind: 'all' | 'any'): CondImpl {
+  const src = callerLocation();
+  const rec = a.rec;
+  const left = a.expr();
+  // all(false, …) and any(true, …) are decided at build time: the right side is never emitted.
+  if (left === (kind === 'any')) return a;
+  let right: unknown = other;
+  let before: readonly import('../ir/index.js').Node[] = [];
+  if (typeof other === 'function') before = rec.block(() => void (right = (other as () => unknown)()));
+  if (typeof right !== 'boolean' && !(right instanceof CondImpl))
+    throw new DslError('DSL_TYPE', `${kind === 'all' ? 'and' : 'or'}(): expected a condition, a boolean, or a function returning one`, src);
+  if (right instanceof CondImpl && right.rec !== rec) throw new DslError('DSL_SCOPE', `${kind === 'all' ? 'and' : 'or'}(): condition belongs to another program or function`, src);
+  let r: boolean | CondExpr = typeof right === 'boolean' ? right : right.expr();
+  if (before.length > 0) r = { before, cond: typeof r === 'boolean' ? (r ? { all: [] } : { any: [] }) : r };
+  if (typeof r === 'boolean' && left === true) return new CondImpl(rec, r);
+  if (r === (kind === 'all')) return a; // x && true, x || false
+  if (left === true) return new CondImpl(rec, r); // true && y (any(true) returned above)
+  if (left === false) return new CondImpl(rec, r); // false || y
+  if (typeof r === 'boolean') return new CondImpl(rec, r); // x && false, x || true: operands are pure comparisons
+  const parts = (e: CondExpr): readonly CondExpr[] => (kind in e ? (e as Record<typeof kind, readonly CondExpr[]>)[kind] : [e]);
+  return new CondImpl(rec, (kind === 'all' ? { all: [...parts(left), ...parts(r)] } : { any: [...parts(left), ...parts(r)] }) as CondExpr);
 }
 
 /** Converts a constant to the canonical bits of a type (host value → network order for be types). */
@@ -348,6 +416,15 @@ export class ScalarImpl {
   le(x: unknown) { this.hostOnly('le'); return this.compare(this.info.signed ? 'sle' : 'le', x, 'le'); }
   gt(x: unknown) { this.hostOnly('gt'); return this.compare(this.info.signed ? 'sgt' : 'gt', x, 'gt'); }
   ge(x: unknown) { this.hostOnly('ge'); return this.compare(this.info.signed ? 'sge' : 'ge', x, 'ge'); }
+
+  bits(schema: unknown): ScalarImpl {
+    const src = callerLocation();
+    const target = typeof schema === 'object' && schema !== null ? scalarInfoOf(schema as never) : undefined;
+    if (!target) throw new DslError('DSL_TYPE', 'bits(): expected a scalar schema (u8…u64, s8…s64, be16…be64)', src);
+    if (target.bits !== this.info.bits) throw new DslError('DSL_TYPE', `bits(): ${this.info.name} has ${this.info.bits} bits, ${target.name} has ${target.bits}; use .to() to change the width`, src);
+    // Registers hold every type's bit pattern zero-extended, so the same operand serves.
+    return this.rec.value(target, this.read());
+  }
 
   to(schema: unknown): ScalarImpl {
     const src = callerLocation();

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { arrayMap, buildObject, DslError, fn, hashMap, program } from '../../dsl/program/index.js';
+import { arrayMap, buildObject, DslError, FibLookup4, fn, hashMap, program } from '../../dsl/program/index.js';
 import { array, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/index.js';
 import { need } from '../support/env.js';
@@ -63,7 +63,7 @@ describe('build-time errors name the TypeScript line', () => {
 
   it('helper not available for the program type', () => {
     const p = program('socket', 'nofib', (b) => {
-      const params = b.local(struct('fib', { x: array(u8, 64) }));
+      const params = b.local(FibLookup4);
       b.fibLookup(params, 0); // @mark:fibtype
       b.return(0);
     });

@@ -69,6 +69,11 @@ describe('struct layout', () => {
     expect(s.size).toBe(48);
     expect(() => parseStruct('struct u { float f; };', 'u')).toThrow(/unknown field type/);
   });
+  it('lays anonymous union members at the union offset, sized by the largest, aligned by the widest', () => {
+    const s = parseStruct('struct o {\n\t__u8 op;\n\tunion {\n\t\t__u32 args[3];\n\t\t__u64 wide;\n\t};\n\t__u16 after;\n};', 'o');
+    expect(s.fields.map((f) => [f.name, f.offset, f.size, f.union ?? false])).toEqual([['op', 0, 1, false], ['args', 8, 12, true], ['wide', 8, 8, true], ['after', 24, 2, false]]);
+    expect(s.size).toBe(32);
+  });
 });
 
 describe('argument classification', () => {
