@@ -7,12 +7,13 @@
  */
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { Operand, VReg } from '../ir/index.js';
+import type { Node, Operand, VReg } from '../ir/index.js';
 import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
 import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
 import type { Recorder } from './recorder.js';
+import { invalidatePacket, recordArms } from './packet-flow.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
 
@@ -152,8 +153,7 @@ export class BuilderImpl {
     }
     if (!(cond instanceof CondImpl)) throw new DslError('DSL_TYPE', 'if(): expected a condition (a comparison such as x.eq(1)) or a boolean', src);
     if (typeof cond.value === 'boolean') return this.if(cond.value, then, otherwise);
-    const thenNodes = this.rec.block(then);
-    const elseNodes = otherwise ? this.rec.block(otherwise) : [];
+    const [thenNodes, elseNodes] = recordArms(this.rec, [then, otherwise]) as [Node[], Node[]];
     const c = cond.value;
     if (cond.negated) this.rec.emit({ op: 'if', cond: c, then: elseNodes, else: thenNodes });
     else this.rec.emit({ op: 'if', cond: c, then: thenNodes, else: elseNodes });
@@ -286,10 +286,7 @@ export class BuilderImpl {
     }
     const dst = keep ? rec.vreg() : undefined;
     rec.emit({ op: 'call', helper: BpfFunc[name], name, args, dst });
-    if (CHANGES_PACKET.has(name)) {
-      rec.packetEpoch++;
-      rec.packetInvalidatedBy = `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`;
-    }
+    if (CHANGES_PACKET.has(name)) invalidatePacket(rec, `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
     return dst;
   }
 
@@ -328,8 +325,7 @@ export class BuilderImpl {
       },
       ifPresent: (then: (p: unknown) => void, otherwise?: () => void) => {
         rec.checkScope(scope, produced, 'pointer');
-        const thenNodes = rec.block(() => then(make()));
-        const elseNodes = otherwise ? rec.block(otherwise) : [];
+        const [thenNodes, elseNodes] = recordArms(rec, [() => then(make()), otherwise]) as [Node[], Node[]];
         rec.emit({ op: 'if', cond: inverse, then: thenNodes, else: elseNodes });
       },
     };

@@ -39,6 +39,8 @@ export class Recorder {
   /** Packet generation: helpers that may move packet data start a new one, invalidating packet pointers. */
   packetEpoch = 0;
   packetInvalidatedBy: string | undefined;
+  /** Packet generations started so far (epochs are never reused, see packet-flow.ts). */
+  packetGenerations = 0;
   usedCallFn = false;
 
   constructor(
