@@ -13,6 +13,7 @@ import { BuilderImpl, type B } from './builder.js';
 import { makeCtx } from './context.js';
 import type { MapDef } from './maps.js';
 import type { FnDef, GlobalDef, ProgramDef } from './program.js';
+import { calleeParam, paramKind, type ParamSchema } from './params.js';
 import { Recorder } from './recorder.js';
 import { scalarInfoOf, type ScalarSchema } from './scalar.js';
 
@@ -29,7 +30,7 @@ export interface BuildOptions {
 }
 
 type AnyProgram = ProgramDef<string>;
-type AnyFn = FnDef<Record<string, ScalarSchema>, ScalarSchema>;
+type AnyFn = FnDef<Record<string, ParamSchema>, ScalarSchema>;
 type AnyGlobal = GlobalDef<AnySchema, string>;
 
 /** Everything a build produced, for tools that want more than the ObjectSpec. */
@@ -101,11 +102,13 @@ function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgr
 
 function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[] } {
   const rec = new Recorder(profile, program.progType, program.attachType, 'subprogram', false);
-  const b = builderFor(rec, undefined, program, col);
   const names = Object.keys(def.params);
   const params = names.map(() => rec.vreg());
+  const kinds = names.map((n) => paramKind(def.params[n])!);
+  const ctxAt = kinds.findIndex((k) => k.t === 'ctx');
+  const b = builderFor(rec, ctxAt >= 0 ? params[ctxAt] : undefined, program, col);
   const args: Record<string, unknown> = {};
-  names.forEach((n, k) => (args[n] = rec.value(scalarInfoOf(def.params[n] as never)!, params[k]!)));
+  names.forEach((n, k) => (args[n] = calleeParam(rec, kinds[k]!, params[k]!, def.src)));
   const out = def.body(b as unknown as B, args as never);
   const ret = scalarInfoOf(def.returns as never)!;
   const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;

@@ -14,6 +14,7 @@ import type { MapDef } from './maps.js';
 import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
 import type { Recorder } from './recorder.js';
 import { invalidatePacket, recordArms } from './packet-flow.js';
+import { paramKind, prepareArg, type ParamArg, type ParamSchema } from './params.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
 
@@ -89,7 +90,7 @@ export interface B {
   /** A global variable (`.rodata` read-only, `.data`/`.bss` writable). */
   global<S extends AnySchema, Sec extends string>(g: GlobalDef<S, Sec>): Ptr<S, Sec extends `.rodata${string}` ? 'rodata' : 'map_value'>;
   /** Calls a subfunction (bpf-to-bpf call, or inlined where the target needs it). */
-  call<P extends Record<string, ScalarSchema>, R extends ScalarSchema>(f: FnDef<P, R>, args: { readonly [K in keyof P]: ValueLike<NameOf<P[K]>> }): Value<NameOf<R>>;
+  call<P extends Record<string, ParamSchema>, R extends ScalarSchema>(f: FnDef<P, R>, args: { readonly [K in keyof P]: ParamArg<P[K]> }): Value<NameOf<R>>;
 
   prandom(): Int<'u32'>;
   ktimeGetNs(): Int<'u64'>;
@@ -123,7 +124,7 @@ export class BuilderImpl {
     readonly ctxReg: VReg | undefined,
     readonly onMap: (m: MapDef) => void,
     readonly onGlobal: (g: GlobalDef<AnySchema, string>) => void,
-    readonly onFn: (f: FnDef<Record<string, ScalarSchema>, ScalarSchema>) => void,
+    readonly onFn: (f: FnDef<Record<string, ParamSchema>, ScalarSchema>) => void,
   ) {}
 
   // ---- values -------------------------------------------------------------
@@ -393,19 +394,23 @@ export class BuilderImpl {
     return viewOf({ rec: this.rec, schema: g.schema, base: dst, off: 0, region, scope: this.rec.scope, src: callerLocation() }, g.name);
   }
 
-  call(f: FnDef<Record<string, ScalarSchema>, ScalarSchema>, args: Record<string, unknown>): ScalarImpl {
+  call(f: FnDef<Record<string, ParamSchema>, ScalarSchema>, args: Record<string, unknown>): ScalarImpl {
     const src = callerLocation();
     if (typeof f !== 'object' || f === null || typeof f.body !== 'function') throw new DslError('DSL_TYPE', 'call(): expected a subfunction from fn()', src);
+    if (typeof args !== 'object' || args === null) throw new DslError('DSL_ARGS', `call ${f.name}: expected an object of arguments`, src);
     const names = Object.keys(f.params);
-    const values = names.map((n) => {
-      const info = scalarInfoOf(f.params[n] as never)!;
+    const kinds = names.map((n) => paramKind(f.params[n])!);
+    const prepared = names.map((n, k) => {
       if (!(n in args)) throw new DslError('DSL_ARGS', `call ${f.name}: missing argument '${n}'`, src);
-      return { info, op: this.rec.value(info, 0n).coerce(args[n], `${f.name}(${n})`).op };
+      return prepareArg(this, f.name, n, kinds[k]!, args[n], src);
     });
     const ret = scalarInfoOf(f.returns as never)!;
+    // A subfunction given the context may call helpers that move the packet (they all take it).
+    const mayChangePacket = kinds.some((k) => k.t === 'ctx');
+    let result: ScalarImpl;
     if (this.rec.inlineCalls) {
       const argValues: Record<string, unknown> = {};
-      names.forEach((n, k) => (argValues[n] = this.rec.value(values[k]!.info, values[k]!.op)));
+      names.forEach((n, k) => (argValues[n] = prepared[k]!.view));
       let out;
       this.inlining++;
       try {
@@ -413,13 +418,16 @@ export class BuilderImpl {
       } finally {
         this.inlining--;
       }
-      return this.rec.value(ret, this.rec.value(ret, 0n).coerce(out, `${f.name} result`).op);
+      result = this.rec.value(ret, this.rec.value(ret, 0n).coerce(out, `${f.name} result`).op);
+    } else {
+      this.onFn(f);
+      this.rec.usedCallFn = true;
+      const dst = this.rec.vreg();
+      this.rec.emit({ op: 'callfn', fn: f.name, args: prepared.map((p) => p.op()), dst });
+      result = this.rec.value(ret, dst);
     }
-    this.onFn(f);
-    this.rec.usedCallFn = true;
-    const dst = this.rec.vreg();
-    this.rec.emit({ op: 'callfn', fn: f.name, args: values.map((v) => v.op), dst });
-    return this.rec.value(ret, dst);
+    if (mayChangePacket) invalidatePacket(this.rec, `the call of ${f.name} (it takes the context, so it may change the packet) at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
+    return result;
   }
 
   prandom() { return this.result('u32', this.callHelper('get_prandom_u32', [])); }
