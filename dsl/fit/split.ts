@@ -338,8 +338,8 @@ function emitPieces(
         const rw = new StubWriter(insns[t]?.meta?.source);
         rw.label(R(resumeId(t)));
         if (o.carrier === 'cb') {
-          if (!fitsCb(p.carried) || !restoreBlockCb(rw, p.carried, L(t))) throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
-        } else restoreBlock(rw, p.carried, L(t));
+          if (!fitsCb(p.carried) || !restoreBlockCb(rw, p.carried, L(t), names.fail)) throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
+        } else restoreBlock(rw, p.carried, L(t), names.fail);
         out.push(...rw.out);
         scratch = Math.max(scratch, p.scratchBytes);
         cuts.set(t, { id: resumeId(t), resumeAt: orig(t), ...(insns[t]?.meta?.source ? { source: insns[t]!.meta!.source! } : {}), piece: k, carried: p.carried.map(describeCarried) });
