@@ -210,11 +210,11 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
       return;
     }
     if (a.t === 'fp' || a.t === 'ctx' || a.t === 'ptr' || a.t === 'pkt' || a.t === 'pktEnd') {
-      regs[d] = a.t === 'ptr' ? pointer(a.what, a.src ?? src) : pointer(a.t === 'fp' ? 'variable stack' : a.t === 'ctx' ? 'modified context' : 'packet pointer with a variable offset,', src);
+      regs[d] = a.t === 'ptr' ? pointer(a.what, a.src ?? src) : pointer(a.t === 'fp' ? 'variable stack' : a.t === 'ctx' ? 'modified context' : 'packet (variable offset)', src);
       return;
     }
     if (srcKind.t === 'fp' || srcKind.t === 'ptr' || srcKind.t === 'ctx' || srcKind.t === 'pkt' || srcKind.t === 'pktEnd') {
-      const what = srcKind.t === 'ptr' ? srcKind.what : srcKind.t === 'pkt' || srcKind.t === 'pktEnd' ? 'packet pointer with a variable offset,' : 'derived';
+      const what = srcKind.t === 'ptr' ? srcKind.what : srcKind.t === 'pkt' || srcKind.t === 'pktEnd' ? 'packet (variable offset)' : 'derived';
       regs[d] = op === AluOp.ADD ? pointer(what, (srcKind.t === 'ptr' ? srcKind.src : undefined) ?? src) : SCALAR;
       return;
     }
@@ -317,7 +317,7 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
 
 /** After a call that may move packet data: packet pointers cannot be recreated any more (nor used). */
 function forgetPacket(st: State, src: SourceLocation | undefined): void {
-  const stale = pointer('packet pointer from before a packet-changing call,', src);
+  const stale = pointer('stale packet (from before a packet-changing call)', src);
   for (let r = 0; r < st.regs.length; r++) if (st.regs[r]!.t === 'pkt' || st.regs[r]!.t === 'pktEnd') st.regs[r] = stale;
   for (let s = 0; s < st.slots.length; s++) if (st.slots[s]!.t === 'pkt' || st.slots[s]!.t === 'pktEnd') st.slots[s] = stale;
   st.pktRange = 0;

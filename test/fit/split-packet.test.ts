@@ -61,10 +61,10 @@ function tcpPacket(seed: number): Uint8Array {
 }
 
 /** Builds with the size check relaxed (fitting splits afterwards), as the CLI does. */
-function buildFor(prog: ProgramDef<string>, target: string) {
+function buildFor(prog: ProgramDef<string>, target: string, carrier: 'auto' | 'map' | 'cb' = 'auto') {
   const profile = profileByName(target);
   const relaxed: TargetProfile = { ...profile, maxInsns: Math.max(profile.maxInsns, 1 << 30) };
-  return fitObject(buildObject([prog], { target: relaxed }), profile);
+  return fitObject(buildObject([prog], { target: relaxed }), profile, { split: () => ({ carrier }) });
 }
 
 function fitError(f: () => unknown): FitError {
@@ -114,13 +114,15 @@ describe('splitting carries packet pointers (pure)', () => {
     });
     const e = fitError(() => buildFor(p, '4.19'));
     expect(e.code).toBe('FIT_NO_CUT');
-    expect(e.message).toContain(`packet pointer with a variable offset, pointer (produced at ${file}:${lineOf('varparse')}:`);
+    expect(e.message).toContain(`packet (variable offset) pointer (produced at ${file}:${lineOf('varparse')}:`);
   });
 });
 
 describe.skipIf(!kernel)('splitting carries packet pointers (kernel)', () => {
-  it('4.19 pieces and the 6.6 program load and agree with the reference', () => {
-    const split = buildFor(hdr, '4.19').spec;
+  it.each(['map', 'cb'] as const)('4.19 pieces (%s carrier) and the 6.6 program load and agree with the reference', (carrier) => {
+    const fitted = buildFor(hdr, '4.19', carrier);
+    expect(fitted.reports[0]!.split.carrier).toBe(carrier);
+    const split = fitted.spec;
     const whole = buildFor(hdr, '6.6').spec;
     expect(whole.programs).toHaveLength(1);
     using a = loadObject(split, { logLevel: 4 });
