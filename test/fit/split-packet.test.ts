@@ -11,10 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FitError, fitObject } from '../../dsl/fit/index.js';
+import { FitError, fitObject, splitProgram } from '../../dsl/fit/index.js';
 import { profileByName, type TargetProfile } from '../../dsl/kernel/index.js';
 import { arrayMap, buildObject, program, type ProgramDef } from '../../dsl/program/index.js';
-import { slots } from '../../dsl/isa/index.js';
+import { asm, slots } from '../../dsl/isa/index.js';
+import type { ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
 import { array, be16, be32, struct, u8, u32 } from '../../dsl/types/index.js';
 import { loadObject } from '../../loader/object/index.js';
 import { need } from '../support/env.js';
@@ -140,5 +141,73 @@ describe.skipIf(!kernel)('splitting carries packet pointers (kernel)', () => {
     }
     // Too short for the TCP header: the first piece returns 2 before any cut.
     expect(a.program('sp_hdr').run({ data: tcpPacket(5).subarray(0, 40) }).retval).toBe(2);
+  });
+});
+
+/**
+ * Hand-written: packet pointers in registers and spilled to the stack, `data_end`
+ * in a register and in a slot, all live across every cut of a forced small split
+ * (each piece re-derives them; the carried `data_end` is used in a later bounds check).
+ */
+function spilledPointers(): ProgramSpec {
+  const a = asm();
+  a.mov64('r6', 'r1').ldxw('r2', 'r6', 76).ldxw('r3', 'r6', 80).mov64('r4', 'r2').add64('r4', 40).jgt('r4', 'r3', 'short');
+  a.mov64('r7', 'r2').add64('r7', 8);
+  a.mov64('r5', 'r2').add64('r5', 16).stxdw('r10', -16, 'r5');
+  a.stxdw('r10', -24, 'r3').mov64('r8', 'r3');
+  a.ldxw('r9', 'r2', 20);
+  for (let i = 0; i < 120; i++) a.mul64('r9', 2654435761 | 0).add64('r9', i).xor64('r9', 0x5a5a);
+  a.ldxdw('r5', 'r10', -16).ldxb('r0', 'r5', 0);
+  a.ldxb('r1', 'r7', 0).add64('r0', 'r1');
+  a.mov64('r2', 'r7').add64('r2', 40).jgt('r2', 'r8', 'short');
+  a.ldxdw('r1', 'r10', -24).jgt('r2', 'r1', 'short');
+  a.ldxb('r1', 'r7', 39).add64('r0', 'r1');
+  a.stxb('r7', 1, 'r9');
+  a.add64('r0', 'r9').and64('r0', 0xffff).exit();
+  a.label('short').mov64('r0', 99).exit();
+  return { name: 'sp_spill', section: 'tc', instructions: a.build() };
+}
+
+function spilledReference(p: Uint8Array): { retval: number; packet: Uint8Array } {
+  if (p.length < 40) return { retval: 99, packet: p };
+  let r9 = BigInt(p[20]! | (p[21]! << 8) | (p[22]! << 16) | (p[23]! << 24)) & 0xffffffffn;
+  for (let i = 0; i < 120; i++) r9 = BigInt.asUintN(64, BigInt.asUintN(64, r9 * BigInt.asUintN(64, BigInt(2654435761 | 0)) + BigInt(i)) ^ 0x5a5an);
+  if (p.length < 48) return { retval: 99, packet: p };
+  const q = Uint8Array.from(p);
+  let r0 = BigInt(p[16]! + p[8]! + p[47]!);
+  q[9] = Number(r9 & 0xffn);
+  r0 = BigInt.asUintN(64, r0 + r9) & 0xffffn;
+  return { retval: Number(r0), packet: q };
+}
+
+describe('spilled packet pointers and data_end across forced cuts', () => {
+  const prog = spilledPointers();
+  const split = splitProgram(prog, profileByName('4.19'), { limit: 150, force: true, carrier: 'map' });
+
+  it('splits into several pieces carrying registers and slots', () => {
+    expect(split.report.pieces.length).toBeGreaterThanOrEqual(3);
+    const carried = split.report.cuts.flatMap((c) => c.carried).join('\n');
+    expect(carried).toMatch(/r7 = ctx->data \+ 8 \(recomputed\)/);
+    expect(carried).toMatch(/r8 = ctx->data_end \(recomputed\)/);
+    expect(carried).toMatch(/\[r10-16\] = ctx->data \+ 16 \(recomputed\)/);
+    expect(carried).toMatch(/\[r10-24\] = ctx->data_end \(recomputed\)/);
+    expect(carried).toMatch(/packet bounds check data \+ 40 <= data_end \(redone\)/);
+  });
+
+  it.skipIf(!kernel).each(['map', 'cb'] as const)('the chain (%s carrier) loads and computes what the unsplit program computes', (carrier) => {
+    const chain = splitProgram(prog, profileByName('4.19'), { limit: 150, force: true, carrier });
+    expect(chain.report.carrier).toBe(carrier);
+    const spec: ObjectSpec = { license: 'GPL', programs: [...chain.programs], maps: [...chain.maps] };
+    using a = loadObject(spec);
+    using b = loadObject({ license: 'GPL', programs: [prog] });
+    for (const len of [30, 44, 60, 80]) {
+      const pkt = Uint8Array.from({ length: len }, (_, k) => (k * 37 + len) & 0xff);
+      const ref = spilledReference(pkt);
+      const ra = a.program('sp_spill').run({ data: pkt });
+      const rb = b.program('sp_spill').run({ data: pkt });
+      expect(rb.retval).toBe(ref.retval);
+      expect(ra.retval).toBe(ref.retval);
+      expect([...ra.data]).toEqual([...ref.packet]);
+    }
   });
 });
