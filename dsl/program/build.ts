@@ -65,6 +65,10 @@ interface Collected {
   readonly maps: Map<string, MapDef>;
   readonly globals: Map<string, AnyGlobal>;
   readonly fns: Map<string, { def: AnyFn; program: AnyProgram }>;
+  /** Per calling program and subfunction: whether a call may change the packet (see fnChangesPacket). */
+  readonly changesPacket: Map<AnyProgram, Map<AnyFn, boolean>>;
+  /** Subfunctions being recorded on the side right now (recursion guard). */
+  readonly recording: Set<AnyFn>;
 }
 
 function recordProgram(def: AnyProgram, profile: TargetProfile, inline: boolean, col: Collected): { ir: IrFunction; rec: Recorder } {
@@ -97,10 +101,34 @@ function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgr
       if (prev && prev.def !== f) throw new DslError('DSL_NAME', `two different subfunctions are named '${f.name}'`, f.src);
       if (!prev) col.fns.set(f.name, { def: f, program });
     },
+    (f) => fnChangesPacket(f, program, rec.profile, col),
   );
 }
 
-function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[] } {
+/**
+ * Records `def`'s body on the side (nothing it references is kept) and reports
+ * whether it started a new packet generation. Recursive calls count as changing
+ * it (the recursion itself is an error later).
+ */
+function fnChangesPacket(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): boolean {
+  let byProgram = col.changesPacket.get(program);
+  const hit = byProgram?.get(def);
+  if (hit !== undefined) return hit;
+  if (col.recording.has(def)) return true;
+  col.recording.add(def);
+  let changes: boolean;
+  try {
+    const scratch: Collected = { ...col, maps: new Map(col.maps), globals: new Map(col.globals), fns: new Map(col.fns) };
+    changes = recordFn(def, program, profile, scratch).changesPacket;
+  } finally {
+    col.recording.delete(def);
+  }
+  if (!byProgram) col.changesPacket.set(program, (byProgram = new Map()));
+  byProgram.set(def, changes);
+  return changes;
+}
+
+function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[]; changesPacket: boolean } {
   const rec = new Recorder(profile, program.progType, program.attachType, 'subprogram', false);
   const names = Object.keys(def.params);
   const params = names.map(() => rec.vreg());
@@ -114,7 +142,7 @@ function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: 
   const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;
   rec.emit({ op: 'return', value, src: def.src });
   const ir = freezeIr<IrFunction>({ name: def.name, kind: 'subprogram', params, body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
-  return { ir, callees: [...rec.fns.keys()] };
+  return { ir, callees: [...rec.fns.keys()], changesPacket: rec.packetGenerations > 0 };
 }
 
 /** The kernel's combined stack limit over a chain of bpf-to-bpf calls (each frame rounded up to 32 bytes). */
@@ -133,7 +161,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   const profile = targetProfile(options.target);
   const programs = programsOf(input);
   if (programs.length === 0) throw new DslError('DSL_EMPTY', 'nothing to build: no program declarations found', undefined);
-  const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map() };
+  const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map(), changesPacket: new Map(), recording: new Set() };
   const irs = new Map<string, IrFunction>();
   const lowered = new Map<string, LoweredFunction>();
   const lowerOpts = { profile, ...(options.passes ? { passes: options.passes } : {}), ...(options.unroll ? { unroll: options.unroll } : {}) };

@@ -118,6 +118,8 @@ export class BuilderImpl {
     readonly onMap: (m: MapDef) => void,
     readonly onGlobal: (g: GlobalDef<AnySchema, string>) => void,
     readonly onFn: (f: FnDef<Record<string, ParamSchema>, ScalarSchema>) => void,
+    /** Whether calling `f` may change the packet (default: when it takes the context, which every such helper needs). */
+    readonly fnChangesPacket: (f: FnDef<Record<string, ParamSchema>, ScalarSchema>) => boolean = (f) => Object.values(f.params).some((p) => paramKind(p)?.t === 'ctx'),
   ) {}
 
   // ---- values -------------------------------------------------------------
@@ -398,8 +400,6 @@ export class BuilderImpl {
       return prepareArg(this, f.name, n, kinds[k]!, args[n], src);
     });
     const ret = scalarInfoOf(f.returns as never)!;
-    // A subfunction given the context may call helpers that move the packet (they all take it).
-    const mayChangePacket = kinds.some((k) => k.t === 'ctx');
     let result: ScalarImpl;
     if (this.rec.inlineCalls) {
       const argValues: Record<string, unknown> = {};
@@ -418,8 +418,9 @@ export class BuilderImpl {
       const dst = this.rec.vreg();
       this.rec.emit({ op: 'callfn', fn: f.name, args: prepared.map((p) => p.op()), dst });
       result = this.rec.value(ret, dst);
+      // An inlined body invalidated as it went; a called one does it for the caller's frame too.
+      if (this.fnChangesPacket(f)) invalidatePacket(this.rec, `the call of ${f.name} (it may change the packet) at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
     }
-    if (mayChangePacket) invalidatePacket(this.rec, `the call of ${f.name} (it takes the context, so it may change the packet) at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
     return result;
   }
 

@@ -6,6 +6,8 @@
  * PROG_TEST_RUN output bytes and checksums are compared with a packet built and
  * checksummed independently here.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { arrayMap, buildObject, ctxParam, DslError, fn, program, progArray, ptrParam, type Ptr } from '../../dsl/program/index.js';
 import { CallKind, Class, JmpOp } from '../../dsl/isa/index.js';
@@ -15,6 +17,9 @@ import { need } from '../support/env.js';
 import { loadSpec } from './support.js';
 
 const kernel = need({ kernel: true });
+const file = fileURLToPath(import.meta.url);
+const lines = readFileSync(file, 'utf8').split('\n');
+const lineOf = (name: string) => lines.findIndex((l) => l.includes(`// @mark:${name}`)) + 1;
 
 const Eth = struct('fp_eth', { dst: array(u8, 6), src: array(u8, 6), proto: be16 });
 const Ip = struct('fp_ip', { vihl: u8, tos: u8, len: be16, id: be16, frag: be16, ttl: u8, proto: u8, csum: be16, saddr: be32, daddr: be32 });
@@ -139,14 +144,33 @@ describe('subfunction parameters (build)', () => {
     expect(() => fn('fp_bad_param', { x: 'u32' as never }, u32, () => 0)).toThrow(/parameter x must be/);
   });
 
-  it('a call of a function that takes the context invalidates packet pointers', () => {
-    const len = fn('fp_len', { ctx: ctxParam('tc') }, u32, (b, { ctx }) => ctx.len);
-    const p = program('tc', 'fp_len_after', (b, ctx) => {
-      const ip = b.parse(Ip, 14).orReturn(1);
-      b.call(len, { ctx });
-      b.return(ip.ttl);
+  it('a call invalidates packet pointers exactly when the body may change the packet (called or inlined)', () => {
+    const Byte = struct('fp_byte', { v: u8 });
+    const store = fn('fp_store_byte', { ctx: ctxParam('tc'), v: u8 }, u32, (b, { v }) => {
+      b.skbStoreBytes(42, b.local(Byte, { v }), 1);
+      return 0;
     });
-    expect(() => buildObject([p], { target: '6.6' })).toThrow(expect.objectContaining({ code: 'DSL_PACKET_INVALIDATED' }));
+    const outer = fn('fp_outer', { ctx: ctxParam('tc') }, u32, (b, { ctx }) => b.call(store, { ctx, v: 7 }));
+    for (const [target, tail] of [['6.6', false], ['4.19', false], ['4.19', true]] as const) {
+      for (const f of [store, outer]) {
+        const p = program('tc', `fp_inv_${f.name}`, (b, ctx) => {
+          if (tail) b.tailCall(jump, 0);
+          const ip = b.parse(Ip, 14).orReturn(1);
+          if (f === store) b.call(store, { ctx, v: 7 });
+          else b.call(outer, { ctx });
+          b.return(ip.ttl); // @mark:after-store
+        });
+        let err: unknown;
+        try {
+          buildObject([p], { target });
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${target} ${tail} ${f.name}`).toBeInstanceOf(DslError);
+        expect((err as DslError).code).toBe('DSL_PACKET_INVALIDATED');
+        expect((err as DslError).source?.line).toBe(lineOf('after-store'));
+      }
+    }
   });
 });
 
@@ -190,6 +214,10 @@ describe.skipIf(!kernel)('subfunction parameters (kernel)', () => {
       });
       const len = fn('fp_ctxlen', { ctx: ctxParam('tc') }, u32, (b, { ctx }) => ctx.len.add(ctx.protocol.to(u16).to(u32).and(0)));
       const p = program('tc', `fp_misc_${target.replace('.', '')}`, (b, ctx) => {
+        const eth = b.parse(Eth, 0).orReturn(1);
+        // Reading the context does not change the packet: eth stays valid across the call.
+        b.if(b.call(len, { ctx }).eq(0), () => b.return(2));
+        b.if(eth.proto.ne(0x0800), () => b.return(3));
         const key = b.local(Key, { a: 40, b: 2 });
         const s = b.call(total, { k: key });
         const s2 = b.call(total, { k: { a: 1, b: 2 } });
