@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { arrayMap, buildObject, ctxParam, DslError, fn, program, progArray, ptrParam, type Ptr } from '../../dsl/program/index.js';
 import { CallKind, Class, JmpOp } from '../../dsl/isa/index.js';
-import { array, be16, be32, struct, u8, u16, u32 } from '../../dsl/types/index.js';
+import { array, be16, be32, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
 import type { Int } from '../../dsl/program/index.js';
 import { need } from '../support/env.js';
 import { loadSpec } from './support.js';
@@ -196,6 +196,17 @@ describe.skipIf(!kernel)('subfunction parameters (kernel)', () => {
       });
     }
 
+    it(`${target}: the NAT program through the ELF writer and object loader (BTF func_info, static subprogram)`, async () => {
+      const { writeObject } = await import('../../dsl/elf/index.js');
+      const { loadObject } = await import('../../loader/object/index.js');
+      const name = `fp_nat_elf${target.replace('.', '')}`;
+      using obj = loadObject(writeObject(buildObject([natProgram(name, false)], { target })), { objectName: 'fpnat' });
+      const http = tcpPacket(80, [9, 8, 7]);
+      const r = obj.program(name).run({ data: http });
+      expect(r.retval).toBe(11);
+      expect([...r.data]).toEqual([...natted(http, [10, 1, 0, 5], 8080)]);
+    });
+
     it(`${target}: stack/map-value pointers, struct values (a copy) and the context as parameters`, () => {
       const Key = struct('fp_pair', { a: u32, b: u32 });
       const Out = struct('fp_out', { sum: u32, len: u32, seen: u32, pad: u32 });
@@ -247,4 +258,22 @@ void fn('fp_types', { ip: ptrParam(Ip, 'packet'), k: ptrParam(Ip, 'rodata') }, u
   // @ts-expect-error no such field
   void ip.nope;
   return ip.ttl.to(u32);
+});
+
+// Type-level: what a call may pass.
+const typesMap = arrayMap('fp_types_map', Ip, { maxEntries: 1 });
+const typed = fn('fp_typed', { ip: ptrParam(Ip, 'packet'), n: u32 }, u32, (b, { ip, n }) => ip.ttl.to(u32).add(n));
+void program('tc', 'fp_typecheck', (b, ctx) => {
+  const ip = b.parse(Ip, 14).orReturn(1);
+  const v = b.lookup(typesMap, 0).orReturn(1);
+  b.call(typed, { ip, n: ctx.len });
+  // @ts-expect-error a map value pointer where a packet pointer is declared
+  b.call(typed, { ip: v, n: 1 });
+  // @ts-expect-error an unchecked (nullable) parse result
+  b.call(typed, { ip: b.parse(Ip, 14), n: 1 });
+  // @ts-expect-error a missing argument
+  b.call(typed, { ip });
+  // @ts-expect-error a u64 where a u32 is declared
+  b.call(typed, { ip, n: ctx.len.to(u64) });
+  b.return(0);
 });
