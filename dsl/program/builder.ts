@@ -13,7 +13,7 @@ import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type C
 import type { MapDef } from './maps.js';
 import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
 import type { Recorder } from './recorder.js';
-import { invalidatePacket, recordArms } from './packet-flow.js';
+import { invalidatePacket, recordArms, recordLoopBody } from './packet-flow.js';
 import { paramKind, prepareArg, type ParamArg, type ParamSchema } from './params.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
@@ -169,7 +169,7 @@ export class BuilderImpl {
     const src = callerLocation();
     if (!Number.isInteger(count) || count < 0 || count > 1 << 20) throw new DslError('DSL_LOOP', `loop(): the count must be a build-time integer in 0..${1 << 20}, got ${String(count)}`, src);
     const iv = this.rec.vreg();
-    const { id, body: nodes } = this.rec.loop(() => body(this.rec.value(SCALARS.u32, iv)));
+    const { id, body: nodes } = recordLoopBody(this.rec, (f) => this.rec.loop(f), () => body(this.rec.value(SCALARS.u32, iv)));
     this.rec.emit({ op: 'loop', id, count, iv, body: nodes });
   }
 

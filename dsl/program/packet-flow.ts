@@ -4,10 +4,14 @@
  * at its use (DSL_PACKET_INVALIDATED). Branches follow control flow like the
  * verifier does: an arm that always returns never reaches the code after the
  * branch, so a helper inside it does not invalidate pointers there; arms that
- * fall through merge (any change in one of them invalidates afterwards).
+ * fall through merge (any change in one of them invalidates afterwards). A loop
+ * body that changes the packet makes pointers from outside the loop stale on the
+ * next iteration, so their uses in the body are refused too.
  */
+import type { SourceLocation } from '../isa/index.js';
+import { DslError, formatLocation } from '../ir/errors.js';
 import type { Node } from '../ir/index.js';
-import type { Recorder } from './recorder.js';
+import type { Recorder, Scope } from './recorder.js';
 
 /** The packet generation at one point of the body. */
 interface PacketState {
@@ -54,5 +58,50 @@ export function recordArms(rec: Recorder, arms: readonly ((() => void) | undefin
   if (changed.length === 0) restore(rec, start);
   else if (ends.every((e) => e.epoch === changed[0]!.epoch)) restore(rec, changed[0]!);
   else invalidatePacket(rec, changed[0]!.by ?? 'a helper');
+  return out;
+}
+
+/** A use of a packet pointer (recorded by checkPacket) while a loop body is being recorded. */
+export interface PacketUse {
+  readonly epoch: number | undefined;
+  readonly scope: Scope | undefined;
+  readonly src: SourceLocation | undefined;
+}
+
+function inside(scope: Scope | undefined, outer: Scope): boolean {
+  for (let s = scope; s; s = s.parent) if (s === outer) return true;
+  return false;
+}
+
+/**
+ * Records a loop body (through `record`, which runs `body` in the loop's scope).
+ * When the body may change the packet on a path that reaches the next iteration,
+ * a use in the body of a packet pointer made before the loop is a build error.
+ */
+export function recordLoopBody<T>(rec: Recorder, record: (body: () => void) => T, body: () => void): T {
+  const start = rec.packetEpoch;
+  const outerUses = rec.packetUses;
+  const uses: PacketUse[] = [];
+  rec.packetUses = uses;
+  let bodyScope: Scope | undefined;
+  let out: T;
+  try {
+    out = record(() => {
+      bodyScope = rec.scope;
+      body();
+    });
+  } finally {
+    rec.packetUses = outerUses;
+  }
+  outerUses?.push(...uses);
+  if (rec.packetEpoch !== start && bodyScope) {
+    const stale = uses.find((u) => u.epoch === start && !inside(u.scope, bodyScope!));
+    if (stale)
+      throw new DslError(
+        'DSL_PACKET_INVALIDATED',
+        `packet pointer from before the loop is used in a loop body in which ${rec.packetInvalidatedBy ?? 'a helper'} changes the packet: the next iteration would use it after the change; parse() inside the loop (used at ${formatLocation(stale.src)})`,
+        stale.src,
+      );
+  }
   return out;
 }

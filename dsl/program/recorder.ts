@@ -41,6 +41,8 @@ export class Recorder {
   packetInvalidatedBy: string | undefined;
   /** Packet generations started so far (epochs are never reused, see packet-flow.ts). */
   packetGenerations = 0;
+  /** Packet-pointer uses while a loop body is recorded (see packet-flow.ts). */
+  packetUses: { readonly epoch: number | undefined; readonly scope: Scope | undefined; readonly src: SourceLocation | undefined }[] | undefined;
   usedCallFn = false;
 
   constructor(
