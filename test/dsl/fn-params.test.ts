@@ -196,6 +196,45 @@ describe.skipIf(!kernel)('subfunction parameters (kernel)', () => {
       });
     }
 
+    it(`${target}: a NAT subprogram taking the context fixes checksums with bpf_l3/l4_csum_replace`, () => {
+      const natCsum = fn(
+        'fp_nat_csum',
+        { ctx: ctxParam('tc'), ip: ptrParam(Ip, 'packet'), tcp: ptrParam(Tcp, 'packet'), addr: be32, port: be16 },
+        u32,
+        (b, { ip, tcp, addr, port }) => {
+          const oldA = ip.daddr.get();
+          const oldP = tcp.dport.get();
+          ip.daddr.set(addr);
+          tcp.dport.set(port);
+          // The helpers move the packet: ip/tcp are not used after them.
+          b.l3CsumReplace(24, oldA, addr, 4);
+          b.l4CsumReplace(50, oldA, addr, 0x10 | 4);
+          b.l4CsumReplace(50, oldP, port, 2);
+          return 1;
+        },
+      );
+      const name = `fp_natc_${target.replace('.', '')}`;
+      const p = program('tc', name, (b, ctx) => {
+        const ip = b.parse(Ip, 14).orReturn(2);
+        b.if(ip.proto.ne(6), () => b.return(4));
+        const tcp = b.parse(Tcp, 34).orReturn(2);
+        b.if(tcp.dport.eq(80), () => b.return(b.call(natCsum, { ctx, ip, tcp, addr: ipv4(10, 1, 0, 5), port: 8080 }).add(10)));
+        b.if(tcp.dport.eq(443), () => b.return(b.call(natCsum, { ctx, ip, tcp, addr: ipv4(10, 1, 0, 6), port: 8443 }).add(20)));
+        b.return(0);
+      });
+      const spec = buildObject([p], { target });
+      expect(hasPseudoCall(spec)).toBe(true);
+      using obj = loadSpec(spec);
+      const http = tcpPacket(80, [1, 2, 3, 4]);
+      const r1 = obj.programs.get(name)!.run({ data: http });
+      expect(r1.retval).toBe(11);
+      expect([...r1.data]).toEqual([...natted(http, [10, 1, 0, 5], 8080)]);
+      const tls = tcpPacket(443, [5]);
+      const r2 = obj.programs.get(name)!.run({ data: tls });
+      expect(r2.retval).toBe(21);
+      expect([...r2.data]).toEqual([...natted(tls, [10, 1, 0, 6], 8443)]);
+    });
+
     it(`${target}: the NAT program through the ELF writer and object loader (BTF func_info, static subprogram)`, async () => {
       const { writeObject } = await import('../../dsl/elf/index.js');
       const { loadObject } = await import('../../loader/object/index.js');
