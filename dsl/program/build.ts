@@ -27,6 +27,12 @@ export interface BuildOptions {
   readonly passes?: readonly IrPass[];
   /** Per-loop unroll decision (default: unroll exactly when the target has no bounded loops). */
   readonly unroll?: (loop: LoopNode, profile: TargetProfile) => boolean;
+  /**
+   * Inline every subfunction call (default: only where the target has no bpf-to-bpf
+   * calls, or cannot mix them with the program's tail calls). A program that will be
+   * split into tail calls on a target before 5.10 needs it.
+   */
+  readonly inline?: boolean;
 }
 
 type AnyProgram = ProgramDef<string>;
@@ -176,7 +182,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
     if (def.attachType && def.expectedAttach === 'required' && !profile.attachTypes.includes(def.attachType))
       throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.attachType} hook`, def.src);
     const fnsBefore = new Set(col.fns.keys());
-    let { ir, rec } = recordProgram(def, profile, !profile.bpfToBpfCalls, col);
+    let { ir, rec } = recordProgram(def, profile, options.inline === true || !profile.bpfToBpfCalls, col);
     // Tail calls and bpf-to-bpf calls may not mix before 5.10: inline the calls then.
     if (rec.usedTailCall && rec.usedCallFn && !profile.tailCallsInSubprograms) {
       for (const k of [...col.fns.keys()]) if (!fnsBefore.has(k)) col.fns.delete(k);

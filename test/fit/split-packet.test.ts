@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FitError, fitObject, splitProgram } from '../../dsl/fit/index.js';
 import { profileByName, type TargetProfile } from '../../dsl/kernel/index.js';
-import { arrayMap, buildObject, program, type ProgramDef } from '../../dsl/program/index.js';
+import { arrayMap, buildObject, fn, program, ptrParam, type ProgramDef } from '../../dsl/program/index.js';
 import { asm, slots } from '../../dsl/isa/index.js';
 import type { ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
-import { array, be16, be32, struct, u8, u32 } from '../../dsl/types/index.js';
+import { array, be16, be32, struct, u8, u16, u32 } from '../../dsl/types/index.js';
 import { loadObject } from '../../loader/object/index.js';
 import { need } from '../support/env.js';
 
@@ -208,6 +208,52 @@ describe('spilled packet pointers and data_end across forced cuts', () => {
       expect(rb.retval).toBe(ref.retval);
       expect(ra.retval).toBe(ref.retval);
       expect([...ra.data]).toEqual([...ref.packet]);
+    }
+  });
+});
+
+describe('a program with subfunction calls that needs splitting before 5.10', () => {
+  const mixFn = fn('sp_mix', { tcp: ptrParam(Tcp, 'packet'), x: u32 }, u32, (b, { tcp, x }) => x.mul(2654435761).xor(x.shr(13)).add(tcp.win.to(u16).to(u32)));
+  const withCalls = program('tc', 'sp_calls', (b) => {
+    const tcp = b.parse(Tcp, 34).orReturn(2);
+    const acc = b.let(u32, tcp.seq.to(u32));
+    b.loop(ROUNDS, () => acc.set(b.call(mixFn, { tcp, x: acc })));
+    tcp.ack.set(acc.to(be32));
+    b.return(acc.and(0xff));
+  });
+  const relaxed = (t: string): TargetProfile => ({ ...profileByName(t), maxInsns: 1 << 30 });
+  const reference = (p: Uint8Array) => {
+    let acc = ((p[38]! << 24) | (p[39]! << 16) | (p[40]! << 8) | p[41]!) >>> 0;
+    const win = (p[48]! << 8) | p[49]!;
+    for (let i = 0; i < ROUNDS; i++) acc = ((Math.imul(acc, 2654435761) ^ (acc >>> 13)) + win) >>> 0;
+    const q = Uint8Array.from(p);
+    q.set([acc >>> 24, (acc >>> 16) & 0xff, (acc >>> 8) & 0xff, acc & 0xff], 42);
+    return { retval: acc & 0xff, packet: q };
+  };
+
+  it('with calls it cannot be split for 4.19; built with inline: true, the same source splits', () => {
+    const e = fitError(() => fitObject(buildObject([withCalls], { target: relaxed('4.19') }), profileByName('4.19')));
+    expect(e.code).toBe('FIT_TOO_BIG');
+    expect(e.message).toMatch(/splitting needs the subprograms inlined/);
+    const { reports } = fitObject(buildObject([withCalls], { target: relaxed('4.19'), inline: true }), profileByName('4.19'));
+    expect(reports[0]!.split.pieces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.skipIf(!kernel)('4.19 inlined chain and 6.6 calls load and agree with the reference', () => {
+    const split = fitObject(buildObject([withCalls], { target: relaxed('4.19'), inline: true }), profileByName('4.19')).spec;
+    const whole = fitObject(buildObject([withCalls], { target: relaxed('6.6') }), profileByName('6.6')).spec;
+    expect(whole.subprograms?.map((s) => s.name)).toEqual(['sp_mix']);
+    using a = loadObject(split);
+    using b = loadObject(whole);
+    for (const seed of [7, 8]) {
+      const pkt = tcpPacket(seed);
+      const ref = reference(pkt);
+      const ra = a.program('sp_calls').run({ data: pkt });
+      const rb = b.program('sp_calls').run({ data: pkt });
+      expect(ra.retval).toBe(ref.retval);
+      expect(rb.retval).toBe(ref.retval);
+      expect([...ra.data]).toEqual([...ref.packet]);
+      expect([...rb.data]).toEqual([...ref.packet]);
     }
   });
 });
