@@ -5,10 +5,10 @@
  * liveness of registers and stack slots. Splitting uses both to decide where a
  * program can be cut and what must be carried to the next piece.
  */
-import { AluOp, AtomicOp, CallKind, Class, JmpOp, LDDW, Mode, PseudoSource, sizeBytes, type Instruction, type Size } from '../isa/index.js';
-import { ctxFields, ctxKindOf, helperById, type AttachTypeName, type ProgTypeName } from '../kernel/index.js';
+import { AluOp, AtomicOp, CallKind, Class, JmpOp, LDDW, Mode, PseudoSource, sizeBytes, type Instruction, type Size, type SourceLocation } from '../isa/index.js';
+import { PACKET_CHANGING_HELPER_IDS, ctxFields, ctxKindOf, helperById, type AttachTypeName, type ProgTypeName } from '../kernel/index.js';
 import type { Flow } from './flow.js';
-import { CTX, MIXED, SCALAR, UNINIT, constant, frame, joinKind, pointer, sameKind, type Kind } from './kinds.js';
+import { CTX, MIXED, PKT_END, SCALAR, UNINIT, constant, frame, joinKind, packet, pointer, sameKind, type Kind } from './kinds.js';
 
 /** Stack bytes the kernel gives a function. */
 export const STACK_BYTES = 512;
@@ -30,22 +30,25 @@ export interface State {
   readonly mustInit: Uint8Array;
   /** Per slot, bit b set: byte b is written on some path. */
   readonly mayInit: Uint8Array;
+  /** Bytes from `ctx->data` that a bounds check against `data_end` proved on every path here. */
+  pktRange: number;
 }
 
 function entryState(): State {
   const regs: Kind[] = new Array(11).fill(UNINIT);
   regs[1] = CTX;
   regs[10] = frame(0);
-  return { regs, slots: new Array(STACK_SLOTS).fill(UNINIT), mustInit: new Uint8Array(STACK_SLOTS), mayInit: new Uint8Array(STACK_SLOTS) };
+  return { regs, slots: new Array(STACK_SLOTS).fill(UNINIT), mustInit: new Uint8Array(STACK_SLOTS), mayInit: new Uint8Array(STACK_SLOTS), pktRange: 0 };
 }
 
 function copyState(s: State): State {
-  return { regs: [...s.regs], slots: [...s.slots], mustInit: new Uint8Array(s.mustInit), mayInit: new Uint8Array(s.mayInit) };
+  return { regs: [...s.regs], slots: [...s.slots], mustInit: new Uint8Array(s.mustInit), mayInit: new Uint8Array(s.mayInit), pktRange: s.pktRange };
 }
 
 /** Joins `b` into `a` in place; returns whether `a` changed. */
 function joinInto(a: State, b: State): boolean {
   let changed = false;
+  if (b.pktRange < a.pktRange) (a.pktRange = b.pktRange), (changed = true);
   for (let r = 0; r < 11; r++) {
     const j = joinKind(a.regs[r]!, b.regs[r]!);
     if (!sameKind(j, a.regs[r]!)) (a.regs[r] = j), (changed = true);
@@ -154,6 +157,8 @@ export interface Analysis {
   readonly liveRegs: readonly number[];
   /** Stack slots live on entry to each instruction (bit s). */
   readonly liveSlots: readonly bigint[];
+  /** Context offsets of `data` and `data_end` (where the program type has direct packet access). */
+  readonly packetFields?: { readonly data: number; readonly end: number } | undefined;
 }
 
 /** Options of {@link analyze}. */
@@ -167,6 +172,7 @@ const isAlu = (cls: number) => cls === Class.ALU || cls === Class.ALU64;
 
 /** Applies one instruction to a state (in place). */
 function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): void {
+  const src = insn.meta?.source;
   const cls = insn.opcode & 7;
   const op = insn.opcode & 0xf0;
   const x = (insn.opcode & 0x08) !== 0;
@@ -198,12 +204,18 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
       regs[d] = frame(op === AluOp.ADD ? a.off + delta : a.off - delta);
       return;
     }
-    if (a.t === 'fp' || a.t === 'ctx' || a.t === 'ptr') {
-      regs[d] = pointer(a.t === 'ptr' ? a.what : a.t === 'fp' ? 'variable stack' : 'modified context');
+    if (a.t === 'pkt' && srcKind.t === 'scalar' && srcKind.c !== undefined && (op === AluOp.ADD || op === AluOp.SUB) && srcKind.c >= -0x10000n && srcKind.c <= 0x10000n) {
+      const delta = Number(srcKind.c);
+      regs[d] = packet(op === AluOp.ADD ? a.off + delta : a.off - delta);
       return;
     }
-    if (srcKind.t === 'fp' || srcKind.t === 'ptr' || srcKind.t === 'ctx') {
-      regs[d] = op === AluOp.ADD ? pointer(srcKind.t === 'ptr' ? srcKind.what : 'derived') : SCALAR;
+    if (a.t === 'fp' || a.t === 'ctx' || a.t === 'ptr' || a.t === 'pkt' || a.t === 'pktEnd') {
+      regs[d] = a.t === 'ptr' ? pointer(a.what, a.src ?? src) : pointer(a.t === 'fp' ? 'variable stack' : a.t === 'ctx' ? 'modified context' : 'packet (variable offset)', src);
+      return;
+    }
+    if (srcKind.t === 'fp' || srcKind.t === 'ptr' || srcKind.t === 'ctx' || srcKind.t === 'pkt' || srcKind.t === 'pktEnd') {
+      const what = srcKind.t === 'ptr' ? srcKind.what : srcKind.t === 'pkt' || srcKind.t === 'pktEnd' ? 'packet (variable offset)' : 'derived';
+      regs[d] = op === AluOp.ADD ? pointer(what, (srcKind.t === 'ptr' ? srcKind.src : undefined) ?? src) : SCALAR;
       return;
     }
     if (a.t === 'scalar' && a.c !== undefined && srcKind.t === 'scalar' && srcKind.c !== undefined) {
@@ -220,12 +232,12 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
       s === PseudoSource.IMM64
         ? constant(insn.imm64 ?? BigInt(insn.imm))
         : s === PseudoSource.MAP_FD || s === PseudoSource.MAP_IDX
-          ? pointer('map')
+          ? pointer('map', src)
           : s === PseudoSource.FUNC
-            ? pointer('function')
+            ? pointer('function', src)
             : s === PseudoSource.BTF_ID
-              ? pointer('kernel object')
-              : pointer('map value');
+              ? pointer('kernel object', src)
+              : pointer('map value', src);
     return;
   }
   if (cls === Class.LD) {
@@ -247,7 +259,9 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
       }
     } else if (base.t === 'ctx') {
       const what = ctxPtrs.get(insn.off);
-      if (what !== undefined) k = pointer(what);
+      if (what === 'packet') k = packet(0);
+      else if (what === 'packet_end') k = PKT_END;
+      else if (what !== undefined) k = pointer(what, src);
     } else if (base.t === 'mixed' || base.t === 'maybe') k = MIXED;
     regs[insn.dst] = k;
     return;
@@ -282,7 +296,8 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
         else if (r.range) writeFrame(st, r.range, undefined, true);
       }
       for (let r = 1; r <= 5; r++) regs[r] = UNINIT;
-      regs[0] = mem.returnsPointer ? pointer(`${helperById(insn.imm)?.name ?? 'helper'} result`) : SCALAR;
+      if (PACKET_CHANGING_HELPER_IDS.has(insn.imm)) forgetPacket(st, src);
+      regs[0] = mem.returnsPointer ? pointer(`${helperById(insn.imm)?.name ?? 'helper'} result`, src) : SCALAR;
       return;
     }
     // bpf-to-bpf call or kfunc: the callee may write any stack memory it is given.
@@ -294,8 +309,43 @@ function transfer(insn: Instruction, st: State, ctxPtrs: Map<number, string>): v
       }
     }
     for (let r = 1; r <= 5; r++) regs[r] = UNINIT;
-    regs[0] = insn.src === CallKind.KFUNC ? pointer('kfunc result') : SCALAR;
+    // The callee may change the packet: its pointers are as good as gone.
+    forgetPacket(st, src);
+    regs[0] = insn.src === CallKind.KFUNC ? pointer('kfunc result', src) : SCALAR;
   }
+}
+
+/** After a call that may move packet data: packet pointers cannot be recreated any more (nor used). */
+function forgetPacket(st: State, src: SourceLocation | undefined): void {
+  const stale = pointer('stale packet (from before a packet-changing call)', src);
+  for (let r = 0; r < st.regs.length; r++) if (st.regs[r]!.t === 'pkt' || st.regs[r]!.t === 'pktEnd') st.regs[r] = stale;
+  for (let s = 0; s < st.slots.length; s++) if (st.slots[s]!.t === 'pkt' || st.slots[s]!.t === 'pktEnd') st.slots[s] = stale;
+  st.pktRange = 0;
+}
+
+/**
+ * The successor of a conditional jump comparing a packet pointer `data + k` with
+ * `data_end` on which at least k bytes are proven, and k (the verifier's
+ * find_good_pkt_pointers, in the cases it handles).
+ */
+function packetCheck(insn: Instruction, st: State, i: number, flow: Flow): { succ: number; range: number } | undefined {
+  if ((insn.opcode & 7) !== Class.JMP || !(insn.opcode & 0x08)) return undefined;
+  const op = insn.opcode & 0xf0;
+  const a = st.regs[insn.dst]!;
+  const b = st.regs[insn.src]!;
+  const fall = i + 1;
+  const taken = flow.targets[i];
+  if (taken === undefined || taken === fall) return undefined;
+  let pktFirst: boolean;
+  let k: number;
+  if (a.t === 'pkt' && b.t === 'pktEnd') (pktFirst = true), (k = a.off);
+  else if (a.t === 'pktEnd' && b.t === 'pkt') (pktFirst = false), (k = b.off);
+  else return undefined;
+  if (k <= 0) return undefined;
+  // pkt > end / pkt >= end: fall-through proven; end > pkt / end >= pkt: taken; and the mirror images for < / <=.
+  if (op === JmpOp.JGT || op === JmpOp.JGE) return { succ: pktFirst ? fall : taken, range: k };
+  if (op === JmpOp.JLT || op === JmpOp.JLE) return { succ: pktFirst ? taken : fall, range: k };
+  return undefined;
 }
 
 /** The frame range a helper touches through a stack pointer argument at `off`. */
@@ -419,12 +469,15 @@ export function analyze(flow: Flow, options: AnalyzeOptions = {}): Analysis {
     pending.delete(i);
     const out = copyState(states[i]!);
     transfer(flow.insns[i]!, out, ctxPtrs);
+    const check = packetCheck(flow.insns[i]!, states[i]!, i, flow);
     for (const s of flow.succ[i]!) {
+      let o = out;
+      if (check && s === check.succ && check.range > out.pktRange) (o = copyState(out)), (o.pktRange = check.range);
       const cur = states[s];
       if (!cur) {
-        states[s] = copyState(out);
+        states[s] = copyState(o);
         pending.add(s);
-      } else if (joinInto(cur, out)) pending.add(s);
+      } else if (joinInto(cur, o)) pending.add(s);
     }
     cursor = i;
   }
@@ -445,7 +498,10 @@ export function analyze(flow: Flow, options: AnalyzeOptions = {}): Analysis {
       if (inR !== liveRegs[i] || inS !== liveSlots[i]) (liveRegs[i] = inR), (liveSlots[i] = inS), (changed = true);
     }
   }
-  return { states, liveRegs, liveSlots };
+  let data: number | undefined;
+  let end: number | undefined;
+  for (const [off, what] of ctxPtrs) (what === 'packet' ? (data = off) : what === 'packet_end' ? (end = off) : undefined);
+  return { states, liveRegs, liveSlots, ...(data !== undefined && end !== undefined ? { packetFields: { data, end } } : {}) };
 }
 
 /** A read the verifier refuses: an uninitialised register, or stack bytes not written on every path. */

@@ -2,9 +2,12 @@
  * What has to cross a tail call at a cut: for an instruction `t` where the next
  * piece resumes, the live registers and stack bytes and how each comes back —
  * stored in the scratch map (scalars), recomputed (constants, the context from
- * r1, `r10 + k` addresses) — and where the context can be found before the jump.
- * A cut is impossible at `t` when a live value is a pointer that cannot be
- * recreated (map value, packet, socket…) or was initialised on some paths only.
+ * r1, `r10 + k` addresses, packet pointers `data + k` and `data_end` re-derived
+ * from the context with the bounds check proven here redone) — and where the
+ * context can be found before the jump. A cut is impossible at `t` when a live
+ * value is a pointer that cannot be recreated (map value, variable-offset packet
+ * pointer, socket…; the reason names the TypeScript line that produced it) or
+ * was initialised on some paths only.
  */
 import type { SourceLocation } from '../isa/index.js';
 import { STACK_SLOTS, slotOffset, type Analysis } from './analysis.js';
@@ -25,7 +28,17 @@ export type Carried =
   /** A stack slot holding a spilled context pointer. */
   | { readonly how: 'stackCtx'; readonly off: number }
   /** A stack slot holding a spilled `r10 + k`. */
-  | { readonly how: 'stackFp'; readonly off: number; readonly value: number };
+  | { readonly how: 'stackFp'; readonly off: number; readonly value: number }
+  /** A register set to `ctx->data + off` (or `ctx->data_end`). */
+  | { readonly how: 'pkt'; readonly reg: number; readonly off: number | 'end' }
+  /** A stack slot holding a spilled `ctx->data + value` (or `ctx->data_end`). */
+  | { readonly how: 'stackPkt'; readonly off: number; readonly value: number | 'end' }
+  /**
+   * Re-derivation of packet pointers: load `data`/`data_end` from the context (offsets
+   * `data`, `end`), prove `range` bytes again (always true at run time: the original
+   * path proved them), using scratch registers `regs` (data, end, check).
+   */
+  | { readonly how: 'pktCheck'; readonly range: number; readonly data: number; readonly end: number; readonly regs: readonly [number, number, number] };
 
 /** Where the exit code finds the context pointer: a register or a spilled stack slot. */
 export type CtxHome = { readonly reg: number } | { readonly off: number };
@@ -66,6 +79,7 @@ export function resumePoint(analysis: Analysis, t: number, source?: SourceLocati
       if (r === 0) return { ok: false, reason: 'r0 is live and holds the context pointer' };
       carried.push({ how: 'ctx', reg: r });
     } else if (k.t === 'fp') carried.push({ how: 'fp', reg: r, off: k.off });
+    else if (k.t === 'pkt' || k.t === 'pktEnd') carried.push({ how: 'pkt', reg: r, off: k.t === 'pkt' ? k.off : 'end' });
     else return bad(reg(r), k);
   }
   const liveSlots = analysis.liveSlots[t]!;
@@ -81,6 +95,7 @@ export function resumePoint(analysis: Analysis, t: number, source?: SourceLocati
     const k = st.slots[s]!;
     if (k.t === 'ctx' && must === 0xff) carried.push({ how: 'stackCtx', off });
     else if (k.t === 'fp' && must === 0xff) carried.push({ how: 'stackFp', off, value: k.off });
+    else if ((k.t === 'pkt' || k.t === 'pktEnd') && must === 0xff) carried.push({ how: 'stackPkt', off, value: k.t === 'pkt' ? k.off : 'end' });
     else if (k.t === 'scalar' || k.t === 'maybe') carried.push({ how: 'stack', off, mask: must, at }), (at += 8);
     else return bad(`stack slot ${frameText(off)}`, k);
   }
@@ -94,6 +109,11 @@ export function resumePoint(analysis: Analysis, t: number, source?: SourceLocati
       carried.push({ how: 'stackCtx', off });
       busy |= 1n << BigInt(s);
     }
+  }
+  if (carried.some((c) => c.how === 'pkt' || c.how === 'stackPkt')) {
+    const why = packetCheck(analysis, st.pktRange, carried);
+    if (typeof why === 'string') return { ok: false, reason: why };
+    carried.push(why);
   }
   let ctxHome: CtxHome | undefined;
   for (const r of [6, 7, 8, 9, 1, 2, 3, 4, 5, 0]) if (st.regs[r]!.t === 'ctx') {
@@ -111,6 +131,18 @@ export function resumePoint(analysis: Analysis, t: number, source?: SourceLocati
   return { ok: true, carried, scratchBytes: at, ctxHome, busySlots: busy };
 }
 
+/** Scratch registers to re-derive packet pointers (not r0: the scratch value; not r6: the context; no target). */
+function packetCheck(analysis: Analysis, range: number, carried: readonly Carried[]): Extract<Carried, { how: 'pktCheck' }> | string {
+  const f = analysis.packetFields;
+  if (!f) return 'a packet pointer is live, but this program type has no ctx->data to re-derive it from';
+  const targets = new Set<number>();
+  for (const c of carried) if ('reg' in c) targets.add(c.reg);
+  if (carried.some((c) => c.how === 'pkt' && c.reg === 6)) return 'r6 holds a packet pointer (the next piece keeps the context there while restoring)';
+  const free = [1, 2, 3, 4, 5, 7, 8, 9].filter((r) => !targets.has(r));
+  if (free.length < 3) return 'too many registers are live to re-derive the packet pointers';
+  return { how: 'pktCheck', range, data: f.data, end: f.end, regs: [free[0]!, free[1]!, free[2]!] };
+}
+
 /** One line per carried value, for reports. */
 export function describeCarried(c: Carried): string {
   switch (c.how) {
@@ -126,6 +158,12 @@ export function describeCarried(c: Carried): string {
       return `${frameText(c.off)} ${c.mask === 0xff ? '8 bytes' : `bytes mask 0x${c.mask.toString(16)}`} (scratch+${c.at})`;
     case 'stackCtx':
       return `${frameText(c.off)} = context`;
+    case 'pkt':
+      return `${reg(c.reg)} = ${c.off === 'end' ? 'ctx->data_end' : `ctx->data + ${c.off}`} (recomputed)`;
+    case 'stackPkt':
+      return `${frameText(c.off)} = ${c.value === 'end' ? 'ctx->data_end' : `ctx->data + ${c.value}`} (recomputed)`;
+    case 'pktCheck':
+      return `packet bounds check data + ${c.range} <= data_end (redone)`;
     default:
       return `${frameText(c.off)} = r10${c.value}`;
   }

@@ -1,7 +1,8 @@
 /**
  * Automatic tail-call splitting. A program larger than the target allows is cut
- * into pieces at places where only scalars (plus the context and stack addresses,
- * which can be recomputed) are live. Every control-flow edge from one piece into a
+ * into pieces at places where only scalars (plus what can be recomputed: the
+ * context, stack addresses, packet pointers `data + k` / `data_end`, re-derived
+ * from the context with the bounds check redone) are live. Every control-flow edge from one piece into a
  * later one becomes an exit stub: live values go to a per-CPU scratch ARRAY map
  * together with a resume id, then `bpf_tail_call` through a generated PROG_ARRAY
  * jumps to the piece that holds the target. A piece starts by looking up the
@@ -286,7 +287,7 @@ class Planner {
         throw new FitError(
           'FIT_NO_CUT',
           this.name,
-          `cannot split into pieces of at most ${this.limit} instructions: no valid cut after ${describeWhere(src, s)} where only scalars, the context and stack addresses are live${why}`,
+          `cannot split into pieces of at most ${this.limit} instructions: no valid cut after ${describeWhere(src, s)} where only scalars, the context, stack addresses and packet pointers data + k are live${why}`,
           { index: obstacle?.at ?? s, source: this.flow.insns[obstacle?.at ?? s]?.meta?.source },
         );
       }
@@ -338,8 +339,8 @@ function emitPieces(
         const rw = new StubWriter(insns[t]?.meta?.source);
         rw.label(R(resumeId(t)));
         if (o.carrier === 'cb') {
-          if (!fitsCb(p.carried) || !restoreBlockCb(rw, p.carried, L(t))) throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
-        } else restoreBlock(rw, p.carried, L(t));
+          if (!fitsCb(p.carried) || !restoreBlockCb(rw, p.carried, L(t), names.fail)) throw new CarrierDoesNotFit(`resume point #${t} does not fit skb->cb`);
+        } else restoreBlock(rw, p.carried, L(t), names.fail);
         out.push(...rw.out);
         scratch = Math.max(scratch, p.scratchBytes);
         cuts.set(t, { id: resumeId(t), resumeAt: orig(t), ...(insns[t]?.meta?.source ? { source: insns[t]!.meta!.source! } : {}), piece: k, carried: p.carried.map(describeCarried) });

@@ -67,6 +67,9 @@ export class StubWriter {
   call(helper: number): this {
     return this.push(Class.JMP | JmpOp.CALL, 0, 0, 0, helper);
   }
+  jgtReg(dst: number, src: number, label: string): this {
+    return this.push(Class.JMP | JmpOp.JGT | Source.X, dst, src, 0, 0, {}, { kind: 'label', name: label });
+  }
   jeqImm(reg: number, imm: number, label: string): this {
     return this.push(Class.JMP | JmpOp.JEQ | Source.K, reg, 0, 0, imm, {}, { kind: 'label', name: label });
   }
@@ -176,8 +179,30 @@ export function prologue(w: StubWriter, ids: readonly number[], restoreLabel: (i
   w.ja(names.fail);
 }
 
+/**
+ * Re-derives carried packet pointers from the context in `ctx`: loads data and
+ * data_end, redoes the bounds check (jumping to `fail` if it does not hold, which
+ * cannot happen at run time), then sets each register and stack slot.
+ */
+function restorePacket(w: StubWriter, carried: readonly Carried[], ctx: number, fail: string): void {
+  const check = carried.find((c) => c.how === 'pktCheck') as Extract<Carried, { how: 'pktCheck' }> | undefined;
+  if (!check) return;
+  const [D, E, C] = check.regs;
+  w.ldx(4, D, ctx, check.data).ldx(4, E, ctx, check.end);
+  if (check.range > 0) w.movReg(C, D).addImm(C, check.range).jgtReg(C, E, fail);
+  for (const c of carried) {
+    if (c.how === 'stackPkt') {
+      if (c.value === 'end') w.stx(8, 10, c.off, E);
+      else w.movReg(C, D).addImm(C, c.value).stx(8, 10, c.off, C);
+    } else if (c.how === 'pkt') {
+      if (c.off === 'end') w.movReg(c.reg, E);
+      else w.movReg(c.reg, D).addImm(c.reg, c.off);
+    }
+  }
+}
+
 /** Restore block of one resume point: values back in place, then jump to `target`. r0 = scratch value, r6 = ctx. */
-export function restoreBlock(w: StubWriter, carried: readonly Carried[], target: string): void {
+export function restoreBlock(w: StubWriter, carried: readonly Carried[], target: string, fail = 'f'): void {
   const T = PROLOGUE_CTX;
   for (const c of carried) {
     if (c.how === 'stack') for (const [b, size] of maskChunks(c.mask)) w.ldx(size, 1, 0, c.at + b).stx(size, 10, c.off + b, 1);
@@ -186,6 +211,7 @@ export function restoreBlock(w: StubWriter, carried: readonly Carried[], target:
   }
   const regs = carried.filter((c) => c.how === 'reg' || c.how === 'const' || c.how === 'ctx' || c.how === 'fp') as Extract<Carried, { reg: number }>[];
   for (const c of regs) if (c.how === 'ctx' && c.reg !== 0) w.movReg(c.reg, T);
+  restorePacket(w, carried, T, fail);
   const rest = regs.filter((c) => c.how !== 'ctx');
   for (const c of [...rest.filter((c) => c.reg !== 0), ...rest.filter((c) => c.reg === 0)]) {
     if (c.how === 'reg') w.ldx(8, c.reg, 0, c.at);
@@ -264,7 +290,7 @@ export function prologueCb(w: StubWriter, ids: readonly number[], restoreLabel: 
 }
 
 /** Restore block for the cb carrier (r6 = ctx); false when no scratch register is free. */
-export function restoreBlockCb(w: StubWriter, carried: readonly Carried[], target: string): boolean {
+export function restoreBlockCb(w: StubWriter, carried: readonly Carried[], target: string, fail = 'f'): boolean {
   const T = PROLOGUE_CTX;
   const targets = new Set<number>();
   for (const c of carried) if ('reg' in c) targets.add(c.reg);
@@ -285,7 +311,8 @@ export function restoreBlockCb(w: StubWriter, carried: readonly Carried[], targe
   }
   const regs = carried.filter((c) => 'reg' in c) as Extract<Carried, { reg: number }>[];
   for (const c of regs) if (c.how === 'ctx') w.movReg(c.reg, T);
-  const rest = regs.filter((c) => c.how !== 'ctx');
+  restorePacket(w, carried, T, fail);
+  const rest = regs.filter((c) => c.how !== 'ctx' && c.how !== 'pkt');
   for (const c of [...rest.filter((c) => c.reg !== T), ...rest.filter((c) => c.reg === T)]) {
     if (c.how === 'reg') load64(c.reg, c.at);
     else if (c.how === 'const') w.movImm(c.reg, c.value);

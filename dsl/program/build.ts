@@ -13,6 +13,7 @@ import { BuilderImpl, type B } from './builder.js';
 import { makeCtx } from './context.js';
 import type { MapDef } from './maps.js';
 import type { FnDef, GlobalDef, ProgramDef } from './program.js';
+import { calleeParam, paramKind, type ParamSchema } from './params.js';
 import { Recorder } from './recorder.js';
 import { scalarInfoOf, type ScalarSchema } from './scalar.js';
 
@@ -26,10 +27,16 @@ export interface BuildOptions {
   readonly passes?: readonly IrPass[];
   /** Per-loop unroll decision (default: unroll exactly when the target has no bounded loops). */
   readonly unroll?: (loop: LoopNode, profile: TargetProfile) => boolean;
+  /**
+   * Inline every subfunction call (default: only where the target has no bpf-to-bpf
+   * calls, or cannot mix them with the program's tail calls). A program that will be
+   * split into tail calls on a target before 5.10 needs it.
+   */
+  readonly inline?: boolean;
 }
 
 type AnyProgram = ProgramDef<string>;
-type AnyFn = FnDef<Record<string, ScalarSchema>, ScalarSchema>;
+type AnyFn = FnDef<Record<string, ParamSchema>, ScalarSchema>;
 type AnyGlobal = GlobalDef<AnySchema, string>;
 
 /** Everything a build produced, for tools that want more than the ObjectSpec. */
@@ -64,6 +71,10 @@ interface Collected {
   readonly maps: Map<string, MapDef>;
   readonly globals: Map<string, AnyGlobal>;
   readonly fns: Map<string, { def: AnyFn; program: AnyProgram }>;
+  /** Per calling program and subfunction: whether a call may change the packet (see fnChangesPacket). */
+  readonly changesPacket: Map<AnyProgram, Map<AnyFn, boolean>>;
+  /** Subfunctions being recorded on the side right now (recursion guard). */
+  readonly recording: Set<AnyFn>;
 }
 
 function recordProgram(def: AnyProgram, profile: TargetProfile, inline: boolean, col: Collected): { ir: IrFunction; rec: Recorder } {
@@ -96,22 +107,48 @@ function builderFor(rec: Recorder, ctxReg: number | undefined, program: AnyProgr
       if (prev && prev.def !== f) throw new DslError('DSL_NAME', `two different subfunctions are named '${f.name}'`, f.src);
       if (!prev) col.fns.set(f.name, { def: f, program });
     },
+    (f) => fnChangesPacket(f, program, rec.profile, col),
   );
 }
 
-function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[] } {
+/**
+ * Records `def`'s body on the side (nothing it references is kept) and reports
+ * whether it started a new packet generation. Recursive calls count as changing
+ * it (the recursion itself is an error later).
+ */
+function fnChangesPacket(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): boolean {
+  let byProgram = col.changesPacket.get(program);
+  const hit = byProgram?.get(def);
+  if (hit !== undefined) return hit;
+  if (col.recording.has(def)) return true;
+  col.recording.add(def);
+  let changes: boolean;
+  try {
+    const scratch: Collected = { ...col, maps: new Map(col.maps), globals: new Map(col.globals), fns: new Map(col.fns) };
+    changes = recordFn(def, program, profile, scratch).changesPacket;
+  } finally {
+    col.recording.delete(def);
+  }
+  if (!byProgram) col.changesPacket.set(program, (byProgram = new Map()));
+  byProgram.set(def, changes);
+  return changes;
+}
+
+function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: Collected): { ir: IrFunction; callees: string[]; changesPacket: boolean } {
   const rec = new Recorder(profile, program.progType, program.attachType, 'subprogram', false);
-  const b = builderFor(rec, undefined, program, col);
   const names = Object.keys(def.params);
   const params = names.map(() => rec.vreg());
+  const kinds = names.map((n) => paramKind(def.params[n])!);
+  const ctxAt = kinds.findIndex((k) => k.t === 'ctx');
+  const b = builderFor(rec, ctxAt >= 0 ? params[ctxAt] : undefined, program, col);
   const args: Record<string, unknown> = {};
-  names.forEach((n, k) => (args[n] = rec.value(scalarInfoOf(def.params[n] as never)!, params[k]!)));
+  names.forEach((n, k) => (args[n] = calleeParam(rec, kinds[k]!, params[k]!, def.src)));
   const out = def.body(b as unknown as B, args as never);
   const ret = scalarInfoOf(def.returns as never)!;
   const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;
   rec.emit({ op: 'return', value, src: def.src });
   const ir = freezeIr<IrFunction>({ name: def.name, kind: 'subprogram', params, body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
-  return { ir, callees: [...rec.fns.keys()] };
+  return { ir, callees: [...rec.fns.keys()], changesPacket: rec.packetGenerations > 0 };
 }
 
 /** The kernel's combined stack limit over a chain of bpf-to-bpf calls (each frame rounded up to 32 bytes). */
@@ -130,7 +167,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   const profile = targetProfile(options.target);
   const programs = programsOf(input);
   if (programs.length === 0) throw new DslError('DSL_EMPTY', 'nothing to build: no program declarations found', undefined);
-  const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map() };
+  const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map(), changesPacket: new Map(), recording: new Set() };
   const irs = new Map<string, IrFunction>();
   const lowered = new Map<string, LoweredFunction>();
   const lowerOpts = { profile, ...(options.passes ? { passes: options.passes } : {}), ...(options.unroll ? { unroll: options.unroll } : {}) };
@@ -145,7 +182,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
     if (def.attachType && def.expectedAttach === 'required' && !profile.attachTypes.includes(def.attachType))
       throw new DslError('DSL_TARGET', `program ${def.name}: target ${profile.name} has no ${def.attachType} hook`, def.src);
     const fnsBefore = new Set(col.fns.keys());
-    let { ir, rec } = recordProgram(def, profile, !profile.bpfToBpfCalls, col);
+    let { ir, rec } = recordProgram(def, profile, options.inline === true || !profile.bpfToBpfCalls, col);
     // Tail calls and bpf-to-bpf calls may not mix before 5.10: inline the calls then.
     if (rec.usedTailCall && rec.usedCallFn && !profile.tailCallsInSubprograms) {
       for (const k of [...col.fns.keys()]) if (!fnsBefore.has(k)) col.fns.delete(k);

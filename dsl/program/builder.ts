@@ -7,12 +7,14 @@
  */
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { Operand, VReg } from '../ir/index.js';
-import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
+import type { Node, Operand, VReg } from '../ir/index.js';
+import { BpfFunc, PACKET_CHANGING_HELPERS, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
 import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
 import type { Recorder } from './recorder.js';
+import { invalidatePacket, recordArms, recordLoopBody } from './packet-flow.js';
+import { paramKind, prepareArg, type ParamArg, type ParamSchema } from './params.js';
 import { CondImpl, ScalarImpl, SCALARS, scalarInfoOf, type Cond, type HostIntName, type Int, type NameOf, type ScalarName, type ScalarSchema, type U32Like, type U64Like, type Value, type ValueLike } from './scalar.js';
 import type { FnDef, GlobalDef } from './program.js';
 import type { AddressBytesSchema } from '../types/address.js';
@@ -69,13 +71,6 @@ export interface SkLookupOptions {
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
 
-/** Helpers after which the verifier forgets packet pointers (bpf_helper_changes_pkt_data). */
-const CHANGES_PACKET = new Set<string>([
-  'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'skb_vlan_push', 'skb_vlan_pop', 'skb_change_proto', 'skb_change_type',
-  'skb_change_tail', 'skb_change_head', 'skb_pull_data', 'skb_adjust_room', 'xdp_adjust_head', 'xdp_adjust_tail', 'xdp_adjust_meta',
-  'clone_redirect', 'msg_pull_data', 'msg_push_data', 'msg_pop_data', 'lwt_push_encap', 'lwt_seg6_store_bytes', 'lwt_seg6_adjust_srh', 'lwt_seg6_action',
-]);
-
 /** The builder a program or subfunction body receives. */
 export interface B {
   /** Runs `then` when `cond` holds, else `otherwise`. A build-time boolean picks a branch at build time. */
@@ -107,7 +102,7 @@ export interface B {
   /** A global variable (`.rodata` read-only, `.data`/`.bss` writable). */
   global<S extends AnySchema, Sec extends string>(g: GlobalDef<S, Sec>): Ptr<S, Sec extends `.rodata${string}` ? 'rodata' : 'map_value'>;
   /** Calls a subfunction (bpf-to-bpf call, or inlined where the target needs it). */
-  call<P extends Record<string, ScalarSchema>, R extends ScalarSchema>(f: FnDef<P, R>, args: { readonly [K in keyof P]: ValueLike<NameOf<P[K]>> }): Value<NameOf<R>>;
+  call<P extends Record<string, ParamSchema>, R extends ScalarSchema>(f: FnDef<P, R>, args: { readonly [K in keyof P]: ParamArg<P[K]> }): Value<NameOf<R>>;
 
   prandom(): Int<'u32'>;
   ktimeGetNs(): Int<'u64'>;
@@ -155,7 +150,9 @@ export class BuilderImpl {
     readonly ctxReg: VReg | undefined,
     readonly onMap: (m: MapDef) => void,
     readonly onGlobal: (g: GlobalDef<AnySchema, string>) => void,
-    readonly onFn: (f: FnDef<Record<string, ScalarSchema>, ScalarSchema>) => void,
+    readonly onFn: (f: FnDef<Record<string, ParamSchema>, ScalarSchema>) => void,
+    /** Whether calling `f` may change the packet (default: when it takes the context, which every such helper needs). */
+    readonly fnChangesPacket: (f: FnDef<Record<string, ParamSchema>, ScalarSchema>) => boolean = (f) => Object.values(f.params).some((p) => paramKind(p)?.t === 'ctx'),
   ) {}
 
   // ---- values -------------------------------------------------------------
@@ -185,8 +182,7 @@ export class BuilderImpl {
     }
     if (!(cond instanceof CondImpl)) throw new DslError('DSL_TYPE', 'if(): expected a condition (a comparison such as x.eq(1)) or a boolean', src);
     if (typeof cond.value === 'boolean') return this.if(cond.value, then, otherwise);
-    const thenNodes = this.rec.block(then);
-    const elseNodes = otherwise ? this.rec.block(otherwise) : [];
+    const [thenNodes, elseNodes] = recordArms(this.rec, [then, otherwise]) as [Node[], Node[]];
     const c = cond.value;
     if (cond.negated) this.rec.emit({ op: 'if', cond: c, then: elseNodes, else: thenNodes });
     else this.rec.emit({ op: 'if', cond: c, then: thenNodes, else: elseNodes });
@@ -212,7 +208,7 @@ export class BuilderImpl {
     const src = callerLocation();
     if (!Number.isInteger(count) || count < 0 || count > 1 << 20) throw new DslError('DSL_LOOP', `loop(): the count must be a build-time integer in 0..${1 << 20}, got ${String(count)}`, src);
     const iv = this.rec.vreg();
-    const { id, body: nodes } = this.rec.loop(() => body(this.rec.value(SCALARS.u32, iv)));
+    const { id, body: nodes } = recordLoopBody(this.rec, (f) => this.rec.loop(f), () => body(this.rec.value(SCALARS.u32, iv)));
     this.rec.emit({ op: 'loop', id, count, iv, body: nodes });
   }
 
@@ -337,10 +333,7 @@ export class BuilderImpl {
     }
     const dst = keep ? rec.vreg() : undefined;
     rec.emit({ op: 'call', helper: BpfFunc[name], name, args, dst });
-    if (CHANGES_PACKET.has(name)) {
-      rec.packetEpoch++;
-      rec.packetInvalidatedBy = `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`;
-    }
+    if (PACKET_CHANGING_HELPERS.has(name)) invalidatePacket(rec, `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
     return dst;
   }
 
@@ -379,8 +372,7 @@ export class BuilderImpl {
       },
       ifPresent: (then: (p: unknown) => void, otherwise?: () => void) => {
         rec.checkScope(scope, produced, 'pointer');
-        const thenNodes = rec.block(() => then(make()));
-        const elseNodes = otherwise ? rec.block(otherwise) : [];
+        const [thenNodes, elseNodes] = recordArms(rec, [() => then(make()), otherwise]) as [Node[], Node[]];
         rec.emit({ op: 'if', cond: inverse, then: thenNodes, else: elseNodes });
       },
     };
@@ -450,19 +442,21 @@ export class BuilderImpl {
     return viewOf({ rec: this.rec, schema: g.schema, base: dst, off: 0, region, scope: this.rec.scope, src: callerLocation() }, g.name);
   }
 
-  call(f: FnDef<Record<string, ScalarSchema>, ScalarSchema>, args: Record<string, unknown>): ScalarImpl {
+  call(f: FnDef<Record<string, ParamSchema>, ScalarSchema>, args: Record<string, unknown>): ScalarImpl {
     const src = callerLocation();
     if (typeof f !== 'object' || f === null || typeof f.body !== 'function') throw new DslError('DSL_TYPE', 'call(): expected a subfunction from fn()', src);
+    if (typeof args !== 'object' || args === null) throw new DslError('DSL_ARGS', `call ${f.name}: expected an object of arguments`, src);
     const names = Object.keys(f.params);
-    const values = names.map((n) => {
-      const info = scalarInfoOf(f.params[n] as never)!;
+    const kinds = names.map((n) => paramKind(f.params[n])!);
+    const prepared = names.map((n, k) => {
       if (!(n in args)) throw new DslError('DSL_ARGS', `call ${f.name}: missing argument '${n}'`, src);
-      return { info, op: this.rec.value(info, 0n).coerce(args[n], `${f.name}(${n})`).op };
+      return prepareArg(this, f.name, n, kinds[k]!, args[n], src);
     });
     const ret = scalarInfoOf(f.returns as never)!;
+    let result: ScalarImpl;
     if (this.rec.inlineCalls) {
       const argValues: Record<string, unknown> = {};
-      names.forEach((n, k) => (argValues[n] = this.rec.value(values[k]!.info, values[k]!.op)));
+      names.forEach((n, k) => (argValues[n] = prepared[k]!.view));
       let out;
       this.inlining++;
       try {
@@ -470,13 +464,17 @@ export class BuilderImpl {
       } finally {
         this.inlining--;
       }
-      return this.rec.value(ret, this.rec.value(ret, 0n).coerce(out, `${f.name} result`).op);
+      result = this.rec.value(ret, this.rec.value(ret, 0n).coerce(out, `${f.name} result`).op);
+    } else {
+      this.onFn(f);
+      this.rec.usedCallFn = true;
+      const dst = this.rec.vreg();
+      this.rec.emit({ op: 'callfn', fn: f.name, args: prepared.map((p) => p.op()), dst });
+      result = this.rec.value(ret, dst);
+      // An inlined body invalidated as it went; a called one does it for the caller's frame too.
+      if (this.fnChangesPacket(f)) invalidatePacket(this.rec, `the call of ${f.name} (it may change the packet) at ${src ? `${src.file}:${src.line}` : 'unknown location'}`);
     }
-    this.onFn(f);
-    this.rec.usedCallFn = true;
-    const dst = this.rec.vreg();
-    this.rec.emit({ op: 'callfn', fn: f.name, args: values.map((v) => v.op), dst });
-    return this.rec.value(ret, dst);
+    return result;
   }
 
   prandom() { return this.result('u32', this.callHelper('get_prandom_u32', [])); }

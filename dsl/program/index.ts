@@ -3,6 +3,7 @@
  * TypeScript; `buildObject` turns them into an ObjectSpec for a target kernel.
  */
 export { program, fn, global, type ProgramDef, type FnDef, type GlobalDef } from './program.js';
+export { ptrParam, ctxParam, type PtrParam, type CtxParam, type ParamSchema, type ParamView, type ParamArg } from './params.js';
 export {
   hashMap, lruHashMap, percpuHashMap, arrayMap, percpuArrayMap, lpmTrie, progArray, ringbuf, perfEventArray, isMapDef,
   type MapDef, type MapKind, type MapOptions, type ProgSlots,

@@ -123,6 +123,7 @@ export interface PtrCore {
 
 /** Throws when a packet pointer outlived a helper call that may have moved the packet. */
 export function checkPacket(core: PtrCore): void {
+  if (core.region === 'packet' && core.rec.packetUses) core.rec.packetUses.push({ epoch: core.epoch, scope: core.scope, src: callerLocation() });
   if (core.region === 'packet' && core.epoch !== core.rec.packetEpoch)
     throw new DslError('DSL_PACKET_INVALIDATED', `packet pointer from ${core.src ? `${core.src.file}:${core.src.line}` : 'parse()'} is used after ${core.rec.packetInvalidatedBy ?? 'a helper'} changed the packet; parse() again`, callerLocation());
 }

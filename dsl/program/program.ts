@@ -10,7 +10,8 @@ import { ctxKindOf, sectionDef, type AttachTypeName, type CtxKind, type ProgType
 import type { AnySchema, InferInput } from '../types/index.js';
 import type { B } from './builder.js';
 import type { CtxOf } from './context.js';
-import { scalarInfoOf, type NameOf, type ScalarSchema, type Value, type ValueLike } from './scalar.js';
+import { paramKind, type ParamSchema, type ParamView } from './params.js';
+import { scalarInfoOf, type NameOf, type ScalarSchema, type ValueLike } from './scalar.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -44,28 +45,33 @@ export function program<const S extends string>(section: S, name: string, body: 
   return Object.freeze({ kind: 'program', section, name, progType: def.progType, attachType: def.attachType, expectedAttach: def.expectedAttach, ctxKind, body, src });
 }
 
-/** A declared subfunction: scalar parameters (in declaration order) and a scalar result. */
-export interface FnDef<P extends Record<string, ScalarSchema>, R extends ScalarSchema> {
+/**
+ * A declared subfunction: parameters (in declaration order) are scalars, pointers
+ * (`ptrParam`), struct/array values (copied to the caller's stack) or the context
+ * (`ctxParam`); the result is a scalar.
+ */
+export interface FnDef<P extends Record<string, ParamSchema>, R extends ScalarSchema> {
   readonly kind: 'fn';
   readonly name: string;
   readonly params: P;
   readonly returns: R;
-  readonly body: (b: B, args: { readonly [K in keyof P]: Value<NameOf<P[K]>> }) => ValueLike<NameOf<R>>;
+  readonly body: (b: B, args: { readonly [K in keyof P]: ParamView<P[K]> }) => ValueLike<NameOf<R>>;
   readonly src: SourceLocation | undefined;
 }
 
 /** Declares a subfunction (bpf-to-bpf call where the target allows, inlined otherwise). */
-export function fn<const P extends Record<string, ScalarSchema>, R extends ScalarSchema>(
+export function fn<const P extends Record<string, ParamSchema>, R extends ScalarSchema>(
   name: string,
   params: P,
   returns: R,
-  body: (b: B, args: { readonly [K in keyof P]: Value<NameOf<P[K]>> }) => ValueLike<NameOf<R>>,
+  body: (b: B, args: { readonly [K in keyof P]: ParamView<P[K]> }) => ValueLike<NameOf<R>>,
 ): FnDef<P, R> {
   const src = callerLocation();
   if (typeof name !== 'string' || !NAME.test(name)) throw new DslError('DSL_NAME', `function name '${String(name)}' is not an identifier`, src);
   const keys = Object.keys(params ?? {});
   if (keys.length > 5) throw new DslError('DSL_ARGS', `function ${name}: at most 5 parameters`, src);
-  for (const k of keys) if (!scalarInfoOf(params[k] as never)) throw new DslError('DSL_TYPE', `function ${name}: parameter ${k} must be a scalar schema`, src);
+  for (const k of keys) if (!paramKind(params[k])) throw new DslError('DSL_TYPE', `function ${name}: parameter ${k} must be a scalar schema, a struct/array schema, ptrParam() or ctxParam()`, src);
+  if (keys.filter((k) => paramKind(params[k])?.t === 'ctx').length > 1) throw new DslError('DSL_ARGS', `function ${name}: at most one context parameter`, src);
   if (!scalarInfoOf(returns as never)) throw new DslError('DSL_TYPE', `function ${name}: the result must be a scalar schema`, src);
   return Object.freeze({ kind: 'fn', name, params, returns, body, src });
 }

@@ -39,6 +39,10 @@ export class Recorder {
   /** Packet generation: helpers that may move packet data start a new one, invalidating packet pointers. */
   packetEpoch = 0;
   packetInvalidatedBy: string | undefined;
+  /** Packet generations started so far (epochs are never reused, see packet-flow.ts). */
+  packetGenerations = 0;
+  /** Packet-pointer uses while a loop body is recorded (see packet-flow.ts). */
+  packetUses: { readonly epoch: number | undefined; readonly scope: Scope | undefined; readonly src: SourceLocation | undefined }[] | undefined;
   usedCallFn = false;
   /**
    * Kernel references (sockets from sk_lookup) held by the enclosing scopes,
