@@ -20,6 +20,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliBundleOptions } from './cli-bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -28,7 +29,7 @@ const stampFile = join(dist, '.build-stamp');
 const CLI_BUNDLE = join(dist, 'tsbpf-cli.js');
 
 const SOURCE_DIRS = ['dsl', 'loader', 'cli', 'examples'];
-const SOURCE_FILES = ['index.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs'];
+const SOURCE_FILES = ['index.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/cli-bundle.mjs'];
 
 /** Every input file (sorted, relative to the root). */
 function inputs() {
@@ -76,22 +77,5 @@ try {
   // An install without dev dependencies: the CLI runs from the compiled dist/cli instead.
   process.stdout.write('build: esbuild is not installed; skipping the CLI bundle\n');
 }
-if (esbuild) {
-  await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: ['cli/main.ts'],
-    outfile: CLI_BUNDLE,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    // Native (koffi) or big and needed by one command only (tsx loads user modules, typescript type-checks them).
-    external: ['koffi', 'tsx', 'tsx/*', 'typescript', 'esbuild'],
-    logLevel: 'warning',
-    legalComments: 'none',
-    // CommonJS dependencies (commander) call require() for Node built-ins.
-    banner: { js: "import { createRequire as __tsbpfRequire } from 'node:module';\nconst require = __tsbpfRequire(import.meta.url);" },
-  });
-}
+if (esbuild) await esbuild.build(cliBundleOptions(root, CLI_BUNDLE));
 writeFileSync(stampFile, want);

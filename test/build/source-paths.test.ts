@@ -29,7 +29,7 @@ function build(module: string, cwd: string, out: string): Uint8Array {
   const r = spawnSync(process.execPath, [BIN, 'build', module, '-o', out, '--target', '6.6'], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, TSBPF_FROM_SOURCE: '1' },
+    env: { ...process.env, TSBPF_FROM_SOURCE: '1', XDG_CACHE_HOME: join(cwd, '.cache') },
     timeout: 120_000,
   });
   expect(r.stderr).toBe('');
