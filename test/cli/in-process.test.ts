@@ -19,7 +19,7 @@ describe('tsbpf in-process', () => {
       writeFileSync(join(dir, 'a.s'), 'r0 = 1\nexit\n');
       const bad = await runCli(['asm', 'missing.s'], { cwd: dir });
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/^tsbpf: cannot read missing\.s/);
+      expect(bad.stderr).toMatch(/^tsbpf: cannot read assembly source missing\.s/);
       expect(process.exitCode).toBeUndefined();
       expect(process.cwd()).toBe(home);
       const bin = await runCli(['asm', 'a.s', '--bin', 'a.bin'], { cwd: dir });

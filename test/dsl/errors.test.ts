@@ -12,6 +12,7 @@ import { array, struct, u8, u16, u32, u64 } from '../../dsl/types/index.js';
 import { VerifierError } from '../../loader/index.js';
 import { need } from '../support/env.js';
 import { loadSpec } from './support.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 
 const file = fileURLToPath(import.meta.url);
 const lines = readFileSync(file, 'utf8').split('\n');
@@ -180,7 +181,7 @@ describe('verifier rejections map to TypeScript lines', () => {
     }
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
-    expect(v.source?.file).toBe(file);
+    expect(v.source?.file).toBe(lineInfoPath(file)); // line_info paths are project-relative
     expect(v.source?.line).toBe(lineOf('verifier'));
     expect(v.message).toMatch(/packet/);
   });
@@ -208,6 +209,6 @@ describe('verifier rejections through the ELF object and the object loader (BTF 
     const v = (err as { cause?: unknown }).cause instanceof VerifierError ? ((err as { cause: VerifierError }).cause) : (err as VerifierError);
     expect(v).toBeInstanceOf(VerifierError);
     expect(v.source?.line).toBe(lineOf('lineinfo'));
-    expect(v.source?.file).toBe(file);
+    expect(v.source?.file).toBe(lineInfoPath(file)); // line_info paths are project-relative
   });
 });

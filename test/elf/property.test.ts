@@ -11,6 +11,7 @@ import { typeSize, type GlobalSpec, type MapSpec, type ObjectSpec } from '../../
 import { struct, u16, u32, u64, u8, type AnySchema } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { run, scratch } from './helpers.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 
 const Pair = struct('pair', { a: u32, b: u16, c: u8 });
 const SCHEMAS: AnySchema[] = [u8, u16, u32, u64, Pair];
@@ -92,7 +93,7 @@ function shapeOf(insns: readonly Instruction[]) {
   let at: string | undefined;
   return insns.map((i) => {
     const s = i.meta?.source;
-    if (s) at = `${s.file}:${s.line}:${s.column}:${s.text ?? ""}`;
+    if (s) at = `${lineInfoPath(s.file)}:${s.line}:${s.column}:${s.text ?? ""}`;
     return [i.opcode, i.dst, i.src, i.off, i.imm, i.imm64, JSON.stringify(i.meta?.ref), at];
   });
 }

@@ -9,13 +9,14 @@ import { u32 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { richSpec } from './fixtures.js';
 import { compileC, scratch } from './helpers.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 
 /** The encoded fields and reference of each instruction, and the source in effect at it. */
 function shape(insns: readonly Instruction[]) {
   let src: string | undefined;
   return insns.map((i) => {
     const s = i.meta?.source;
-    if (s) src = `${s.file}:${s.line}:${s.column}`;
+    if (s) src = `${lineInfoPath(s.file)}:${s.line}:${s.column}`;
     return { opcode: i.opcode, dst: i.dst, src: i.src, off: i.off, imm: i.imm, imm64: i.imm64, ref: i.meta?.ref, at: src };
   });
 }
