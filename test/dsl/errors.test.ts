@@ -181,7 +181,7 @@ describe('verifier rejections map to TypeScript lines', () => {
     }
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
-    expect(v.source?.file).toBe(lineInfoPath(file)); // line_info paths are project-relative
+    expect(v.source?.file).toBe(file);
     expect(v.source?.line).toBe(lineOf('verifier'));
     expect(v.message).toMatch(/packet/);
   });
