@@ -11,5 +11,5 @@ export type { B, CsumWord, Var, InitOf, DataArg, Nullable, UpdateFlag, DataMap }
 export type { Ptr, AnyPtr, Place, Region, View, StructView, ArrayView, Settable, Atomics, PtrBrand, SchemaOf } from './pointer.js';
 export type { Value, ValueLike, Int, BeInt, Cond, HostIntName, BeIntName, ScalarName, NameOf, ScalarSchema, U32Like, U64Like, ShiftAmount } from './scalar.js';
 export type { CtxOf, TcCtx, XdpCtx, SocketCtx, CgroupSkbCtx, SockAddrCtx, SockAddrHook } from './context.js';
-export { build, buildObject, programsOf, targetProfile, type BuildOptions, type BuildResult } from './build.js';
+export { build, buildObject, programsOf, targetProfile, type BuildOptions, type BuildObjectOptions, type BuildResult } from './build.js';
 export { DslError } from '../ir/errors.js';
