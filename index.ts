@@ -10,3 +10,5 @@ export * as loader from './loader/index.js';
 export * as probe from './loader/probe/index.js';
 export * as fit from './dsl/fit/index.js';
 export * as dsl from './dsl/program/index.js';
+export * as compiler from './dsl/compile/index.js';
+export { compile, type CompileOptions, type CompileResult } from './dsl/compile/index.js';

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNamespace, importModule } from '../cli/commands/build.js';
+import { compile, importModule } from '../dsl/compile/index.js';
 import { readObject } from '../dsl/elf/index.js';
 import { slots } from '../dsl/isa/index.js';
 import { profileByName } from '../dsl/kernel/index.js';
@@ -46,7 +46,7 @@ export async function compareSizes(): Promise<SizeRow[]> {
     const profile = profileByName('6.1');
     const rows: SizeRow[] = [];
     for (const { module, program } of COMPARED) {
-      const built = buildNamespace(await importModule(join(root, 'examples', `${module}.ts`)), profile, module);
+      const built = compile(await importModule(join(root, 'examples', `${module}.ts`)), { target: profile, what: module });
       const count = (insns: readonly { opcode: number }[]) => insns.reduce((n, i) => n + slots(i as never), 0);
       const ours = count(built.object.programs.find((p) => p.name === program)!.instructions);
       const theirs = count(c.programs.find((p) => p.name === program)!.instructions);

@@ -31,10 +31,11 @@ export const FULL_HEADERS = ['linux/bpf.h', 'linux/btf.h'];
 
 /** Headers only partially exported: constants whose names start with one of the prefixes. */
 export const PARTIAL_HEADERS: { header: string; prefixes: string[] }[] = [
-  { header: 'linux/if_link.h', prefixes: ['XDP_FLAGS_', 'XDP_ATTACHED_', 'IFLA_XDP'] },
+  { header: 'linux/if_link.h', prefixes: ['XDP_FLAGS_', 'XDP_ATTACHED_', 'IFLA_XDP', 'IFLA_IFNAME'] },
   { header: 'linux/pkt_cls.h', prefixes: ['TC_ACT_', 'TCA_BPF_'] },
   { header: 'linux/pkt_sched.h', prefixes: ['TC_H_'] },
-  { header: 'linux/rtnetlink.h', prefixes: ['RTM_NEWQDISC', 'RTM_DELQDISC', 'RTM_GETQDISC', 'RTM_NEWTFILTER', 'RTM_DELTFILTER', 'RTM_GETTFILTER', 'RTM_NEWLINK', 'RTM_GETLINK', 'TCA_UNSPEC', 'TCA_KIND', 'TCA_OPTIONS'] },
+  { header: 'linux/rtnetlink.h', prefixes: ['RTM_NEWQDISC', 'RTM_DELQDISC', 'RTM_GETQDISC', 'RTM_NEWTFILTER', 'RTM_DELTFILTER', 'RTM_GETTFILTER', 'RTM_NEWLINK', 'RTM_GETLINK', 'TCA_UNSPEC', 'TCA_KIND', 'TCA_OPTIONS', 'RTM_DELLINK', 'RTM_SETLINK', 'TCA_CHAIN'] },
+  { header: 'linux/netlink.h', prefixes: ['NETLINK_ROUTE', 'NETLINK_CAP_ACK', 'NETLINK_EXT_ACK', 'NLMSG_NOOP', 'NLMSG_ERROR', 'NLMSG_DONE', 'NLM_F_', 'NLA_F_', 'NLMSGERR_ATTR_MSG', 'NLMSGERR_ATTR_OFFS'] },
 ];
 
 /** Enum groups emitted as `{ SHORT_NAME: value }` objects. */

@@ -52,7 +52,7 @@ function banner(source: string, version: string): string {
 }
 
 function emitConstants(includeDir: string, version: string, parsed: Map<string, HeaderConstants>): string {
-  const out: string[] = [banner('/usr/include/linux/{bpf,btf,if_link,pkt_cls,pkt_sched,rtnetlink}.h', version)];
+  const out: string[] = [banner('/usr/include/linux/{bpf,btf,if_link,netlink,pkt_cls,pkt_sched,rtnetlink}.h', version)];
   out.push(`/** Version of the UAPI headers these constants were read from. */`);
   out.push(`export const UAPI_HEADER_VERSION = ${JSON.stringify(version)};`, '');
 

@@ -18,14 +18,15 @@ function usage(message: string): TsbpfError {
   return new TsbpfError('CLI_USAGE', message);
 }
 
+// Type names are printed lower-case, as bpftool prints them.
 function formatProgram(p: LoadedProgramReport): string {
-  const attach = p.expectedAttachType ? ` (${p.expectedAttachType})` : '';
-  return `  ${p.name}: ${p.type}${attach} id ${p.id} insns ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
+  const attach = p.expectedAttachType ? ` (${p.expectedAttachType.toLowerCase()})` : '';
+  return `  ${p.name}: ${p.type.toLowerCase()}${attach} id ${p.id} insns ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
 }
 
 function formatMap(m: LoadedMapReport): string {
   const kernel = m.kernelName !== m.name ? ` ("${m.kernelName}")` : '';
-  return `  ${m.name}${kernel}: ${m.type} id ${m.id} key ${m.keySize}B value ${m.valueSize}B max_entries ${m.maxEntries} ${m.origin}${m.pinnedPath ? `, pinned at ${m.pinnedPath}` : ''}`;
+  return `  ${m.name}${kernel}: ${m.type.toLowerCase()} id ${m.id} key ${m.keySize}B value ${m.valueSize}B max_entries ${m.maxEntries} ${m.origin}${m.pinnedPath ? `, pinned at ${m.pinnedPath}` : ''}`;
 }
 
 /** Registers `tsbpf load`. */
@@ -100,7 +101,9 @@ function printLoaded(obj: Loaded, opts: { pin?: string; json?: boolean }): void 
   const report = obj.describe();
   const pinned = opts.pin !== undefined || report.maps.some((m) => m.pinnedPath);
   if (opts.json) {
-    cliIo().stdout.write(`${JSON.stringify({ object: obj.name, programs: report.programs, maps: report.maps, warnings: obj.warnings, released: !opts.pin })}\n`);
+    const programs = report.programs.map((p) => ({ ...p, type: p.type.toLowerCase(), ...(p.expectedAttachType ? { expectedAttachType: p.expectedAttachType.toLowerCase() } : {}) }));
+    const maps = report.maps.map((m) => ({ ...m, type: m.type.toLowerCase() }));
+    cliIo().stdout.write(`${JSON.stringify({ object: obj.name, programs, maps, warnings: obj.warnings, released: !opts.pin })}\n`);
     return;
   }
   const lines = [`object ${obj.name}`, `programs (${report.programs.length}):`, ...report.programs.map(formatProgram), `maps (${report.maps.length}):`, ...report.maps.map(formatMap)];

@@ -98,7 +98,7 @@ function describeMap(info: MapInfo): Record<string, unknown> {
   return {
     id: info.id,
     name: info.name,
-    type: info.typeName,
+    type: info.typeName.toLowerCase(), // as bpftool prints it
     keySize: info.keySize,
     valueSize: info.valueSize,
     maxEntries: info.maxEntries,

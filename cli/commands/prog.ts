@@ -56,8 +56,8 @@ export function specFromObject(bytes: Uint8Array, name?: string): ProgramSpec {
     if (!first) continue;
     insns.push({ ...first, meta: { ...first.meta, labels: [...(first.meta?.labels ?? []), sub.name] } }, ...rest);
   }
-  const type = def.progType.toLowerCase() as ProgTypeName;
-  const attach = def.attachType && def.expectedAttach !== 'none' ? (def.attachType.toLowerCase() as AttachTypeName) : undefined;
+  const type = def.progType;
+  const attach = def.attachType && def.expectedAttach !== 'none' ? def.attachType : undefined;
   return { type, name: prog.name.slice(0, 15), insns, license: obj.license, ...(attach ? { expectedAttachType: attach } : {}) };
 }
 
@@ -84,9 +84,10 @@ export function openProgram(target: string, opts: { type?: string; prog?: string
     throw usage(`${target}: neither a pinned program nor a readable file (${(e as Error).message})`);
   }
   if (isElf(bytes)) return Program.load(specFromObject(bytes, opts.prog));
-  const type = (opts.type ?? 'socket_filter') as ProgTypeName;
+  // Types as bpftool spells them (`sched_cls`) or as the UAPI does (`SCHED_CLS`).
+  const type = (opts.type ?? 'socket_filter').toUpperCase() as ProgTypeName;
   if (ProgType[type] === undefined) throw usage(`unknown program type '${type}' (e.g. socket_filter, sched_cls, xdp)`);
-  const attach = opts.attachType as AttachTypeName | undefined;
+  const attach = opts.attachType?.toUpperCase() as AttachTypeName | undefined;
   return Program.load({ type, name: 'tsbpf_run', insns: bytes, ...(attach ? { expectedAttachType: attach } : {}) });
 }
 
@@ -107,7 +108,7 @@ export function registerProg(program: Command): void {
     .action((target: string, opts: { data?: string; ctx?: string; repeat: string; type?: string; prog?: string; attachType?: string; json?: boolean }) => {
       const repeat = Number(opts.repeat);
       if (!Number.isInteger(repeat) || repeat < 1) throw usage(`--repeat must be a positive integer, got ${JSON.stringify(opts.repeat)}`);
-      if (opts.attachType && AttachType[opts.attachType as AttachTypeName] === undefined) throw usage(`unknown attach type '${opts.attachType}'`);
+      if (opts.attachType && AttachType[opts.attachType.toUpperCase() as AttachTypeName] === undefined) throw usage(`unknown attach type '${opts.attachType}'`);
       const data = opts.data === undefined ? undefined : readBytesArg(opts.data, '--data');
       const ctx = opts.ctx === undefined ? undefined : readBytesArg(opts.ctx, '--ctx');
       using p = openProgram(target, {
@@ -119,7 +120,7 @@ export function registerProg(program: Command): void {
       const info = p.info();
       if (opts.json) {
         cliIo().stdout.write(
-          `${JSON.stringify({ program: { id: info.id, name: info.name, type: info.typeName }, retval: r.retval, duration: r.duration, repeat, data: hex(r.data), ...(r.ctx ? { ctx: hex(r.ctx) } : {}) })}\n`,
+          `${JSON.stringify({ program: { id: info.id, name: info.name, type: info.typeName.toLowerCase() }, retval: r.retval, duration: r.duration, repeat, data: hex(r.data), ...(r.ctx ? { ctx: hex(r.ctx) } : {}) })}\n`,
         );
         return;
       }

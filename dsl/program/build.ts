@@ -1,13 +1,16 @@
 /**
- * `buildObject`: runs program bodies for a target profile, lowers them, and
- * assembles the in-memory object (programs, subprograms, maps, globals) that the
- * ELF writer serialises and the loader loads. Pure and deterministic.
+ * `build`: runs program bodies for a target profile, lowers them, and assembles
+ * the raw in-memory object (programs, subprograms, maps, globals) with the IR and
+ * lowering details. `buildObject` also fits that object to the target (checks,
+ * size peepholes, tail-call splitting), so its result is what the ELF writer
+ * serialises and the loader loads. Pure and deterministic.
  */
 import { DslError } from '../ir/errors.js';
 import { freezeIr, type IrFunction, type LoopNode, type Operand } from '../ir/index.js';
 import { profileByName, type TargetProfile } from '../kernel/index.js';
 import { lowerFunction, type IrPass, type LoweredFunction } from '../lower/index.js';
 import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec, SubprogramSpec } from '../object/index.js';
+import { fitObject, type FitOptions } from '../fit/index.js';
 import type { AnySchema } from '../types/index.js';
 import { BuilderImpl, type B } from './builder.js';
 import { makeCtx } from './context.js';
@@ -33,6 +36,12 @@ export interface BuildOptions {
    * split into tail calls on a target before 5.10 needs it.
    */
   readonly inline?: boolean;
+  /**
+   * Let programs exceed the target's instruction limit (for a caller that fits the
+   * result, as `buildObject` and `compile` do). Default false: `build` refuses an
+   * oversize program with DSL_TOO_BIG naming its TypeScript line.
+   */
+  readonly skipSizeCheck?: boolean;
 }
 
 type AnyProgram = ProgramDef<string>;
@@ -162,7 +171,13 @@ function checkCallDepth(name: string, lowered: ReadonlyMap<string, LoweredFuncti
   if (total > 512) throw new DslError('DSL_STACK_OVERFLOW', `${name}: the stack of the call chain needs ${total} bytes, above 512`, src);
 }
 
-/** Builds programs (a module namespace, a list, or one program) into an ObjectSpec plus IR and lowering details. */
+/**
+ * The raw build: programs (a module namespace, a list, or one program) into an
+ * unfitted ObjectSpec plus IR and lowering details — one ProgramSpec per program
+ * exactly as lowered, for tools that inspect the code generator's output. Use
+ * {@link buildObject} (or `compile` in dsl/compile, which also writes the ELF)
+ * for an object to write or load.
+ */
 export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   const profile = targetProfile(options.target);
   const programs = programsOf(input);
@@ -170,7 +185,12 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   const col: Collected = { maps: new Map(), globals: new Map(), fns: new Map(), changesPacket: new Map(), recording: new Set() };
   const irs = new Map<string, IrFunction>();
   const lowered = new Map<string, LoweredFunction>();
-  const lowerOpts = { profile, ...(options.passes ? { passes: options.passes } : {}), ...(options.unroll ? { unroll: options.unroll } : {}) };
+  const lowerOpts = {
+    profile,
+    ...(options.passes ? { passes: options.passes } : {}),
+    ...(options.unroll ? { unroll: options.unroll } : {}),
+    ...(options.skipSizeCheck ? { skipSizeCheck: true } : {}),
+  };
   const progSpecs: ProgramSpec[] = [];
   const callees = new Map<string, readonly string[]>();
   const seen = new Set<string>();
@@ -251,7 +271,16 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
   return { object, profile, ir: irs, lowered };
 }
 
-/** Builds programs into an ObjectSpec for `writeObject` or the object loader. */
-export function buildObject(input: unknown, options: BuildOptions = {}): ObjectSpec {
-  return build(input, options).object;
+/** Options of {@link buildObject}: the build's and the fitting step's. */
+export type BuildObjectOptions = Omit<BuildOptions, 'skipSizeCheck'> & FitOptions;
+
+/**
+ * Builds programs into a fitted ObjectSpec for `writeObject` or the object loader:
+ * the raw {@link build} followed by `fitObject` (a program over the target's
+ * instruction limit is split into tail-called pieces; FitError when it cannot be).
+ */
+export function buildObject(input: unknown, options: BuildObjectOptions = {}): ObjectSpec {
+  const { split, tighten, ...rest } = options;
+  const result = build(input, { ...rest, skipSizeCheck: true });
+  return fitObject(result.object, result.profile, { ...(split ? { split } : {}), ...(tighten !== undefined ? { tighten } : {}) }).spec;
 }

@@ -16,5 +16,5 @@ export type { Ptr, AnyPtr, Place, Region, View, StructView, ArrayView, Settable,
 export type { Value, ValueLike, Int, BeInt, Cond, CondArg, HostIntName, BeIntName, ScalarName, NameOf, ScalarSchema, U32Like, U64Like, ShiftAmount } from './scalar.js';
 export type { SockCtx, SockHook, SkSkbCtx, SockOpsCtx, SkMsgCtx } from './context-sock.js';
 export type { CtxOf, TcCtx, XdpCtx, SocketCtx, CgroupSkbCtx, SockAddrCtx, SockAddrHook } from './context.js';
-export { build, buildObject, programsOf, targetProfile, type BuildOptions, type BuildResult } from './build.js';
+export { build, buildObject, programsOf, targetProfile, type BuildOptions, type BuildObjectOptions, type BuildResult } from './build.js';
 export { DslError } from '../ir/errors.js';

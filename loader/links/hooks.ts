@@ -23,25 +23,25 @@ function hook(name: string, attachType: AttachTypeName, progType: ProgTypeName, 
 
 /** cgroup hooks by short name (the part after `cgroup/` or `cgroup_skb/`). */
 export const CGROUP_HOOKS = {
-  connect4: hook('cgroup/connect4', 'cgroup_inet4_connect', 'cgroup_sock_addr', 'cgroup'),
-  connect6: hook('cgroup/connect6', 'cgroup_inet6_connect', 'cgroup_sock_addr', 'cgroup'),
-  sendmsg4: hook('cgroup/sendmsg4', 'cgroup_udp4_sendmsg', 'cgroup_sock_addr', 'cgroup'),
-  sendmsg6: hook('cgroup/sendmsg6', 'cgroup_udp6_sendmsg', 'cgroup_sock_addr', 'cgroup'),
-  recvmsg4: hook('cgroup/recvmsg4', 'cgroup_udp4_recvmsg', 'cgroup_sock_addr', 'cgroup'),
-  recvmsg6: hook('cgroup/recvmsg6', 'cgroup_udp6_recvmsg', 'cgroup_sock_addr', 'cgroup'),
-  getpeername4: hook('cgroup/getpeername4', 'cgroup_inet4_getpeername', 'cgroup_sock_addr', 'cgroup'),
-  getpeername6: hook('cgroup/getpeername6', 'cgroup_inet6_getpeername', 'cgroup_sock_addr', 'cgroup'),
-  getsockname4: hook('cgroup/getsockname4', 'cgroup_inet4_getsockname', 'cgroup_sock_addr', 'cgroup'),
-  getsockname6: hook('cgroup/getsockname6', 'cgroup_inet6_getsockname', 'cgroup_sock_addr', 'cgroup'),
-  bind4: hook('cgroup/bind4', 'cgroup_inet4_bind', 'cgroup_sock_addr', 'cgroup'),
-  bind6: hook('cgroup/bind6', 'cgroup_inet6_bind', 'cgroup_sock_addr', 'cgroup'),
-  post_bind4: hook('cgroup/post_bind4', 'cgroup_inet4_post_bind', 'cgroup_sock', 'cgroup'),
-  post_bind6: hook('cgroup/post_bind6', 'cgroup_inet6_post_bind', 'cgroup_sock', 'cgroup'),
-  sock_create: hook('cgroup/sock_create', 'cgroup_inet_sock_create', 'cgroup_sock', 'cgroup'),
-  sock_release: hook('cgroup/sock_release', 'cgroup_inet_sock_release', 'cgroup_sock', 'cgroup'),
-  sock_ops: hook('sockops', 'cgroup_sock_ops', 'sock_ops', 'cgroup'),
-  ingress: hook('cgroup_skb/ingress', 'cgroup_inet_ingress', 'cgroup_skb', 'cgroup'),
-  egress: hook('cgroup_skb/egress', 'cgroup_inet_egress', 'cgroup_skb', 'cgroup'),
+  connect4: hook('cgroup/connect4', 'CGROUP_INET4_CONNECT', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  connect6: hook('cgroup/connect6', 'CGROUP_INET6_CONNECT', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  sendmsg4: hook('cgroup/sendmsg4', 'CGROUP_UDP4_SENDMSG', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  sendmsg6: hook('cgroup/sendmsg6', 'CGROUP_UDP6_SENDMSG', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  recvmsg4: hook('cgroup/recvmsg4', 'CGROUP_UDP4_RECVMSG', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  recvmsg6: hook('cgroup/recvmsg6', 'CGROUP_UDP6_RECVMSG', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  getpeername4: hook('cgroup/getpeername4', 'CGROUP_INET4_GETPEERNAME', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  getpeername6: hook('cgroup/getpeername6', 'CGROUP_INET6_GETPEERNAME', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  getsockname4: hook('cgroup/getsockname4', 'CGROUP_INET4_GETSOCKNAME', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  getsockname6: hook('cgroup/getsockname6', 'CGROUP_INET6_GETSOCKNAME', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  bind4: hook('cgroup/bind4', 'CGROUP_INET4_BIND', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  bind6: hook('cgroup/bind6', 'CGROUP_INET6_BIND', 'CGROUP_SOCK_ADDR', 'cgroup'),
+  post_bind4: hook('cgroup/post_bind4', 'CGROUP_INET4_POST_BIND', 'CGROUP_SOCK', 'cgroup'),
+  post_bind6: hook('cgroup/post_bind6', 'CGROUP_INET6_POST_BIND', 'CGROUP_SOCK', 'cgroup'),
+  sock_create: hook('cgroup/sock_create', 'CGROUP_INET_SOCK_CREATE', 'CGROUP_SOCK', 'cgroup'),
+  sock_release: hook('cgroup/sock_release', 'CGROUP_INET_SOCK_RELEASE', 'CGROUP_SOCK', 'cgroup'),
+  sock_ops: hook('sockops', 'CGROUP_SOCK_OPS', 'SOCK_OPS', 'cgroup'),
+  ingress: hook('cgroup_skb/ingress', 'CGROUP_INET_INGRESS', 'CGROUP_SKB', 'cgroup'),
+  egress: hook('cgroup_skb/egress', 'CGROUP_INET_EGRESS', 'CGROUP_SKB', 'cgroup'),
 } as const;
 
 /** Short name of a cgroup hook (`connect4`, `ingress`, …). */
@@ -51,7 +51,7 @@ export type CgroupHookName = keyof typeof CGROUP_HOOKS;
 export function cgroupHook(name: string): HookSpec {
   const short = name.replace(/^cgroup(_skb)?\//, '');
   const spec = (CGROUP_HOOKS as Record<string, HookSpec>)[short];
-  if (!spec || (name.startsWith('cgroup_skb/') && spec.progType !== 'cgroup_skb')) {
+  if (!spec || (name.startsWith('cgroup_skb/') && spec.progType !== 'CGROUP_SKB')) {
     throw new AttachError(
       'ATTACH_UNKNOWN_HOOK',
       `unknown cgroup hook ${JSON.stringify(name)}; known: ${Object.values(CGROUP_HOOKS).map((h) => h.name).join(', ')}`,

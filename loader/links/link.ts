@@ -6,6 +6,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { BpfError } from '../errors.js';
 import { allIds, getFdById, linkDetach, linkUpdate, objGet, objGetInfoByFd, objPin } from '../sys/bpf.js';
+import { nameOf } from '../../dsl/kernel/index.js';
 import { AttachFlag, attachTypeName, LinkType } from '../sys/constants.js';
 import { LinkInfoStruct } from '../sys/attr.js';
 import { Fd } from '../sys/fd.js';
@@ -13,7 +14,6 @@ import type { Attachment, AttachmentSummary, ReplaceOptions } from './attachment
 import { AttachError } from './errors.js';
 import { progFdOf, type ProgramRef } from './program-ref.js';
 
-const linkTypeNames = new Map(Object.entries(LinkType).map(([k, v]) => [v, k]));
 
 /** What the kernel reports about a link (`bpf_link_info`), for the link kinds tsbpf creates. */
 export interface LinkInfo {
@@ -35,15 +35,15 @@ export function linkInfo(fd: number): LinkInfo {
   objGetInfoByFd(fd, buf);
   const head = LinkInfoStruct.decode(buf);
   const view = new DataView(buf.buffer);
-  const type = linkTypeNames.get(head.type) ?? `type_${head.type}`;
+  const type = (nameOf(LinkType, head.type) ?? `type_${head.type}`).toLowerCase();
   const base = { id: head.id, type, progId: head.prog_id };
   // The type-specific union starts at offset 16.
   switch (head.type) {
-    case LinkType.cgroup:
+    case LinkType.CGROUP:
       return { ...base, cgroupId: view.getBigUint64(16, true), attachType: attachTypeName(view.getUint32(24, true)) };
-    case LinkType.tcx:
+    case LinkType.TCX:
       return { ...base, ifindex: view.getUint32(16, true), attachType: attachTypeName(view.getUint32(20, true)) };
-    case LinkType.xdp:
+    case LinkType.XDP:
       return { ...base, ifindex: view.getUint32(16, true) };
     default:
       return base;

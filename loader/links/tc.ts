@@ -50,7 +50,7 @@ function checkDirection(direction: string): asserts direction is TcDirection {
 }
 
 function tcxAttachType(direction: TcDirection): number {
-  return direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
+  return direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
 }
 
 /** Attaches through tcx or netlink according to `options.mode`. */

@@ -48,7 +48,7 @@ export function attachXdpLink(prog: ProgramRef, options: XdpAttachOptions): BpfL
   const flags = xdpModeFlag(options.xdpMode ?? 'auto');
   const fd = withNetns(options.netns, () =>
     linkCreate(
-      { prog_fd: progFdOf(prog), target_fd: iface.index, attach_type: AttachType.xdp, flags },
+      { prog_fd: progFdOf(prog), target_fd: iface.index, attach_type: AttachType.XDP, flags },
       { subject: `attaching xdp (${options.xdpMode ?? 'auto'} mode) to ${target}` },
     ),
   );

@@ -2,24 +2,24 @@
 import type { MapTypeName } from '../sys/constants.js';
 
 /** Map types whose values are one slot per possible CPU. */
-export const perCpuMapTypes = ['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage'] as const;
+export const perCpuMapTypes = ['PERCPU_HASH', 'PERCPU_ARRAY', 'LRU_PERCPU_HASH', 'PERCPU_CGROUP_STORAGE'] as const;
 /** A per-CPU map type. */
 export type PerCpuMapType = (typeof perCpuMapTypes)[number];
 
 /** Map types whose values are written as fds and read back as ids. */
 export const fdMapTypes = [
-  'prog_array', 'array_of_maps', 'hash_of_maps', 'sockmap', 'sockhash', 'perf_event_array',
-  'cgroup_array', 'devmap', 'devmap_hash', 'cpumap', 'xskmap', 'reuseport_sockarray',
+  'PROG_ARRAY', 'ARRAY_OF_MAPS', 'HASH_OF_MAPS', 'SOCKMAP', 'SOCKHASH', 'PERF_EVENT_ARRAY',
+  'CGROUP_ARRAY', 'DEVMAP', 'DEVMAP_HASH', 'CPUMAP', 'XSKMAP', 'REUSEPORT_SOCKARRAY',
 ] as const;
 
 /** Map types with no keys (values pushed/popped, or a ring). */
-export const keylessMapTypes = ['queue', 'stack', 'bloom_filter', 'ringbuf', 'user_ringbuf'] as const;
+export const keylessMapTypes = ['QUEUE', 'STACK', 'BLOOM_FILTER', 'RINGBUF', 'USER_RINGBUF'] as const;
 
 /** Map-in-map types: need an inner map template at creation. */
-export const mapInMapTypes = ['array_of_maps', 'hash_of_maps'] as const;
+export const mapInMapTypes = ['ARRAY_OF_MAPS', 'HASH_OF_MAPS'] as const;
 
 /** Array-like map types: every index in [0, max_entries) exists; NOEXIST and delete fail. */
-export const arrayMapTypes = ['array', 'percpu_array', 'prog_array', 'array_of_maps', 'perf_event_array', 'cgroup_array'] as const;
+export const arrayMapTypes = ['ARRAY', 'PERCPU_ARRAY', 'PROG_ARRAY', 'ARRAY_OF_MAPS', 'PERF_EVENT_ARRAY', 'CGROUP_ARRAY'] as const;
 
 const has = (list: readonly string[], t: string) => list.includes(t);
 
@@ -41,5 +41,5 @@ export type Stored<T, V> = T extends PerCpuMapType ? V[] : V;
 
 /** Map types with a sensible default for `flags` (LPM tries must not preallocate). */
 export function defaultFlags(type: MapTypeName | string): number {
-  return type === 'lpm_trie' ? 1 /* NO_PREALLOC */ : 0;
+  return type === 'LPM_TRIE' ? 1 /* NO_PREALLOC */ : 0;
 }

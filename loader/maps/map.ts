@@ -59,7 +59,7 @@ type KeyCodecOf<S> = S extends { key: infer C extends AnyCodec } ? C : RawCodec;
 type ValueCodecOf<S> = S extends { value: infer C extends AnyCodec }
   ? C
   : S extends { type: infer T extends string }
-    ? T extends 'prog_array' | 'array_of_maps' | 'hash_of_maps' | 'sockmap' | 'sockhash' | 'perf_event_array' | 'cgroup_array' | 'devmap' | 'devmap_hash' | 'cpumap' | 'xskmap' | 'reuseport_sockarray'
+    ? T extends 'PROG_ARRAY' | 'ARRAY_OF_MAPS' | 'HASH_OF_MAPS' | 'SOCKMAP' | 'SOCKHASH' | 'PERF_EVENT_ARRAY' | 'CGROUP_ARRAY' | 'DEVMAP' | 'DEVMAP_HASH' | 'CPUMAP' | 'XSKMAP' | 'REUSEPORT_SOCKARRAY'
       ? FdValueCodec
       : RawCodec
     : RawCodec;
@@ -126,10 +126,10 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
   static create<const S extends MapSpec>(spec: S): BpfMap<KeyCodecOf<S>, ValueCodecOf<S>, S['type']> {
     const type = MapType[spec.type];
     if (type === undefined) throw new LoaderError('LOADER_MAP_TYPE', `unknown map type '${String(spec.type)}'`);
-    const keySize = spec.keySize ?? spec.key?.size ?? (spec.type === 'ringbuf' || spec.type === 'queue' || spec.type === 'stack' || spec.type === 'bloom_filter' ? 0 : undefined);
+    const keySize = spec.keySize ?? spec.key?.size ?? (spec.type === 'RINGBUF' || spec.type === 'QUEUE' || spec.type === 'STACK' || spec.type === 'BLOOM_FILTER' ? 0 : undefined);
     // Socket maps get 8-byte values: lookups then return the socket cookie (4-byte ones cannot be read back).
-    const fdValueSize = spec.type === 'sockmap' || spec.type === 'sockhash' ? 8 : 4;
-    const valueSize = spec.valueSize ?? spec.value?.size ?? (isFdMap(spec.type) ? fdValueSize : spec.type === 'ringbuf' ? 0 : undefined);
+    const fdValueSize = spec.type === 'SOCKMAP' || spec.type === 'SOCKHASH' ? 8 : 4;
+    const valueSize = spec.valueSize ?? spec.value?.size ?? (isFdMap(spec.type) ? fdValueSize : spec.type === 'RINGBUF' ? 0 : undefined);
     const name = spec.name ?? '';
     const what = `map "${name}" (${spec.type})`;
     if (keySize === undefined) throw new LoaderError('LOADER_SPEC', `${what}: give keySize or a key schema`);
@@ -510,7 +510,7 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
       flags: spec.flags ?? defaultFlags(spec.type),
     };
     const out: string[] = [];
-    if (info.typeName !== want.type) out.push(`type ${info.typeName} ≠ ${want.type}`);
+    if (mapTypeName(info.type) !== want.type) out.push(`type ${mapTypeName(info.type)} ≠ ${want.type}`);
     if (want.keySize !== undefined && info.keySize !== want.keySize) out.push(`key size ${info.keySize} ≠ ${want.keySize}`);
     if (want.valueSize !== undefined && info.valueSize !== want.valueSize) out.push(`value size ${info.valueSize} ≠ ${want.valueSize}`);
     if (info.maxEntries !== want.maxEntries) out.push(`max entries ${info.maxEntries} ≠ ${want.maxEntries}`);

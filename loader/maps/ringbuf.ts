@@ -26,7 +26,7 @@ export class RingBuffer implements Disposable {
 
   /** Maps `map` (a ringbuf) for reading. The map must stay open while this is in use. */
   constructor(map: Pick<BpfMap, 'fd' | 'type' | 'maxEntries' | 'name'>) {
-    if (map.type !== 'ringbuf') throw new LoaderError('LOADER_MAP_TYPE', `map "${map.name}" is a ${map.type} map, not a ringbuf`);
+    if (map.type !== 'RINGBUF') throw new LoaderError('LOADER_MAP_TYPE', `map "${map.name}" is a ${map.type} map, not a ringbuf`);
     const page = pageSize();
     const cons = mmapFd(map.fd, page, 0, true);
     if ('errno' in cons) throw new BpfError(Cmd.MAP_CREATE, cons.errno, {}, `mmap of ring buffer "${map.name}" consumer page failed (errno ${cons.errno})`);

@@ -38,7 +38,7 @@ import { Program } from '../programs/program.js';
 import type { LineInfoRecord, MapFdRef } from '../programs/spec.js';
 import { mapFreeze, mapUpdateElem } from '../sys/bpf.js';
 import { LoadedBtf } from '../sys/btf.js';
-import { MapFlag, type AttachTypeName, type ProgTypeName } from '../sys/constants.js';
+import { MapFlag } from '../sys/constants.js';
 import { LoadedObject, type MapOrigin } from './collection.js';
 import { ObjectLoadError, PinnedMapMismatchError } from './errors.js';
 import { linkProgram, prepareFunction, type LinkableFunction } from './link.js';
@@ -245,7 +245,7 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
     const map = undo.own(
       createMap(
         {
-          type: 'array',
+          type: 'ARRAY',
           name: globalMapName(sanitizeKernelName(name), d.section),
           keySize: 4,
           valueSize: d.bytes.length,
@@ -280,8 +280,8 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
       throw new ObjectLoadError('LOADER_OBJECT_SECTION', `program '${p.name}': ${(e as Error).message}`, { cause: e });
     }
     const linked = linkProgram(prepareFunction(p.name, p.section, placed.get(p.name)!.offset, p.instructions), subprograms, withInfo ? layout.ext : undefined);
-    const type = def.progType.toLowerCase() as ProgTypeName;
-    const attach = def.attachType && def.expectedAttach !== 'none' ? (def.attachType.toLowerCase() as AttachTypeName) : undefined;
+    const type = def.progType;
+    const attach = def.attachType && def.expectedAttach !== 'none' ? def.attachType : undefined;
     const program = undo.own(
       Program.load(
         {

@@ -18,7 +18,7 @@ export function loaderMapSpec(def: MapDefinition, name: string | undefined, obje
   const what = `map '${name ?? '(inner)'}'`;
   let type: MapTypeName;
   try {
-    type = mapTypeName(mapTypeNumber(def, what)) as MapTypeName;
+    type = mapTypeName(mapTypeNumber(def, what));
   } catch (e) {
     throw new ObjectLoadError('LOADER_OBJECT_INVALID', (e as Error).message, { cause: e });
   }
@@ -49,7 +49,7 @@ export function effectiveFlags(spec: MapSpec): number {
 export function pinnedDifferences(map: { info(): MapInfo }, spec: MapSpec): PinnedMapDifference[] {
   const info = map.info();
   const out: PinnedMapDifference[] = [];
-  if (info.typeName !== spec.type) out.push({ field: 'type', pinned: info.typeName, spec: spec.type });
+  if (mapTypeName(info.type) !== spec.type) out.push({ field: 'type', pinned: mapTypeName(info.type), spec: spec.type });
   if (spec.keySize !== undefined && info.keySize !== spec.keySize) out.push({ field: 'key_size', pinned: info.keySize, spec: spec.keySize });
   if (spec.valueSize !== undefined && info.valueSize !== spec.valueSize) out.push({ field: 'value_size', pinned: info.valueSize, spec: spec.valueSize });
   if (info.maxEntries !== spec.maxEntries) out.push({ field: 'max_entries', pinned: info.maxEntries, spec: spec.maxEntries });

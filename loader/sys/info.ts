@@ -8,7 +8,7 @@ import { cString } from './layout.js';
 export interface MapInfo {
   readonly id: number;
   readonly type: number;
-  /** Type name (`hash`), or `type_<n>` if newer than our table. */
+  /** Type name (`HASH`), or `type_<n>` if newer than our table. */
   readonly typeName: string;
   readonly name: string;
   readonly keySize: number;

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildNamespace, importModule, type BuiltModule } from '../../cli/commands/build.js';
+import { compile, importModule, type CompileResult } from '../../dsl/compile/index.js';
 import { checkAgainstProfile } from '../../dsl/fit/index.js';
 import { PROFILE_NAMES, profileByName } from '../../dsl/kernel/index.js';
 import { loadObject } from '../../loader/object/index.js';
@@ -26,11 +26,11 @@ async function example(name: string): Promise<Record<string, unknown>> {
   return ns;
 }
 
-const built = new Map<string, BuiltModule>();
-async function build(name: string, target: string): Promise<BuiltModule> {
+const built = new Map<string, CompileResult>();
+async function build(name: string, target: string): Promise<CompileResult> {
   const key = `${name}@${target}`;
   let b = built.get(key);
-  if (!b) built.set(key, (b = buildNamespace(await example(name), profileByName(target), name)));
+  if (!b) built.set(key, (b = compile(await example(name), { target, what: name })));
   return b;
 }
 
@@ -43,7 +43,7 @@ describe('examples build for every profile', () => {
         const b = await build(name, target);
         const profile = profileByName(target);
         for (const p of b.object.programs) expect(checkAgainstProfile(p, profile), `${name} ${p.name} @${target}`).toEqual([]);
-        const again = buildNamespace(await example(name), profile, name);
+        const again = compile(await example(name), { target: profile, what: name });
         expect(Buffer.from(again.elf).equals(Buffer.from(b.elf)), `${name}@${target} deterministic`).toBe(true);
       }
     });

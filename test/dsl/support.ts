@@ -4,12 +4,12 @@
  * subprograms appended to each program), and closes everything afterwards.
  */
 import { BpfMap, Program, type MapTypeName } from '../../loader/index.js';
+import { mapTypeName } from '../../loader/sys/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
 import { sectionDef } from '../../dsl/kernel/index.js';
 import { typeSize } from '../../dsl/object/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
 import type { Instruction } from '../../dsl/isa/index.js';
-import type { AttachTypeName } from '../../loader/index.js';
 
 export interface LoadedObject extends Disposable {
   readonly programs: Map<string, Program>;
@@ -32,10 +32,10 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
   };
   try {
     for (const m of spec.maps ?? []) {
-      const type = String(m.type).toLowerCase() as MapTypeName;
+      const type = (typeof m.type === 'number' ? mapTypeName(m.type) : m.type) as MapTypeName;
       const key = typeof m.key === 'object' && !('btfType' in m.key) ? (m.key as AnySchema) : undefined;
       const value = typeof m.value === 'object' && !('btfType' in m.value) ? (m.value as AnySchema) : undefined;
-      const fdMap = type === 'prog_array' || type === 'perf_event_array';
+      const fdMap = type === 'PROG_ARRAY' || type === 'PERF_EVENT_ARRAY';
       maps.set(
         m.name,
         BpfMap.create({
@@ -57,7 +57,7 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
       bySection.set(g.section, s);
     }
     for (const [section, s] of bySection) {
-      const map = BpfMap.create({ type: 'array', name: section.slice(0, 15), keySize: 4, valueSize: Math.max(8, s.size), maxEntries: 1 });
+      const map = BpfMap.create({ type: 'ARRAY', name: section.slice(0, 15), keySize: 4, valueSize: Math.max(8, s.size), maxEntries: 1 });
       sections.set(section, map as never);
       const bytes = new Uint8Array(Math.max(8, s.size));
       for (const g of s.vars ?? []) {
@@ -76,11 +76,11 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
         p.name,
         Program.load(
           {
-            type: def.progType.toLowerCase() as never,
+            type: def.progType,
             name: p.name,
             insns: [...p.instructions, ...subs],
             license: spec.license,
-            ...(eat ? { expectedAttachType: eat.toLowerCase() as AttachTypeName } : {}),
+            ...(eat ? { expectedAttachType: eat } : {}),
           },
           { maps, globals, ...(opts.log ? { logLevel: 1 } : {}) },
         ),

@@ -106,9 +106,9 @@ describe.skipIf(!ok)('cgroup attach (real kernel, test cgroup)', () => {
     const udpBackend = { ip: '127.0.0.1', port: 7112 };
     const progs = [
       connect4Program(counter, SERVICE, backend),
-      rewriteProgram(counter, 'cgroup_inet4_getpeername', backend, SERVICE),
-      rewriteProgram(counter, 'cgroup_udp4_sendmsg', dns, udpBackend),
-      rewriteProgram(counter, 'cgroup_udp4_recvmsg', udpBackend, dns),
+      rewriteProgram(counter, 'CGROUP_INET4_GETPEERNAME', backend, SERVICE),
+      rewriteProgram(counter, 'CGROUP_UDP4_SENDMSG', dns, udpBackend),
+      rewriteProgram(counter, 'CGROUP_UDP4_RECVMSG', udpBackend, dns),
     ];
     const hooks = ['connect4', 'getpeername4', 'sendmsg4', 'recvmsg4'] as const;
     const UDP_PROBE = `
@@ -186,7 +186,7 @@ server.bind(${udpBackend.port}, '127.0.0.1', () => {
       link.close();
       prog.close(); // the link holds the program
       const reopened = BpfLink.open(pin);
-      expect(reopened.info()).toMatchObject({ type: 'cgroup', attachType: 'cgroup_inet4_connect' });
+      expect(reopened.info()).toMatchObject({ type: 'cgroup', attachType: 'CGROUP_INET4_CONNECT' });
       expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([reopened.progId]);
       expect((await connectProbe(cg.path, ns, 7301, SERVICE.ip, SERVICE.port)).data).toBe('listener-7301');
       reopened.unpin();
@@ -231,8 +231,8 @@ server.bind(${udpBackend.port}, '127.0.0.1', () => {
 
   it('auto mode prefers a link; detach by id finds links and legacy attachments; errors are typed', () => {
     const cg = createTestCgroup();
-    const a = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
-    const b = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
+    const a = allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT');
+    const b = allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT');
     try {
       const link = attachCgroup(a, { hook: 'cgroup/connect4', cgroup: cg.path });
       expect(link.mechanism).toBe('link');

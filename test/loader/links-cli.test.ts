@@ -134,7 +134,7 @@ describe.skipIf(!ok)('tsbpf attach / detach CLI (real kernel)', () => {
   it('cgroup hooks: legacy without a pin, link with one; detach by id and by pinned link', async () => {
     const cg = createTestCgroup();
     const pins = createPinDir();
-    const prog = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
+    const prog = allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT');
     try {
       const progPin = join(pins.path, 'conn4');
       objPin(prog.value, progPin);

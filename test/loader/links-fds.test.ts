@@ -38,8 +38,8 @@ describe.skipIf(!ok)('attach fd discipline', () => {
     const tcB = tcProgram(counter, 2, 'drop');
     const xdpA = xdpProgram(counter, 1, 'pass');
     const xdpB = xdpProgram(counter, 2, 'pass');
-    const connA = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
-    const connB = allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect');
+    const connA = allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT');
+    const connB = allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT');
     const iface = { iface: net.vethA, netns: net.a };
     // One XDP program per interface and mode family: the netlink one goes on the peer.
     const ifaceB = { iface: net.vethB, netns: net.b };
@@ -92,7 +92,7 @@ describe.skipIf(!ok)('attach fd discipline', () => {
       const cycle = (i: number) => {
         const kind = i % 6;
         const prog =
-          kind < 2 ? allowProgram('cgroup_sock_addr', 'cgroup_inet4_connect') : kind < 4 ? tcProgram(counter, 1, 'drop') : xdpProgram(counter, 1, 'pass');
+          kind < 2 ? allowProgram('CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT') : kind < 4 ? tcProgram(counter, 1, 'drop') : xdpProgram(counter, 1, 'pass');
         try {
           const att =
             kind === 0

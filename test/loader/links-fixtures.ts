@@ -41,7 +41,7 @@ export function loadProgram(type: ProgTypeName, code: Asm, options: { attachType
 
 /** A one-slot array map holding a u64 counter. */
 export function createCounter(name = 'counter'): Fd {
-  return new Fd(mapCreate({ map_type: MapType.array, key_size: 4, value_size: 8, max_entries: 1, map_name: name }), `map ${name}`);
+  return new Fd(mapCreate({ map_type: MapType.ARRAY, key_size: 4, value_size: 8, max_entries: 1, map_name: name }), `map ${name}`);
 }
 
 /** Reads the counter. */
@@ -100,7 +100,7 @@ export function tcProgram(counter: Fd, port: number, action: { rewrite: string }
   if (action === 'drop') a.mov64('r0', 2).exit(); // TC_ACT_SHOT
   else a.stb('r7', 42, action.rewrite.charCodeAt(0));
   a.label('pass').mov64('r0', 0).exit(); // TC_ACT_OK
-  return loadProgram('sched_cls', a, { name: 'tsbpf_tc' });
+  return loadProgram('SCHED_CLS', a, { name: 'tsbpf_tc' });
 }
 
 /** XDP program: counts IPv4/UDP to `port` and drops it (`drop`) or passes it. */
@@ -112,7 +112,7 @@ export function xdpProgram(counter: Fd, port: number, verdict: 'drop' | 'pass'):
   countOne(a, counter, 'counted');
   a.mov64('r0', verdict === 'drop' ? 1 : 2).exit(); // XDP_DROP / XDP_PASS
   a.label('pass').mov64('r0', 2).exit();
-  return loadProgram('xdp', a, { name: 'tsbpf_xdp' });
+  return loadProgram('XDP', a, { name: 'tsbpf_xdp' });
 }
 
 function ipv4Le(addr: string): number {
@@ -144,12 +144,12 @@ export function rewriteProgram(
     .stxw('r6', 24, 'r2');
   countOne(a, counter, 'counted');
   a.label('out').mov64('r0', 1).exit();
-  return loadProgram('cgroup_sock_addr', a, { attachType, name: 'tsbpf_rewrite' });
+  return loadProgram('CGROUP_SOCK_ADDR', a, { attachType, name: 'tsbpf_rewrite' });
 }
 
 /** connect4 rewrite (see `rewriteProgram`). */
 export function connect4Program(counter: Fd, from: { ip: string; port: number }, to: { ip: string; port: number }): Fd {
-  return rewriteProgram(counter, 'cgroup_inet4_connect', from, to);
+  return rewriteProgram(counter, 'CGROUP_INET4_CONNECT', from, to);
 }
 
 /** `r0 = 1; exit` for any program type (allow-everything cgroup programs). */
@@ -178,5 +178,5 @@ export function connect6Program(counter: Fd, from: { ip: string; port: number },
   a.mov32('r2', beU16(to.port)).stxw('r6', 24, 'r2');
   countOne(a, counter, 'counted');
   a.label('out').mov64('r0', 1).exit();
-  return loadProgram('cgroup_sock_addr', a, { attachType: 'cgroup_inet6_connect', name: 'tsbpf_conn6' });
+  return loadProgram('CGROUP_SOCK_ADDR', a, { attachType: 'CGROUP_INET6_CONNECT', name: 'tsbpf_conn6' });
 }

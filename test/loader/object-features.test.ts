@@ -62,7 +62,7 @@ describe.skipIf(!ok)('loadObject: more features', () => {
   it('map-in-map: the inner template is used and the initial slot points at the named map', () => {
     using obj = loadObject(writeObject(mapInMapSpec()));
     const outer = obj.map('outer');
-    expect(outer.info()).toMatchObject({ typeName: 'array_of_maps', maxEntries: 2 });
+    expect(outer.info()).toMatchObject({ typeName: 'ARRAY_OF_MAPS', maxEntries: 2 });
     // User space reads a map-in-map slot as the inner map's id.
     expect(outer.get(le(0, 4))).toBe(obj.map('inner_b').info().id);
     expect(outer.get(le(1, 4))).toBeUndefined();

@@ -38,11 +38,11 @@ function udpPacket(payload: number[], proto = 17): Uint8Array {
 
 describe.skipIf(!kernel)('loading and running', () => {
   it('a socket filter returns its constant; info agrees with bpftool', () => {
-    using p = Program.load({ type: 'socket_filter', name: 'ret42', insns: asm().mov64('r0', 42).exit().build() });
+    using p = Program.load({ type: 'SOCKET_FILTER', name: 'ret42', insns: asm().mov64('r0', 42).exit().build() });
     expect(p.run({ data: udpPacket([1, 2, 3]) }).retval).toBe(42);
     const info = p.info();
     expect(info.name).toBe('ret42');
-    expect(info.typeName).toBe('socket_filter');
+    expect(info.typeName).toBe('SOCKET_FILTER');
     expect(info.xlatedSize).toBe(16);
     expect(info.verifiedInsns).toBe(2);
     expect(info.id).toBeGreaterThan(0);
@@ -58,7 +58,7 @@ describe.skipIf(!kernel)('loading and running', () => {
   });
 
   it('a program reads a map value (lddw map fd patched by name) and returns it', () => {
-    using m = BpfMap.create({ type: 'array', name: 'vals', keySize: 4, valueSize: 8, maxEntries: 2 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'vals', keySize: 4, valueSize: 8, maxEntries: 2 });
     m.set(1, 0x1234_5678n);
     const insns = asm()
       .stw('r10', -4, 1)
@@ -73,7 +73,7 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 0)
       .exit()
       .build();
-    using p = Program.load({ type: 'socket_filter', name: 'readmap', insns }, { maps: { vals: m } });
+    using p = Program.load({ type: 'SOCKET_FILTER', name: 'readmap', insns }, { maps: { vals: m } });
     expect(p.run({ data: udpPacket([]) }).retval).toBe(0x1234_5678);
     m.set(1, 99n);
     expect(p.run({ data: udpPacket([]) }).retval).toBe(99);
@@ -81,9 +81,9 @@ describe.skipIf(!kernel)('loading and running', () => {
   });
 
   it('a program counts its runs into a map (ldMapValue + atomic add); repeat runs it N times', () => {
-    using m = BpfMap.create({ type: 'array', name: 'counter', keySize: 4, valueSize: 16, maxEntries: 1 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'counter', keySize: 4, valueSize: 16, maxEntries: 1 });
     const insns = asm().ldMapValue('r1', 'counter', 8).mov64('r2', 1).atomicAdd64('r1', 0, 'r2').mov64('r0', 0).exit().build();
-    using p = Program.load({ type: 'socket_filter', name: 'count', insns }, { maps: new Map([['counter', m]]) });
+    using p = Program.load({ type: 'SOCKET_FILTER', name: 'count', insns }, { maps: new Map([['counter', m]]) });
     const r = p.run({ data: udpPacket([]), repeat: 25 });
     expect(r.retval).toBe(0);
     expect(r.duration).toBeGreaterThanOrEqual(0);
@@ -106,7 +106,7 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 2) // TC_ACT_SHOT
       .exit()
       .build();
-    using p = Program.load({ type: 'sched_cls', name: 'tc_parse', insns });
+    using p = Program.load({ type: 'SCHED_CLS', name: 'tc_parse', insns });
     const pkt = udpPacket([0x11, 0x22]);
     const out = p.run({ data: pkt });
     expect(out.retval).toBe(17);
@@ -135,28 +135,28 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 2) // XDP_PASS
       .exit()
       .build();
-    using p = Program.load({ type: 'xdp', name: 'xdp_udp', insns });
+    using p = Program.load({ type: 'XDP', name: 'xdp_udp', insns });
     expect(p.run({ data: udpPacket([1]) }).retval).toBe(1);
     expect(p.run({ data: udpPacket([1], 6) }).retval).toBe(2);
   });
 
   it('a socket filter using legacy ldabs sees the packet from the network header', () => {
     // Socket filters run with the Ethernet header pulled: offset 9 is the IPv4 protocol, 12 the source address.
-    using proto = Program.load({ type: 'socket_filter', name: 'ldabs', insns: asm().mov64('r6', 'r1').ldabsb(9).exit().build() });
+    using proto = Program.load({ type: 'SOCKET_FILTER', name: 'ldabs', insns: asm().mov64('r6', 'r1').ldabsb(9).exit().build() });
     expect(proto.run({ data: udpPacket([]) }).retval).toBe(17);
-    using src = Program.load({ type: 'socket_filter', name: 'ldabs_src', insns: asm().mov64('r6', 'r1').ldabsw(12).exit().build() });
+    using src = Program.load({ type: 'SOCKET_FILTER', name: 'ldabs_src', insns: asm().mov64('r6', 'r1').ldabsw(12).exit().build() });
     expect(src.run({ data: udpPacket([]) }).retval).toBe(0x0a000001);
   });
 
   it('tail calls through a prog array', () => {
     using scope = new FdScope();
-    const target = scope.add(Program.load({ type: 'socket_filter', name: 'target', insns: asm().mov64('r0', 7).exit().build() }));
-    const jumps = scope.add(BpfMap.create({ type: 'prog_array', name: 'jumps', keySize: 4, maxEntries: 4 }));
+    const target = scope.add(Program.load({ type: 'SOCKET_FILTER', name: 'target', insns: asm().mov64('r0', 7).exit().build() }));
+    const jumps = scope.add(BpfMap.create({ type: 'PROG_ARRAY', name: 'jumps', keySize: 4, maxEntries: 4 }));
     jumps.set(2, target);
     expect(jumps.get(2)).toBe(target.info().id);
     const caller = scope.add(
       Program.load(
-        { type: 'socket_filter', name: 'caller', insns: asm().ldMapFd('r2', 'jumps').mov64('r3', 2).call(FN_TAIL_CALL).mov64('r0', 1).exit().build() },
+        { type: 'SOCKET_FILTER', name: 'caller', insns: asm().ldMapFd('r2', 'jumps').mov64('r3', 2).call(FN_TAIL_CALL).mov64('r0', 1).exit().build() },
         { maps: { jumps } },
       ),
     );
@@ -167,16 +167,16 @@ describe.skipIf(!kernel)('loading and running', () => {
 
   it('loads a cgroup connect4 program with its expected attach type (and fails without it)', () => {
     const insns = asm().mov64('r0', 1).exit().build();
-    using p = Program.load({ type: 'cgroup_sock_addr', name: 'c4', expectedAttachType: 'cgroup_inet4_connect', insns });
-    expect(p.expectedAttachType).toBe('cgroup_inet4_connect');
-    expect(() => Program.load({ type: 'cgroup_sock_addr', name: 'c4x', expectedAttachType: 'cgroup_inet4_connect', insns: asm().mov64('r0', 3).exit().build() })).toThrow(VerifierError);
+    using p = Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'c4', expectedAttachType: 'CGROUP_INET4_CONNECT', insns });
+    expect(p.expectedAttachType).toBe('CGROUP_INET4_CONNECT');
+    expect(() => Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'c4x', expectedAttachType: 'CGROUP_INET4_CONNECT', insns: asm().mov64('r0', 3).exit().build() })).toThrow(VerifierError);
   });
 
   it('bad input is a typed error before any syscall', () => {
-    expect(() => Program.load({ type: 'socket_filter', insns: new Uint8Array(12) })).toThrow(LoaderError);
-    expect(() => Program.load({ type: 'socket_filter', insns: [] })).toThrow(LoaderError);
-    expect(() => Program.load({ type: 'socket_filter', insns: asm().ldMapFd('r1', 'nope').mov64('r0', 0).exit().build() })).toThrow(/no map named 'nope'/);
-    expect(() => Program.load({ type: 'socket_filter', name: 'bad-name', insns: asm().mov64('r0', 0).exit().build() })).toThrow(/name/);
+    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: new Uint8Array(12) })).toThrow(LoaderError);
+    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: [] })).toThrow(LoaderError);
+    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: asm().ldMapFd('r1', 'nope').mov64('r0', 0).exit().build() })).toThrow(/no map named 'nope'/);
+    expect(() => Program.load({ type: 'SOCKET_FILTER', name: 'bad-name', insns: asm().mov64('r0', 0).exit().build() })).toThrow(/name/);
   });
 });
 
@@ -224,7 +224,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     using btf = LoadedBtf.load(blob, { strings });
     let err: VerifierError | undefined;
     try {
-      Program.load({ type: 'socket_filter', name: 'uninit_r0', insns, btf, funcInfo: [{ insnOff: 0, typeId: func }], lineInfo });
+      Program.load({ type: 'SOCKET_FILTER', name: 'uninit_r0', insns, btf, funcInfo: [{ insnOff: 0, typeId: func }], lineInfo });
     } catch (e) {
       err = e as VerifierError;
     }
@@ -263,7 +263,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     new DataView(funcInfo.buffer).setUint32(4, func, true);
     const err = (() => {
       try {
-        Program.load({ type: 'socket_filter', name: 'oob_ctx', insns, btf: { fd: btf.fd }, funcInfo, lineInfo: raw });
+        Program.load({ type: 'SOCKET_FILTER', name: 'oob_ctx', insns, btf: { fd: btf.fd }, funcInfo, lineInfo: raw });
       } catch (e) {
         return e as VerifierError;
       }
@@ -281,7 +281,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     a.ldxdw('r0', 'r9', 0); // META-SOURCE-FAILS: r9 is uninitialized
     a.exit();
     try {
-      Program.load({ type: 'socket_filter', name: 'uninit_r9', insns: a.build() });
+      Program.load({ type: 'SOCKET_FILTER', name: 'uninit_r9', insns: a.build() });
       expect.unreachable('load should fail');
     } catch (e) {
       const err = e as VerifierError;
@@ -299,7 +299,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     const insns = a.build();
     const get = (logSize: number) => {
       try {
-        Program.load({ type: 'socket_filter', name: 'grow', insns }, { logSize });
+        Program.load({ type: 'SOCKET_FILTER', name: 'grow', insns }, { logSize });
       } catch (e) {
         return e as VerifierError;
       }
@@ -315,9 +315,9 @@ describe.skipIf(!kernel)('verifier errors', () => {
 
   it('a valid program loads with a tiny log request, with or without an explicit log level', () => {
     const insns = asm().mov64('r0', 1).exit().build();
-    using p1 = Program.load({ type: 'socket_filter', name: 'tiny', insns }, { logSize: 16 });
+    using p1 = Program.load({ type: 'SOCKET_FILTER', name: 'tiny', insns }, { logSize: 16 });
     expect(p1.verifierLog).toBe('');
-    using p2 = Program.load({ type: 'socket_filter', name: 'tiny2', insns }, { logSize: 16, logLevel: 2 });
+    using p2 = Program.load({ type: 'SOCKET_FILTER', name: 'tiny2', insns }, { logSize: 16, logLevel: 2 });
     expect(p2.verifierLog).toMatch(/^1: \(95\) exit/m);
     expect(p2.verifierStats?.processedInsns).toBe(2);
     expect(p2.run({ data: udpPacket([]) }).retval).toBe(1);
@@ -325,7 +325,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
 
   it('a kernel refusal that is not the verifier is a BpfError', () => {
     // a program type that does not support test runs
-    using p = Program.load({ type: 'cgroup_sock_addr', name: 'norun', expectedAttachType: 'cgroup_inet4_connect', insns: asm().mov64('r0', 1).exit().build() });
+    using p = Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'norun', expectedAttachType: 'CGROUP_INET4_CONNECT', insns: asm().mov64('r0', 1).exit().build() });
     let err: unknown;
     try {
       p.run({ data: udpPacket([]) });

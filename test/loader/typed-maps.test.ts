@@ -31,7 +31,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
     const { blob, ids } = btfFor(Lb4Key, Lb4Service);
     using btf = LoadedBtf.load(blob);
     using m = BpfMap.create({
-      type: 'hash',
+      type: 'HASH',
       name: 'lb4_services',
       key: Lb4Key,
       value: Lb4Service,
@@ -64,7 +64,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
   });
 
   it('per-CPU values decode to one object per CPU; batch lookups decode too', () => {
-    using m = BpfMap.create({ type: 'percpu_hash', name: 'stats', key: u32, value: Counters, maxEntries: 8 });
+    using m = BpfMap.create({ type: 'PERCPU_HASH', name: 'stats', key: u32, value: Counters, maxEntries: 8 });
     m.set(7, { packets: 10n, bytes: 1500n });
     const per = m.get(7)!;
     expect(per).toHaveLength(m.valuesPerKey);
@@ -79,8 +79,8 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
   });
 
   it('a schema whose size disagrees with the map is refused', () => {
-    expect(() => BpfMap.create({ type: 'hash', key: u32, value: Counters, valueSize: 8, maxEntries: 1 })).toThrow(LoaderError);
-    using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 1 });
+    expect(() => BpfMap.create({ type: 'HASH', key: u32, value: Counters, valueSize: 8, maxEntries: 1 })).toThrow(LoaderError);
+    using m = BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 8, maxEntries: 1 });
     expect(() => BpfMap.fromId(m.info().id, { value: Counters })).toThrow(/value codec is 16 bytes/);
   });
 
@@ -89,7 +89,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
     try {
       const { blob, ids } = btfFor(Lb4Key, Lb4Service);
       using btf = LoadedBtf.load(blob);
-      using m = BpfMap.create({ type: 'hash', name: 'svc', key: Lb4Key, value: Lb4Service, maxEntries: 4, btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! } });
+      using m = BpfMap.create({ type: 'HASH', name: 'svc', key: Lb4Key, value: Lb4Service, maxEntries: 4, btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! } });
       m.set({ address: '192.168.1.2', dport: 8080, backend_slot: 2, proto: 17, scope: 1 }, { backend_id: 9, count: 0, flags: 2 });
       m.pin(join(dir.path, 'svc'));
       using again = BpfMap.fromPin(join(dir.path, 'svc'), { useBtf: true });

@@ -30,12 +30,12 @@ describe.skipIf(!ok)('attach types, verified by real attachment', () => {
     try {
       let attached = 0;
       for (const [name, f] of cgroupTypes) {
-        const value = (AttachType as Record<string, number>)[name];
+        const value = (AttachType as Record<string, number>)[name.toUpperCase()]; // the probe reports bpftool's lower-case names
         if (value === undefined) continue; // newer than loader/sys's table
         const recipe = ATTACH_RECIPES[name]!;
         let loaded: Program | undefined;
         try {
-          loaded = Program.load({ type: recipe.progType as never, insns: insns(MOV(0, 1), EXIT), expectedAttachType: value });
+          loaded = Program.load({ type: recipe.progType.toUpperCase() as never, insns: insns(MOV(0, 1), EXIT), expectedAttachType: value });
         } catch {
           loaded = undefined;
         }

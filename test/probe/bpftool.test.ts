@@ -20,9 +20,10 @@ function loadHelperCall(progType: string, helperId: number): { loaded: boolean; 
   try {
     const p = Program.load(
       {
-        type: progType as never,
+        // The probe's catalog uses bpftool's lower-case names.
+        type: progType.toUpperCase() as never,
         insns: insns(CALL(helperId), MOV(0, 0), EXIT),
-        expectedAttachType: recipe.expectedAttachType as never,
+        expectedAttachType: recipe.expectedAttachType?.toUpperCase() as never,
         flags: recipe.sleepable ? 1 << 4 : 0,
       },
       { logLevel: 1 },

@@ -21,7 +21,7 @@ type Tuple = [number, number, number, number, number];
 /** Loads raw bytes as XDP; true when the kernel accepted them, else the errno name and log. */
 function tryLoad(bytes: Uint8Array, extra: Record<string, unknown> = {}): { ok: true } | { ok: false; errno: string; log: string } {
   try {
-    Program.load({ type: 'xdp', insns: bytes, ...extra } as never).close();
+    Program.load({ type: 'XDP', insns: bytes, ...extra } as never).close();
     return { ok: true };
   } catch (err) {
     if (err instanceof VerifierError) return { ok: false, errno: err.errno, log: err.log };
@@ -106,7 +106,7 @@ describe.skipIf(!ok)('misc features, verified independently', () => {
   });
 
   it('tail calls, and tail calls from a subprogram (with BTF func_info), load iff reported', () => {
-    withMap(MapType.prog_array, 4, 0, (fd) => {
+    withMap(MapType.PROG_ARRAY, 4, 0, (fd) => {
       const lddw: Tuple[] = [[0x18, 2, 1, 0, fd], [0, 0, 0, 0, 0]];
       const plain = insns(...lddw, MOV(3, 0), CALL(12), MOV(0, 0), EXIT);
       expect(tryLoad(plain).ok).toBe(isYes(misc().tail_calls));
@@ -126,7 +126,7 @@ describe.skipIf(!ok)('misc features, verified independently', () => {
   });
 
   it('global data: a read-only-for-programs array read through lddw map_value loads iff reported', () => {
-    withMap(MapType.array, 16, MapFlag.RDONLY_PROG, (fd) => {
+    withMap(MapType.ARRAY, 16, MapFlag.RDONLY_PROG, (fd) => {
       const prog = insns([0x18, 1, 2, 0, fd], [0, 0, 0, 0, 0], [0x61, 0, 1, 0, 0], MOV(0, 0), EXIT);
       expect(tryLoad(prog).ok).toBe(isYes(misc().global_data));
       // Writing through it is refused: RDONLY_PROG is real, so the map is what we think.
