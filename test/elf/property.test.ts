@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readObject, writeObject } from '../../dsl/elf/index.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 import { assemble, insn, type Instruction } from '../../dsl/isa/index.js';
 import { typeSize, type GlobalSpec, type MapSpec, type ObjectSpec } from '../../dsl/object/index.js';
 import { struct, u16, u32, u64, u8, type AnySchema } from '../../dsl/types/index.js';
@@ -87,12 +88,16 @@ function specOf(s: Shape): ObjectSpec {
   };
 }
 
-/** Instruction fields, reference and the source in effect (the reader keeps sources where they change). */
+/**
+ * Instruction fields, reference and the source in effect (the reader keeps
+ * sources where they change), files named as line_info names them (relative to
+ * the project root).
+ */
 function shapeOf(insns: readonly Instruction[]) {
   let at: string | undefined;
   return insns.map((i) => {
     const s = i.meta?.source;
-    if (s) at = `${s.file}:${s.line}:${s.column}:${s.text ?? ""}`;
+    if (s) at = `${lineInfoPath(s.file)}:${s.line}:${s.column}:${s.text ?? ""}`;
     return [i.opcode, i.dst, i.src, i.off, i.imm, i.imm64, JSON.stringify(i.meta?.ref), at];
   });
 }
