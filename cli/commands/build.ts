@@ -23,7 +23,7 @@ import { hostProfile, profileByName, profileFromJson, profileNames, type TargetP
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
 import { build, isMapDef, programsOf } from '../../dsl/program/index.js';
 import type { Node } from '../../dsl/ir/index.js';
-import { importWithTsx } from '../import-module.js';
+import { importWithTsx } from '../../dsl/compile/import-tsx.js';
 
 /** Errors of `tsbpf build` itself (bad module, bad target). */
 export class BuildError extends TsbpfError {}
