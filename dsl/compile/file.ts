@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile, type CompileOptions, type CompileResult } from './compile.js';
 import { BuildError } from './errors.js';
-import { importWithTsx } from './import-module.js';
+import { importWithTsx } from './import-tsx.js';
 import { moduleLoadError, noteUserModule } from './user-code.js';
 
 /** Imports a TypeScript (or JavaScript) module through tsx. */

@@ -6,12 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readObject, writeObject } from '../../dsl/elf/index.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 import { assemble, insn, type Instruction } from '../../dsl/isa/index.js';
 import { typeSize, type GlobalSpec, type MapSpec, type ObjectSpec } from '../../dsl/object/index.js';
 import { struct, u16, u32, u64, u8, type AnySchema } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { run, scratch } from './helpers.js';
-import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 
 const Pair = struct('pair', { a: u32, b: u16, c: u8 });
 const SCHEMAS: AnySchema[] = [u8, u16, u32, u64, Pair];
@@ -88,7 +88,11 @@ function specOf(s: Shape): ObjectSpec {
   };
 }
 
-/** Instruction fields, reference and the source in effect (the reader keeps sources where they change). */
+/**
+ * Instruction fields, reference and the source in effect (the reader keeps
+ * sources where they change), files named as line_info names them (relative to
+ * the project root).
+ */
 function shapeOf(insns: readonly Instruction[]) {
   let at: string | undefined;
   return insns.map((i) => {

@@ -3,15 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ElfBuilder, readElf, readSymbols, SHF, SHT, writeElf } from '../../dsl/elf/file/index.js';
 import { layoutObject, readObject, writeObject } from '../../dsl/elf/index.js';
+import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 import { assemble, asm, insn, type Instruction } from '../../dsl/isa/index.js';
 import { ObjectError, typeSize, type ObjectSpec } from '../../dsl/object/index.js';
 import { u32 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { richSpec } from './fixtures.js';
 import { compileC, scratch } from './helpers.js';
-import { lineInfoPath } from '../../dsl/elf/line-info-path.js';
 
-/** The encoded fields and reference of each instruction, and the source in effect at it. */
+/** The encoded fields and reference of each instruction, and the source in effect at it (its file as line_info names it: project-relative). */
 function shape(insns: readonly Instruction[]) {
   let src: string | undefined;
   return insns.map((i) => {
