@@ -5,7 +5,7 @@
  * Pure and deterministic: same input + same profile ⇒ byte-identical ELF.
  */
 import { writeObject } from '../elf/index.js';
-import { fitObject, type FitOptions, type ProgramFitReport } from '../fit/index.js';
+import { FitError, fitObject, type FitOptions, type ProgramFitReport } from '../fit/index.js';
 import type { TargetProfile } from '../kernel/index.js';
 import type { ObjectSpec } from '../object/index.js';
 import { objectFromInput, type InputOptions } from './input.js';
@@ -42,7 +42,18 @@ export interface CompileResult {
 export function compile(input: unknown, options: CompileOptions = {}): CompileResult {
   const { target = 'latest', cwd, what, split, tighten, ...build } = options;
   const profile = resolveTarget(target, cwd);
-  const raw = objectFromInput(input, profile, build, what);
-  const { spec, reports } = fitObject(raw.object, profile, { ...(split ? { split } : {}), ...(tighten !== undefined ? { tighten } : {}) });
+  const fit = { ...(split ? { split } : {}), ...(tighten !== undefined ? { tighten } : {}) };
+  let raw = objectFromInput(input, profile, build, what);
+  let fitted;
+  try {
+    fitted = fitObject(raw.object, profile, fit);
+  } catch (e) {
+    // A program too big for the target that makes bpf-to-bpf calls can only be
+    // split once its calls are inlined: build the same source again that way.
+    if (!(e instanceof FitError && e.code === 'FIT_NEEDS_INLINE') || build.inline !== undefined) throw e;
+    raw = objectFromInput(input, profile, { ...build, inline: true }, what);
+    fitted = fitObject(raw.object, profile, fit);
+  }
+  const { spec, reports } = fitted;
   return { profile, object: spec, elf: writeObject(spec), reports, sourceLoops: raw.sourceLoops };
 }

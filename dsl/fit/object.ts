@@ -76,7 +76,7 @@ export function fitObject(input: ObjectSpec, profile: TargetProfile, options: Fi
     for (let k = 1; taken.has(`${mapPrefix}_fjmp`) || taken.has(`${mapPrefix}_fscr`); k++) mapPrefix = `${program.name.slice(0, 6)}${k}`;
     const user = options.split?.(program) ?? {};
     if (own + extra > limit && extra > 0)
-      throw new FitError('FIT_TOO_BIG', program.name, `${own + extra} instructions with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
+      throw new FitError('FIT_NEEDS_INLINE', program.name, `${own + extra} instructions with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
     const r = splitProgram(program, profile, { mapPrefix, ...user });
     for (const p of r.programs) {
       // Safety net: whatever the split produced must itself fit (size, ISA, loops, helpers).

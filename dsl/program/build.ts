@@ -10,7 +10,7 @@ import { freezeIr, type IrFunction, type LoopNode, type Operand } from '../ir/in
 import { profileByName, type TargetProfile } from '../kernel/index.js';
 import { lowerFunction, type IrPass, type LoweredFunction } from '../lower/index.js';
 import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec, SubprogramSpec } from '../object/index.js';
-import { fitObject, type FitOptions } from '../fit/index.js';
+import { FitError, fitObject, type FitOptions } from '../fit/index.js';
 import type { AnySchema } from '../types/index.js';
 import { BuilderImpl, type B } from './builder.js';
 import { makeCtx } from './context.js';
@@ -281,6 +281,14 @@ export type BuildObjectOptions = Omit<BuildOptions, 'skipSizeCheck'> & FitOption
  */
 export function buildObject(input: unknown, options: BuildObjectOptions = {}): ObjectSpec {
   const { split, tighten, ...rest } = options;
+  const fit = { ...(split ? { split } : {}), ...(tighten !== undefined ? { tighten } : {}) };
   const result = build(input, { ...rest, skipSizeCheck: true });
-  return fitObject(result.object, result.profile, { ...(split ? { split } : {}), ...(tighten !== undefined ? { tighten } : {}) }).spec;
+  try {
+    return fitObject(result.object, result.profile, fit).spec;
+  } catch (e) {
+    // Splitting needs bpf-to-bpf calls inlined: build the same source that way.
+    if (!(e instanceof FitError && e.code === 'FIT_NEEDS_INLINE') || rest.inline !== undefined) throw e;
+    const inlined = build(input, { ...rest, inline: true, skipSizeCheck: true });
+    return fitObject(inlined.object, inlined.profile, fit).spec;
+  }
 }

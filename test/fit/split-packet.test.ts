@@ -19,6 +19,7 @@ import type { ObjectSpec, ProgramSpec } from '../../dsl/object/index.js';
 import { array, be16, be32, struct, u8, u16, u32 } from '../../dsl/types/index.js';
 import { loadObject } from '../../loader/object/index.js';
 import { need } from '../support/env.js';
+import { compile } from '../../dsl/compile/index.js';
 
 const kernel = need({ kernel: true });
 const file = fileURLToPath(import.meta.url);
@@ -233,10 +234,19 @@ describe('a program with subfunction calls that needs splitting before 5.10', ()
 
   it('with calls it cannot be split for 4.19; built with inline: true, the same source splits', () => {
     const e = fitError(() => fitObject(buildObject([withCalls], { target: relaxed('4.19') }), profileByName('4.19')));
-    expect(e.code).toBe('FIT_TOO_BIG');
+    expect(e.code).toBe('FIT_NEEDS_INLINE');
     expect(e.message).toMatch(/splitting needs the subprograms inlined/);
     const { reports } = fitObject(buildObject([withCalls], { target: relaxed('4.19'), inline: true }), profileByName('4.19'));
     expect(reports[0]!.split.pieces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('compile() and buildObject for 4.19 inline and split it by themselves; an explicit inline: false is refused', () => {
+    const viaCompile = compile([withCalls], { target: '4.19' });
+    expect(viaCompile.reports[0]!.split.pieces.length).toBeGreaterThanOrEqual(2);
+    expect(viaCompile.object.subprograms ?? []).toEqual([]);
+    const viaBuild = buildObject([withCalls], { target: '4.19' });
+    expect(viaBuild.programs.length).toBe(viaCompile.object.programs.length);
+    expect(fitError(() => compile([withCalls], { target: '4.19', inline: false })).code).toBe('FIT_NEEDS_INLINE');
   });
 
   it.skipIf(!kernel)('4.19 inlined chain and 6.6 calls load and agree with the reference', () => {
