@@ -5,10 +5,24 @@
  */
 import { decodeBtf, decodeBtfExt, formatBtfC, type Btf, type BtfLineInfo } from '../dsl/btf/index.js';
 import { readObject } from '../dsl/elf/index.js';
-import { readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../dsl/elf/file/index.js';
+import { EM_BPF, readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../dsl/elf/file/index.js';
 import { disassembleSection, type CodeSymbol, type PrintOptions } from '../dsl/isa/index.js';
 import { BpfMapType, MapFlags, flagNames, nameOf } from '../dsl/kernel/index.js';
+import { ObjectError } from '../dsl/object/errors.js';
 import { isBtfTypeRef, typeSize, type MapDefinition, type ObjectSpec, type TypeSpec } from '../dsl/object/index.js';
+
+const MACHINES: Readonly<Record<number, string>> = { 3: 'i386', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 22: 'S/390', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+
+/**
+ * Throws unless `elf` is an eBPF ELF (e_machine EM_BPF): disassembling another
+ * architecture's code as BPF prints nonsense, so `dump` refuses it in one line,
+ * as `load` does.
+ */
+export function requireBpfElf(elf: ElfFile, displayName: string): ElfFile {
+  if (elf.machine === EM_BPF) return elf;
+  const arch = MACHINES[elf.machine];
+  throw new ObjectError('OBJECT_NOT_BPF', `${displayName} is not a BPF object: e_machine ${elf.machine}${arch ? ` (${arch})` : ''} is not EM_BPF (247)`);
+}
 
 /** Options of the object-level dump sections. */
 export interface ObjectDumpOptions {
@@ -124,7 +138,7 @@ function elfBtf(elf: ElfFile): Btf | undefined {
  * `llvm-objdump -d -S` otherwise.
  */
 export function dumpWithSource(bytes: Uint8Array, displayName: string, options: PrintOptions & { raw?: boolean } = {}): string {
-  const elf = readElf(bytes);
+  const elf = requireBpfElf(readElf(bytes), displayName);
   const symbols = readSymbols(elf);
   const btf = elfBtf(elf);
   const extSec = elf.sections.find((s) => s.name === '.BTF.ext');
@@ -144,10 +158,19 @@ export function dumpWithSource(bytes: Uint8Array, displayName: string, options: 
       .map((s) => ({ name: s.name, addr: s.value, isObject: s.type === STT.OBJECT }));
     const info = lines.get(sec.name);
     out.push(`Disassembly of section ${sec.name}:`);
+    // Like llvm-objdump -S, the source text appears when the line changes (a new
+    // column on the same line repeats only the location), with its indentation.
+    let shown = '';
     for (const line of disassembleSection(sec.name, sec.data, syms, options)) {
+      if (/^[0-9a-f]{16} <.*>:$/.test(line)) shown = '';
       const m = /^ *(\d+):\t/.exec(line);
       const r = m ? info?.get(Number(m[1]) * 8) : undefined;
-      if (r) out.push(`; ${r.fileName}:${r.lineNum}:${r.column}`, ...(r.line ? [`; ${r.line.trim()}`] : []));
+      if (r) {
+        out.push(`; ${r.fileName}:${r.lineNum}:${r.column}`);
+        const at = `${r.fileName}:${r.lineNum}`;
+        if (r.line && at !== shown) out.push(`; ${r.line.trimEnd()}`);
+        shown = at;
+      }
       out.push(line);
     }
     out.push('');
