@@ -6,7 +6,7 @@
 import { decodeBtf, decodeBtfExt, formatBtfC, type Btf, type BtfLineInfo } from '../dsl/btf/index.js';
 import { readObject } from '../dsl/elf/index.js';
 import { EM_BPF, readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../dsl/elf/file/index.js';
-import { disassembleSection, type CodeSymbol, type PrintOptions } from '../dsl/isa/index.js';
+import { disassembleSection, slots, type CodeSymbol, type Instruction, type PrintOptions } from '../dsl/isa/index.js';
 import { BpfMapType, MapFlags, flagNames, nameOf } from '../dsl/kernel/index.js';
 import { ObjectError } from '../dsl/object/errors.js';
 import { isBtfTypeRef, typeSize, type MapDefinition, type ObjectSpec, type TypeSpec } from '../dsl/object/index.js';
@@ -66,7 +66,10 @@ export function describeSpec(spec: ObjectSpec): string[] {
   out.push('');
   const funcs = [...spec.programs.map((p) => ({ ...p, what: p.section })), ...(spec.subprograms ?? []).map((s) => ({ ...s, what: `.text (${s.linkage ?? 'static'} subprogram)` }))];
   out.push(`Programs (${funcs.length}):`);
-  for (const f of funcs) out.push(`  ${f.what} ${f.name}: ${f.instructions.length} instructions`);
+  for (const f of funcs) {
+    const n = slotCount(f.instructions);
+    out.push(`  ${f.what} ${f.name}: ${f.instructions.length} instructions${n !== f.instructions.length ? ` (${n} slots)` : ''}`);
+  }
   out.push('');
   if (spec.ignored?.length) {
     out.push(`Ignored (${spec.ignored.length}):`);
@@ -75,6 +78,8 @@ export function describeSpec(spec: ObjectSpec): string[] {
   }
   return out;
 }
+
+const slotCount = (insns: readonly Instruction[]) => insns.reduce((n, i) => n + slots(i), 0);
 
 function describeDefinition(d: MapDefinition, btf: Btf | undefined): string {
   const type = typeof d.type === 'number' ? (nameOf(BpfMapType, d.type) ?? String(d.type)) : d.type;

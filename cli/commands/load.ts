@@ -18,7 +18,7 @@ function usage(message: string): TsbpfError {
 
 function formatProgram(p: LoadedProgramReport): string {
   const attach = p.expectedAttachType ? ` (${p.expectedAttachType})` : '';
-  return `  ${p.name}: ${p.type}${attach} id ${p.id} insns ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
+  return `  ${p.name}: ${p.type}${attach} id ${p.id} slots ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
 }
 
 function formatMap(m: LoadedMapReport): string {

@@ -63,6 +63,6 @@ export function lowerFunction(input: IrFunction, options: LowerOptions): Lowered
   }
   const count = instructions.reduce((n, i) => n + slots(i), 0);
   if (!options.skipSizeCheck && count > options.profile.maxInsns)
-    throw new DslError('DSL_TOO_BIG', `${fn.name} has ${count} instructions, above the ${options.profile.maxInsns} target ${options.profile.name} allows`, fn.src);
+    throw new DslError('DSL_TOO_BIG', `${fn.name} has ${count} instruction slots, above the ${options.profile.maxInsns} target ${options.profile.name} allows`, fn.src);
   return { name: fn.name, instructions, stackSize: spillBase + alloc.spillSlots * 8 };
 }
