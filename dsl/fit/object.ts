@@ -6,7 +6,7 @@
  * result.
  */
 import { CallKind, Class, JmpOp, LDDW, PseudoSource, slots, type Instruction } from '../isa/index.js';
-import type { TargetProfile } from '../kernel/index.js';
+import { BpfFunc, type TargetProfile } from '../kernel/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../object/index.js';
 import { assertFitsProfile } from './check.js';
 import { FitError } from './errors.js';
@@ -34,6 +34,8 @@ export interface ProgramFitReport {
   readonly limit: number;
   /** Real loops (backward jumps) left in the code. */
   readonly loops: number;
+  /** Loops lowered to `bpf_loop` helper calls (program and subprograms). */
+  readonly bpfLoops: number;
   /** Subprograms linked into it. */
   readonly subprograms: readonly string[];
   /** The split (one piece when it fits as is). */
@@ -97,8 +99,10 @@ export function fitObject(input: ObjectSpec, profile: TargetProfile, options: Fi
     for (const m of r.maps) taken.add(m.name);
     programs.push(...r.programs);
     maps.push(...r.maps);
+    const isBpfLoop = (i: Instruction) => i.opcode === (Class.JMP | JmpOp.CALL) && i.src === CallKind.HELPER && i.imm === BpfFunc.loop;
+    const bpfLoops = [program.instructions, ...reach.map((s) => subs.get(s)!.instructions)].reduce((n, l) => n + l.filter(isBpfLoop).length, 0);
     const instructions = program.instructions.length + reach.reduce((n, s) => n + subs.get(s)!.instructions.length, 0);
-    reports.push({ program: program.name, section: program.section, target: profile.name, insns: own + extra, slots: own + extra, instructions, limit, loops, subprograms: reach, split: r.report });
+    reports.push({ program: program.name, section: program.section, target: profile.name, insns: own + extra, slots: own + extra, instructions, limit, loops, bpfLoops, subprograms: reach, split: r.report });
   }
   const out: ObjectSpec = { ...spec, programs, ...(maps.length ? { maps } : {}) };
   return { spec: out, reports };
@@ -127,7 +131,7 @@ export function formatFitReports(reports: readonly ProgramFitReport[], source?: 
     lines.push(`  instructions: ${r.instructions} in ${r.insns} slots${lddw} (limit ${r.limit} slots)${r.subprograms.length ? `, with subprograms ${r.subprograms.join(', ')}` : ''}`);
     const inSource = source?.loops[r.program];
     const origin = inSource ? `; ${inSource} loop() in the source, ${source!.unrolled ? 'unrolled' : 'kept as bounded loops'}` : '';
-    lines.push(`  loops: ${r.loops} real (backward jumps)${origin}`);
+    lines.push(`  loops: ${r.loops} real (backward jumps)${r.bpfLoops ? `, ${r.bpfLoops} bpf_loop call${r.bpfLoops > 1 ? 's' : ''}` : ''}${origin}`);
     if (s.pieces.length === 1) {
       lines.push('  split: no (fits in one program)');
       continue;

@@ -23,11 +23,11 @@
  */
 import { DslError } from '../ir/errors.js';
 import type { FrameObject, IrFunction, LoopNode, Node, Operand, VReg } from '../ir/index.js';
-import type { TargetProfile } from '../kernel/index.js';
+import { BpfFunc, type TargetProfile } from '../kernel/index.js';
 
-/** `bpf_loop`'s helper id. */
-export const BPF_LOOP_HELPER = 181;
-const TAIL_CALL_HELPER = 12;
+/** `bpf_loop`'s helper id (181). */
+export const BPF_LOOP_HELPER: number = BpfFunc.loop;
+const TAIL_CALL_HELPER: number = BpfFunc.tail_call;
 
 /**
  * The auto strategy picks `bpf_loop` when walking the loop as a bounded loop

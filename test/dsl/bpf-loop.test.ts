@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { writeObject } from '../../dsl/elf/index.js';
+import { fitObject, formatFitReports } from '../../dsl/fit/index.js';
+import { targetProfile } from '../../dsl/program/build.js';
 import { DslError } from '../../dsl/ir/errors.js';
 import { CallKind, Class, JmpOp, LDDW, PseudoSource, type Instruction } from '../../dsl/isa/index.js';
 import { buildObject, progArray, program } from '../../dsl/program/index.js';
@@ -68,6 +70,11 @@ describe('bpf_loop strategy (lowering)', () => {
     expect(cb!.linkage ?? 'static').toBe('static');
     // No backward jump is left: the verifier checks the callback once.
     expect(main.some((i) => (i.opcode & 7) === Class.JMP && i.off < 0)).toBe(false);
+    // The fit report (build --explain / --json) counts it, with the callback linked in.
+    const { reports } = fitObject(spec, targetProfile('6.6'));
+    expect(reports[0]!.bpfLoops).toBe(1);
+    expect(reports[0]!.subprograms).toEqual(['bl_sum_loop0']);
+    expect(formatFitReports(reports)).toContain('  loops: 0 real (backward jumps), 1 bpf_loop call');
   });
 
   it('a short loop stays a bounded loop on 6.6; 5.15 (no bpf_loop) keeps the bounded loop', () => {
