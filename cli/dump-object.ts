@@ -5,10 +5,24 @@
  */
 import { decodeBtf, decodeBtfExt, formatBtfC, type Btf, type BtfLineInfo } from '../dsl/btf/index.js';
 import { readObject } from '../dsl/elf/index.js';
-import { readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../dsl/elf/file/index.js';
-import { disassembleSection, type CodeSymbol, type PrintOptions } from '../dsl/isa/index.js';
+import { EM_BPF, readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../dsl/elf/file/index.js';
+import { disassembleSection, slots, type CodeSymbol, type Instruction, type PrintOptions } from '../dsl/isa/index.js';
 import { BpfMapType, MapFlags, flagNames, nameOf } from '../dsl/kernel/index.js';
+import { ObjectError } from '../dsl/object/errors.js';
 import { isBtfTypeRef, typeSize, type MapDefinition, type ObjectSpec, type TypeSpec } from '../dsl/object/index.js';
+
+const MACHINES: Readonly<Record<number, string>> = { 3: 'i386', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 22: 'S/390', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+
+/**
+ * Throws unless `elf` is an eBPF ELF (e_machine EM_BPF): disassembling another
+ * architecture's code as BPF prints nonsense, so `dump` refuses it in one line,
+ * as `load` does.
+ */
+export function requireBpfElf(elf: ElfFile, displayName: string): ElfFile {
+  if (elf.machine === EM_BPF) return elf;
+  const arch = MACHINES[elf.machine];
+  throw new ObjectError('OBJECT_NOT_BPF', `${displayName} is not a BPF object: e_machine ${elf.machine}${arch ? ` (${arch})` : ''} is not EM_BPF (247)`);
+}
 
 /** Options of the object-level dump sections. */
 export interface ObjectDumpOptions {
@@ -52,7 +66,10 @@ export function describeSpec(spec: ObjectSpec): string[] {
   out.push('');
   const funcs = [...spec.programs.map((p) => ({ ...p, what: p.section })), ...(spec.subprograms ?? []).map((s) => ({ ...s, what: `.text (${s.linkage ?? 'static'} subprogram)` }))];
   out.push(`Programs (${funcs.length}):`);
-  for (const f of funcs) out.push(`  ${f.what} ${f.name}: ${f.instructions.length} instructions`);
+  for (const f of funcs) {
+    const n = slotCount(f.instructions);
+    out.push(`  ${f.what} ${f.name}: ${f.instructions.length} instructions${n !== f.instructions.length ? ` (${n} slots)` : ''}`);
+  }
   out.push('');
   if (spec.ignored?.length) {
     out.push(`Ignored (${spec.ignored.length}):`);
@@ -61,6 +78,8 @@ export function describeSpec(spec: ObjectSpec): string[] {
   }
   return out;
 }
+
+const slotCount = (insns: readonly Instruction[]) => insns.reduce((n, i) => n + slots(i), 0);
 
 function describeDefinition(d: MapDefinition, btf: Btf | undefined): string {
   const type = typeof d.type === 'number' ? (nameOf(BpfMapType, d.type) ?? String(d.type)) : d.type;
@@ -124,7 +143,7 @@ function elfBtf(elf: ElfFile): Btf | undefined {
  * `llvm-objdump -d -S` otherwise.
  */
 export function dumpWithSource(bytes: Uint8Array, displayName: string, options: PrintOptions & { raw?: boolean } = {}): string {
-  const elf = readElf(bytes);
+  const elf = requireBpfElf(readElf(bytes), displayName);
   const symbols = readSymbols(elf);
   const btf = elfBtf(elf);
   const extSec = elf.sections.find((s) => s.name === '.BTF.ext');
@@ -144,10 +163,19 @@ export function dumpWithSource(bytes: Uint8Array, displayName: string, options: 
       .map((s) => ({ name: s.name, addr: s.value, isObject: s.type === STT.OBJECT }));
     const info = lines.get(sec.name);
     out.push(`Disassembly of section ${sec.name}:`);
+    // Like llvm-objdump -S, the source text appears when the line changes (a new
+    // column on the same line repeats only the location), with its indentation.
+    let shown = '';
     for (const line of disassembleSection(sec.name, sec.data, syms, options)) {
+      if (/^[0-9a-f]{16} <.*>:$/.test(line)) shown = '';
       const m = /^ *(\d+):\t/.exec(line);
       const r = m ? info?.get(Number(m[1]) * 8) : undefined;
-      if (r) out.push(`; ${r.fileName}:${r.lineNum}:${r.column}`, ...(r.line ? [`; ${r.line.trim()}`] : []));
+      if (r) {
+        out.push(`; ${r.fileName}:${r.lineNum}:${r.column}`);
+        const at = `${r.fileName}:${r.lineNum}`;
+        if (r.line && at !== shown) out.push(`; ${r.line.trimEnd()}`);
+        shown = at;
+      }
       out.push(line);
     }
     out.push('');

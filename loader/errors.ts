@@ -64,7 +64,9 @@ function hint(command: string, errno: string, ctx: BpfErrorContext): string {
     case 'ENOMEM':
       return 'the kernel could not allocate memory for the object (too many entries, or memlock/cgroup memory limit)';
     case 'EFAULT':
-      return 'the kernel could not read or write a buffer (a bug in tsbpf: please report)';
+      return command === 'BPF_PROG_LOAD'
+        ? 'the kernel refused the program without a verifier log (an unreadable instruction, BTF or line-info buffer)'
+        : 'the kernel could not read or write a buffer (a bug in tsbpf: please report)';
     case 'EBUSY':
       return 'the target is busy (already attached, or an exclusive attachment exists)';
     case 'EAGAIN':

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../../dsl/errors.js';
 import { disassembleSection, type CodeSymbol } from '../../dsl/isa/index.js';
 import { readElf, readSymbols, SHF, SHT, STT, type ElfFile } from '../../dsl/elf/file/index.js';
-import { dumpObjectInfo, dumpWithSource } from '../dump-object.js';
+import { dumpObjectInfo, dumpWithSource, requireBpfElf } from '../dump-object.js';
 import { cliIo } from '../io.js';
 
 /** Options of `dumpObject`. */
@@ -21,6 +21,7 @@ export interface DumpOptions {
 
 /** The full llvm-objdump-style text for an ELF file; `displayName` is the path shown in the first line. */
 export function dumpObject(elf: ElfFile, displayName: string, options: DumpOptions = {}): string {
+  requireBpfElf(elf, displayName);
   const symbols = readSymbols(elf);
   const out: string[] = ['', `${displayName}:\tfile format elf64-bpf`, ''];
   elf.sections.forEach((sec, index) => {

@@ -21,7 +21,7 @@ function usage(message: string): TsbpfError {
 // Type names are printed lower-case, as bpftool prints them.
 function formatProgram(p: LoadedProgramReport): string {
   const attach = p.expectedAttachType ? ` (${p.expectedAttachType.toLowerCase()})` : '';
-  return `  ${p.name}: ${p.type.toLowerCase()}${attach} id ${p.id} insns ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
+  return `  ${p.name}: ${p.type.toLowerCase()}${attach} id ${p.id} slots ${p.insns} tag ${p.tag}${p.pinnedPath ? ` pinned at ${p.pinnedPath}` : ''}`;
 }
 
 function formatMap(m: LoadedMapReport): string {

@@ -9,6 +9,7 @@ import type { ObjectSpec } from '../object/spec.js';
 import { dataSectionKind } from './object-data.js';
 import type { SymbolNames } from './object-names.js';
 import { lineInfoPath } from './line-info-path.js';
+import { sourceLineText } from './source-text.js';
 
 /** Opcode of `call`. */
 export const CALL = Class.JMP | JmpOp.CALL;
@@ -101,7 +102,8 @@ export function lineRecords(f: Placed): BtfLineInfo[] {
     if (!(Number.isInteger(src.line) && src.line >= 0 && src.line < 1 << 22))
       throw new ObjectError('OBJECT_INVALID', `function '${f.name}' instruction ${index}: line ${src.line} does not fit line_info (22 bits)`);
     const column = Number.isInteger(src.column) && src.column >= 0 && src.column < 1024 ? src.column : 0;
-    out.push({ insnOff: f.offset + f.pos[index]! * 8, fileName: lineInfoPath(src.file), line: src.text ?? '', lineNum: src.line, column });
+    const text = src.text ?? sourceLineText(src.file, src.line);
+    out.push({ insnOff: f.offset + f.pos[index]! * 8, fileName: lineInfoPath(src.file), line: text, lineNum: src.line, column });
   });
   return out;
 }

@@ -65,7 +65,7 @@ export function checkAgainstProfile(program: CheckedProgram, profile: TargetProf
     problems.push({ code: 'FIT_PROG_TYPE', message: `program type ${progType} (section '${program.section}') is not available on target ${profile.name}` });
   const count = insns.reduce((n, i) => n + slots(i), 0) + (options.extraSlots ?? 0);
   if (!options.skipSize && count > profile.maxInsns)
-    problems.push({ code: 'FIT_TOO_BIG', message: `${count} instructions, above the ${profile.maxInsns} target ${profile.name} allows` });
+    problems.push({ code: 'FIT_TOO_BIG', message: `${count} instruction slots, above the ${profile.maxInsns} target ${profile.name} allows` });
   const rank = isaRank(profile.isa);
   let pseudoCalls = -1;
   let tailCalls = -1;

@@ -6,7 +6,7 @@
  * result.
  */
 import { CallKind, Class, JmpOp, LDDW, PseudoSource, slots, type Instruction } from '../isa/index.js';
-import type { TargetProfile } from '../kernel/index.js';
+import { BpfFunc, type TargetProfile } from '../kernel/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../object/index.js';
 import { assertFitsProfile } from './check.js';
 import { FitError } from './errors.js';
@@ -19,11 +19,23 @@ export interface ProgramFitReport {
   readonly program: string;
   readonly section: string;
   readonly target: string;
-  /** Instruction slots of the program with the subprograms it calls. */
+  /**
+   * Instruction slots (8-byte units) of the program with the subprograms it
+   * calls: what the kernel's `insn_cnt`, its 4,096 / 1,000,000 limit and
+   * `bpf_prog_info.xlated_prog_len / 8` count. An `lddw` is one instruction but
+   * two slots. Same value as {@link slots}.
+   */
   readonly insns: number;
+  /** Instruction slots (the kernel's unit; equals {@link insns}). */
+  readonly slots: number;
+  /** Instructions (an `lddw` counts once), as `dump` lists them. */
+  readonly instructions: number;
+  /** The target's limit, in slots. */
   readonly limit: number;
   /** Real loops (backward jumps) left in the code. */
   readonly loops: number;
+  /** Loops lowered to `bpf_loop` helper calls (program and subprograms). */
+  readonly bpfLoops: number;
   /** Subprograms linked into it. */
   readonly subprograms: readonly string[];
   /** The split (one piece when it fits as is). */
@@ -76,7 +88,7 @@ export function fitObject(input: ObjectSpec, profile: TargetProfile, options: Fi
     for (let k = 1; taken.has(`${mapPrefix}_fjmp`) || taken.has(`${mapPrefix}_fscr`); k++) mapPrefix = `${program.name.slice(0, 6)}${k}`;
     const user = options.split?.(program) ?? {};
     if (own + extra > limit && extra > 0)
-      throw new FitError('FIT_NEEDS_INLINE', program.name, `${own + extra} instructions with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
+      throw new FitError('FIT_NEEDS_INLINE', program.name, `${own + extra} instruction slots with its subprograms (${reach.join(', ')}), above the ${limit} target ${profile.name} allows; splitting needs the subprograms inlined`);
     const r = splitProgram(program, profile, { mapPrefix, ...user });
     for (const p of r.programs) {
       // Safety net: whatever the split produced must itself fit (size, ISA, loops, helpers).
@@ -87,7 +99,10 @@ export function fitObject(input: ObjectSpec, profile: TargetProfile, options: Fi
     for (const m of r.maps) taken.add(m.name);
     programs.push(...r.programs);
     maps.push(...r.maps);
-    reports.push({ program: program.name, section: program.section, target: profile.name, insns: own + extra, limit, loops, subprograms: reach, split: r.report });
+    const isBpfLoop = (i: Instruction) => i.opcode === (Class.JMP | JmpOp.CALL) && i.src === CallKind.HELPER && i.imm === BpfFunc.loop;
+    const bpfLoops = [program.instructions, ...reach.map((s) => subs.get(s)!.instructions)].reduce((n, l) => n + l.filter(isBpfLoop).length, 0);
+    const instructions = program.instructions.length + reach.reduce((n, s) => n + subs.get(s)!.instructions.length, 0);
+    reports.push({ program: program.name, section: program.section, target: profile.name, insns: own + extra, slots: own + extra, instructions, limit, loops, bpfLoops, subprograms: reach, split: r.report });
   }
   const out: ObjectSpec = { ...spec, programs, ...(maps.length ? { maps } : {}) };
   return { spec: out, reports };
@@ -112,17 +127,18 @@ export function formatFitReports(reports: readonly ProgramFitReport[], source?: 
   for (const r of reports) {
     const s = r.split;
     lines.push(`program ${r.program} (section ${r.section}) — target ${r.target}`);
-    lines.push(`  instructions: ${r.insns} (limit ${r.limit})${r.subprograms.length ? `, with subprograms ${r.subprograms.join(', ')}` : ''}`);
+    const lddw = r.insns !== r.instructions ? `, ${r.insns - r.instructions} lddw counting 2` : '';
+    lines.push(`  instructions: ${r.instructions} in ${r.insns} slots${lddw} (limit ${r.limit} slots)${r.subprograms.length ? `, with subprograms ${r.subprograms.join(', ')}` : ''}`);
     const inSource = source?.loops[r.program];
     const origin = inSource ? `; ${inSource} loop() in the source, ${source!.unrolled ? 'unrolled' : 'kept as bounded loops'}` : '';
-    lines.push(`  loops: ${r.loops} real (backward jumps)${origin}`);
+    lines.push(`  loops: ${r.loops} real (backward jumps)${r.bpfLoops ? `, ${r.bpfLoops} bpf_loop call${r.bpfLoops > 1 ? 's' : ''}` : ''}${origin}`);
     if (s.pieces.length === 1) {
       lines.push('  split: no (fits in one program)');
       continue;
     }
     const via = s.carrier === 'cb' ? 'skb->cb' : `per-CPU ${s.scratchMap} (${s.scratchValueSize} bytes)`;
     lines.push(`  split: ${s.pieces.length} pieces chained by tail calls through ${s.progArray}; values carried in ${via}; a failed tail call returns ${s.defaultReturn}`);
-    s.pieces.forEach((p, k) => lines.push(`    piece ${k}: ${p.name} — ${p.insns} instructions (original #${p.start}..#${p.end - 1})`));
+    s.pieces.forEach((p, k) => lines.push(`    piece ${k}: ${p.name} — ${p.insns} slots (original #${p.start}..#${p.end - 1})`));
     for (const c of s.cuts) {
       const where = c.source ? `${c.source.file}:${c.source.line}:${c.source.column}` : `instruction #${c.resumeAt}`;
       lines.push(`    resume ${c.id} → piece ${c.piece} at #${c.resumeAt} (${where}): ${c.carried.length ? c.carried.join(', ') : 'nothing carried'}`);

@@ -100,11 +100,19 @@ export interface MapRefNode extends At { readonly op: 'mapref'; readonly dst: VR
 export interface GlobalAddrNode extends At { readonly op: 'globaladdr'; readonly dst: VReg; readonly name: string; readonly offset: number }
 /** Helper call by id; arguments go to r1–r5, the result (if kept) comes from r0. */
 export interface CallNode extends At { readonly op: 'call'; readonly helper: number; readonly name: string; readonly args: readonly Operand[]; readonly dst?: VReg | undefined }
+/** `dst = &fn` (lddw BPF_PSEUDO_FUNC): a callback subprogram's address, for `bpf_loop`. */
+export interface FuncAddrNode extends At { readonly op: 'funcaddr'; readonly dst: VReg; readonly fn: string }
 /** Call of a DSL subfunction (bpf-to-bpf call). */
 export interface CallFnNode extends At { readonly op: 'callfn'; readonly fn: string; readonly args: readonly Operand[]; readonly dst?: VReg | undefined }
 export interface IfNode extends At { readonly op: 'if'; readonly cond: Cond | CondExpr; readonly then: readonly Node[]; readonly else: readonly Node[] }
+/**
+ * How a loop becomes code: `auto` (the default) lets lowering choose (unrolled,
+ * a bounded loop, or `bpf_loop` when too long for the verifier to walk);
+ * `bpf_loop` asks for the helper (kernel 5.17) explicitly.
+ */
+export type LoopStrategy = 'auto' | 'bpf_loop';
 /** `for (iv = 0; iv < count; iv++) body` with a build-time `count`. */
-export interface LoopNode extends At { readonly op: 'loop'; readonly id: number; readonly count: number; readonly iv: VReg; readonly body: readonly Node[] }
+export interface LoopNode extends At { readonly op: 'loop'; readonly id: number; readonly count: number; readonly iv: VReg; readonly body: readonly Node[]; readonly strategy?: LoopStrategy | undefined }
 export interface BreakNode extends At { readonly op: 'break'; readonly loop: number }
 export interface ContinueNode extends At { readonly op: 'continue'; readonly loop: number }
 export interface ReturnNode extends At { readonly op: 'return'; readonly value: Operand }
@@ -112,7 +120,7 @@ export interface ReturnNode extends At { readonly op: 'return'; readonly value: 
 /** Every IR node. */
 export type Node =
   | MovNode | AluNode | NegNode | SwapNode | SextNode | LoadNode | StoreNode | AtomicNode
-  | FrameAddrNode | MapRefNode | GlobalAddrNode | CallNode | CallFnNode
+  | FrameAddrNode | MapRefNode | GlobalAddrNode | FuncAddrNode | CallNode | CallFnNode
   | IfNode | LoopNode | BreakNode | ContinueNode | ReturnNode;
 
 /** A stack object (a `b.local`) of the frame: bytes `[off, off + size)` below r10 (`off` negative). */

@@ -44,6 +44,7 @@ function one(i: MInsn): Instruction | undefined {
     case 'lddw':
       if (i.ref === 'map') return insn.ldMapFd(R(i.d), i.name);
       if (i.ref === 'global') return insn.ldGlobal(R(i.d), i.name, i.offset);
+      if (i.ref === 'func') return insn.ldFunc(R(i.d), i.name);
       return insn.lddw(R(i.d), i.value);
     case 'ld':
       return LD[i.size](R(i.d), regName(i.base), i.off);

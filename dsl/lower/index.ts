@@ -8,6 +8,7 @@ import { assemble, slots, type Instruction } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { IrFunction, LoopNode } from '../ir/index.js';
 import type { TargetProfile } from '../kernel/index.js';
+import { lowerBpfLoops } from './bpf-loop.js';
 import { emit } from './emit.js';
 import { linearize } from './linearize.js';
 import { allocate } from './regalloc.js';
@@ -15,6 +16,7 @@ import { allocate } from './regalloc.js';
 export { linearize, prune, fitsImm64, type LinearizeOptions } from './linearize.js';
 export { allocate, liveness, type Allocation } from './regalloc.js';
 export { emit } from './emit.js';
+export { lowerBpfLoops, wantsBpfLoop, BPF_LOOP_HELPER, type BpfLoopResult } from './bpf-loop.js';
 export * from './mir.js';
 
 /** The kernel's per-function stack limit. */
@@ -41,12 +43,20 @@ export interface LoweredFunction {
   readonly instructions: Instruction[];
   /** Bytes of stack used (locals and spills). */
   readonly stackSize: number;
+  /** Static callback subprograms its `bpf_loop` loops call (see bpf-loop.ts), nested ones included. */
+  readonly callbacks?: readonly LoweredFunction[];
 }
 
 /** Lowers one function for a target profile. */
 export function lowerFunction(input: IrFunction, options: LowerOptions): LoweredFunction {
   let fn = input;
   for (const pass of options.passes ?? []) fn = pass(fn, options.profile);
+  const loops = lowerBpfLoops(fn, options.profile);
+  fn = loops.fn;
+  const callbacks = loops.callbacks.flatMap((c) => {
+    const low = lowerFunction(c, { ...options, passes: [] });
+    return [{ ...low, callbacks: [] }, ...(low.callbacks ?? [])];
+  });
   for (const o of fn.objects) {
     if (-o.off > MAX_STACK)
       throw new DslError('DSL_STACK_OVERFLOW', `stack frame of ${fn.name} exceeds ${MAX_STACK} bytes: this local ends at ${-o.off} bytes`, o.src);
@@ -63,6 +73,6 @@ export function lowerFunction(input: IrFunction, options: LowerOptions): Lowered
   }
   const count = instructions.reduce((n, i) => n + slots(i), 0);
   if (!options.skipSizeCheck && count > options.profile.maxInsns)
-    throw new DslError('DSL_TOO_BIG', `${fn.name} has ${count} instructions, above the ${options.profile.maxInsns} target ${options.profile.name} allows`, fn.src);
-  return { name: fn.name, instructions, stackSize: spillBase + alloc.spillSlots * 8 };
+    throw new DslError('DSL_TOO_BIG', `${fn.name} has ${count} instruction slots, above the ${options.profile.maxInsns} target ${options.profile.name} allows`, fn.src);
+  return { name: fn.name, instructions, stackSize: spillBase + alloc.spillSlots * 8, ...(callbacks.length ? { callbacks } : {}) };
 }

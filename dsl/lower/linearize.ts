@@ -5,6 +5,7 @@
  * ISA v3+, native signed division on v4 or a software fallback, a real bounded
  * loop or a full unroll).
  */
+import { assertUnrollable } from './bpf-loop.js';
 import { isaRank } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { CmpKind, Cond, CondExpr, IrFunction, LoopNode, Node, Operand, VReg, Width } from '../ir/index.js';
@@ -246,6 +247,9 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
       case 'globaladdr':
         emit({ k: 'lddw', d: n.dst, ref: 'global', value: 0n, name: n.name, offset: n.offset });
         return;
+      case 'funcaddr':
+        emit({ k: 'lddw', d: n.dst, ref: 'func', value: 0n, name: n.fn, offset: 0 });
+        return;
       case 'call':
       case 'callfn': {
         if (n.args.length > 5) throw new DslError('DSL_ARGS', `${n.op === 'call' ? `helper ${n.name}` : `function ${n.fn}`} takes at most 5 arguments`, src);
@@ -296,6 +300,7 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
         if (n.count <= 0) return;
         const end = label('lend');
         if (unroll(n, profile)) {
+          assertUnrollable(n, profile);
           for (let k = 0; k < n.count; k++) {
             const nextIter = label('lnext');
             emit({ k: 'mov', d: n.iv, s: BigInt(k), w: 32 });

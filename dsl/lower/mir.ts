@@ -26,7 +26,7 @@ export type MInsn = At &
     | { readonly k: 'alu'; readonly op: MAluOp; readonly d: Reg; readonly s: MOperand; readonly w: Width }
     | { readonly k: 'neg'; readonly d: Reg; readonly w: Width }
     | { readonly k: 'end'; readonly d: Reg; readonly bits: 16 | 32 | 64 }
-    | { readonly k: 'lddw'; readonly d: Reg; readonly ref: 'imm' | 'map' | 'global'; readonly value: bigint; readonly name: string; readonly offset: number }
+    | { readonly k: 'lddw'; readonly d: Reg; readonly ref: 'imm' | 'map' | 'global' | 'func'; readonly value: bigint; readonly name: string; readonly offset: number }
     | { readonly k: 'ld'; readonly d: Reg; readonly base: Reg; readonly off: number; readonly size: AccessSize }
     | { readonly k: 'st'; readonly base: Reg; readonly off: number; readonly size: AccessSize; readonly s: MOperand }
     | { readonly k: 'atomic'; readonly aop: 'add' | 'or' | 'and' | 'xor'; readonly fetch: boolean; readonly base: Reg; readonly off: number; readonly size: 4 | 8; readonly s: Reg }

@@ -192,6 +192,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
     ...(options.skipSizeCheck ? { skipSizeCheck: true } : {}),
   };
   const progSpecs: ProgramSpec[] = [];
+  const subSpecs: SubprogramSpec[] = [];
   const callees = new Map<string, readonly string[]>();
   const seen = new Set<string>();
   for (const def of programs) {
@@ -213,8 +214,8 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
     const low = lowerFunction(ir, lowerOpts);
     lowered.set(def.name, low);
     progSpecs.push({ name: def.name, section: def.section, instructions: low.instructions });
+    for (const cb of low.callbacks ?? []) subSpecs.push({ name: cb.name, instructions: cb.instructions });
   }
-  const subSpecs: SubprogramSpec[] = [];
   const done = new Set<string>();
   for (let again = true; again; ) {
     again = false;
@@ -229,6 +230,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
       const low = lowerFunction(ir, lowerOpts);
       lowered.set(name, low);
       subSpecs.push({ name, instructions: low.instructions });
+      for (const cb of low.callbacks ?? []) subSpecs.push({ name: cb.name, instructions: cb.instructions });
     }
   }
   for (const def of programs) checkCallDepth(def.name, lowered, callees, def.src);

@@ -7,7 +7,7 @@
  */
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { Node, Operand, VReg } from '../ir/index.js';
+import type { LoopStrategy, Node, Operand, VReg } from '../ir/index.js';
 import { BpfFunc, PACKET_CHANGING_HELPERS, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
@@ -71,6 +71,17 @@ export interface SkLookupOptions {
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
 
+/** Options of `b.loop()`. */
+export interface LoopOptions {
+  /**
+   * `'auto'` (default): unrolled without bounded loops, a bounded loop, or the
+   * `bpf_loop` helper when the count is too large for the verifier to walk (see
+   * dsl/lower/bpf-loop.ts). `'bpf_loop'`: always the helper (kernel 5.17); the body
+   * becomes a callback, so it may `break()`/`continue()` but not `return()`.
+   */
+  readonly strategy?: LoopStrategy;
+}
+
 /** The builder a program or subfunction body receives. */
 export interface B {
   /** Runs `then` when `cond` holds, else `otherwise`. A build-time boolean picks a branch at build time. */
@@ -83,7 +94,7 @@ export interface B {
   /** Returns from the program. */
   return(value: ValueLike<HostIntName>): void;
   /** `for (i = 0; i < count; i++) body(i)` with a build-time `count`: a real bounded loop or unrolled, per target. */
-  loop(count: number, body: (i: Int<'u32'>) => void): void;
+  loop(count: number, body: (i: Int<'u32'>) => void, options?: LoopOptions): void;
   break(): void;
   continue(): void;
   /** A mutable scalar variable. */
@@ -204,12 +215,14 @@ export class BuilderImpl {
     this.rec.emit({ op: 'return', value: op });
   }
 
-  loop(count: number, body: (i: unknown) => void): void {
+  loop(count: number, body: (i: unknown) => void, options?: LoopOptions): void {
     const src = callerLocation();
+    const strategy = options?.strategy ?? 'auto';
+    if (strategy !== 'auto' && strategy !== 'bpf_loop') throw new DslError('DSL_LOOP', `loop(): unknown strategy ${JSON.stringify(strategy)} (expected 'auto' or 'bpf_loop')`, src);
     if (!Number.isInteger(count) || count < 0 || count > 1 << 20) throw new DslError('DSL_LOOP', `loop(): the count must be a build-time integer in 0..${1 << 20}, got ${String(count)}`, src);
     const iv = this.rec.vreg();
     const { id, body: nodes } = recordLoopBody(this.rec, (f) => this.rec.loop(f), () => body(this.rec.value(SCALARS.u32, iv)));
-    this.rec.emit({ op: 'loop', id, count, iv, body: nodes });
+    this.rec.emit({ op: 'loop', id, count, iv, body: nodes, ...(strategy !== 'auto' ? { strategy } : {}) });
   }
 
   break(): void {

@@ -11,7 +11,7 @@ export {
 export type { SwitchCases } from './conditions.js';
 export { FibLookup4, FibLookup6, type FibParams } from './fib.js';
 export { SockTuple4, SockTuple6, type SockRef, type SockView } from './sockets.js';
-export type { B, CsumWord, CsumDiff, SkLookupOptions, Var, InitOf, DataArg, Nullable, UpdateFlag, DataMap } from './builder.js';
+export type { B, LoopOptions, CsumWord, CsumDiff, SkLookupOptions, Var, InitOf, DataArg, Nullable, UpdateFlag, DataMap } from './builder.js';
 export type { Ptr, AnyPtr, Place, Region, View, StructView, ArrayView, Settable, Atomics, PtrBrand, SchemaOf } from './pointer.js';
 export type { Value, ValueLike, Int, BeInt, Cond, CondArg, HostIntName, BeIntName, ScalarName, NameOf, ScalarSchema, U32Like, U64Like, ShiftAmount } from './scalar.js';
 export type { SockCtx, SockHook, SkSkbCtx, SockOpsCtx, SkMsgCtx } from './context-sock.js';

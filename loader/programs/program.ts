@@ -147,8 +147,11 @@ export class Program implements Disposable {
       const r = progLoad(base);
       if (r.ok) return new Program(new Fd(r.ret, `program "${name}"`), meta);
       const errno = errnoName(r.errno);
-      // Refusals the verifier has nothing to say about.
-      if (errno === 'EPERM' || errno === 'ENOMEM' || errno === 'EFAULT' || errno === 'EBADF')
+      // Refusals the verifier has nothing to say about. EFAULT is not one: the
+      // verifier returns it for its own limits ("The sequence of N jumps is too
+      // complex", internal state errors), so the reload below fetches the log; an
+      // EFAULT with an empty log stays a BpfError.
+      if (errno === 'EPERM' || errno === 'ENOMEM' || errno === 'EBADF')
         throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${spec.type})` });
     }
 

@@ -161,7 +161,7 @@ describe.skipIf(!ok)('loadObject: clang-19 object', () => {
     try {
       const r = await tsbpf('load', compileFixture(tmp));
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^  entry: sched_cls id \d+ insns \d+ tag [0-9a-f]{16}$/m);
+      expect(r.stdout).toMatch(/^  entry: sched_cls id \d+ slots \d+ tag [0-9a-f]{16}$/m);
       expect(r.stdout).toMatch(/^  \.rodata \("object_t\.rodata"\): array id \d+ key 4B value 8B max_entries 1 created$/m);
       expect(r.stdout).toMatch(/released when this command exits/);
       const missing = await tsbpf('load', join(tmp, 'nope.o'));
