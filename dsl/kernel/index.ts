@@ -14,3 +14,4 @@ export * from './context.js';
 export * from './helpers.js';
 export * from './sections.js';
 export * from './profiles.js';
+export * from './verifier-limits.js';

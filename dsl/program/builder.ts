@@ -8,7 +8,7 @@
 import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { Operand, VReg } from '../ir/index.js';
-import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
+import { BpfFunc, ctxField, HELPER_SINCE, helperAllowed, PACKET_CHANGING_HELPERS, profileAllowsHelper, VERIFIED_KERNEL, ctxKindOf, type HelperName } from '../kernel/index.js';
 import { resolveTypedef, type AnySchema, type ArraySchema, type Bitfield, type CompositeSchema, type EnumSchema, type Fields, type PadSchema, type TypedefSchema } from '../types/index.js';
 import type { MapDef } from './maps.js';
 import { addressOf, coreOf, viewOf, type AnyPtr, type Ptr, type PtrCore, type Region, type Settable } from './pointer.js';
@@ -54,13 +54,6 @@ export type CsumWord = Value<'be16' | 'be32'> | U64Like;
 
 /** Maps usable with lookup/update/delete. */
 export type DataMap<K, V> = MapDef<K & AnySchema, V & AnySchema, 'hash' | 'array' | 'lpm'>;
-
-/** Helpers after which the verifier forgets packet pointers (bpf_helper_changes_pkt_data). */
-const CHANGES_PACKET = new Set<string>([
-  'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'skb_vlan_push', 'skb_vlan_pop', 'skb_change_proto', 'skb_change_type',
-  'skb_change_tail', 'skb_change_head', 'skb_pull_data', 'skb_adjust_room', 'xdp_adjust_head', 'xdp_adjust_tail', 'xdp_adjust_meta',
-  'clone_redirect', 'msg_pull_data', 'msg_push_data', 'msg_pop_data', 'lwt_push_encap', 'lwt_seg6_store_bytes', 'lwt_seg6_adjust_srh', 'lwt_seg6_action',
-]);
 
 /** The builder a program or subfunction body receives. */
 export interface B {
@@ -286,7 +279,7 @@ export class BuilderImpl {
     }
     const dst = keep ? rec.vreg() : undefined;
     rec.emit({ op: 'call', helper: BpfFunc[name], name, args, dst });
-    if (CHANGES_PACKET.has(name)) {
+    if (PACKET_CHANGING_HELPERS.has(name as HelperName)) {
       rec.packetEpoch++;
       rec.packetInvalidatedBy = `bpf_${name} at ${src ? `${src.file}:${src.line}` : 'unknown location'}`;
     }
