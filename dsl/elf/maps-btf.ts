@@ -63,6 +63,8 @@ export function encodeMapStruct(builder: BtfBuilder, def: MapDefinition, what: s
   if (def.pinning === 'byName') num('pinning', PIN_BY_NAME);
   else if (def.pinning !== undefined && def.pinning !== 'none') throw new ObjectError('OBJECT_INVALID', `${what}: unknown pinning '${String(def.pinning)}'`);
   if (def.numaNode !== undefined) num('numa_node', def.numaNode);
+  if (def.mapExtra !== undefined || def.ifindex !== undefined)
+    throw new ObjectError('OBJECT_UNSUPPORTED', `${what}: mapExtra and ifindex are not written to ELF objects; give them to BpfMap.create`);
   if (withValues || def.innerMap) {
     let target: BtfTypeId;
     if (def.innerMap) {

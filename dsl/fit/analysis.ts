@@ -6,16 +6,16 @@
  * program can be cut and what must be carried to the next piece.
  */
 import { AluOp, AtomicOp, CallKind, Class, JmpOp, LDDW, Mode, PseudoSource, sizeBytes, type Instruction, type Size, type SourceLocation } from '../isa/index.js';
-import { PACKET_CHANGING_HELPER_IDS, ctxFields, ctxKindOf, helperById, type AttachTypeName, type ProgTypeName } from '../kernel/index.js';
+import { BpfFunc, PACKET_CHANGING_HELPER_IDS, ctxFields, ctxKindOf, helperById, MAX_STACK_BYTES, type AttachTypeName, type ProgTypeName } from '../kernel/index.js';
 import type { Flow } from './flow.js';
 import { CTX, MIXED, PKT_END, SCALAR, UNINIT, constant, frame, joinKind, packet, pointer, sameKind, type Kind } from './kinds.js';
 
 /** Stack bytes the kernel gives a function. */
-export const STACK_BYTES = 512;
+export const STACK_BYTES = MAX_STACK_BYTES;
 /** Number of 8-byte stack slots; slot `s` covers `r10 - 512 + 8s` up to 8 bytes further. */
 export const STACK_SLOTS = STACK_BYTES / 8;
 /** The helper id of `bpf_tail_call`. */
-export const TAIL_CALL_HELPER = 12;
+export const TAIL_CALL_HELPER = BpfFunc.tail_call;
 
 /** Frame offset (negative) of the start of slot `s`. */
 export function slotOffset(s: number): number {

@@ -15,7 +15,7 @@
  * tc, XDP_ABORTED for XDP, 0 otherwise (drop / reject) — see {@link defaultReturnFor}.
  */
 import { assemble, slots, type Instruction, type InstructionMeta, type SourceLocation } from '../isa/index.js';
-import type { AttachTypeName, ProgTypeName, TargetProfile } from '../kernel/index.js';
+import { TcAct, XdpAction, type AttachTypeName, type ProgTypeName, type TargetProfile } from '../kernel/index.js';
 import type { MapSpec, ProgramSpec } from '../object/index.js';
 import { STACK_BYTES, STACK_SLOTS, analyze, slotOffset, type Analysis } from './analysis.js';
 import { describeCarried, resumePoint, type Carried, type ResumePoint } from './carry.js';
@@ -30,9 +30,9 @@ export function defaultReturnFor(progType: ProgTypeName | undefined): number {
   switch (progType) {
     case 'SCHED_CLS':
     case 'SCHED_ACT':
-      return 2; // TC_ACT_SHOT
+      return TcAct.SHOT;
     case 'XDP':
-      return 0; // XDP_ABORTED
+      return XdpAction.ABORTED;
     default:
       return 0; // socket filter: drop; cgroup hooks: reject
   }

@@ -15,3 +15,4 @@ export * from './helpers.js';
 export * from './sections.js';
 export * from './profiles.js';
 export * from './packet-helpers.js';
+export * from './verifier-limits.js';

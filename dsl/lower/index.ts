@@ -7,7 +7,7 @@
 import { assemble, slots, type Instruction } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { IrFunction, LoopNode } from '../ir/index.js';
-import type { TargetProfile } from '../kernel/index.js';
+import { MAX_STACK_BYTES, type TargetProfile } from '../kernel/index.js';
 import { lowerBpfLoops } from './bpf-loop.js';
 import { emit } from './emit.js';
 import { linearize } from './linearize.js';
@@ -20,7 +20,7 @@ export { lowerBpfLoops, wantsBpfLoop, BPF_LOOP_HELPER, type BpfLoopResult } from
 export * from './mir.js';
 
 /** The kernel's per-function stack limit. */
-export const MAX_STACK = 512;
+export const MAX_STACK = MAX_STACK_BYTES;
 
 /** An IR → IR pass run before linearisation. */
 export type IrPass = (fn: IrFunction, profile: TargetProfile) => IrFunction;

@@ -40,10 +40,17 @@ export function isBtfTypeRef(t: TypeSpec): t is BtfTypeRef {
 /** Pinning of a map: `byName` pins at `<pin root>/<map name>` (LIBBPF_PIN_BY_NAME). */
 export type MapPinning = 'none' | 'byName';
 
-/** The part of a map definition shared by top-level and inner maps. */
+/**
+ * A map: what an object declares (`MapSpec`, named), an inner-map template, and
+ * what `BpfMap.create` (loader/maps) takes. Load-time extras (a loaded BTF fd,
+ * custom codecs, an open inner-map fd) are options of `BpfMap.create`, not part
+ * of the spec.
+ */
 export interface MapDefinition {
   /** Map type by UAPI name (`'HASH'`, `'PROG_ARRAY'`…) or raw number. */
   readonly type: MapTypeName | number;
+  /** Kernel-visible name ([A-Za-z0-9_.], 15 characters kept); required in an object. */
+  readonly name?: string;
   /** Key type (schema / BTF type) or key size in bytes. Omit for maps without keys. */
   readonly key?: TypeSpec;
   /** Value type or value size in bytes. */
@@ -55,6 +62,10 @@ export interface MapDefinition {
   readonly numaNode?: number;
   /** Template of the inner maps of a map-in-map (`ARRAY_OF_MAPS`, `HASH_OF_MAPS`). */
   readonly innerMap?: MapDefinition;
+  /** `map_extra` (bloom filter hash count, arena address); BpfMap.create only (the ELF writer refuses it). */
+  readonly mapExtra?: bigint | number;
+  /** Offload to this interface (hardware offload only); BpfMap.create only (the ELF writer refuses it). */
+  readonly ifindex?: number;
 }
 
 /** A map of the object. */

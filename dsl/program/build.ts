@@ -7,7 +7,7 @@
  */
 import { DslError } from '../ir/errors.js';
 import { freezeIr, type IrFunction, type LoopNode, type Operand } from '../ir/index.js';
-import { profileByName, type TargetProfile } from '../kernel/index.js';
+import { MAX_STACK_BYTES, profileByName, type TargetProfile } from '../kernel/index.js';
 import { lowerFunction, type IrPass, type LoweredFunction } from '../lower/index.js';
 import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec, SubprogramSpec } from '../object/index.js';
 import { FitError, fitObject, type FitOptions } from '../fit/index.js';
@@ -168,7 +168,7 @@ function checkCallDepth(name: string, lowered: ReadonlyMap<string, LoweredFuncti
     return own + Math.max(0, ...(callees.get(fn) ?? []).map((c) => depth(c, [...seen, fn])));
   };
   const total = depth(name, []);
-  if (total > 512) throw new DslError('DSL_STACK_OVERFLOW', `${name}: the stack of the call chain needs ${total} bytes, above 512`, src);
+  if (total > MAX_STACK_BYTES) throw new DslError('DSL_STACK_OVERFLOW', `${name}: the stack of the call chain needs ${total} bytes, above ${MAX_STACK_BYTES}`, src);
 }
 
 /**

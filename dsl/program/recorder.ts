@@ -7,7 +7,7 @@
 import { callerLocation, type SourceLocation } from '../isa/index.js';
 import { DslError, formatLocation } from '../ir/errors.js';
 import { FIRST_VREG, type AluKind, type FrameObject, type Node, type Operand, type VReg, type Width } from '../ir/index.js';
-import type { AttachTypeName, ProgTypeName, TargetProfile } from '../kernel/index.js';
+import { MAX_STACK_BYTES, type AttachTypeName, type ProgTypeName, type TargetProfile } from '../kernel/index.js';
 import { ScalarImpl, type ScalarInfo } from './scalar.js';
 
 /** A lexical scope of the body (a branch, a loop body, an `ifPresent` callback). */
@@ -157,7 +157,7 @@ export class Recorder {
     this.frameSize += rounded;
     const off = -this.frameSize;
     this.objects.push({ off, size: rounded, src });
-    if (this.frameSize > 512) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds 512 bytes: this local needs ${this.frameSize} bytes in all`, src);
+    if (this.frameSize > MAX_STACK_BYTES) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${MAX_STACK_BYTES} bytes: this local needs ${this.frameSize} bytes in all`, src);
     return off;
   }
 }

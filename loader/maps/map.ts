@@ -18,7 +18,7 @@ import {
   objPin,
   getFdById,
 } from '../sys/bpf.js';
-import { Cmd, MapFlag, MapType, OBJ_NAME_LEN, UpdateFlag, mapTypeName, type MapTypeName } from '../sys/constants.js';
+import { Cmd, MapFlag, OBJ_NAME_LEN, UpdateFlag, mapTypeName, type MapTypeName } from '../sys/constants.js';
 import { possibleCpus } from '../sys/cpus.js';
 import { Fd } from '../sys/fd.js';
 import { bpfObjectKind } from '../sys/fdinfo.js';
@@ -26,7 +26,8 @@ import { mapInfo, type MapInfo } from '../sys/info.js';
 import { btfCodecsForMap } from './btf-codec.js';
 import { FdValueCodec, RawCodec, type AnyCodec, type InputOf, type OutputOf } from './codec.js';
 import { defaultFlags, isFdMap, isMapInMap, isPerCpu, type Stored } from './kinds.js';
-import type { MapSpec } from './spec.js';
+import { isBtfTypeRef, mapTypeNumber, type MapDefinition, type TypeSpec } from '../../dsl/object/index.js';
+import type { MapCreateOptions } from './spec.js';
 import { checkMapCreateNumbers, updateFlags } from './validate.js';
 
 /** Update modes: create or replace, only create, only replace. */
@@ -53,8 +54,10 @@ export interface OpenOptions<KC extends AnyCodec = AnyCodec, VC extends AnyCodec
   readonly useBtf?: boolean;
 }
 
-/** Key codec a spec implies. */
+/** Key codec a spec implies: its key schema, else raw bytes. */
 type KeyCodecOf<S> = S extends { key: infer C extends AnyCodec } ? C : RawCodec;
+/** Map type name a spec implies. */
+type TypeOf<S> = S extends { type: infer T extends MapTypeName } ? T : MapTypeName;
 /** Value codec a spec implies. */
 type ValueCodecOf<S> = S extends { value: infer C extends AnyCodec }
   ? C
@@ -122,39 +125,45 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
 
   // ------------------------------------------------------------ creation / opening
 
-  /** Creates a map from a spec (BPF_MAP_CREATE). The returned map owns the new fd. */
-  static create<const S extends MapSpec>(spec: S): BpfMap<KeyCodecOf<S>, ValueCodecOf<S>, S['type']> {
-    const type = MapType[spec.type];
-    if (type === undefined) throw new LoaderError('LOADER_MAP_TYPE', `unknown map type '${String(spec.type)}'`);
-    const keySize = spec.keySize ?? spec.key?.size ?? (spec.type === 'RINGBUF' || spec.type === 'QUEUE' || spec.type === 'STACK' || spec.type === 'BLOOM_FILTER' ? 0 : undefined);
-    // Socket maps get 8-byte values: lookups then return the socket cookie (4-byte ones cannot be read back).
-    const fdValueSize = spec.type === 'SOCKMAP' || spec.type === 'SOCKHASH' ? 8 : 4;
-    const valueSize = spec.valueSize ?? spec.value?.size ?? (isFdMap(spec.type) ? fdValueSize : spec.type === 'RINGBUF' ? 0 : undefined);
+  /**
+   * Creates a map from a spec (BPF_MAP_CREATE). The returned map owns the new fd.
+   * Keys and values given as schemas are encoded/decoded through them; sizes
+   * (numbers) mean raw bytes. `options` carries load-time extras: custom codecs,
+   * BTF type ids of a loaded BTF object, an open inner-map template.
+   */
+  static create<const S extends MapDefinition, KO extends AnyCodec | undefined = undefined, VO extends AnyCodec | undefined = undefined>(
+    spec: S,
+    options: MapCreateOptions & { readonly key?: KO; readonly value?: VO } = {},
+  ): BpfMap<KO extends AnyCodec ? KO : KeyCodecOf<S>, VO extends AnyCodec ? VO : ValueCodecOf<S>, TypeOf<S>> {
     const name = spec.name ?? '';
-    const what = `map "${name}" (${spec.type})`;
-    if (keySize === undefined) throw new LoaderError('LOADER_SPEC', `${what}: give keySize or a key schema`);
-    if (valueSize === undefined) throw new LoaderError('LOADER_SPEC', `${what}: give valueSize or a value schema`);
-    if (spec.key && spec.keySize !== undefined && spec.key.size !== spec.keySize)
-      throw new LoaderError('LOADER_SIZE', `${what}: keySize ${spec.keySize} disagrees with the key schema's size ${spec.key.size}`);
-    if (spec.value && spec.valueSize !== undefined && spec.value.size !== spec.valueSize)
-      throw new LoaderError('LOADER_SIZE', `${what}: valueSize ${spec.valueSize} disagrees with the value schema's size ${spec.value.size}`);
-    let flags = spec.flags ?? defaultFlags(spec.type);
+    let type: number;
+    try {
+      type = mapTypeNumber(spec, `map "${name}"`);
+    } catch (e) {
+      throw new LoaderError('LOADER_MAP_TYPE', (e as Error).message, { cause: e });
+    }
+    const typeName = mapTypeName(type);
+    if (typeName.startsWith('type_')) throw new LoaderError('LOADER_MAP_TYPE', `unknown map type '${String(spec.type)}'`);
+    const what = `map "${name}" (${typeName})`;
+    refuseLoadTimeFields(spec, what);
+    const { keySize, valueSize, key, value } = mapShape(spec, typeName, options, what);
+    let flags = spec.flags ?? defaultFlags(typeName);
     checkMapCreateNumbers(what, { keySize, valueSize, maxEntries: spec.maxEntries, flags, numaNode: spec.numaNode, ifindex: spec.ifindex, mapExtra: spec.mapExtra });
     if (spec.numaNode !== undefined) flags |= MapFlag.NUMA_NODE;
 
     let innerFd: number | undefined;
     let tempInner: BpfMap<AnyCodec, AnyCodec> | undefined;
-    if (isMapInMap(spec.type)) {
-      if (!spec.innerMap) throw new LoaderError('LOADER_SPEC', `${what}: a map-in-map needs an innerMap template (a spec or an open map)`);
-      if ('fd' in spec.innerMap) innerFd = spec.innerMap.fd;
-      else {
-        tempInner = BpfMap.create(spec.innerMap as MapSpec) as BpfMap<AnyCodec, AnyCodec>;
+    if (isMapInMap(typeName)) {
+      if (options.innerMap) innerFd = options.innerMap.fd;
+      else if (spec.innerMap) {
+        tempInner = BpfMap.create(spec.innerMap, options.objectBtf ? { objectBtf: options.objectBtf } : {}) as BpfMap<AnyCodec, AnyCodec>;
         innerFd = tempInner.fd;
-      }
+      } else throw new LoaderError('LOADER_SPEC', `${what}: a map-in-map needs an innerMap template (in the spec, or an open map in the options)`);
     }
     const ctx: BpfErrorContext = { subject: `creating ${what}` };
+    const btf = options.btf;
     try {
-      const btfFd = spec.btf ? (typeof spec.btf.fd === 'number' ? spec.btf.fd : spec.btf.fd.fd) : undefined;
+      const btfFd = btf ? (typeof btf.fd === 'number' ? btf.fd : btf.fd.fd) : undefined;
       const fd = mapCreate(
         {
           map_type: type,
@@ -167,15 +176,15 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
           map_name: kernelObjectName(name, 'map'),
           map_ifindex: spec.ifindex ?? 0,
           btf_fd: btfFd ?? 0,
-          btf_key_type_id: spec.btf?.keyTypeId ?? 0,
-          btf_value_type_id: spec.btf?.valueTypeId ?? 0,
+          btf_key_type_id: btf?.keyTypeId ?? 0,
+          btf_value_type_id: btf?.valueTypeId ?? 0,
           map_extra: spec.mapExtra ?? 0,
         },
         ctx,
       );
       const owned = new Fd(fd, `map "${name}"`);
       try {
-        return new BpfMap(owned, { type, name, keySize, valueSize, maxEntries: spec.maxEntries, flags }, spec.key, spec.value) as never;
+        return new BpfMap(owned, { type, name, keySize, valueSize, maxEntries: spec.maxEntries, flags }, key, value) as never;
       } catch (e) {
         owned.close();
         throw e;
@@ -221,11 +230,11 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
    * (`onMismatch: 'fail'`, the default) or replaced by a fresh map
    * (`'replace'`; programs still using the old map keep it).
    */
-  static openOrCreate<const S extends MapSpec>(
+  static openOrCreate<const S extends MapDefinition>(
     spec: S,
     path: string,
     opts: { onMismatch?: 'fail' | 'replace' } = {},
-  ): { map: BpfMap<KeyCodecOf<S>, ValueCodecOf<S>, S['type']>; created: boolean; replaced: boolean; mismatches: string[] } {
+  ): { map: BpfMap<KeyCodecOf<S>, ValueCodecOf<S>, TypeOf<S>>; created: boolean; replaced: boolean; mismatches: string[] } {
     let existing: BpfMap<AnyCodec, AnyCodec> | undefined;
     try {
       existing = BpfMap.fromPin(path);
@@ -240,7 +249,7 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
         existing.close();
       }
       if (mismatches.length === 0) {
-        const map = BpfMap.fromPin(path, { ...(spec.key ? { key: spec.key } : {}), ...(spec.value ? { value: spec.value } : {}), ...(spec.name ? { name: spec.name } : {}) });
+        const map = BpfMap.fromPin(path, { ...(isCodec(spec.key) ? { key: spec.key } : {}), ...(isCodec(spec.value) ? { value: spec.value } : {}), ...(spec.name ? { name: spec.name } : {}) });
         return { map: map as never, created: false, replaced: false, mismatches };
       }
       if ((opts.onMismatch ?? 'fail') === 'fail')
@@ -500,14 +509,15 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
    * size, max entries, flags) — empty when an existing (pinned) map can be
    * reused for the spec.
    */
-  mismatches(spec: MapSpec): string[] {
+  mismatches(spec: MapDefinition): string[] {
     const info = this.info();
+    const type = typeof spec.type === 'number' ? mapTypeName(spec.type) : spec.type;
     const want = {
-      type: spec.type,
-      keySize: spec.keySize ?? spec.key?.size,
-      valueSize: spec.valueSize ?? spec.value?.size,
+      type,
+      keySize: sizeOf(spec.key, `map "${spec.name ?? ''}" key`),
+      valueSize: sizeOf(spec.value, `map "${spec.name ?? ''}" value`),
       maxEntries: spec.maxEntries,
-      flags: spec.flags ?? defaultFlags(spec.type),
+      flags: spec.flags ?? defaultFlags(type),
     };
     const out: string[] = [];
     if (mapTypeName(info.type) !== want.type) out.push(`type ${mapTypeName(info.type)} ≠ ${want.type}`);
@@ -534,4 +544,47 @@ export class BpfMap<KC extends AnyCodec = RawCodec, VC extends AnyCodec = AnyCod
   toString(): string {
     return `BpfMap(${this.describe()}, fd ${this.#fd.closed ? 'closed' : this.#fd.value})`;
   }
+}
+
+/** Whether a key/value type of a spec is a codec (a dsl/types schema), not a size or BTF reference. */
+function isCodec(t: TypeSpec | undefined): t is TypeSpec & AnyCodec {
+  return typeof t === 'object' && t !== null && !isBtfTypeRef(t);
+}
+
+/** Byte size a key/value type gives (undefined when the spec leaves it to the type's default). */
+function sizeOf(t: TypeSpec | undefined, what: string, options: MapCreateOptions = {}): number | undefined {
+  if (t === undefined) return undefined;
+  if (typeof t === 'number') return t;
+  if (isBtfTypeRef(t)) {
+    if (!options.objectBtf) throw new LoaderError('LOADER_SPEC', `${what} refers to BTF type ${t.btfType}; pass the object's BTF as objectBtf`);
+    return options.objectBtf.sizeOf(t.btfType);
+  }
+  return t.size;
+}
+
+/** Key/value sizes and codecs of a spec for a map of type `type` (defaults for keyless, fd and ring maps). */
+function mapShape(spec: MapDefinition, type: MapTypeName, options: MapCreateOptions, what: string): { keySize: number; valueSize: number; key?: AnyCodec; value?: AnyCodec } {
+  const keySize = sizeOf(spec.key, `${what} key`, options) ?? options.key?.size ?? (type === 'RINGBUF' || type === 'QUEUE' || type === 'STACK' || type === 'BLOOM_FILTER' ? 0 : undefined);
+  // Socket maps get 8-byte values: lookups then return the socket cookie (4-byte ones cannot be read back).
+  const fdValueSize = type === 'SOCKMAP' || type === 'SOCKHASH' ? 8 : 4;
+  const valueSize = sizeOf(spec.value, `${what} value`, options) ?? options.value?.size ?? (isFdMap(type) ? fdValueSize : type === 'RINGBUF' ? 0 : undefined);
+  if (keySize === undefined) throw new LoaderError('LOADER_SPEC', `${what}: give a key schema or key size`);
+  if (valueSize === undefined) throw new LoaderError('LOADER_SPEC', `${what}: give a value schema or value size`);
+  const key = options.key ?? (isCodec(spec.key) ? spec.key : undefined);
+  const value = options.value ?? (isCodec(spec.value) ? spec.value : undefined);
+  if (key && key.size !== keySize) throw new LoaderError('LOADER_SIZE', `${what}: key size ${keySize} disagrees with the key codec's size ${key.size}`);
+  if (value && value.size !== valueSize) throw new LoaderError('LOADER_SIZE', `${what}: value size ${valueSize} disagrees with the value codec's size ${value.size}`);
+  return { keySize, valueSize, ...(key ? { key } : {}), ...(value ? { value } : {}) };
+}
+
+/**
+ * Generic inference skips excess-property checks, so fields of the former loader
+ * spec (and load-time things that belong in the options) are refused here rather
+ * than silently ignored.
+ */
+function refuseLoadTimeFields(spec: MapDefinition, what: string): void {
+  const moved: Record<string, string> = { keySize: 'give key: <bytes>', valueSize: 'give value: <bytes>', btf: 'pass it as options.btf' };
+  for (const [field, hint] of Object.entries(moved))
+    if (field in spec) throw new LoaderError('LOADER_SPEC', `${what}: '${field}' is not a map spec field; ${hint}`);
+  if (spec.innerMap && 'fd' in spec.innerMap) throw new LoaderError('LOADER_SPEC', `${what}: an open map as inner template goes in options.innerMap`);
 }

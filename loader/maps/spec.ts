@@ -1,9 +1,13 @@
 /**
- * MapSpec: the plain blueprint of a map (what an ELF object or the DSL
- * declares), kept apart from a loaded `BpfMap`, which owns an fd.
+ * The map spec is the one of dsl/object (`MapDefinition` / `MapSpec`: UAPI type
+ * names, key/value as a schema, a BTF type or a byte size). What only matters
+ * when creating a map in this process — a loaded BTF object's type ids, custom
+ * codecs, an open map as inner template — is given as {@link MapCreateOptions}.
  */
-import type { MapTypeName } from '../sys/constants.js';
-import type { AnyCodec } from './codec.js';
+import type { Btf } from '../../dsl/btf/index.js';
+import type { AnyCodec, HasFd } from './codec.js';
+
+export type { MapDefinition, MapSpec, TypeSpec } from '../../dsl/object/index.js';
 
 /** BTF type information attached to a map at creation. */
 export interface MapBtf {
@@ -13,32 +17,16 @@ export interface MapBtf {
   readonly valueTypeId: number;
 }
 
-/** Something that can serve as an inner-map template: a spec, or an open map. */
-export type InnerMap = MapSpec | { readonly fd: number };
-
-/** Blueprint of a map. Sizes default to the codecs' sizes. */
-export interface MapSpec<KC extends AnyCodec = AnyCodec, VC extends AnyCodec = AnyCodec, T extends MapTypeName = MapTypeName> {
-  readonly type: T;
-  /** Kernel-visible name: [A-Za-z0-9_.], at most 15 characters are kept. */
-  readonly name?: string;
-  /** Key codec (a dsl/types schema or any `Codec`); raw bytes when omitted. */
+/** Load-time options of `BpfMap.create`. */
+export interface MapCreateOptions<KC extends AnyCodec = AnyCodec, VC extends AnyCodec = AnyCodec> {
+  /** Key codec other than the spec's schema (any `Codec` of the key's size). */
   readonly key?: KC;
-  /** Value codec; raw bytes (or fds/ids for fd maps) when omitted. */
+  /** Value codec other than the spec's schema. */
   readonly value?: VC;
-  /** Key size in bytes; defaults to `key.size`. */
-  readonly keySize?: number;
-  /** Value size in bytes (per CPU for per-CPU maps); defaults to `value.size`. */
-  readonly valueSize?: number;
-  readonly maxEntries: number;
-  /** `map_flags` (MapFlag bits); LPM tries default to NO_PREALLOC. */
-  readonly flags?: number;
-  /** For array_of_maps / hash_of_maps: the template every inner map must match. */
-  readonly innerMap?: InnerMap;
+  /** BTF key/value type ids in a loaded BTF object. */
   readonly btf?: MapBtf;
-  /** NUMA node (sets the NUMA_NODE flag). */
-  readonly numaNode?: number;
-  /** `map_extra` (bloom filter hash count, arena address). */
-  readonly mapExtra?: bigint | number;
-  /** Offload to this interface (hardware offload only). */
-  readonly ifindex?: number;
+  /** For a map-in-map: an open map as the inner template (instead of the spec's `innerMap`). */
+  readonly innerMap?: HasFd;
+  /** The BTF graph `{ btfType }` key/value references point into (an ObjectSpec's `btf`). */
+  readonly objectBtf?: Btf;
 }

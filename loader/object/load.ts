@@ -29,11 +29,11 @@ import { TsbpfError } from '../../dsl/errors.js';
 import { sectionDef } from '../../dsl/kernel/sections.js';
 import { parseKernelVersion } from '../../dsl/kernel/version.js';
 import type { TargetProfile } from '../../dsl/kernel/profiles.js';
-import type { ObjectSpec } from '../../dsl/object/index.js';
+import type { MapDefinition, ObjectSpec } from '../../dsl/object/index.js';
 import { BpfError } from '../errors.js';
 import type { AnyCodec } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
-import type { MapBtf, MapSpec } from '../maps/spec.js';
+import type { MapBtf } from '../maps/spec.js';
 import { Program } from '../programs/program.js';
 import type { LineInfoRecord, MapFdRef } from '../programs/spec.js';
 import { mapFreeze, mapUpdateElem } from '../sys/bpf.js';
@@ -42,7 +42,7 @@ import { MapFlag } from '../sys/constants.js';
 import { LoadedObject, type MapOrigin } from './collection.js';
 import { ObjectLoadError, PinnedMapMismatchError } from './errors.js';
 import { linkProgram, prepareFunction, type LinkableFunction } from './link.js';
-import { dataSections, loaderMapSpec, pinnedDifferences } from './maps.js';
+import { dataSections, objectMapDefinition, pinnedDifferences } from './maps.js';
 import { globalMapName, objectNameFromPath, sanitizeKernelName } from './names.js';
 
 /** Default root of `pinning: 'byName'` maps (libbpf's). */
@@ -163,13 +163,12 @@ function loadBtf(layout: ObjectLayout, options: LoadObjectOptions, warnings: str
 }
 
 /** Creates a map; if the kernel refuses the BTF types, creates it without them (as libbpf does). */
-function createMap(spec: MapSpec, warnings: string[]): BpfMap<AnyCodec, AnyCodec> {
+function createMap(spec: MapDefinition, btf: MapBtf | undefined, warnings: string[]): BpfMap<AnyCodec, AnyCodec> {
   try {
-    return BpfMap.create(spec) as BpfMap<AnyCodec, AnyCodec>;
+    return BpfMap.create(spec, btf ? { btf } : {}) as BpfMap<AnyCodec, AnyCodec>;
   } catch (e) {
-    if (!spec.btf || !(e instanceof BpfError) || e.errno === 'EPERM') throw e;
-    const { btf: _dropped, ...plain } = spec;
-    const map = BpfMap.create(plain) as BpfMap<AnyCodec, AnyCodec>;
+    if (!btf || !(e instanceof BpfError) || e.errno === 'EPERM') throw e;
+    const map = BpfMap.create(spec) as BpfMap<AnyCodec, AnyCodec>;
     warnings.push(`map "${spec.name}": the kernel refused its BTF key/value types (${e.errno}); created without them`);
     return map;
   }
@@ -188,9 +187,9 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
   for (const m of spec.maps ?? []) {
     const ids = layout.maps.get(m.name);
     const mapBtf: MapBtf | undefined = btf && ids?.keyType !== undefined && ids.valueType !== undefined ? { fd: btf, keyTypeId: ids.keyType, valueTypeId: ids.valueType } : undefined;
-    const lspec = loaderMapSpec(m, m.name, spec.btf, mapBtf);
+    const lspec = objectMapDefinition(m, m.name, spec.btf);
     if (m.pinning !== 'byName') {
-      maps.set(m.name, undo.own(createMap(lspec, warnings)));
+      maps.set(m.name, undo.own(createMap(lspec, mapBtf, warnings)));
       origins.set(m.name, 'created');
       continue;
     }
@@ -214,7 +213,7 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
       rmSync(path, { force: true });
       origin = 'replaced';
     }
-    const map = undo.own(createMap(lspec, warnings));
+    const map = undo.own(createMap(lspec, mapBtf, warnings));
     map.pin(path);
     undo.pinned(path);
     maps.set(m.name, map);
@@ -247,13 +246,13 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
         {
           type: 'ARRAY',
           name: globalMapName(sanitizeKernelName(name), d.section),
-          keySize: 4,
-          valueSize: d.bytes.length,
+          key: 4,
+          value: d.bytes.length,
           maxEntries: 1,
           // MMAPABLE (5.5+) as libbpf sets it, so user space may mmap the globals.
           flags: (d.kind === 'rodata' ? MapFlag.RDONLY_PROG : 0) | (mmapable ? MapFlag.MMAPABLE : 0),
-          ...(btf ? { btf: { fd: btf, keyTypeId: 0, valueTypeId: d.datasec } } : {}),
         },
+        btf ? { fd: btf, keyTypeId: 0, valueTypeId: d.datasec } : undefined,
         warnings,
       ),
     );

@@ -1,5 +1,5 @@
 /**
- * Maps of an object: the loader-level MapSpec for each definition, the
+ * Maps of an object: the definition the loader creates for each map, the
  * global-data maps (`.rodata`/`.data`/`.bss` as one-entry arrays), and the
  * pinned-map reuse check (type, key/value size, max entries and flags compared
  * with what BPF_OBJ_GET_INFO_BY_FD reports).
@@ -8,13 +8,16 @@ import type { Btf, BtfTypeId } from '../../dsl/btf/index.js';
 import { dataSectionKind } from '../../dsl/elf/index.js';
 import { mapTypeNumber, typeSize, type GlobalSpec, type MapDefinition } from '../../dsl/object/index.js';
 import { defaultFlags } from '../maps/kinds.js';
-import type { MapBtf, MapSpec } from '../maps/spec.js';
 import { MapFlag, mapTypeName, type MapTypeName } from '../sys/constants.js';
 import type { MapInfo } from '../sys/info.js';
 import { ObjectLoadError, type PinnedMapDifference } from './errors.js';
 
-/** The loader MapSpec of an object's map definition (inner templates included, without BTF). */
-export function loaderMapSpec(def: MapDefinition, name: string | undefined, objectBtf: Btf | undefined, btf?: MapBtf): MapSpec {
+/**
+ * The definition the loader creates for an object's map: the same spec, with its
+ * type resolved to a name and key/value types reduced to their sizes (object
+ * maps are raw bytes to user space; their BTF types go to the kernel as ids).
+ */
+export function objectMapDefinition(def: MapDefinition, name: string | undefined, objectBtf: Btf | undefined): MapDefinition {
   const what = `map '${name ?? '(inner)'}'`;
   let type: MapTypeName;
   try {
@@ -25,37 +28,38 @@ export function loaderMapSpec(def: MapDefinition, name: string | undefined, obje
   return {
     type,
     ...(name !== undefined ? { name } : {}),
-    ...(def.key !== undefined ? { keySize: typeSize(def.key, objectBtf, `${what} key`) } : {}),
-    ...(def.value !== undefined ? { valueSize: typeSize(def.value, objectBtf, `${what} value`) } : {}),
+    ...(def.key !== undefined ? { key: typeSize(def.key, objectBtf, `${what} key`) } : {}),
+    ...(def.value !== undefined ? { value: typeSize(def.value, objectBtf, `${what} value`) } : {}),
     maxEntries: def.maxEntries,
     ...(def.flags !== undefined ? { flags: def.flags } : {}),
     ...(def.numaNode !== undefined ? { numaNode: def.numaNode } : {}),
-    ...(def.innerMap ? { innerMap: loaderMapSpec(def.innerMap, undefined, objectBtf) } : {}),
-    ...(btf ? { btf } : {}),
+    ...(def.innerMap ? { innerMap: objectMapDefinition(def.innerMap, undefined, objectBtf) } : {}),
   };
 }
 
-/** Flags a map created from `spec` ends up with (defaults and NUMA_NODE included). */
-export function effectiveFlags(spec: MapSpec): number {
-  let flags = spec.flags ?? defaultFlags(spec.type);
-  if (spec.numaNode !== undefined) flags |= MapFlag.NUMA_NODE;
+/** Flags a map created from `def` ends up with (defaults and NUMA_NODE included). */
+export function effectiveFlags(def: MapDefinition): number {
+  let flags = def.flags ?? defaultFlags(typeof def.type === 'number' ? mapTypeName(def.type) : def.type);
+  if (def.numaNode !== undefined) flags |= MapFlag.NUMA_NODE;
   return flags;
 }
 
 /**
- * Fields in which the open map `map` (a pinned one) differs from `spec`. Key
- * and value sizes the spec leaves to the loader's defaults are not compared.
+ * Fields in which the open map `map` (a pinned one) differs from `def` (as
+ * {@link objectMapDefinition} gives it: sizes, not schemas). Key and value sizes
+ * the definition leaves to the loader's defaults are not compared.
  */
-export function pinnedDifferences(map: { info(): MapInfo }, spec: MapSpec): PinnedMapDifference[] {
+export function pinnedDifferences(map: { info(): MapInfo }, def: MapDefinition): PinnedMapDifference[] {
   const info = map.info();
   const out: PinnedMapDifference[] = [];
-  if (mapTypeName(info.type) !== spec.type) out.push({ field: 'type', pinned: mapTypeName(info.type), spec: spec.type });
-  if (spec.keySize !== undefined && info.keySize !== spec.keySize) out.push({ field: 'key_size', pinned: info.keySize, spec: spec.keySize });
-  if (spec.valueSize !== undefined && info.valueSize !== spec.valueSize) out.push({ field: 'value_size', pinned: info.valueSize, spec: spec.valueSize });
-  if (info.maxEntries !== spec.maxEntries) out.push({ field: 'max_entries', pinned: info.maxEntries, spec: spec.maxEntries });
+  const type = typeof def.type === 'number' ? mapTypeName(def.type) : def.type;
+  if (mapTypeName(info.type) !== type) out.push({ field: 'type', pinned: mapTypeName(info.type), spec: type });
+  if (typeof def.key === 'number' && info.keySize !== def.key) out.push({ field: 'key_size', pinned: info.keySize, spec: def.key });
+  if (typeof def.value === 'number' && info.valueSize !== def.value) out.push({ field: 'value_size', pinned: info.valueSize, spec: def.value });
+  if (info.maxEntries !== def.maxEntries) out.push({ field: 'max_entries', pinned: info.maxEntries, spec: def.maxEntries });
   // RDONLY/WRONLY describe how an fd was opened, not the map.
   const mask = ~(MapFlag.RDONLY | MapFlag.WRONLY);
-  const want = effectiveFlags(spec);
+  const want = effectiveFlags(def);
   if ((info.flags & mask) !== (want & mask)) out.push({ field: 'map_flags', pinned: `0x${info.flags.toString(16)}`, spec: `0x${want.toString(16)}` });
   return out;
 }

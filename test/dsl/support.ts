@@ -3,12 +3,11 @@
  * loader/programs (maps created from the spec, one ARRAY map per data section,
  * subprograms appended to each program), and closes everything afterwards.
  */
-import { BpfMap, Program, type MapTypeName } from '../../loader/index.js';
+import { BpfMap, Program } from '../../loader/index.js';
 import { mapTypeName } from '../../loader/sys/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
 import { sectionDef } from '../../dsl/kernel/index.js';
 import { typeSize } from '../../dsl/object/index.js';
-import type { AnySchema } from '../../dsl/types/index.js';
 import type { Instruction } from '../../dsl/isa/index.js';
 
 export interface LoadedObject extends Disposable {
@@ -32,21 +31,11 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
   };
   try {
     for (const m of spec.maps ?? []) {
-      const type = (typeof m.type === 'number' ? mapTypeName(m.type) : m.type) as MapTypeName;
-      const key = typeof m.key === 'object' && !('btfType' in m.key) ? (m.key as AnySchema) : undefined;
-      const value = typeof m.value === 'object' && !('btfType' in m.value) ? (m.value as AnySchema) : undefined;
+      // The object's MapSpec is what BpfMap.create takes; fd maps keep their fd/id value codec.
+      const type = typeof m.type === 'number' ? mapTypeName(m.type) : m.type;
       const fdMap = type === 'PROG_ARRAY' || type === 'PERF_EVENT_ARRAY';
-      maps.set(
-        m.name,
-        BpfMap.create({
-          type,
-          name: m.name.slice(0, 15),
-          ...(key ? { key } : { keySize: m.key === undefined ? 0 : typeSize(m.key, spec.btf, m.name) }),
-          ...(value && !fdMap ? { value } : { valueSize: m.value === undefined ? 0 : typeSize(m.value, spec.btf, m.name) }),
-          maxEntries: m.maxEntries,
-          ...(m.flags ? { flags: m.flags } : {}),
-        } as never),
-      );
+      const def = { ...m, name: m.name.slice(0, 15), ...(fdMap && m.value !== undefined ? { value: typeSize(m.value, spec.btf, m.name) } : {}) };
+      maps.set(m.name, BpfMap.create(def, spec.btf ? { objectBtf: spec.btf } : {}));
     }
     const globals: Record<string, { map: { fd: number }; offset: number }> = {};
     const bySection = new Map<string, { size: number; vars: typeof spec.globals }>();
@@ -57,7 +46,7 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
       bySection.set(g.section, s);
     }
     for (const [section, s] of bySection) {
-      const map = BpfMap.create({ type: 'ARRAY', name: section.slice(0, 15), keySize: 4, valueSize: Math.max(8, s.size), maxEntries: 1 });
+      const map = BpfMap.create({ type: 'ARRAY', name: section.slice(0, 15), key: 4, value: Math.max(8, s.size), maxEntries: 1 });
       sections.set(section, map as never);
       const bytes = new Uint8Array(Math.max(8, s.size));
       for (const g of s.vars ?? []) {

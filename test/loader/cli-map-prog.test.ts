@@ -36,9 +36,9 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
       const k = schemaToBtf(b, Key);
       const v = schemaToBtf(b, Val);
       using btf = LoadedBtf.load(b.encode());
-      using svc = BpfMap.create({ type: 'HASH', name: 'svc', key: Key, value: Val, maxEntries: 8, btf: { fd: btf, keyTypeId: k, valueTypeId: v } });
+      using svc = BpfMap.create({ type: 'HASH', name: 'svc', key: Key, value: Val, maxEntries: 8 }, { btf: { fd: btf, keyTypeId: k, valueTypeId: v } });
       svc.set({ address: '10.0.0.1', dport: 80 }, { backend_id: 5, count: 2 }).pin(join(dir.path, 'svc'));
-      using raw = BpfMap.create({ type: 'PERCPU_ARRAY', name: 'raw', keySize: 4, valueSize: 4, maxEntries: 2 });
+      using raw = BpfMap.create({ type: 'PERCPU_ARRAY', name: 'raw', key: 4, value: 4, maxEntries: 2 });
       raw.set(1, 7).pin(join(dir.path, 'raw'));
       using prog = Program.load({ type: 'SOCKET_FILTER', name: 'ret7', insns: asm().mov64('r0', 7).exit().build() });
       prog.pin(join(dir.path, 'ret7'));

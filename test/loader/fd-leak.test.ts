@@ -18,7 +18,7 @@ describe.skipIf(!kernel)('fd discipline', () => {
     const bad = asm().exit().build(); // r0 unset: the verifier rejects it
     for (let i = 0; i < 500; i++) {
       using scope = new FdScope();
-      const m = scope.add(BpfMap.create({ type: i % 2 ? 'HASH' : 'ARRAY', name: `leak${i}`, keySize: 4, valueSize: 8, maxEntries: 4 }));
+      const m = scope.add(BpfMap.create({ type: i % 2 ? 'HASH' : 'ARRAY', name: `leak${i}`, key: 4, value: 8, maxEntries: 4 }));
       m.set(0, BigInt(i));
       const p = scope.add(
         Program.load({ type: 'SOCKET_FILTER', name: `leak${i}`, insns: asm().ldMapFd('r1', 'm').mov64('r0', 1).exit().build() }, { maps: { m } }),
@@ -26,9 +26,9 @@ describe.skipIf(!kernel)('fd discipline', () => {
       if (i % 50 === 0) {
         expect(p.run({ data: new Uint8Array(64) }).retval).toBe(1);
         expect(() => Program.load({ type: 'SOCKET_FILTER', insns: bad })).toThrow(VerifierError);
-        expect(() => BpfMap.create({ type: 'HASH', keySize: 0, valueSize: 4, maxEntries: 1 })).toThrow();
+        expect(() => BpfMap.create({ type: 'HASH', key: 0, value: 4, maxEntries: 1 })).toThrow();
         // a map-in-map with a spec template creates and closes a temporary inner map
-        scope.add(BpfMap.create({ type: 'ARRAY_OF_MAPS', keySize: 4, maxEntries: 1, innerMap: { type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 } }));
+        scope.add(BpfMap.create({ type: 'ARRAY_OF_MAPS', key: 4, maxEntries: 1, innerMap: { type: 'ARRAY', key: 4, value: 4, maxEntries: 1 } }));
         // a pinned-looking open of a bad path fails without leaking
         expect(() => BpfMap.fromPin('/nonexistent/x')).toThrow();
       }
@@ -53,7 +53,7 @@ describe.skipIf(!kernel)('fd discipline', () => {
   });
 
   it('a closed object refuses use instead of passing a stale fd number', () => {
-    const m = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 });
+    const m = BpfMap.create({ type: 'ARRAY', key: 4, value: 4, maxEntries: 1 });
     m.close();
     expect(m.closed).toBe(true);
     expect(() => m.get(0)).toThrow(/closed/);

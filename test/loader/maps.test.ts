@@ -27,19 +27,19 @@ function expectErrno(fn: () => unknown, errno: string, command?: string): BpfErr
 
 describe.skipIf(!kernel)('map creation: every type, as the kernel reports it', () => {
   const specs: MapSpec[] = [
-    { type: 'HASH', name: 'm_hash', keySize: 4, valueSize: 8, maxEntries: 64 },
-    { type: 'ARRAY', name: 'm_array', keySize: 4, valueSize: 16, maxEntries: 8 },
-    { type: 'PERCPU_HASH', name: 'm_pc_hash', keySize: 8, valueSize: 4, maxEntries: 32 },
-    { type: 'PERCPU_ARRAY', name: 'm_pc_array', keySize: 4, valueSize: 12, maxEntries: 4 },
-    { type: 'LRU_HASH', name: 'm_lru', keySize: 16, valueSize: 8, maxEntries: 128 },
-    { type: 'LRU_PERCPU_HASH', name: 'm_lru_pc', keySize: 4, valueSize: 8, maxEntries: 128 },
-    { type: 'LPM_TRIE', name: 'm_lpm', keySize: 8, valueSize: 4, maxEntries: 16 },
-    { type: 'PROG_ARRAY', name: 'm_progs', keySize: 4, maxEntries: 4 },
-    { type: 'ARRAY_OF_MAPS', name: 'm_aom', keySize: 4, maxEntries: 4, innerMap: { type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 8 } },
-    { type: 'HASH_OF_MAPS', name: 'm_hom', keySize: 4, maxEntries: 4, innerMap: { type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 2 } },
+    { type: 'HASH', name: 'm_hash', key: 4, value: 8, maxEntries: 64 },
+    { type: 'ARRAY', name: 'm_array', key: 4, value: 16, maxEntries: 8 },
+    { type: 'PERCPU_HASH', name: 'm_pc_hash', key: 8, value: 4, maxEntries: 32 },
+    { type: 'PERCPU_ARRAY', name: 'm_pc_array', key: 4, value: 12, maxEntries: 4 },
+    { type: 'LRU_HASH', name: 'm_lru', key: 16, value: 8, maxEntries: 128 },
+    { type: 'LRU_PERCPU_HASH', name: 'm_lru_pc', key: 4, value: 8, maxEntries: 128 },
+    { type: 'LPM_TRIE', name: 'm_lpm', key: 8, value: 4, maxEntries: 16 },
+    { type: 'PROG_ARRAY', name: 'm_progs', key: 4, maxEntries: 4 },
+    { type: 'ARRAY_OF_MAPS', name: 'm_aom', key: 4, maxEntries: 4, innerMap: { type: 'HASH', key: 4, value: 4, maxEntries: 8 } },
+    { type: 'HASH_OF_MAPS', name: 'm_hom', key: 4, maxEntries: 4, innerMap: { type: 'ARRAY', key: 4, value: 4, maxEntries: 2 } },
     { type: 'RINGBUF', name: 'm_ring', maxEntries: 4096 },
-    { type: 'SOCKMAP', name: 'm_sockmap', keySize: 4, maxEntries: 4 },
-    { type: 'SOCKHASH', name: 'm_sockhash', keySize: 4, maxEntries: 4 },
+    { type: 'SOCKMAP', name: 'm_sockmap', key: 4, maxEntries: 4 },
+    { type: 'SOCKHASH', name: 'm_sockhash', key: 4, maxEntries: 4 },
   ];
 
   for (const spec of specs) {
@@ -64,10 +64,10 @@ describe.skipIf(!kernel)('map creation: every type, as the kernel reports it', (
   }
 
   it('reports bad specs before any syscall, and kernel refusals as BpfError', () => {
-    expect(() => BpfMap.create({ type: 'HASH', keySize: 4, maxEntries: 1 } as MapSpec)).toThrow(LoaderError);
-    expect(() => BpfMap.create({ type: 'HASH', name: 'bad name!', keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(/name/);
-    expect(() => BpfMap.create({ type: 'ARRAY_OF_MAPS', keySize: 4, maxEntries: 1 })).toThrow(/innerMap/);
-    const err = expectErrno(() => BpfMap.create({ type: 'HASH', name: 'zero_key', keySize: 0, valueSize: 4, maxEntries: 1 }), 'EINVAL', 'BPF_MAP_CREATE');
+    expect(() => BpfMap.create({ type: 'HASH', key: 4, maxEntries: 1 } as MapSpec)).toThrow(LoaderError);
+    expect(() => BpfMap.create({ type: 'HASH', name: 'bad name!', key: 4, value: 4, maxEntries: 1 })).toThrow(/name/);
+    expect(() => BpfMap.create({ type: 'ARRAY_OF_MAPS', key: 4, maxEntries: 1 })).toThrow(/innerMap/);
+    const err = expectErrno(() => BpfMap.create({ type: 'HASH', name: 'zero_key', key: 0, value: 4, maxEntries: 1 }), 'EINVAL', 'BPF_MAP_CREATE');
     expect(err.message).toContain('zero_key');
     expect(err.code).toBe('BPF_EINVAL');
   });
@@ -75,7 +75,7 @@ describe.skipIf(!kernel)('map creation: every type, as the kernel reports it', (
 
 describe.skipIf(!kernel)('element operations', () => {
   it('hash: set/get/has/delete, NOEXIST → EEXIST, EXIST → ENOENT, iteration', () => {
-    using m = BpfMap.create({ type: 'HASH', name: 'crud', keySize: 4, valueSize: 8, maxEntries: 16 });
+    using m = BpfMap.create({ type: 'HASH', name: 'crud', key: 4, value: 8, maxEntries: 16 });
     expect(m.get(1)).toBeUndefined();
     m.set(1, 100n);
     expect(fromLe(m.get(1)!)).toBe(100n);
@@ -100,14 +100,14 @@ describe.skipIf(!kernel)('element operations', () => {
   });
 
   it('hash full → E2BIG with a message saying so', () => {
-    using m = BpfMap.create({ type: 'HASH', name: 'full', keySize: 4, valueSize: 4, maxEntries: 2 });
+    using m = BpfMap.create({ type: 'HASH', name: 'full', key: 4, value: 4, maxEntries: 2 });
     m.set(1, 1).set(2, 2);
     const err = expectErrno(() => m.set(3, 3), 'E2BIG');
     expect(err.message).toMatch(/BPF_MAP_UPDATE_ELEM \(update of map "full" \(HASH\)\) failed: E2BIG.*full/);
   });
 
   it('array: every index exists; NOEXIST → EEXIST; delete → EINVAL; out of range → E2BIG', () => {
-    using m = BpfMap.create({ type: 'ARRAY', name: 'arr', keySize: 4, valueSize: 4, maxEntries: 4 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'arr', key: 4, value: 4, maxEntries: 4 });
     expect(fromLe(m.get(3)!)).toBe(0n);
     expectErrno(() => m.set(0, 1, 'noexist'), 'EEXIST');
     m.set(2, 0xdeadbeef);
@@ -126,7 +126,7 @@ describe.skipIf(!kernel)('element operations', () => {
     expect(cpus).toBeGreaterThanOrEqual(1);
     for (const type of ['PERCPU_HASH', 'PERCPU_ARRAY', 'LRU_PERCPU_HASH'] as const) {
       // 12-byte values: each CPU's slot is rounded up to 16 bytes in the syscall buffer
-      using m = BpfMap.create({ type, name: `pc_${type}`.slice(0, 15), keySize: 4, valueSize: 12, maxEntries: 4 });
+      using m = BpfMap.create({ type, name: `pc_${type}`.slice(0, 15), key: 4, value: 12, maxEntries: 4 });
       expect(m.valueBufferSize).toBe(16 * cpus);
       const values = Array.from({ length: cpus }, (_, cpu) => le(0x1000 + cpu, 12));
       m.set(1, values);
@@ -145,7 +145,7 @@ describe.skipIf(!kernel)('element operations', () => {
   });
 
   it('LRU hash evicts instead of failing when full', () => {
-    using m = BpfMap.create({ type: 'LRU_HASH', name: 'lru', keySize: 4, valueSize: 4, maxEntries: 64, flags: MapFlag.NO_COMMON_LRU });
+    using m = BpfMap.create({ type: 'LRU_HASH', name: 'lru', key: 4, value: 4, maxEntries: 64, flags: MapFlag.NO_COMMON_LRU });
     for (let i = 0; i < 1000; i++) m.set(i, i);
     const n = [...m.keys()].length;
     expect(n).toBeGreaterThan(0);
@@ -154,7 +154,7 @@ describe.skipIf(!kernel)('element operations', () => {
   });
 
   it('LPM trie: longest-prefix lookup', () => {
-    using m = BpfMap.create({ type: 'LPM_TRIE', name: 'lpm', keySize: 8, valueSize: 4, maxEntries: 8 });
+    using m = BpfMap.create({ type: 'LPM_TRIE', name: 'lpm', key: 8, value: 4, maxEntries: 8 });
     const key = (prefix: number, ip: number[]) => new Uint8Array([...le(prefix, 4), ...ip]);
     m.set(key(8, [10, 0, 0, 0]), 8);
     m.set(key(24, [10, 1, 2, 0]), 24);
@@ -168,9 +168,9 @@ describe.skipIf(!kernel)('element operations', () => {
 
   it('array/hash of maps: inner map fds in, inner map ids out', () => {
     using scope = new FdScope();
-    const inner = scope.add(BpfMap.create({ type: 'HASH', name: 'inner', keySize: 4, valueSize: 4, maxEntries: 8 }));
-    const outerA = scope.add(BpfMap.create({ type: 'ARRAY_OF_MAPS', name: 'outer_a', keySize: 4, maxEntries: 2, innerMap: inner }));
-    const outerH = scope.add(BpfMap.create({ type: 'HASH_OF_MAPS', name: 'outer_h', keySize: 4, maxEntries: 2, innerMap: inner }));
+    const inner = scope.add(BpfMap.create({ type: 'HASH', name: 'inner', key: 4, value: 4, maxEntries: 8 }));
+    const outerA = scope.add(BpfMap.create({ type: 'ARRAY_OF_MAPS', name: 'outer_a', key: 4, maxEntries: 2 }, { innerMap: inner }));
+    const outerH = scope.add(BpfMap.create({ type: 'HASH_OF_MAPS', name: 'outer_h', key: 4, maxEntries: 2 }, { innerMap: inner }));
     outerA.set(1, inner);
     outerH.set(77, inner.fd);
     const id = inner.info().id;
@@ -178,7 +178,7 @@ describe.skipIf(!kernel)('element operations', () => {
     expect(outerH.get(77)).toBe(id);
     expect(outerA.get(0)).toBeUndefined();
     // an inner map of another shape is refused
-    using odd = BpfMap.create({ type: 'HASH', name: 'odd', keySize: 8, valueSize: 4, maxEntries: 8 });
+    using odd = BpfMap.create({ type: 'HASH', name: 'odd', key: 8, value: 4, maxEntries: 8 });
     expectErrno(() => outerH.set(1, odd), 'EINVAL');
     expect(outerH.delete(77)).toBe(true);
   });
@@ -190,8 +190,8 @@ describe.skipIf(!kernel)('element operations', () => {
     try {
       const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
       expect(fd).toBeGreaterThan(2);
-      using sh = BpfMap.create({ type: 'SOCKHASH', name: 'sh', keySize: 4, maxEntries: 2 });
-      using sm = BpfMap.create({ type: 'SOCKMAP', name: 'sm', keySize: 4, maxEntries: 2 });
+      using sh = BpfMap.create({ type: 'SOCKHASH', name: 'sh', key: 4, maxEntries: 2 });
+      using sm = BpfMap.create({ type: 'SOCKMAP', name: 'sm', key: 4, maxEntries: 2 });
       sh.set(5, fd);
       sm.set(1, fd);
       const cookie = sh.get(5);
@@ -206,7 +206,7 @@ describe.skipIf(!kernel)('element operations', () => {
   });
 
   it('freeze: user-space writes fail with EPERM afterwards, reads still work', () => {
-    using m = BpfMap.create({ type: 'ARRAY', name: 'frozen', keySize: 4, valueSize: 4, maxEntries: 2 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'frozen', key: 4, value: 4, maxEntries: 2 });
     m.set(0, 9);
     m.freeze();
     expectErrno(() => m.set(0, 1), 'EPERM', 'BPF_MAP_UPDATE_ELEM');
@@ -215,7 +215,7 @@ describe.skipIf(!kernel)('element operations', () => {
   });
 
   it('lookupAndDelete on a hash map', () => {
-    using m = BpfMap.create({ type: 'HASH', name: 'lad', keySize: 4, valueSize: 4, maxEntries: 4 });
+    using m = BpfMap.create({ type: 'HASH', name: 'lad', key: 4, value: 4, maxEntries: 4 });
     m.set(3, 33);
     expect(fromLe(m.lookupAndDelete(3)!)).toBe(33n);
     expect(m.has(3)).toBe(false);
@@ -229,7 +229,7 @@ describe.skipIf(!kernel)('batch operations', () => {
     it(`${type}: update, lookup (small batches), delete, lookup-and-delete`, () => {
       const isArray = type.endsWith('ARRAY');
       const n = 300;
-      using m = BpfMap.create({ type, name: `b_${type}`.slice(0, 15), keySize: 4, valueSize: 8, maxEntries: 512 });
+      using m = BpfMap.create({ type, name: `b_${type}`.slice(0, 15), key: 4, value: 8, maxEntries: 512 });
       const cpus = m.valuesPerKey;
       const entries = Array.from({ length: n }, (_, i) => [i, le(i * 3 + 1, 8)] as const);
       expect(m.updateBatch(entries)).toBe(n);
@@ -260,7 +260,7 @@ describe.skipIf(!kernel)('batch operations', () => {
   }
 
   it('update batch replaces existing entries; a full map stops it with E2BIG and the count done', () => {
-    using m = BpfMap.create({ type: 'HASH', name: 'b_full', keySize: 4, valueSize: 4, maxEntries: 3 });
+    using m = BpfMap.create({ type: 'HASH', name: 'b_full', key: 4, value: 4, maxEntries: 3 });
     m.set(2, 1);
     expect(m.updateBatch([[1, 1], [2, 2]])).toBe(2);
     expect(fromLe(m.get(2)!)).toBe(2n);
@@ -270,7 +270,7 @@ describe.skipIf(!kernel)('batch operations', () => {
   });
 
   it('LPM trie: batch update, lookup, delete', () => {
-    using m = BpfMap.create({ type: 'LPM_TRIE', name: 'b_lpm', keySize: 8, valueSize: 4, maxEntries: 8 });
+    using m = BpfMap.create({ type: 'LPM_TRIE', name: 'b_lpm', key: 8, value: 4, maxEntries: 8 });
     const k = (p: number, a: number) => new Uint8Array([...le(p, 4), 10, a, 0, 0]);
     expect(m.updateBatch([[k(16, 1), 1], [k(16, 2), 2]])).toBe(2);
     expect([...m.keys()]).toHaveLength(2);
@@ -280,8 +280,8 @@ describe.skipIf(!kernel)('batch operations', () => {
   });
 
   it('types without batch support say so with a typed error naming the command', () => {
-    using progs = BpfMap.create({ type: 'PROG_ARRAY', name: 'nb_progs', keySize: 4, maxEntries: 2 });
-    using socks = BpfMap.create({ type: 'SOCKHASH', name: 'nb_socks', keySize: 4, maxEntries: 2 });
+    using progs = BpfMap.create({ type: 'PROG_ARRAY', name: 'nb_progs', key: 4, maxEntries: 2 });
+    using socks = BpfMap.create({ type: 'SOCKHASH', name: 'nb_socks', key: 4, maxEntries: 2 });
     for (const m of [progs, socks]) {
       const err = expectErrno(() => m.lookupBatch(), 'ENOTSUPP', 'BPF_MAP_LOOKUP_BATCH');
       expect(err.message).toMatch(/not supported/);
@@ -291,8 +291,8 @@ describe.skipIf(!kernel)('batch operations', () => {
   });
 
   it('map-in-map batch lookup returns inner ids', () => {
-    using inner = BpfMap.create({ type: 'ARRAY', name: 'bi', keySize: 4, valueSize: 4, maxEntries: 1 });
-    using outer = BpfMap.create({ type: 'HASH_OF_MAPS', name: 'bo', keySize: 4, maxEntries: 4, innerMap: inner });
+    using inner = BpfMap.create({ type: 'ARRAY', name: 'bi', key: 4, value: 4, maxEntries: 1 });
+    using outer = BpfMap.create({ type: 'HASH_OF_MAPS', name: 'bo', key: 4, maxEntries: 4 }, { innerMap: inner });
     outer.set(1, inner).set(2, inner);
     const got = outer.lookupBatch();
     expect(got.map(([, v]) => v)).toEqual([inner.info().id, inner.info().id]);

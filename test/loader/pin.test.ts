@@ -22,7 +22,7 @@ describe.skipIf(!kernel)('pinning', () => {
   it('pins a map and a program, reopens both by path, unpins', () => {
     const dir = createPinDir('pin');
     try {
-      using m = BpfMap.create({ type: 'HASH', name: 'pinned', keySize: 4, valueSize: 8, maxEntries: 4 });
+      using m = BpfMap.create({ type: 'HASH', name: 'pinned', key: 4, value: 8, maxEntries: 4 });
       m.set(3, 333n).pin(join(dir.path, 'map'));
       using p = Program.load({ type: 'SOCKET_FILTER', name: 'pinned_prog', insns: asm().mov64('r0', 5).exit().build() });
       p.pin(join(dir.path, 'prog'));
@@ -76,7 +76,7 @@ describe.skipIf(!kernel)('pinning', () => {
       expect(err!.path).toBe(missing);
       expect(err!.message).toContain(missing);
 
-      using m = BpfMap.create({ type: 'ARRAY', name: 'twice', keySize: 4, valueSize: 4, maxEntries: 1 });
+      using m = BpfMap.create({ type: 'ARRAY', name: 'twice', key: 4, value: 4, maxEntries: 1 });
       m.pin(join(dir.path, 'twice'));
       try {
         m.pin(join(dir.path, 'twice'));
@@ -98,7 +98,7 @@ describe.skipIf(!kernel)('pinning', () => {
         script,
         [
           `import { BpfMap } from ${JSON.stringify(join(repo, 'loader/index.ts'))};`,
-          `const m = BpfMap.create({ type: 'HASH', name: 'from_child', keySize: 4, valueSize: 4, maxEntries: 8 });`,
+          `const m = BpfMap.create({ type: 'HASH', name: 'from_child', key: 4, value: 4, maxEntries: 8 });`,
           `m.set(1, 4242);`,
           `m.pin(process.argv[2]);`,
           `process.stdout.write(JSON.stringify({ id: m.info().id, pid: process.pid }));`,
@@ -122,11 +122,11 @@ describe.skipIf(!kernel)('pinning', () => {
   it('checks a pinned map against a spec before reuse', () => {
     const dir = createPinDir('reuse');
     try {
-      using m = BpfMap.create({ type: 'LRU_HASH', name: 'ct', keySize: 16, valueSize: 32, maxEntries: 128 });
+      using m = BpfMap.create({ type: 'LRU_HASH', name: 'ct', key: 16, value: 32, maxEntries: 128 });
       m.pin(join(dir.path, 'ct'));
       using again = BpfMap.fromPin(join(dir.path, 'ct'));
-      expect(again.mismatches({ type: 'LRU_HASH', keySize: 16, valueSize: 32, maxEntries: 128 })).toEqual([]);
-      expect(again.mismatches({ type: 'HASH', keySize: 16, valueSize: 24, maxEntries: 256 })).toEqual([
+      expect(again.mismatches({ type: 'LRU_HASH', key: 16, value: 32, maxEntries: 128 })).toEqual([]);
+      expect(again.mismatches({ type: 'HASH', key: 16, value: 24, maxEntries: 256 })).toEqual([
         'type LRU_HASH ≠ HASH',
         'value size 32 ≠ 24',
         'max entries 128 ≠ 256',
@@ -140,7 +140,7 @@ describe.skipIf(!kernel)('pinning', () => {
     const dir = createPinDir('reuse2');
     try {
       const path = join(dir.path, 'ct');
-      const spec = { type: 'LRU_HASH', name: 'ct', keySize: 8, valueSize: 8, maxEntries: 64 } as const;
+      const spec = { type: 'LRU_HASH', name: 'ct', key: 8, value: 8, maxEntries: 64 } as const;
       const first = BpfMap.openOrCreate(spec, path);
       expect(first).toMatchObject({ created: true, replaced: false });
       first.map.set(1n, 100n);

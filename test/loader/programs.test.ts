@@ -58,7 +58,7 @@ describe.skipIf(!kernel)('loading and running', () => {
   });
 
   it('a program reads a map value (lddw map fd patched by name) and returns it', () => {
-    using m = BpfMap.create({ type: 'ARRAY', name: 'vals', keySize: 4, valueSize: 8, maxEntries: 2 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'vals', key: 4, value: 8, maxEntries: 2 });
     m.set(1, 0x1234_5678n);
     const insns = asm()
       .stw('r10', -4, 1)
@@ -81,7 +81,7 @@ describe.skipIf(!kernel)('loading and running', () => {
   });
 
   it('a program counts its runs into a map (ldMapValue + atomic add); repeat runs it N times', () => {
-    using m = BpfMap.create({ type: 'ARRAY', name: 'counter', keySize: 4, valueSize: 16, maxEntries: 1 });
+    using m = BpfMap.create({ type: 'ARRAY', name: 'counter', key: 4, value: 16, maxEntries: 1 });
     const insns = asm().ldMapValue('r1', 'counter', 8).mov64('r2', 1).atomicAdd64('r1', 0, 'r2').mov64('r0', 0).exit().build();
     using p = Program.load({ type: 'SOCKET_FILTER', name: 'count', insns }, { maps: new Map([['counter', m]]) });
     const r = p.run({ data: udpPacket([]), repeat: 25 });
@@ -151,7 +151,7 @@ describe.skipIf(!kernel)('loading and running', () => {
   it('tail calls through a prog array', () => {
     using scope = new FdScope();
     const target = scope.add(Program.load({ type: 'SOCKET_FILTER', name: 'target', insns: asm().mov64('r0', 7).exit().build() }));
-    const jumps = scope.add(BpfMap.create({ type: 'PROG_ARRAY', name: 'jumps', keySize: 4, maxEntries: 4 }));
+    const jumps = scope.add(BpfMap.create({ type: 'PROG_ARRAY', name: 'jumps', key: 4, maxEntries: 4 }));
     jumps.set(2, target);
     expect(jumps.get(2)).toBe(target.info().id);
     const caller = scope.add(

@@ -15,7 +15,7 @@ const FN_RINGBUF_OUTPUT = 130;
 describe.skipIf(!kernel)('ring buffer reader', () => {
   it('reads what bpf_ringbuf_output wrote, in order, also after the data area wraps', () => {
     using ring = BpfMap.create({ type: 'RINGBUF', name: 'events', maxEntries: 4096 });
-    using counter = BpfMap.create({ type: 'ARRAY', name: 'seq', keySize: 4, valueSize: 8, maxEntries: 1 });
+    using counter = BpfMap.create({ type: 'ARRAY', name: 'seq', key: 4, value: 8, maxEntries: 1 });
     // Each run: seq += 1; emit 24 bytes {seq, 0xabcd, packet length}.
     const insns = asm()
       .mov64('r6', 'r1')
@@ -65,7 +65,7 @@ describe.skipIf(!kernel)('ring buffer reader', () => {
   });
 
   it('refuses a map that is not a ring buffer', () => {
-    using m = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 });
+    using m = BpfMap.create({ type: 'ARRAY', key: 4, value: 4, maxEntries: 1 });
     expect(() => new RingBuffer(m)).toThrow(/not a ringbuf/);
   });
 });

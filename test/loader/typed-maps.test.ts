@@ -36,8 +36,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
       key: Lb4Key,
       value: Lb4Service,
       maxEntries: 16,
-      btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! },
-    });
+    }, { btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! } });
     const key = { address: '10.96.0.10', dport: 80, backend_slot: 0, proto: 6, scope: 0 };
     m.set(key, { backend_id: 0, count: 3, flags: 1 });
     m.set({ ...key, backend_slot: 1 }, { backend_id: 42, count: 0, flags: 0 });
@@ -79,8 +78,8 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
   });
 
   it('a schema whose size disagrees with the map is refused', () => {
-    expect(() => BpfMap.create({ type: 'HASH', key: u32, value: Counters, valueSize: 8, maxEntries: 1 })).toThrow(LoaderError);
-    using m = BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 8, maxEntries: 1 });
+    expect(() => BpfMap.create({ type: 'HASH', key: u32, value: 8, maxEntries: 1 }, { value: Counters })).toThrow(LoaderError);
+    using m = BpfMap.create({ type: 'HASH', key: 4, value: 8, maxEntries: 1 });
     expect(() => BpfMap.fromId(m.info().id, { value: Counters })).toThrow(/value codec is 16 bytes/);
   });
 
@@ -89,7 +88,7 @@ describe.skipIf(!kernel)('maps typed by schemas', () => {
     try {
       const { blob, ids } = btfFor(Lb4Key, Lb4Service);
       using btf = LoadedBtf.load(blob);
-      using m = BpfMap.create({ type: 'HASH', name: 'svc', key: Lb4Key, value: Lb4Service, maxEntries: 4, btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! } });
+      using m = BpfMap.create({ type: 'HASH', name: 'svc', key: Lb4Key, value: Lb4Service, maxEntries: 4 }, { btf: { fd: btf, keyTypeId: ids[0]!, valueTypeId: ids[1]! } });
       m.set({ address: '192.168.1.2', dport: 8080, backend_slot: 2, proto: 17, scope: 1 }, { backend_id: 9, count: 0, flags: 2 });
       m.pin(join(dir.path, 'svc'));
       using again = BpfMap.fromPin(join(dir.path, 'svc'), { useBtf: true });
