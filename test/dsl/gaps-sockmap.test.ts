@@ -47,7 +47,7 @@ describe.skipIf(!kernel)('sk_msg and sk_skb on a real socket', () => {
       b.return(1); // SK_PASS
     });
     using obj = loadSpec(buildObject([msg, verdict], { target: '6.6' }));
-    using sockmap = BpfMap.create({ type: 'SOCKMAP', name: 'sm_map', keySize: 4, maxEntries: 1 });
+    using sockmap = BpfMap.create({ type: 'SOCKMAP', name: 'sm_map', key: 4, maxEntries: 1 });
     const server = createServer();
     await once<void>((done) => server.listen(0, '127.0.0.1', () => done()));
     const port = (server.address() as { port: number }).port;

@@ -119,14 +119,14 @@ describe.skipIf(!need({ kernel: true }))('tsbpf map update on a pinned BTF map',
 describe.skipIf(!need({ kernel: true }))('BpfMap.create and set (lib-map-u32-wrap.ts)', () => {
   it('refuses sizes and entry counts that are not u32 integers, before the kernel sees them', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ type: 'ARRAY', keySize: 4, valueSize: 2 ** 32 + 4, maxEntries: 1 }, /value size must be an integer from 0 to 4294967295, got 4294967300/],
-      [{ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 2 ** 32 + 1 }, /max entries must be an integer from 0 to 4294967295, got 4294967297/],
-      [{ type: 'HASH', keySize: 4.5, valueSize: 4, maxEntries: 1 }, /key size must be an integer .* got 4\.5/],
-      [{ type: 'HASH', keySize: 4, valueSize: -4, maxEntries: 1 }, /value size must be an integer .* got -4/],
-      [{ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 1, flags: 2 ** 32 }, /map flags must be an integer/],
-      [{ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: '8' }, /max entries must be an integer .* got the string "8"/],
-      [{ type: 'BLOOM_FILTER', valueSize: 4, maxEntries: 8, mapExtra: 1.5 }, /map extra must be an integer/],
-      [{ type: 'BLOOM_FILTER', valueSize: 4, maxEntries: 8, mapExtra: 1n << 64n }, /map extra must be an integer/],
+      [{ type: 'ARRAY', key: 4, value: 2 ** 32 + 4, maxEntries: 1 }, /value size must be an integer from 0 to 4294967295, got 4294967300/],
+      [{ type: 'HASH', key: 4, value: 4, maxEntries: 2 ** 32 + 1 }, /max entries must be an integer from 0 to 4294967295, got 4294967297/],
+      [{ type: 'HASH', key: 4.5, value: 4, maxEntries: 1 }, /key size must be an integer .* got 4\.5/],
+      [{ type: 'HASH', key: 4, value: -4, maxEntries: 1 }, /value size must be an integer .* got -4/],
+      [{ type: 'HASH', key: 4, value: 4, maxEntries: 1, flags: 2 ** 32 }, /map flags must be an integer/],
+      [{ type: 'HASH', key: 4, value: 4, maxEntries: '8' }, /max entries must be an integer .* got the string "8"/],
+      [{ type: 'BLOOM_FILTER', value: 4, maxEntries: 8, mapExtra: 1.5 }, /map extra must be an integer/],
+      [{ type: 'BLOOM_FILTER', value: 4, maxEntries: 8, mapExtra: 1n << 64n }, /map extra must be an integer/],
     ];
     for (const [spec, msg] of bad) {
       const e = loaderError(() => BpfMap.create(spec as never).close());
@@ -136,7 +136,7 @@ describe.skipIf(!need({ kernel: true }))('BpfMap.create and set (lib-map-u32-wra
   });
 
   it("refuses an unknown update mode ('NOEXIST') instead of overwriting, and set(1.5) is a typed error", () => {
-    using k = BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 4 });
+    using k = BpfMap.create({ type: 'HASH', key: 4, value: 4, maxEntries: 4 });
     k.set(new Uint8Array([1, 0, 0, 0]), new Uint8Array([1, 0, 0, 0]));
     const e = loaderError(() => k.set(new Uint8Array([1, 0, 0, 0]), new Uint8Array([2, 0, 0, 0]), 'NOEXIST' as never));
     expect(e.code).toBe('LOADER_MODE');

@@ -62,7 +62,7 @@ describe.skipIf(!need({ kernel: true }))('pinning outside bpffs', () => {
   });
 
   it('BpfMap.pin outside bpffs: EPERM with the real cause as the hint', () => {
-    using m = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 });
+    using m = BpfMap.create({ type: 'ARRAY', key: 4, value: 4, maxEntries: 1 });
     let err: unknown;
     try {
       m.pin(join(dir, 'map'));
