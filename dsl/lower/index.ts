@@ -10,11 +10,13 @@ import type { IrFunction, LoopNode } from '../ir/index.js';
 import type { TargetProfile } from '../kernel/index.js';
 import { emit } from './emit.js';
 import { linearize } from './linearize.js';
+import { optimize } from './optimize.js';
 import { allocate } from './regalloc.js';
 
 export { linearize, prune, fitsImm64, type LinearizeOptions } from './linearize.js';
 export { allocate, liveness, type Allocation } from './regalloc.js';
 export { emit } from './emit.js';
+export { optimize } from './optimize.js';
 export * from './mir.js';
 
 /** The kernel's per-function stack limit. */
@@ -51,6 +53,7 @@ export function lowerFunction(input: IrFunction, options: LowerOptions): Lowered
     if (-o.off > MAX_STACK)
       throw new DslError('DSL_STACK_OVERFLOW', `stack frame of ${fn.name} exceeds ${MAX_STACK} bytes: this local ends at ${-o.off} bytes`, o.src);
   }
+  fn = optimize(fn);
   const { code, nextVReg } = linearize(fn, { profile: options.profile, unroll: options.unroll });
   const spillBase = Math.ceil(fn.frameSize / 8) * 8;
   const alloc = allocate(code, nextVReg, spillBase, MAX_STACK);

@@ -1,0 +1,393 @@
+/**
+ * IR → IR clean-ups run before linearisation, each exact for every input:
+ *
+ * - forward value facts over the structured IR: a load already made from the same
+ *   address with no store or call in between becomes a copy (so `data`/`data_end`
+ *   stay in registers across parses); `p + a + b` and `load [p + a + off]` fold the
+ *   constants into one add or the access offset; `swap(swap(x))` becomes a mask;
+ *   a truncation (`x & 0xffff`, `w = w`) feeding a store no wider than it is
+ *   skipped;
+ * - dead stack stores: a store whose bytes are all overwritten before anything
+ *   can read them, or lie outside every local (the zero-fill of a local's
+ *   alignment tail), is dropped;
+ * - dead code: pure operations whose result nobody reads are dropped.
+ */
+import type { Base, FrameObject, IrFunction, Node, Operand, VReg } from '../ir/index.js';
+
+type Fact =
+  | { readonly k: 'add'; readonly a: VReg; readonly c: bigint }
+  | { readonly k: 'swap'; readonly a: VReg; readonly bits: 16 | 32 | 64 }
+  | { readonly k: 'low'; readonly a: VReg; readonly bits: number };
+
+interface Avail {
+  readonly dst: VReg;
+  readonly base: Base;
+  readonly off: number;
+  readonly size: number;
+}
+
+class Env {
+  constructor(
+    readonly facts = new Map<VReg, Fact>(),
+    readonly loads = new Map<string, Avail>(),
+  ) {}
+  copy(): Env {
+    return new Env(new Map(this.facts), new Map(this.loads));
+  }
+  /** `v` gets a new value: forget what was known about it and everything derived from it. */
+  kill(v: VReg): void {
+    this.facts.delete(v);
+    for (const [k, f] of this.facts) if (f.a === v) this.facts.delete(k);
+    for (const [k, l] of this.loads) if (l.dst === v || l.base === v) this.loads.delete(k);
+  }
+  /** Memory may have changed (`fpOnly`: only this stack range). */
+  clobber(range?: { off: number; size: number }): void {
+    for (const [k, l] of this.loads) {
+      if (!range) this.loads.delete(k);
+      else if (l.base === 'fp' && l.off < range.off + range.size && range.off < l.off + l.size) this.loads.delete(k);
+    }
+  }
+}
+
+const S16_MIN = -32768;
+const S16_MAX = 32767;
+
+/** Registers a node writes. */
+function defOf(n: Node): VReg | undefined {
+  switch (n.op) {
+    case 'mov':
+    case 'alu':
+    case 'neg':
+    case 'swap':
+    case 'sext':
+    case 'load':
+    case 'frameaddr':
+    case 'mapref':
+    case 'globaladdr':
+      return n.dst;
+    case 'atomic':
+    case 'call':
+    case 'callfn':
+      return n.dst;
+    default:
+      return undefined;
+  }
+}
+
+/** Every register defined anywhere in `nodes` (recursively) and whether memory may change there. */
+function effects(nodes: readonly Node[], defs: Set<VReg>): boolean {
+  let memory = false;
+  for (const n of nodes) {
+    const d = defOf(n);
+    if (d !== undefined) defs.add(d);
+    if (n.op === 'store' || n.op === 'atomic' || n.op === 'call' || n.op === 'callfn') memory = true;
+    if (n.op === 'if') {
+      memory = effects(n.then, defs) || memory;
+      memory = effects(n.else, defs) || memory;
+    }
+    if (n.op === 'loop') {
+      defs.add(n.iv);
+      memory = effects(n.body, defs) || memory;
+    }
+  }
+  return memory;
+}
+
+function fallsThrough(nodes: readonly Node[]): boolean {
+  const last = nodes[nodes.length - 1];
+  if (!last) return true;
+  if (last.op === 'return' || last.op === 'break' || last.op === 'continue') return false;
+  if (last.op === 'if') return fallsThrough(last.then) || fallsThrough(last.else);
+  return true;
+}
+
+const isVReg = (o: Operand): o is VReg => typeof o === 'number';
+
+function forward(nodes: readonly Node[], env: Env): Node[] {
+  const out: Node[] = [];
+  for (const n0 of nodes) {
+    let n: Node = n0;
+    switch (n.op) {
+      case 'alu': {
+        const { a, b } = n;
+        if (n.width === 64 && (n.alu === 'add' || n.alu === 'sub') && isVReg(a) && typeof b === 'bigint') {
+          const c = n.alu === 'add' ? b : -b;
+          const f = env.facts.get(a);
+          const folded = f?.k === 'add' ? { a: f.a, c: BigInt.asIntN(64, f.c + c) } : { a, c };
+          if (folded.c >= -(1n << 31n) && folded.c < 1n << 31n) {
+            n = { ...n, alu: 'add', a: folded.a, b: folded.c };
+            env.kill(n.dst);
+            if (folded.a !== n.dst) env.facts.set(n.dst, { k: 'add', ...folded });
+            out.push(n);
+            continue;
+          }
+        }
+        env.kill(n.dst);
+        if (n.alu === 'and' && isVReg(a) && a !== n.dst && typeof b === 'bigint') {
+          const mask = BigInt.asUintN(n.width, b);
+          const low = mask === 0xffn ? 8 : mask === 0xffffn ? 16 : mask === 0xffffffffn ? 32 : 0;
+          if (low) env.facts.set(n.dst, { k: 'low', a, bits: low });
+        }
+        out.push(n);
+        continue;
+      }
+      case 'mov': {
+        env.kill(n.dst);
+        if (n.width === 32 && isVReg(n.a) && n.a !== n.dst) env.facts.set(n.dst, { k: 'low', a: n.a, bits: 32 });
+        out.push(n);
+        continue;
+      }
+      case 'swap': {
+        const f = env.facts.get(n.a);
+        env.kill(n.dst);
+        if (f?.k === 'swap' && f.bits === n.bits) {
+          // Swapping twice leaves the low `bits` of the original, zero-extended.
+          const a = f.a;
+          const replaced: Node =
+            n.bits === 16 ? { op: 'alu', alu: 'and', dst: n.dst, a, b: 0xffffn, width: 64, src: n.src } : { op: 'mov', dst: n.dst, a, width: n.bits === 32 ? 32 : 64, src: n.src };
+          if (a !== n.dst && n.bits !== 64) env.facts.set(n.dst, { k: 'low', a, bits: n.bits });
+          out.push(replaced);
+          continue;
+        }
+        if (n.a !== n.dst) env.facts.set(n.dst, { k: 'swap', a: n.a, bits: n.bits });
+        out.push(n);
+        continue;
+      }
+      case 'load': {
+        let { base, off } = n;
+        const f = base !== 'fp' ? env.facts.get(base) : undefined;
+        if (f?.k === 'add' && off + Number(f.c) >= S16_MIN && off + Number(f.c) <= S16_MAX) {
+          base = f.a;
+          off += Number(f.c);
+        }
+        const key = `${base}:${off}:${n.size}`;
+        const prev = env.loads.get(key);
+        env.kill(n.dst);
+        if (prev && prev.dst !== n.dst) {
+          out.push({ op: 'mov', dst: n.dst, a: prev.dst, width: 64, src: n.src });
+          continue;
+        }
+        n = { ...n, base, off };
+        if (base !== n.dst) env.loads.set(key, { dst: n.dst, base, off, size: n.size });
+        out.push(n);
+        continue;
+      }
+      case 'store': {
+        let { base, off, value } = n;
+        const f = base !== 'fp' ? env.facts.get(base) : undefined;
+        if (f?.k === 'add' && off + Number(f.c) >= S16_MIN && off + Number(f.c) <= S16_MAX) {
+          base = f.a;
+          off += Number(f.c);
+        }
+        const v = isVReg(value) ? env.facts.get(value) : undefined;
+        if (v?.k === 'low' && n.size * 8 <= v.bits) value = v.a;
+        env.clobber(base === 'fp' ? { off, size: n.size } : undefined);
+        out.push({ ...n, base, off, value });
+        continue;
+      }
+      case 'atomic':
+      case 'call':
+      case 'callfn': {
+        env.clobber();
+        const d = defOf(n);
+        if (d !== undefined) env.kill(d);
+        out.push(n);
+        continue;
+      }
+      case 'neg':
+      case 'sext':
+      case 'frameaddr':
+      case 'mapref':
+      case 'globaladdr':
+        env.kill(n.dst);
+        out.push(n);
+        continue;
+      case 'if': {
+        const then = forward(n.then, env.copy());
+        const els = forward(n.else, env.copy());
+        const defs = new Set<VReg>();
+        let memory = false;
+        if (fallsThrough(n.then)) memory = effects(n.then, defs) || memory;
+        if (fallsThrough(n.else)) memory = effects(n.else, defs) || memory;
+        for (const d of defs) env.kill(d);
+        if (memory) env.clobber();
+        out.push({ ...n, then, else: els });
+        continue;
+      }
+      case 'loop': {
+        const defs = new Set<VReg>([n.iv]);
+        const memory = effects(n.body, defs);
+        for (const d of defs) env.kill(d);
+        if (memory) env.clobber();
+        const body = forward(n.body, env.copy());
+        out.push({ ...n, body });
+        continue;
+      }
+      default:
+        out.push(n);
+    }
+  }
+  return out;
+}
+
+/** Registers a node reads. */
+function usesOf(n: Node, out: Set<VReg>): void {
+  const u = (o: Operand | Base | undefined) => {
+    if (typeof o === 'number') out.add(o);
+  };
+  switch (n.op) {
+    case 'mov':
+    case 'neg':
+    case 'swap':
+    case 'sext':
+      u(n.a);
+      return;
+    case 'alu':
+      u(n.a);
+      u(n.b);
+      return;
+    case 'load':
+      u(n.base);
+      return;
+    case 'store':
+      u(n.base);
+      u(n.value);
+      return;
+    case 'atomic':
+      u(n.base);
+      u(n.value);
+      return;
+    case 'call':
+    case 'callfn':
+      n.args.forEach(u);
+      return;
+    case 'return':
+      u(n.value);
+      return;
+    case 'if':
+      u(n.cond.a);
+      u(n.cond.b);
+      for (const m of n.then) usesOf(m, out);
+      for (const m of n.else) usesOf(m, out);
+      return;
+    case 'loop':
+      for (const m of n.body) usesOf(m, out);
+      return;
+    default:
+  }
+}
+
+const PURE = new Set(['mov', 'alu', 'neg', 'swap', 'sext', 'load', 'frameaddr', 'mapref', 'globaladdr']);
+
+function dropDead(nodes: readonly Node[], used: ReadonlySet<VReg>): Node[] {
+  const out: Node[] = [];
+  for (const n of nodes) {
+    if (PURE.has(n.op) && !used.has(defOf(n)!)) continue;
+    if (n.op === 'if') out.push({ ...n, then: dropDead(n.then, used), else: dropDead(n.else, used) });
+    else if (n.op === 'loop') out.push({ ...n, body: dropDead(n.body, used) });
+    else out.push(n);
+  }
+  return out;
+}
+
+/** Removes pure operations whose results are never read (repeated until nothing changes). */
+function deadCode(body: Node[], params: readonly VReg[]): Node[] {
+  for (let round = 0; round < 16; round++) {
+    const used = new Set<VReg>(params);
+    for (const n of body) usesOf(n, used);
+    // Loop counters are read by the loop itself.
+    const ivs = (ns: readonly Node[]): void => {
+      for (const n of ns) {
+        if (n.op === 'loop') used.add(n.iv), ivs(n.body);
+        if (n.op === 'if') ivs(n.then), ivs(n.else);
+      }
+    };
+    ivs(body);
+    const next = dropDead(body, used);
+    const size = (ns: readonly Node[]): number => ns.reduce((k, n) => k + 1 + (n.op === 'if' ? size(n.then) + size(n.else) : n.op === 'loop' ? size(n.body) : 0), 0);
+    if (size(next) === size(body)) return next;
+    body = next;
+  }
+  return body;
+}
+
+/** Whether stack addresses (`frameaddr`) only ever flow into call arguments. */
+function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
+  const addrs = new Set<VReg>();
+  const walk = (ns: readonly Node[], f: (n: Node) => void) => {
+    for (const n of ns) {
+      f(n);
+      if (n.op === 'if') walk(n.then, f), walk(n.else, f);
+      if (n.op === 'loop') walk(n.body, f);
+    }
+  };
+  walk(body, (n) => {
+    if (n.op === 'frameaddr') addrs.add(n.dst);
+  });
+  let ok = true;
+  walk(body, (n) => {
+    if (n.op === 'call' || n.op === 'callfn' || n.op === 'if' || n.op === 'loop') {
+      if (n.op === 'if' && (addrs.has(n.cond.a) || (isVReg(n.cond.b) && addrs.has(n.cond.b)))) ok = false;
+      return;
+    }
+    const used = new Set<VReg>();
+    usesOf(n, used);
+    for (const a of addrs) if (used.has(a)) ok = false;
+    // A redefined stack address could be anything afterwards.
+    const d = defOf(n);
+    if (d !== undefined && addrs.has(d) && n.op !== 'frameaddr') ok = false;
+  });
+  return ok;
+}
+
+/**
+ * Drops stack stores that nothing can observe: each byte is either outside every
+ * local's real extent and never loaded, or overwritten by a later store of the same
+ * straight-line block before any load, call or branch.
+ */
+function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Node[] {
+  if (!stackAddressesOnlyInCalls(body)) return [...body];
+  const loaded = new Set<number>();
+  const walk = (ns: readonly Node[]) => {
+    for (const n of ns) {
+      if (n.op === 'load' && n.base === 'fp') for (let b = n.off; b < n.off + n.size; b++) loaded.add(b);
+      if (n.op === 'if') walk(n.then), walk(n.else);
+      if (n.op === 'loop') walk(n.body);
+    }
+  };
+  walk(body);
+  const inObject = (b: number) => objects.some((o) => b >= o.off && b < o.off + o.size);
+  const neverRead = (b: number) => !inObject(b) && !loaded.has(b);
+  const block = (ns: readonly Node[]): Node[] => {
+    const out: Node[] = [];
+    ns.forEach((n, k) => {
+      if (n.op === 'if') return out.push({ ...n, then: block(n.then), else: block(n.else) });
+      if (n.op === 'loop') return out.push({ ...n, body: block(n.body) });
+      if (n.op !== 'store' || n.base !== 'fp') return out.push(n);
+      const overwritten = new Set<number>();
+      for (let j = k + 1; j < ns.length; j++) {
+        const m = ns[j]!;
+        if (m.op === 'store' && m.base === 'fp') {
+          for (let b = m.off; b < m.off + m.size; b++) overwritten.add(b);
+          continue;
+        }
+        if (m.op === 'load' && m.base === 'fp') break;
+        if (m.op === 'load' || m.op === 'store' || m.op === 'mov' || m.op === 'alu' || m.op === 'neg' || m.op === 'swap' || m.op === 'sext') continue;
+        if (m.op === 'frameaddr' || m.op === 'mapref' || m.op === 'globaladdr') continue;
+        break;
+      }
+      for (let b = n.off; b < n.off + n.size; b++) if (!overwritten.has(b) && !neverRead(b)) return out.push(n);
+      return;
+    });
+    return out;
+  };
+  return block(body);
+}
+
+/** Runs the clean-ups over one function. */
+export function optimize(fn: IrFunction): IrFunction {
+  let body = forward(fn.body, new Env());
+  body = deadCode(body, fn.params);
+  body = deadStores(body, fn.objects);
+  return { ...fn, body };
+}
