@@ -32,6 +32,8 @@ export interface LowerOptions {
   readonly passes?: readonly IrPass[];
   /** Per-loop unroll decision (default: unroll when the profile has no bounded loops). */
   readonly unroll?: (loop: LoopNode, profile: TargetProfile) => boolean;
+  /** Run the IR clean-ups and argument rematerialisation (default true; false shows what they save). */
+  readonly optimize?: boolean;
   /** Skip the instruction-count check (a splitting pass checks pieces itself). */
   readonly skipSizeCheck?: boolean;
 }
@@ -53,8 +55,9 @@ export function lowerFunction(input: IrFunction, options: LowerOptions): Lowered
     if (-o.off > MAX_STACK)
       throw new DslError('DSL_STACK_OVERFLOW', `stack frame of ${fn.name} exceeds ${MAX_STACK} bytes: this local ends at ${-o.off} bytes`, o.src);
   }
-  fn = optimize(fn);
-  const { code, nextVReg } = linearize(fn, { profile: options.profile, unroll: options.unroll });
+  const tidy = options.optimize ?? true;
+  if (tidy) fn = optimize(fn);
+  const { code, nextVReg } = linearize(fn, { profile: options.profile, unroll: options.unroll, rematerialise: tidy });
   const spillBase = Math.ceil(fn.frameSize / 8) * 8;
   const alloc = allocate(code, nextVReg, spillBase, MAX_STACK);
   const raw = emit(alloc.code, fn.kind === 'subprogram' ? fn.name : undefined);

@@ -16,6 +16,8 @@ export interface LinearizeOptions {
   readonly profile: TargetProfile;
   /** Whether to unroll a loop; default: unroll exactly when the profile has no bounded loops. */
   readonly unroll?: ((loop: LoopNode, profile: TargetProfile) => boolean) | undefined;
+  /** Make map/stack addresses read only by calls right in the argument register (default true). */
+  readonly rematerialise?: boolean | undefined;
 }
 
 const INVERSE: Record<Exclude<CmpKind, 'set'>, CmpKind> = {
@@ -47,7 +49,7 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
   const loops: LoopLabels[] = [];
   let src = fn.src;
   const emit = (i: MInsn) => out.push(src ? { ...i, src } : i);
-  const remat = rematerialisable(fn.body);
+  const remat = options.rematerialise === false ? new Map<VReg, MapRefNode | FrameAddrNode>() : rematerialisable(fn.body);
 
   /** A register holding `op` (constants are materialised into a fresh register). */
   const inReg = (op: Operand, w: Width): Reg => {

@@ -17,7 +17,8 @@ import type { Base, FrameObject, IrFunction, Node, Operand, VReg } from '../ir/i
 type Fact =
   | { readonly k: 'add'; readonly a: VReg; readonly c: bigint }
   | { readonly k: 'swap'; readonly a: VReg; readonly bits: 16 | 32 | 64 }
-  | { readonly k: 'low'; readonly a: VReg; readonly bits: number };
+  | { readonly k: 'low'; readonly a: VReg; readonly bits: number }
+  | { readonly k: 'copy'; readonly a: VReg };
 
 interface Avail {
   readonly dst: VReg;
@@ -103,10 +104,44 @@ function fallsThrough(nodes: readonly Node[]): boolean {
 
 const isVReg = (o: Operand): o is VReg => typeof o === 'number';
 
+/** `n` reading the originals of registers that are plain copies. */
+function propagateCopies(n: Node, env: Env): Node {
+  const r = <T extends Operand | Base>(o: T): T => {
+    if (typeof o !== 'number') return o;
+    const f = env.facts.get(o);
+    return (f?.k === 'copy' ? f.a : o) as T;
+  };
+  switch (n.op) {
+    case 'mov':
+      return { ...n, a: r(n.a) };
+    case 'neg':
+    case 'swap':
+    case 'sext':
+      return { ...n, a: r(n.a) };
+    case 'alu':
+      return { ...n, a: r(n.a), b: r(n.b) };
+    case 'load':
+      return { ...n, base: r(n.base) };
+    case 'store':
+      return { ...n, base: r(n.base), value: r(n.value) };
+    case 'atomic':
+      return { ...n, base: r(n.base), value: r(n.value) };
+    case 'call':
+    case 'callfn':
+      return { ...n, args: n.args.map(r) };
+    case 'return':
+      return { ...n, value: r(n.value) };
+    case 'if':
+      return { ...n, cond: { ...n.cond, a: r(n.cond.a), b: r(n.cond.b) } };
+    default:
+      return n;
+  }
+}
+
 function forward(nodes: readonly Node[], env: Env): Node[] {
   const out: Node[] = [];
   for (const n0 of nodes) {
-    let n: Node = n0;
+    let n: Node = propagateCopies(n0, env);
     switch (n.op) {
       case 'alu': {
         const { a, b } = n;
@@ -133,11 +168,18 @@ function forward(nodes: readonly Node[], env: Env): Node[] {
       }
       case 'mov': {
         env.kill(n.dst);
+        if (n.width === 64 && isVReg(n.a) && n.a !== n.dst) {
+          // What is known about the original holds for the copy.
+          env.facts.set(n.dst, { k: 'copy', a: n.a });
+        }
         if (n.width === 32 && isVReg(n.a) && n.a !== n.dst) env.facts.set(n.dst, { k: 'low', a: n.a, bits: 32 });
         out.push(n);
         continue;
       }
       case 'swap': {
+        // The swap reads only the low `bits`: a truncation just before it is not needed.
+        const low = env.facts.get(n.a);
+        if (low?.k === 'low' && low.bits >= n.bits) n = { ...n, a: low.a };
         const f = env.facts.get(n.a);
         env.kill(n.dst);
         if (f?.k === 'swap' && f.bits === n.bits) {
@@ -164,6 +206,7 @@ function forward(nodes: readonly Node[], env: Env): Node[] {
         const prev = env.loads.get(key);
         env.kill(n.dst);
         if (prev && prev.dst !== n.dst) {
+          env.facts.set(n.dst, { k: 'copy', a: prev.dst });
           out.push({ op: 'mov', dst: n.dst, a: prev.dst, width: 64, src: n.src });
           continue;
         }
