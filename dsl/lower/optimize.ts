@@ -29,11 +29,13 @@ interface Avail {
 
 class Env {
   constructor(
+    /** Whether stack addresses may be used as pointers (then a stack store may change any load). */
+    readonly stackEscapes: boolean,
     readonly facts = new Map<VReg, Fact>(),
     readonly loads = new Map<string, Avail>(),
   ) {}
   copy(): Env {
-    return new Env(new Map(this.facts), new Map(this.loads));
+    return new Env(this.stackEscapes, new Map(this.facts), new Map(this.loads));
   }
   /** `v` gets a new value: forget what was known about it and everything derived from it. */
   kill(v: VReg): void {
@@ -41,10 +43,10 @@ class Env {
     for (const [k, f] of this.facts) if (f.a === v) this.facts.delete(k);
     for (const [k, l] of this.loads) if (l.dst === v || l.base === v) this.loads.delete(k);
   }
-  /** Memory may have changed (`fpOnly`: only this stack range). */
+  /** Memory may have changed (`range`: only these stack bytes were written, through r10). */
   clobber(range?: { off: number; size: number }): void {
     for (const [k, l] of this.loads) {
-      if (!range) this.loads.delete(k);
+      if (!range || (l.base !== 'fp' && this.stackEscapes)) this.loads.delete(k);
       else if (l.base === 'fp' && l.off < range.off + range.size && range.off < l.off + l.size) this.loads.delete(k);
     }
   }
@@ -429,7 +431,7 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
 
 /** Runs the clean-ups over one function. */
 export function optimize(fn: IrFunction): IrFunction {
-  let body = forward(fn.body, new Env());
+  let body = forward(fn.body, new Env(!stackAddressesOnlyInCalls(fn.body)));
   body = deadCode(body, fn.params);
   body = deadStores(body, fn.objects);
   return { ...fn, body };
