@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { arrayMap, build, program } from '../../dsl/program/index.js';
 import { AluOp, Class, Source, type Instruction } from '../../dsl/isa/index.js';
 import { lowerFunction } from '../../dsl/lower/index.js';
-import { array, be16, be32, struct, u16, u32, u8 } from '../../dsl/types/index.js';
+import { array, be16, be32, struct, u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import { need } from '../support/env.js';
 import { loadSpec } from './support.js';
 
@@ -122,6 +122,57 @@ describe('IR clean-ups shrink the code', () => {
       data.set([0xab, 0xcd, 0x41, 0x00]);
       obj.programs.get('opt_swap')!.run({ data });
       expect(obj.maps.get('opt_out')!.get(0)).toEqual({ port: 0xabcd, n: 0x42 });
+    }
+  });
+});
+
+const spillOut = arrayMap('opt_spill_out', u64, { maxEntries: 2 });
+const Words = struct('opt_words', { w: array(u32, 8) });
+
+/** `phases` times: eight values read, a helper call, all eight used after it (more than r6–r9 hold). */
+function spillPhases(name: string, phases: number) {
+  return program('xdp', name, (b) => {
+    const p = b.parse(Words, 0).orReturn(1);
+    for (let phase = 0; phase < phases; phase++) {
+      const vals = Array.from({ length: 8 }, (_, k) => p.w.at(k).get().to(u64).mul(k + 1 + phase));
+      const t = b.ktimeGetNs();
+      let sum = t.sub(t);
+      for (const v of vals) sum = sum.add(v);
+      const r = b.prandom();
+      for (const v of vals) sum = sum.xor(v.shl(3));
+      b.lookup(spillOut, phase).orReturn(2).set(sum.add(r.sub(r).to(u64)));
+    }
+    b.return(0);
+  });
+}
+
+describe('spill slots', () => {
+  it('values spilled in two phases that are never live together share stack slots', () => {
+    const spillBytes = (phases: number) => {
+      const r = build([spillPhases(`opt_spill${phases}`, phases)], { target: '6.6' });
+      // Stack beyond the locals (one 8-byte map key per phase).
+      return r.lowered.get(`opt_spill${phases}`)!.stackSize - r.ir.get(`opt_spill${phases}`)!.frameSize;
+    };
+    const [one, two, three] = [spillBytes(1), spillBytes(2), spillBytes(3)];
+    expect(one).toBeGreaterThanOrEqual(4 * 8);
+    // Each phase spills as much as the first; the phases reuse the same slots.
+    expect(three).toBe(two);
+    expect(two).toBeLessThan(2 * one);
+  });
+
+  it.skipIf(!need({ kernel: true }))('the program with shared slots computes the right result', () => {
+    using obj = loadSpec(build([spillPhases('opt_spill2', 2)], { target: '6.6' }).object);
+    const data = new Uint8Array(64);
+    const dv = new DataView(data.buffer);
+    const words = [0xffffffff, 1, 2, 0x80000000, 12345, 0, 7, 0xdeadbeef];
+    words.forEach((w, k) => dv.setUint32(k * 4, w, true));
+    expect(obj.programs.get('opt_spill2')!.run({ data }).retval).toBe(0);
+    for (const phase of [0, 1]) {
+      const vals = words.map((w, k) => BigInt.asUintN(64, BigInt(w) * BigInt(k + 1 + phase)));
+      let sum = 0n;
+      for (const v of vals) sum = BigInt.asUintN(64, sum + v);
+      for (const v of vals) sum ^= BigInt.asUintN(64, v << 3n);
+      expect(obj.maps.get('opt_spill_out')!.get(phase)).toBe(sum);
     }
   });
 });
