@@ -76,6 +76,14 @@ describe.skipIf(!need({ kernel: true }))('bench twins in the kernel', () => {
     expect(tcpSum(again.data)).toBe(0xffff);
   });
 
+  it('both load on 4.19 too (the port loop unrolled) and the SNAT claims a port there', () => {
+    using d = loadSpec(build(dnat, { target: '4.19' }).object);
+    expect(d.programs.get('tc_dnat')!.run({ data: tcpPacket(0x0a600001, 80) }).retval).toBe(0);
+    using s = loadSpec(build(snat, { target: '4.19' }).object);
+    expect(s.programs.get('snat_ports')!.run({ data: tcpPacket(0x0a000002, 80) }).retval).toBe(0);
+    expect(s.maps.get('snat_ports_map')!.lookupBatch()).toHaveLength(1);
+  });
+
   it('SNAT port search claims one free port per packet, owned by the original source', () => {
     using obj = loadSpec(build(snat, { target: '6.6' }).object);
     const prog = obj.programs.get('snat_ports')!;
@@ -84,8 +92,9 @@ describe.skipIf(!need({ kernel: true }))('bench twins in the kernel', () => {
     expect(entries).toHaveLength(3);
     for (const [key, value] of entries) {
       expect(key).toMatchObject({ addr: snat.NAT_ADDR, proto: 6 });
-      expect(key.port).toBeGreaterThanOrEqual(32768);
-      expect(key.port).toBeLessThan(32768 + 16384);
+      const port = (key as { port: number }).port;
+      expect(port).toBeGreaterThanOrEqual(32768);
+      expect(port).toBeLessThan(32768 + 16384);
       expect(value).toMatchObject({ addr: 0x0a000009, port: 40000 });
     }
   });

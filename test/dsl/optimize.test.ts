@@ -41,7 +41,7 @@ const swaps = program('xdp', 'opt_swap', (b) => {
   b.return(0);
 });
 
-function both(p: typeof twoParses | typeof swaps): { opt: Instruction[]; plain: Instruction[] } {
+function both(p: typeof twoParses | typeof swaps): { opt: readonly Instruction[]; plain: readonly Instruction[] } {
   const r = build([p], { target: '6.6' });
   const plain = lowerFunction(r.ir.get(p.name)!, { profile: r.profile, optimize: false }).instructions;
   return { opt: r.object.programs[0]!.instructions, plain };
