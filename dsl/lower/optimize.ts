@@ -356,7 +356,7 @@ function deadCode(body: Node[], params: readonly VReg[]): Node[] {
   return body;
 }
 
-/** Whether stack addresses (`frameaddr`) only ever flow into call arguments. */
+/** Whether stack addresses (`frameaddr`) only ever flow into helper call arguments. */
 function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
   const addrs = new Set<VReg>();
   const walk = (ns: readonly Node[], f: (n: Node) => void) => {
@@ -371,6 +371,8 @@ function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
   });
   let ok = true;
   walk(body, (n) => {
+    // A subfunction given a stack address could hand it back: then it is a pointer like any other.
+    if (n.op === 'callfn' && n.args.some((a) => isVReg(a) && addrs.has(a))) ok = false;
     if (n.op === 'call' || n.op === 'callfn' || n.op === 'if' || n.op === 'loop') {
       if (n.op === 'if' && (addrs.has(n.cond.a) || (isVReg(n.cond.b) && addrs.has(n.cond.b)))) ok = false;
       return;
