@@ -7,7 +7,7 @@
  *   constants into one add or the access offset; `swap(swap(x))` becomes a mask;
  *   a truncation (`x & 0xffff`, `w = w`) feeding a store no wider than it is
  *   skipped;
- * - dead stack stores: a store whose bytes are all overwritten before anything
+ * - dead stack stores: a store whose bytes are all overwritten (on every path) before anything
  *   can read them, or lie outside every local (the zero-fill of a local's
  *   alignment tail), is dropped;
  * - dead code: pure operations whose result nobody reads are dropped.
@@ -405,25 +405,84 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
   walk(body);
   const inObject = (b: number) => objects.some((o) => b >= o.off && b < o.off + o.size);
   const neverRead = (b: number) => !inObject(b) && !loaded.has(b);
+  // Stack addresses handed to calls: a call reads (and may write) the whole local they point into.
+  const addrOff = new Map<VReg, number | undefined>();
+  const collect = (ns: readonly Node[]) => {
+    for (const n of ns) {
+      if (n.op === 'frameaddr') addrOff.set(n.dst, addrOff.has(n.dst) && addrOff.get(n.dst) !== n.off ? undefined : n.off);
+      if (n.op === 'if') collect(n.then), collect(n.else);
+      if (n.op === 'loop') collect(n.body);
+    }
+  };
+  collect(body);
+  const callTouches = (args: readonly Operand[], lo: number, hi: number): boolean =>
+    args.some((a) => {
+      if (!isVReg(a) || !addrOff.has(a)) return false;
+      const off = addrOff.get(a);
+      const o = off === undefined ? undefined : objects.find((x) => off >= x.off && off < x.off + Math.max(x.size, 1));
+      return !o || (o.off < hi && lo < o.off + o.size);
+    });
+  /**
+   * From `ns[from]` on: the bytes surely overwritten before anything may read [lo, hi),
+   * whether that search stopped (a possible read, or control flow it does not follow),
+   * and whether every path returned first (then the stack is dead anyway).
+   */
+  interface Scan { readonly written: Set<number> | null; readonly stopped: boolean }
+  const scan = (ns: readonly Node[], from: number, lo: number, hi: number): Scan => {
+    const written = new Set<number>();
+    for (let j = from; j < ns.length; j++) {
+      const m = ns[j]!;
+      switch (m.op) {
+        case 'store':
+          if (m.base === 'fp') for (let b = m.off; b < m.off + m.size; b++) written.add(b);
+          continue;
+        case 'load':
+          if (m.base === 'fp' && m.off < hi && lo < m.off + m.size) return { written, stopped: true };
+          continue;
+        case 'mov':
+        case 'alu':
+        case 'neg':
+        case 'swap':
+        case 'sext':
+        case 'frameaddr':
+        case 'mapref':
+        case 'globaladdr':
+        case 'atomic':
+          continue;
+        case 'call':
+        case 'callfn':
+          if (callTouches(m.args, lo, hi)) return { written, stopped: true };
+          continue;
+        case 'return':
+          return { written: null, stopped: false };
+        case 'if': {
+          const a = scan(m.then, 0, lo, hi);
+          const b = scan(m.else, 0, lo, hi);
+          const ga = a.written === null ? null : new Set([...a.written, ...written]);
+          const gb = b.written === null ? null : new Set([...b.written, ...written]);
+          if (ga === null && gb === null) return { written: null, stopped: false };
+          const both = ga === null ? gb! : gb === null ? ga : new Set([...ga].filter((x) => gb.has(x)));
+          // A branch that breaks or continues leaves this block: stop there.
+          const leaves = (branch: readonly Node[], r: Scan) => r.written !== null && !fallsThrough(branch);
+          if (a.stopped || b.stopped || leaves(m.then, a) || leaves(m.else, b)) return { written: both, stopped: true };
+          for (const x of both) written.add(x);
+          continue;
+        }
+        default:
+          return { written, stopped: true };
+      }
+    }
+    return { written, stopped: false };
+  };
   const block = (ns: readonly Node[]): Node[] => {
     const out: Node[] = [];
     ns.forEach((n, k) => {
       if (n.op === 'if') return out.push({ ...n, then: block(n.then), else: block(n.else) });
       if (n.op === 'loop') return out.push({ ...n, body: block(n.body) });
       if (n.op !== 'store' || n.base !== 'fp') return out.push(n);
-      const overwritten = new Set<number>();
-      for (let j = k + 1; j < ns.length; j++) {
-        const m = ns[j]!;
-        if (m.op === 'store' && m.base === 'fp') {
-          for (let b = m.off; b < m.off + m.size; b++) overwritten.add(b);
-          continue;
-        }
-        if (m.op === 'load' && m.base === 'fp') break;
-        if (m.op === 'load' || m.op === 'store' || m.op === 'mov' || m.op === 'alu' || m.op === 'neg' || m.op === 'swap' || m.op === 'sext') continue;
-        if (m.op === 'frameaddr' || m.op === 'mapref' || m.op === 'globaladdr') continue;
-        break;
-      }
-      for (let b = n.off; b < n.off + n.size; b++) if (!overwritten.has(b) && !neverRead(b)) return out.push(n);
+      const { written } = scan(ns, k + 1, n.off, n.off + n.size);
+      if (written === null) return;
+      for (let b = n.off; b < n.off + n.size; b++) if (!written.has(b) && !neverRead(b)) return out.push(n);
       return;
     });
     return out;

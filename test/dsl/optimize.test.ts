@@ -176,3 +176,36 @@ describe('spill slots', () => {
     }
   });
 });
+
+const Byte = struct('opt_byte', { b: u8 });
+/** A local with no initialiser, written on both paths (`both`) or only on one before it is read. */
+function branchLocal(name: string, both: boolean) {
+  return program('xdp', name, (b) => {
+    const p = b.parse(Byte, 0).orReturn(1);
+    const v = b.local(u32);
+    b.if(p.b.eq(1), () => v.set(7), both ? () => v.set(9) : undefined);
+    b.return(v.get());
+  });
+}
+
+describe('zero-fill of a local across branches', () => {
+  const zeroStores = (insns: readonly Instruction[]) => count(insns, (i) => (i.opcode & 7) === Class.ST && i.dst === 10 && i.imm === 0);
+
+  it('is dropped when both branches write the local before it is read, kept when one does not', () => {
+    const full = build([branchLocal('opt_both', true)], { target: '6.6' });
+    const plainFull = lowerFunction(full.ir.get('opt_both')!, { profile: full.profile, optimize: false }).instructions;
+    expect(zeroStores(plainFull)).toBe(1);
+    expect(zeroStores(full.object.programs[0]!.instructions)).toBe(0);
+    const half = build([branchLocal('opt_half', false)], { target: '6.6' });
+    expect(zeroStores(half.object.programs[0]!.instructions)).toBe(1);
+  });
+
+  it.skipIf(!need({ kernel: true }))('both programs return what the local holds', () => {
+    using obj = loadSpec(build([branchLocal('opt_both', true), branchLocal('opt_half', false)], { target: '6.6' }).object);
+    const data = (x: number) => new Uint8Array([x, ...new Uint8Array(63)]);
+    expect(obj.programs.get('opt_both')!.run({ data: data(1) }).retval).toBe(7);
+    expect(obj.programs.get('opt_both')!.run({ data: data(2) }).retval).toBe(9);
+    expect(obj.programs.get('opt_half')!.run({ data: data(1) }).retval).toBe(7);
+    expect(obj.programs.get('opt_half')!.run({ data: data(2) }).retval).toBe(0);
+  });
+});
