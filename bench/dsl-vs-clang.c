@@ -1,7 +1,8 @@
 /*
- * The three programs of bench/dsl-vs-clang.ts written in C, doing exactly what
- * examples/packet-counter.ts, examples/connect4.ts and examples/csum-rewrite.ts
- * do, for an instruction-count comparison with clang-19 -O2 -target bpf.
+ * The programs of bench/dsl-vs-clang.ts written in C, doing exactly what
+ * examples/packet-counter.ts, examples/connect4.ts, examples/csum-rewrite.ts,
+ * bench/twins/tc-dnat.ts and bench/twins/snat-ports.ts do, for an
+ * instruction-count comparison with clang-19 -O2 -target bpf.
  * Self-contained (no libbpf headers): helpers are declared by id.
  */
 #include <linux/bpf.h>
@@ -15,6 +16,8 @@ static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static __u32 (*bpf_get_prandom_u32)(void) = (void *)7;
 static long (*bpf_skb_store_bytes)(void *skb, __u32 offset, const void *from, __u32 len, __u64 flags) = (void *)9;
 static long (*bpf_l3_csum_replace)(void *skb, __u32 offset, __u64 from, __u64 to, __u64 size) = (void *)10;
+static long (*bpf_l4_csum_replace)(void *skb, __u32 offset, __u64 from, __u64 to, __u64 flags) = (void *)11;
+static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -126,4 +129,127 @@ SEC("tc") int csum_rewrite(struct __sk_buff *skb) {
   bpf_skb_store_bytes(skb, 30, &addr, 4, 0);
   bpf_l3_csum_replace(skb, 24, FROM_ADDR, TO_ADDR, 4);
   return 0;
+}
+
+/* ---- tc DNAT with conntrack -------------------------------------------- */
+
+struct tcp {
+  __be16 sport, dport;
+  __u32 seq, ack;
+  __u16 off_flags, window;
+  __be16 check;
+  __u16 urg;
+};
+struct ct_key {
+  __be32 saddr, daddr;
+  __be16 sport, dport;
+  __u8 proto, pad[3];
+};
+struct ct_entry {
+  __be32 daddr;
+  __be16 dport;
+  __u8 pad[2];
+};
+struct svc_key {
+  __be32 addr;
+  __be16 port;
+  __u8 pad[2];
+};
+struct svc_value {
+  __be32 addr;
+  __be16 port;
+  __u8 pad[2];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct ct_key);
+  __type(value, struct ct_entry);
+} dnat_ct SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct svc_key);
+  __type(value, struct svc_value);
+} dnat_services SEC(".maps");
+
+SEC("tc") int tc_dnat(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+  struct eth *eth = data;
+  if ((void *)(eth + 1) > end) return 0;
+  if (eth->proto != __builtin_bswap16(0x0800)) return 0;
+  struct ip4 *ip = data + 14;
+  if ((void *)(ip + 1) > end) return 0;
+  if (ip->proto != 6) return 0;
+  struct tcp *tcp = data + 34;
+  if ((void *)(tcp + 1) > end) return 0;
+  __be32 old_addr = ip->daddr;
+  __be16 old_port = tcp->dport;
+  struct ct_key key = { .saddr = ip->saddr, .daddr = old_addr, .sport = tcp->sport, .dport = old_port, .proto = 6 };
+  __be32 addr;
+  __be16 port;
+  struct ct_entry *e = bpf_map_lookup_elem(&dnat_ct, &key);
+  if (e) {
+    addr = e->daddr;
+    port = e->dport;
+  } else {
+    struct svc_key sk = { .addr = old_addr, .port = old_port };
+    struct svc_value *svc = bpf_map_lookup_elem(&dnat_services, &sk);
+    if (!svc) return 0;
+    addr = svc->addr;
+    port = svc->port;
+    struct ct_entry entry = { .daddr = svc->addr, .dport = svc->port };
+    bpf_map_update_elem(&dnat_ct, &key, &entry, BPF_NOEXIST);
+  }
+  bpf_l4_csum_replace(skb, 50, old_addr, addr, BPF_F_PSEUDO_HDR | 4);
+  bpf_l3_csum_replace(skb, 24, old_addr, addr, 4);
+  bpf_skb_store_bytes(skb, 30, &addr, 4, 0);
+  bpf_l4_csum_replace(skb, 50, old_port, port, 2);
+  bpf_skb_store_bytes(skb, 36, &port, 2, 0);
+  return 0;
+}
+
+/* ---- SNAT port search --------------------------------------------------- */
+
+struct snat_key {
+  __be32 addr;
+  __be16 port;
+  __u8 proto, pad;
+};
+struct snat_value {
+  __be32 addr;
+  __be16 port;
+  __u8 pad[2];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct snat_key);
+  __type(value, struct snat_value);
+} snat_ports_map SEC(".maps");
+
+SEC("tc") int snat_ports(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+  struct eth *eth = data;
+  if ((void *)(eth + 1) > end) return 0;
+  if (eth->proto != __builtin_bswap16(0x0800)) return 0;
+  struct ip4 *ip = data + 14;
+  if ((void *)(ip + 1) > end) return 0;
+  if (ip->proto != 6) return 0;
+  struct tcp *tcp = data + 34;
+  if ((void *)(tcp + 1) > end) return 0;
+  struct snat_value owner = { .addr = ip->saddr, .port = tcp->sport };
+  struct snat_key key = { .addr = __builtin_bswap32(0xc0a80001), .proto = 6 };
+  __u32 start = bpf_get_prandom_u32();
+  /* A real loop, as the DSL emits on 6.1 (clang would otherwise unroll it 16 times). */
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < 16; i++) {
+    __u16 port = ((start + i) & 0x3fff) + 32768;
+    key.port = __builtin_bswap16(port);
+    if (bpf_map_update_elem(&snat_ports_map, &key, &owner, BPF_NOEXIST) == 0) return 0;
+  }
+  return 2;
 }

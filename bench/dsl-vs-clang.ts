@@ -1,9 +1,11 @@
 /**
- * Generated code size: three small programs written both in the DSL
- * (examples/packet-counter.ts, connect4.ts, csum-rewrite.ts) and in C
+ * Generated code size: five programs written both in the DSL
+ * (examples/packet-counter.ts, connect4.ts, csum-rewrite.ts, and the branchy
+ * datapath twins bench/twins/tc-dnat.ts — a tc DNAT with conntrack — and
+ * bench/twins/snat-ports.ts — an SNAT port search loop) and in C
  * (bench/dsl-vs-clang.c). Reports our instruction count (as `tsbpf build
  * --target 6.1` emits it, ISA v3) next to `clang-19 -O2 -g -target bpf -mcpu=v3`'s (-g only adds BTF)
- * and the ratio; the goal is ≤ 1.2×. A size claim, not a timing one, so
+ * and the ratio; the goal is ≤ 1.0×. A size claim, not a timing one, so
  * test/build/size-vs-clang.test.ts checks the same numbers.
  *
  *   npx tsx bench/dsl-vs-clang.ts
@@ -26,6 +28,8 @@ export const COMPARED = [
   { module: 'packet-counter', program: 'count_packets' },
   { module: 'connect4', program: 'sock4_connect' },
   { module: 'csum-rewrite', program: 'csum_rewrite' },
+  { module: 'twins/tc-dnat', program: 'tc_dnat' },
+  { module: 'twins/snat-ports', program: 'snat_ports' },
 ] as const;
 
 /** One row of the comparison. */
@@ -46,7 +50,8 @@ export async function compareSizes(): Promise<SizeRow[]> {
     const profile = profileByName('6.1');
     const rows: SizeRow[] = [];
     for (const { module, program } of COMPARED) {
-      const built = compile(await importModule(join(root, 'examples', `${module}.ts`)), { target: profile, what: module });
+      const file = module.startsWith('twins/') ? join(here, `${module}.ts`) : join(root, 'examples', `${module}.ts`);
+      const built = compile(await importModule(file), { target: profile, what: module });
       const count = (insns: readonly { opcode: number }[]) => insns.reduce((n, i) => n + slots(i as never), 0);
       const ours = count(built.object.programs.find((p) => p.name === program)!.instructions);
       const theirs = count(c.programs.find((p) => p.name === program)!.instructions);
@@ -64,5 +69,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(`${'program'.padEnd(w)}  tsbpf  clang-19 -O2  ratio`);
   for (const r of rows) console.log(`${r.program.padEnd(w)}  ${String(r.ours).padStart(5)}  ${String(r.clang).padStart(12)}  ${r.ratio.toFixed(2)}×`);
   const worst = Math.max(...rows.map((r) => r.ratio));
-  console.log(`worst ratio ${worst.toFixed(2)}× (goal ≤ 1.20×)`);
+  console.log(`worst ratio ${worst.toFixed(2)}× (goal ≤ 1.00×)`);
 }

@@ -11,12 +11,14 @@ import { MAX_STACK_BYTES, type TargetProfile } from '../kernel/index.js';
 import { lowerBpfLoops } from './bpf-loop.js';
 import { emit } from './emit.js';
 import { linearize } from './linearize.js';
+import { optimize } from './optimize.js';
 import { allocate } from './regalloc.js';
 
 export { linearize, prune, fitsImm64, type LinearizeOptions } from './linearize.js';
 export { allocate, liveness, type Allocation } from './regalloc.js';
 export { emit } from './emit.js';
 export { lowerBpfLoops, wantsBpfLoop, BPF_LOOP_HELPER, type BpfLoopResult } from './bpf-loop.js';
+export { optimize } from './optimize.js';
 export * from './mir.js';
 
 /** The kernel's per-function stack limit. */
@@ -32,6 +34,8 @@ export interface LowerOptions {
   readonly passes?: readonly IrPass[];
   /** Per-loop unroll decision (default: unroll when the profile has no bounded loops). */
   readonly unroll?: (loop: LoopNode, profile: TargetProfile) => boolean;
+  /** Run the IR clean-ups and argument rematerialisation (default true; false shows what they save). */
+  readonly optimize?: boolean;
   /** Skip the instruction-count check (a splitting pass checks pieces itself). */
   readonly skipSizeCheck?: boolean;
 }
@@ -61,7 +65,9 @@ export function lowerFunction(input: IrFunction, options: LowerOptions): Lowered
     if (-o.off > MAX_STACK)
       throw new DslError('DSL_STACK_OVERFLOW', `stack frame of ${fn.name} exceeds ${MAX_STACK} bytes: this local ends at ${-o.off} bytes`, o.src);
   }
-  const { code, nextVReg } = linearize(fn, { profile: options.profile, unroll: options.unroll });
+  const tidy = options.optimize ?? true;
+  if (tidy) fn = optimize(fn);
+  const { code, nextVReg } = linearize(fn, { profile: options.profile, unroll: options.unroll, rematerialise: tidy });
   const spillBase = Math.ceil(fn.frameSize / 8) * 8;
   const alloc = allocate(code, nextVReg, spillBase, MAX_STACK);
   const raw = emit(alloc.code, fn.kind === 'subprogram' ? fn.name : undefined);

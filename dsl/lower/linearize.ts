@@ -8,7 +8,8 @@
 import { assertUnrollable } from './bpf-loop.js';
 import { isaRank } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
-import type { CmpKind, Cond, CondExpr, IrFunction, LoopNode, Node, Operand, VReg, Width } from '../ir/index.js';
+import type { CmpKind, Cond, CondExpr, FrameAddrNode, IrFunction, LoopNode, MapRefNode, Node, Operand, VReg, Width } from '../ir/index.js';
+import { condParts } from '../ir/index.js';
 import type { TargetProfile } from '../kernel/index.js';
 import { FP, type MInsn, type MOperand, type Reg } from './mir.js';
 
@@ -17,6 +18,8 @@ export interface LinearizeOptions {
   readonly profile: TargetProfile;
   /** Whether to unroll a loop; default: unroll exactly when the profile has no bounded loops. */
   readonly unroll?: ((loop: LoopNode, profile: TargetProfile) => boolean) | undefined;
+  /** Make map/stack addresses read only by calls right in the argument register (default true). */
+  readonly rematerialise?: boolean | undefined;
 }
 
 const INVERSE: Record<Exclude<CmpKind, 'set'>, CmpKind> = {
@@ -48,6 +51,7 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
   const loops: LoopLabels[] = [];
   let src = fn.src;
   const emit = (i: MInsn) => out.push(src ? { ...i, src } : i);
+  const remat = options.rematerialise === false ? new Map<VReg, MapRefNode | FrameAddrNode>() : rematerialisable(fn.body);
 
   /** A register holding `op` (constants are materialised into a fresh register). */
   const inReg = (op: Operand, w: Width): Reg => {
@@ -238,10 +242,12 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
         return;
       }
       case 'frameaddr':
+        if (remat.has(n.dst)) return;
         emit({ k: 'mov', d: n.dst, s: FP, w: 64 });
         emit({ k: 'alu', op: 'add', d: n.dst, s: BigInt(n.off), w: 64 });
         return;
       case 'mapref':
+        if (remat.has(n.dst)) return;
         emit({ k: 'lddw', d: n.dst, ref: 'map', value: 0n, name: n.map, offset: 0 });
         return;
       case 'globaladdr':
@@ -253,7 +259,15 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
       case 'call':
       case 'callfn': {
         if (n.args.length > 5) throw new DslError('DSL_ARGS', `${n.op === 'call' ? `helper ${n.name}` : `function ${n.fn}`} takes at most 5 arguments`, src);
-        n.args.forEach((a, k) => mov(k + 1, a, 64));
+        n.args.forEach((a, k) => {
+          const def = typeof a === 'number' ? remat.get(a) : undefined;
+          // A map or stack address is made right in its argument register (no copy, nothing kept live).
+          if (def?.op === 'mapref') emit({ k: 'lddw', d: k + 1, ref: 'map', value: 0n, name: def.map, offset: 0 });
+          else if (def?.op === 'frameaddr') {
+            emit({ k: 'mov', d: k + 1, s: FP, w: 64 });
+            emit({ k: 'alu', op: 'add', d: k + 1, s: BigInt(def.off), w: 64 });
+          } else mov(k + 1, a, 64);
+        });
         emit({ k: 'call', helper: n.op === 'call' ? n.helper : 0, fn: n.op === 'callfn' ? n.fn : undefined, nargs: n.args.length });
         if (n.dst !== undefined) emit({ k: 'mov', d: n.dst, s: 0, w: 64 });
         return;
@@ -346,6 +360,73 @@ export function linearize(fn: IrFunction, options: LinearizeOptions): { code: MI
   emit({ k: 'mov', d: 0, s: 0n, w: 64 });
   emit({ k: 'exit' });
   return { code: prune(out), nextVReg: next };
+}
+
+/**
+ * Map and stack addresses defined once and read only as call arguments: they are
+ * computed at each call instead of being kept in a register (like clang does).
+ */
+function rematerialisable(body: readonly Node[]): Map<VReg, MapRefNode | FrameAddrNode> {
+  const defs = new Map<VReg, Node[]>();
+  const otherUse = new Set<VReg>();
+  const use = (o: Operand | 'fp' | undefined) => {
+    if (typeof o === 'number') otherUse.add(o);
+  };
+  const walk = (ns: readonly Node[]) => {
+    for (const n of ns) {
+      if ('dst' in n && n.dst !== undefined) (defs.get(n.dst) ?? defs.set(n.dst, []).get(n.dst)!).push(n);
+      switch (n.op) {
+        case 'call':
+        case 'callfn':
+          break;
+        case 'mov':
+        case 'neg':
+        case 'swap':
+        case 'sext':
+          use(n.a);
+          break;
+        case 'alu':
+          use(n.a);
+          use(n.b);
+          break;
+        case 'load':
+          use(n.base);
+          break;
+        case 'store':
+        case 'atomic':
+          use(n.base);
+          use(n.value);
+          break;
+        case 'return':
+          use(n.value);
+          break;
+        case 'if': {
+          // A combined condition reads every comparison's operands and runs its lazy parts.
+          const { cmps, blocks } = condParts(n.cond);
+          for (const c of cmps) {
+            use(c.a);
+            use(c.b);
+          }
+          for (const block of blocks) walk(block);
+          walk(n.then);
+          walk(n.else);
+          break;
+        }
+        case 'loop':
+          use(n.iv);
+          walk(n.body);
+          break;
+        default:
+      }
+    }
+  };
+  walk(body);
+  const out = new Map<VReg, MapRefNode | FrameAddrNode>();
+  for (const [v, ds] of defs) {
+    const d = ds[0]!;
+    if (ds.length === 1 && !otherUse.has(v) && (d.op === 'mapref' || d.op === 'frameaddr')) out.set(v, d);
+  }
+  return out;
 }
 
 /** Removes unreachable instructions, jumps to the next instruction, and unused labels. */

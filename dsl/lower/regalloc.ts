@@ -62,14 +62,20 @@ export function liveness(code: readonly MInsn[]): Set<Reg>[] {
 export function allocate(input: readonly MInsn[], firstFree: number, spillBase: number, maxFrame: number): Allocation {
   let code = [...input];
   let next = firstFree;
-  const spillOf = new Map<Reg, number>();
+  let slots = 0;
   const unspillable = new Set<Reg>();
   for (let round = 0; round < 16; round++) {
     const colors = color(code, unspillable);
-    if (colors.spilled.length === 0) return { code: rewrite(code, colors.map), spillSlots: spillOf.size };
+    if (colors.spilled.length === 0) return { code: rewrite(code, colors.map), spillSlots: slots };
+    // Values spilled together that are never live at once share a slot (earlier rounds' slots stay taken).
+    const roundBase = slots;
+    const members: Reg[][] = [];
     for (const v of colors.spilled) {
-      const slot = spillOf.size;
-      spillOf.set(v, slot);
+      let k = members.findIndex((m) => m.every((u) => !colors.adj.get(v)?.has(u)));
+      if (k < 0) k = members.push([]) - 1;
+      members[k]!.push(v);
+      const slot = roundBase + k;
+      slots = Math.max(slots, slot + 1);
       const off = -(spillBase + 8 * (slot + 1));
       if (spillBase + 8 * (slot + 1) > maxFrame) {
         const where = code.find((i) => defsOf(i).includes(v) && i.src)?.src;
@@ -121,7 +127,7 @@ function renameReg(i: MInsn, from: Reg, to: Reg): MInsn {
   }
 }
 
-function color(code: readonly MInsn[], unspillable: ReadonlySet<Reg>): { map: Map<Reg, number>; spilled: Reg[] } {
+function color(code: readonly MInsn[], unspillable: ReadonlySet<Reg>): { map: Map<Reg, number>; spilled: Reg[]; adj: ReadonlyMap<Reg, ReadonlySet<Reg>> } {
   const liveOut = liveness(code);
   const adj = new Map<Reg, Set<Reg>>();
   const edge = (a: Reg, b: Reg) => {
@@ -193,7 +199,7 @@ function color(code: readonly MInsn[], unspillable: ReadonlySet<Reg>): { map: Ma
     }
     map.set(v, chosen);
   }
-  return { map, spilled };
+  return { map, spilled, adj };
 }
 
 function rewrite(code: readonly MInsn[], map: ReadonlyMap<Reg, number>): MInsn[] {

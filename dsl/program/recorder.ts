@@ -156,7 +156,8 @@ export class Recorder {
     const rounded = Math.max(8, Math.ceil(size / 8) * 8);
     this.frameSize += rounded;
     const off = -this.frameSize;
-    this.objects.push({ off, size: rounded, src });
+    // The real size: bytes of the alignment tail are nobody's (their zero-fill may be dropped).
+    this.objects.push({ off, size, src });
     if (this.frameSize > MAX_STACK_BYTES) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${MAX_STACK_BYTES} bytes: this local needs ${this.frameSize} bytes in all`, src);
     return off;
   }

@@ -1,0 +1,523 @@
+/**
+ * IR → IR clean-ups run before linearisation, each exact for every input:
+ *
+ * - forward value facts over the structured IR: a load already made from the same
+ *   address with no store or call in between becomes a copy (so `data`/`data_end`
+ *   stay in registers across parses); `p + a + b` and `load [p + a + off]` fold the
+ *   constants into one add or the access offset; `swap(swap(x))` becomes a mask;
+ *   a truncation (`x & 0xffff`, `w = w`) feeding a store no wider than it is
+ *   skipped;
+ * - dead stack stores: a store whose bytes are all overwritten (on every path) before anything
+ *   can read them, or lie outside every local (the zero-fill of a local's
+ *   alignment tail), is dropped;
+ * - dead code: pure operations whose result nobody reads are dropped.
+ */
+import type { Base, Cond, CondExpr, FrameObject, IrFunction, Node, Operand, VReg } from '../ir/index.js';
+
+type Fact =
+  | { readonly k: 'add'; readonly a: VReg; readonly c: bigint }
+  | { readonly k: 'swap'; readonly a: VReg; readonly bits: 16 | 32 | 64 }
+  | { readonly k: 'low'; readonly a: VReg; readonly bits: number }
+  | { readonly k: 'copy'; readonly a: VReg };
+
+interface Avail {
+  readonly dst: VReg;
+  readonly base: Base;
+  readonly off: number;
+  readonly size: number;
+}
+
+class Env {
+  constructor(
+    /** Whether stack addresses may be used as pointers (then a stack store may change any load). */
+    readonly stackEscapes: boolean,
+    readonly facts = new Map<VReg, Fact>(),
+    readonly loads = new Map<string, Avail>(),
+  ) {}
+  copy(): Env {
+    return new Env(this.stackEscapes, new Map(this.facts), new Map(this.loads));
+  }
+  /** `v` gets a new value: forget what was known about it and everything derived from it. */
+  kill(v: VReg): void {
+    this.facts.delete(v);
+    for (const [k, f] of this.facts) if (f.a === v) this.facts.delete(k);
+    for (const [k, l] of this.loads) if (l.dst === v || l.base === v) this.loads.delete(k);
+  }
+  /** Memory may have changed (`range`: only these stack bytes were written, through r10). */
+  clobber(range?: { off: number; size: number }): void {
+    for (const [k, l] of this.loads) {
+      if (!range || (l.base !== 'fp' && this.stackEscapes)) this.loads.delete(k);
+      else if (l.base === 'fp' && l.off < range.off + range.size && range.off < l.off + l.size) this.loads.delete(k);
+    }
+  }
+}
+
+const S16_MIN = -32768;
+const S16_MAX = 32767;
+
+/** Registers a node writes. */
+function defOf(n: Node): VReg | undefined {
+  switch (n.op) {
+    case 'mov':
+    case 'alu':
+    case 'neg':
+    case 'swap':
+    case 'sext':
+    case 'load':
+    case 'frameaddr':
+    case 'mapref':
+    case 'globaladdr':
+      return n.dst;
+    case 'atomic':
+    case 'call':
+    case 'callfn':
+      return n.dst;
+    default:
+      return undefined;
+  }
+}
+
+/** Every register defined anywhere in `nodes` (recursively) and whether memory may change there. */
+function effects(nodes: readonly Node[], defs: Set<VReg>): boolean {
+  let memory = false;
+  for (const n of nodes) {
+    const d = defOf(n);
+    if (d !== undefined) defs.add(d);
+    if (n.op === 'store' || n.op === 'atomic' || n.op === 'call' || n.op === 'callfn') memory = true;
+    if (n.op === 'if') {
+      memory = effects(n.then, defs) || memory;
+      memory = effects(n.else, defs) || memory;
+    }
+    if (n.op === 'loop') {
+      defs.add(n.iv);
+      memory = effects(n.body, defs) || memory;
+    }
+  }
+  return memory;
+}
+
+function fallsThrough(nodes: readonly Node[]): boolean {
+  const last = nodes[nodes.length - 1];
+  if (!last) return true;
+  if (last.op === 'return' || last.op === 'break' || last.op === 'continue') return false;
+  if (last.op === 'if') return fallsThrough(last.then) || fallsThrough(last.else);
+  return true;
+}
+
+const isVReg = (o: Operand): o is VReg => typeof o === 'number';
+
+/** `n` reading the originals of registers that are plain copies. */
+function propagateCopies(n: Node, env: Env): Node {
+  const r = <T extends Operand | Base>(o: T): T => {
+    if (typeof o !== 'number') return o;
+    const f = env.facts.get(o);
+    return (f?.k === 'copy' ? f.a : o) as T;
+  };
+  switch (n.op) {
+    case 'mov':
+      return { ...n, a: r(n.a) };
+    case 'neg':
+    case 'swap':
+    case 'sext':
+      return { ...n, a: r(n.a) };
+    case 'alu':
+      return { ...n, a: r(n.a), b: r(n.b) };
+    case 'load':
+      return { ...n, base: r(n.base) };
+    case 'store':
+      return { ...n, base: r(n.base), value: r(n.value) };
+    case 'atomic':
+      return { ...n, base: r(n.base), value: r(n.value) };
+    case 'call':
+    case 'callfn':
+      return { ...n, args: n.args.map(r) };
+    case 'return':
+      return { ...n, value: r(n.value) };
+    case 'if':
+      return { ...n, cond: { ...plain(n.cond), a: r(plain(n.cond).a), b: r(plain(n.cond).b) } };
+    default:
+      return n;
+  }
+}
+
+function forward(nodes: readonly Node[], env: Env): Node[] {
+  const out: Node[] = [];
+  for (const n0 of nodes) {
+    let n: Node = propagateCopies(n0, env);
+    switch (n.op) {
+      case 'alu': {
+        const { a, b } = n;
+        if (n.width === 64 && (n.alu === 'add' || n.alu === 'sub') && isVReg(a) && typeof b === 'bigint') {
+          const c = n.alu === 'add' ? b : -b;
+          const f = env.facts.get(a);
+          const folded = f?.k === 'add' ? { a: f.a, c: BigInt.asIntN(64, f.c + c) } : { a, c };
+          if (folded.c >= -(1n << 31n) && folded.c < 1n << 31n) {
+            n = { ...n, alu: 'add', a: folded.a, b: folded.c };
+            env.kill(n.dst);
+            if (folded.a !== n.dst) env.facts.set(n.dst, { k: 'add', ...folded });
+            out.push(n);
+            continue;
+          }
+        }
+        env.kill(n.dst);
+        if (n.alu === 'and' && isVReg(a) && a !== n.dst && typeof b === 'bigint') {
+          const mask = BigInt.asUintN(n.width, b);
+          const low = mask === 0xffn ? 8 : mask === 0xffffn ? 16 : mask === 0xffffffffn ? 32 : 0;
+          if (low) env.facts.set(n.dst, { k: 'low', a, bits: low });
+        }
+        out.push(n);
+        continue;
+      }
+      case 'mov': {
+        env.kill(n.dst);
+        if (n.width === 64 && isVReg(n.a) && n.a !== n.dst) {
+          // What is known about the original holds for the copy.
+          env.facts.set(n.dst, { k: 'copy', a: n.a });
+        }
+        if (n.width === 32 && isVReg(n.a) && n.a !== n.dst) env.facts.set(n.dst, { k: 'low', a: n.a, bits: 32 });
+        out.push(n);
+        continue;
+      }
+      case 'swap': {
+        // The swap reads only the low `bits`: a truncation just before it is not needed.
+        const low = env.facts.get(n.a);
+        if (low?.k === 'low' && low.bits >= n.bits) n = { ...n, a: low.a };
+        const f = env.facts.get(n.a);
+        env.kill(n.dst);
+        if (f?.k === 'swap' && f.bits === n.bits) {
+          // Swapping twice leaves the low `bits` of the original, zero-extended.
+          const a = f.a;
+          const replaced: Node =
+            n.bits === 16 ? { op: 'alu', alu: 'and', dst: n.dst, a, b: 0xffffn, width: 64, src: n.src } : { op: 'mov', dst: n.dst, a, width: n.bits === 32 ? 32 : 64, src: n.src };
+          if (a !== n.dst && n.bits !== 64) env.facts.set(n.dst, { k: 'low', a, bits: n.bits });
+          out.push(replaced);
+          continue;
+        }
+        if (n.a !== n.dst) env.facts.set(n.dst, { k: 'swap', a: n.a, bits: n.bits });
+        out.push(n);
+        continue;
+      }
+      case 'load': {
+        let { base, off } = n;
+        const f = base !== 'fp' ? env.facts.get(base) : undefined;
+        if (f?.k === 'add' && off + Number(f.c) >= S16_MIN && off + Number(f.c) <= S16_MAX) {
+          base = f.a;
+          off += Number(f.c);
+        }
+        const key = `${base}:${off}:${n.size}`;
+        const prev = env.loads.get(key);
+        env.kill(n.dst);
+        if (prev && prev.dst !== n.dst) {
+          env.facts.set(n.dst, { k: 'copy', a: prev.dst });
+          out.push({ op: 'mov', dst: n.dst, a: prev.dst, width: 64, src: n.src });
+          continue;
+        }
+        n = { ...n, base, off };
+        if (base !== n.dst) env.loads.set(key, { dst: n.dst, base, off, size: n.size });
+        out.push(n);
+        continue;
+      }
+      case 'store': {
+        let { base, off, value } = n;
+        const f = base !== 'fp' ? env.facts.get(base) : undefined;
+        if (f?.k === 'add' && off + Number(f.c) >= S16_MIN && off + Number(f.c) <= S16_MAX) {
+          base = f.a;
+          off += Number(f.c);
+        }
+        const v = isVReg(value) ? env.facts.get(value) : undefined;
+        if (v?.k === 'low' && n.size * 8 <= v.bits) value = v.a;
+        env.clobber(base === 'fp' ? { off, size: n.size } : undefined);
+        out.push({ ...n, base, off, value });
+        continue;
+      }
+      case 'atomic':
+      case 'call':
+      case 'callfn': {
+        env.clobber();
+        const d = defOf(n);
+        if (d !== undefined) env.kill(d);
+        out.push(n);
+        continue;
+      }
+      case 'neg':
+      case 'sext':
+      case 'frameaddr':
+      case 'mapref':
+      case 'globaladdr':
+        env.kill(n.dst);
+        out.push(n);
+        continue;
+      case 'if': {
+        const then = forward(n.then, env.copy());
+        const els = forward(n.else, env.copy());
+        const defs = new Set<VReg>();
+        let memory = false;
+        if (fallsThrough(n.then)) memory = effects(n.then, defs) || memory;
+        if (fallsThrough(n.else)) memory = effects(n.else, defs) || memory;
+        for (const d of defs) env.kill(d);
+        if (memory) env.clobber();
+        out.push({ ...n, then, else: els });
+        continue;
+      }
+      case 'loop': {
+        const defs = new Set<VReg>([n.iv]);
+        const memory = effects(n.body, defs);
+        for (const d of defs) env.kill(d);
+        if (memory) env.clobber();
+        const body = forward(n.body, env.copy());
+        out.push({ ...n, body });
+        continue;
+      }
+      default:
+        out.push(n);
+    }
+  }
+  return out;
+}
+
+/** Registers a node reads. */
+function usesOf(n: Node, out: Set<VReg>): void {
+  const u = (o: Operand | Base | undefined) => {
+    if (typeof o === 'number') out.add(o);
+  };
+  switch (n.op) {
+    case 'mov':
+    case 'neg':
+    case 'swap':
+    case 'sext':
+      u(n.a);
+      return;
+    case 'alu':
+      u(n.a);
+      u(n.b);
+      return;
+    case 'load':
+      u(n.base);
+      return;
+    case 'store':
+      u(n.base);
+      u(n.value);
+      return;
+    case 'atomic':
+      u(n.base);
+      u(n.value);
+      return;
+    case 'call':
+    case 'callfn':
+      n.args.forEach(u);
+      return;
+    case 'return':
+      u(n.value);
+      return;
+    case 'if':
+      u(plain(n.cond).a);
+      u(plain(n.cond).b);
+      for (const m of n.then) usesOf(m, out);
+      for (const m of n.else) usesOf(m, out);
+      return;
+    case 'loop':
+      for (const m of n.body) usesOf(m, out);
+      return;
+    default:
+  }
+}
+
+const PURE = new Set(['mov', 'alu', 'neg', 'swap', 'sext', 'load', 'frameaddr', 'mapref', 'globaladdr']);
+
+function dropDead(nodes: readonly Node[], used: ReadonlySet<VReg>): Node[] {
+  const out: Node[] = [];
+  for (const n of nodes) {
+    if (PURE.has(n.op) && !used.has(defOf(n)!)) continue;
+    if (n.op === 'if') out.push({ ...n, then: dropDead(n.then, used), else: dropDead(n.else, used) });
+    else if (n.op === 'loop') out.push({ ...n, body: dropDead(n.body, used) });
+    else out.push(n);
+  }
+  return out;
+}
+
+/** Removes pure operations whose results are never read (repeated until nothing changes). */
+function deadCode(body: Node[], params: readonly VReg[]): Node[] {
+  for (let round = 0; round < 16; round++) {
+    const used = new Set<VReg>(params);
+    for (const n of body) usesOf(n, used);
+    // Loop counters are read by the loop itself.
+    const ivs = (ns: readonly Node[]): void => {
+      for (const n of ns) {
+        if (n.op === 'loop') used.add(n.iv), ivs(n.body);
+        if (n.op === 'if') ivs(n.then), ivs(n.else);
+      }
+    };
+    ivs(body);
+    const next = dropDead(body, used);
+    const size = (ns: readonly Node[]): number => ns.reduce((k, n) => k + 1 + (n.op === 'if' ? size(n.then) + size(n.else) : n.op === 'loop' ? size(n.body) : 0), 0);
+    if (size(next) === size(body)) return next;
+    body = next;
+  }
+  return body;
+}
+
+/** Whether stack addresses (`frameaddr`) only ever flow into helper call arguments. */
+function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
+  const addrs = new Set<VReg>();
+  const walk = (ns: readonly Node[], f: (n: Node) => void) => {
+    for (const n of ns) {
+      f(n);
+      if (n.op === 'if') walk(n.then, f), walk(n.else, f);
+      if (n.op === 'loop') walk(n.body, f);
+    }
+  };
+  walk(body, (n) => {
+    if (n.op === 'frameaddr') addrs.add(n.dst);
+  });
+  let ok = true;
+  walk(body, (n) => {
+    // A subfunction given a stack address could hand it back: then it is a pointer like any other.
+    if (n.op === 'callfn' && n.args.some((a) => isVReg(a) && addrs.has(a))) ok = false;
+    if (n.op === 'call' || n.op === 'callfn' || n.op === 'if' || n.op === 'loop') {
+      if (n.op === 'if') {
+        const { a, b } = plain(n.cond);
+        if (addrs.has(a) || (isVReg(b) && addrs.has(b))) ok = false;
+      }
+      return;
+    }
+    const used = new Set<VReg>();
+    usesOf(n, used);
+    for (const a of addrs) if (used.has(a)) ok = false;
+    // A redefined stack address could be anything afterwards.
+    const d = defOf(n);
+    if (d !== undefined && addrs.has(d) && n.op !== 'frameaddr') ok = false;
+  });
+  return ok;
+}
+
+/**
+ * Drops stack stores that nothing can observe: each byte is either outside every
+ * local's real extent and never loaded, or overwritten by a later store of the same
+ * straight-line block before any load, call or branch.
+ */
+function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Node[] {
+  if (!stackAddressesOnlyInCalls(body)) return [...body];
+  const loaded = new Set<number>();
+  const walk = (ns: readonly Node[]) => {
+    for (const n of ns) {
+      if (n.op === 'load' && n.base === 'fp') for (let b = n.off; b < n.off + n.size; b++) loaded.add(b);
+      if (n.op === 'if') walk(n.then), walk(n.else);
+      if (n.op === 'loop') walk(n.body);
+    }
+  };
+  walk(body);
+  const inObject = (b: number) => objects.some((o) => b >= o.off && b < o.off + o.size);
+  const neverRead = (b: number) => !inObject(b) && !loaded.has(b);
+  // Stack addresses handed to calls: a call reads (and may write) the whole local they point into.
+  const addrOff = new Map<VReg, number | undefined>();
+  const collect = (ns: readonly Node[]) => {
+    for (const n of ns) {
+      if (n.op === 'frameaddr') addrOff.set(n.dst, addrOff.has(n.dst) && addrOff.get(n.dst) !== n.off ? undefined : n.off);
+      if (n.op === 'if') collect(n.then), collect(n.else);
+      if (n.op === 'loop') collect(n.body);
+    }
+  };
+  collect(body);
+  const callTouches = (args: readonly Operand[], lo: number, hi: number): boolean =>
+    args.some((a) => {
+      if (!isVReg(a) || !addrOff.has(a)) return false;
+      const off = addrOff.get(a);
+      const o = off === undefined ? undefined : objects.find((x) => off >= x.off && off < x.off + Math.max(x.size, 1));
+      return !o || (o.off < hi && lo < o.off + o.size);
+    });
+  /**
+   * From `ns[from]` on: the bytes surely overwritten before anything may read [lo, hi),
+   * whether that search stopped (a possible read, or control flow it does not follow),
+   * and whether every path returned first (then the stack is dead anyway).
+   */
+  interface Scan { readonly written: Set<number> | null; readonly stopped: boolean }
+  const scan = (ns: readonly Node[], from: number, lo: number, hi: number): Scan => {
+    const written = new Set<number>();
+    for (let j = from; j < ns.length; j++) {
+      const m = ns[j]!;
+      switch (m.op) {
+        case 'store':
+          if (m.base === 'fp') for (let b = m.off; b < m.off + m.size; b++) written.add(b);
+          continue;
+        case 'load':
+          if (m.base === 'fp' && m.off < hi && lo < m.off + m.size) return { written, stopped: true };
+          continue;
+        case 'mov':
+        case 'alu':
+        case 'neg':
+        case 'swap':
+        case 'sext':
+        case 'frameaddr':
+        case 'mapref':
+        case 'globaladdr':
+        case 'atomic':
+          continue;
+        case 'call':
+        case 'callfn':
+          if (callTouches(m.args, lo, hi)) return { written, stopped: true };
+          continue;
+        case 'return':
+          return { written: null, stopped: false };
+        case 'if': {
+          const a = scan(m.then, 0, lo, hi);
+          const b = scan(m.else, 0, lo, hi);
+          const ga = a.written === null ? null : new Set([...a.written, ...written]);
+          const gb = b.written === null ? null : new Set([...b.written, ...written]);
+          if (ga === null && gb === null) return { written: null, stopped: false };
+          const both = ga === null ? gb! : gb === null ? ga : new Set([...ga].filter((x) => gb.has(x)));
+          // A branch that breaks or continues leaves this block: stop there.
+          const leaves = (branch: readonly Node[], r: Scan) => r.written !== null && !fallsThrough(branch);
+          if (a.stopped || b.stopped || leaves(m.then, a) || leaves(m.else, b)) return { written: both, stopped: true };
+          for (const x of both) written.add(x);
+          continue;
+        }
+        default:
+          return { written, stopped: true };
+      }
+    }
+    return { written, stopped: false };
+  };
+  const block = (ns: readonly Node[]): Node[] => {
+    const out: Node[] = [];
+    ns.forEach((n, k) => {
+      if (n.op === 'if') return out.push({ ...n, then: block(n.then), else: block(n.else) });
+      if (n.op === 'loop') return out.push({ ...n, body: block(n.body) });
+      if (n.op !== 'store' || n.base !== 'fp') return out.push(n);
+      const { written } = scan(ns, k + 1, n.off, n.off + n.size);
+      if (written === null) return;
+      for (let b = n.off; b < n.off + n.size; b++) if (!written.has(b) && !neverRead(b)) return out.push(n);
+      return;
+    });
+    return out;
+  };
+  return block(body);
+}
+
+/** Whether any `if` in `nodes` has a combined (and/or/not) condition. */
+function hasCombinedCond(nodes: readonly Node[]): boolean {
+  return nodes.some((n) =>
+    n.op === 'if' ? !isPlain(n.cond) || hasCombinedCond(n.then) || hasCombinedCond(n.else) : n.op === 'loop' ? hasCombinedCond(n.body) : false,
+  );
+}
+
+const isPlain = (c: CondExpr): c is Cond => 'cmp' in c;
+
+/**
+ * The condition of an `if` the clean-ups look at: always a plain comparison,
+ * because {@link optimize} leaves functions with combined conditions alone.
+ */
+const plain = (c: CondExpr): Cond => c as Cond;
+
+/**
+ * Runs the clean-ups over one function. A function with combined conditions
+ * (and/or with lazily run parts) is left as it is: the passes here do not yet
+ * follow the extra control flow those parts add, and a missed read would be
+ * wrong code, not just bigger code.
+ */
+export function optimize(fn: IrFunction): IrFunction {
+  if (hasCombinedCond(fn.body)) return fn;
+  let body = forward(fn.body, new Env(!stackAddressesOnlyInCalls(fn.body)));
+  body = deadCode(body, fn.params);
+  body = deadStores(body, fn.objects);
+  return { ...fn, body };
+}
