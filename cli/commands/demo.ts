@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TsbpfError } from '../../dsl/errors.js';
 import { assemble, parse } from '../../dsl/isa/index.js';
 import { readElf } from '../../dsl/elf/file/index.js';
-import { objectFromInstructions } from './asm.js';
+import { objectFromInstructions } from '../../dsl/elf/index.js';
 import { dumpObject } from './dump.js';
 import { cliIo } from '../io.js';
 

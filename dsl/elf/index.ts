@@ -7,3 +7,4 @@ export { writeObject, buildObjectElf, layoutObject, dataSectionKind, type Object
 export { readObject, readObjectWithElf, type ReadObjectOptions } from './object-reader.js';
 export { encodeMapStruct, decodeMapStruct, type MapStruct, type DecodedMapStruct, type TypeResolver } from './maps-btf.js';
 export { importBtfType } from './object-btf.js';
+export { objectFromInstructions, type CodeObjectOptions } from './code-object.js';

@@ -17,7 +17,7 @@ import {
   type Instruction,
 } from '../../dsl/isa/index.js';
 import { readElf, SHF } from '../../dsl/elf/file/index.js';
-import { objectFromInstructions } from '../../cli/commands/asm.js';
+import { objectFromInstructions } from '../../dsl/elf/index.js';
 import { dumpObject } from '../../cli/commands/dump.js';
 import { need } from '../support/env.js';
 import { clang, hex, insnLines, insnTexts, LLVM_TOOLS, llvmMc, llvmObjdump, sectionBytes, withTmp } from './llvm.js';

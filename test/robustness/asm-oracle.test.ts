@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AsmSyntaxError, assemble, encode, parse } from '../../dsl/isa/index.js';
 import { need } from '../support/env.js';
-import { objectFromInstructions } from '../../cli/commands/asm.js';
+import { objectFromInstructions } from '../../dsl/elf/index.js';
 import { LLVM_TOOLS, hex, llvmMc, llvmObjdump, sectionBytes, withTmp } from '../isa/llvm.js';
 import { expectOneLineError, fixtures, tsbpf } from './cli.js';
 
