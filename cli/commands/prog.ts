@@ -40,8 +40,8 @@ function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }
 
-/** The spec of one program of an ELF object that needs nothing but itself (and its subprograms). */
-export function specFromObject(bytes: Uint8Array, name?: string): ProgramSpec {
+/** The spec (and license) of one program of an ELF object that needs nothing but itself (and its subprograms). */
+export function specFromObject(bytes: Uint8Array, name?: string): { spec: ProgramSpec; license: string } {
   const obj = readObject(bytes);
   const progs = name ? obj.programs.filter((p) => p.name === name) : obj.programs;
   if (progs.length === 0) throw usage(name ? `no program named '${name}' (have: ${obj.programs.map((p) => p.name).join(', ') || 'none'})` : 'the object has no programs');
@@ -49,16 +49,14 @@ export function specFromObject(bytes: Uint8Array, name?: string): ProgramSpec {
   if (obj.maps?.length || obj.globals?.length)
     throw usage('the object uses maps or global variables; load it with `tsbpf load --pin DIR` and run the pinned program');
   const prog = progs[0]!;
-  const def = sectionDef(prog.section);
+  sectionDef(prog.section); // an unknown section is an error here, before anything loads
   const insns: Instruction[] = [...prog.instructions];
   for (const sub of obj.subprograms ?? []) {
     const [first, ...rest] = sub.instructions;
     if (!first) continue;
     insns.push({ ...first, meta: { ...first.meta, labels: [...(first.meta?.labels ?? []), sub.name] } }, ...rest);
   }
-  const type = def.progType;
-  const attach = def.attachType && def.expectedAttach !== 'none' ? def.attachType : undefined;
-  return { type, name: prog.name.slice(0, 15), insns, license: obj.license, ...(attach ? { expectedAttachType: attach } : {}) };
+  return { spec: { name: prog.name.slice(0, 15), section: prog.section, instructions: insns }, license: obj.license };
 }
 
 /** Opens a pinned program, or loads one from FILE. */
@@ -83,12 +81,16 @@ export function openProgram(target: string, opts: { type?: string; prog?: string
   } catch (e) {
     throw usage(`${target}: neither a pinned program nor a readable file (${(e as Error).message})`);
   }
-  if (isElf(bytes)) return Program.load(specFromObject(bytes, opts.prog));
+  if (isElf(bytes)) {
+    const { spec, license } = specFromObject(bytes, opts.prog);
+    return Program.load(spec, { license });
+  }
   // Types as bpftool spells them (`sched_cls`) or as the UAPI does (`SCHED_CLS`).
   const type = (opts.type ?? 'socket_filter').toUpperCase() as ProgTypeName;
   if (ProgType[type] === undefined) throw usage(`unknown program type '${type}' (e.g. socket_filter, sched_cls, xdp)`);
   const attach = opts.attachType?.toUpperCase() as AttachTypeName | undefined;
-  return Program.load({ type, name: 'tsbpf_run', insns: bytes, ...(attach ? { expectedAttachType: attach } : {}) });
+  // Raw bytes have no section: the type (and attach type) given is the program's.
+  return Program.load({ name: 'tsbpf_run', section: '', instructions: [], type, ...(attach ? { expectedAttachType: attach } : {}) }, { bytes });
 }
 
 /** Registers `tsbpf prog …`. */

@@ -21,7 +21,7 @@
  */
 import type { Btf, BtfTypeId } from '../btf/index.js';
 import type { Instruction } from '../isa/index.js';
-import type { MapTypeName } from '../kernel/index.js';
+import type { AttachTypeName, MapTypeName, ProgTypeName } from '../kernel/index.js';
 import type { AnySchema } from '../types/index.js';
 
 /** A reference to a type inside the spec's `btf` graph. */
@@ -110,6 +110,19 @@ export interface ProgramSpec extends FunctionSignature {
   /** SEC name (`xdp`, `tc`, `cgroup/connect4`…); several programs may share one. */
   readonly section: string;
   readonly instructions: readonly Instruction[];
+  /**
+   * Program type when the section does not say it (a raw or probe program whose
+   * section is only a label); otherwise it comes from the section
+   * (`sectionDef(section).progType`). Not written to the ELF: a loader reading the
+   * object back derives it from the section again.
+   */
+  readonly type?: ProgTypeName;
+  /**
+   * `expected_attach_type` at load when the section does not give it (or to
+   * override it): a UAPI name or the raw number. Default: the section's attach
+   * type where BPF_PROG_LOAD takes one.
+   */
+  readonly expectedAttachType?: AttachTypeName | number;
 }
 
 /** A bpf-to-bpf subprogram (placed in `.text`). */

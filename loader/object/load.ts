@@ -272,29 +272,23 @@ function loadLaidOut(spec: ObjectSpec, layout: ObjectLayout, name: string, optio
   const programs = new Map<string, Program>();
   const sections = new Map<string, string>();
   for (const p of spec.programs) {
-    let def;
-    try {
-      def = sectionDef(p.section);
-    } catch (e) {
-      throw new ObjectLoadError('LOADER_OBJECT_SECTION', `program '${p.name}': ${(e as Error).message}`, { cause: e });
+    if (p.type === undefined) {
+      try {
+        sectionDef(p.section);
+      } catch (e) {
+        throw new ObjectLoadError('LOADER_OBJECT_SECTION', `program '${p.name}': ${(e as Error).message}`, { cause: e });
+      }
     }
     const linked = linkProgram(prepareFunction(p.name, p.section, placed.get(p.name)!.offset, p.instructions), subprograms, withInfo ? layout.ext : undefined);
-    const type = def.progType;
-    const attach = def.attachType && def.expectedAttach !== 'none' ? def.attachType : undefined;
     const program = undo.own(
       Program.load(
-        {
-          type,
-          name: p.name,
-          insns: linked.insns,
-          license: spec.license,
-          ...(attach ? { expectedAttachType: attach } : {}),
-          ...(spec.kernelVersion !== undefined ? { kernVersion: spec.kernelVersion } : {}),
-          ...(withInfo && btf ? { btf, funcInfo: linked.funcInfo, lineInfo: linked.lineInfo as LineInfoRecord[] } : {}),
-        },
+        { ...p, instructions: linked.insns },
         {
           maps: mapRefs,
           globals,
+          license: spec.license,
+          ...(spec.kernelVersion !== undefined ? { kernVersion: spec.kernelVersion } : {}),
+          ...(withInfo && btf ? { btf, funcInfo: linked.funcInfo, lineInfo: linked.lineInfo as LineInfoRecord[] } : {}),
           ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
           ...(options.logSize !== undefined ? { logSize: options.logSize } : {}),
         },

@@ -16,6 +16,7 @@ import { progInfo, type ProgInfo } from '../sys/info.js';
 import { cString } from '../sys/layout.js';
 import { FUNC_INFO_SIZE, LINE_INFO_SIZE, encodeFuncInfo, encodeLineInfo, sourceOfInsn } from './line-info.js';
 import { resolveInstructions } from './resolve.js';
+import { sectionDef, type SectionDef } from '../../dsl/kernel/sections.js';
 import type { LoadOptions, ProgramSpec } from './spec.js';
 import { parseVerifierLog, type VerifierLogSummary } from './verifier-log.js';
 
@@ -100,25 +101,29 @@ export class Program implements Disposable {
    * that are not the verifier's (e.g. EPERM).
    */
   static load(spec: ProgramSpec, opts: LoadOptions = {}): Program {
-    const typeId = ProgType[spec.type];
-    if (typeId === undefined) throw new LoaderError('LOADER_PROG_TYPE', `unknown program type '${String(spec.type)}'`);
+    refuseLoadTimeFields(spec);
     const name = spec.name ?? '';
-    const eat = spec.expectedAttachType === undefined ? undefined : typeof spec.expectedAttachType === 'number' ? spec.expectedAttachType : AttachType[spec.expectedAttachType];
-    if (spec.expectedAttachType !== undefined && eat === undefined) throw new LoaderError('LOADER_ATTACH_TYPE', `unknown attach type '${String(spec.expectedAttachType)}'`);
+    const { type, expectedAttachType } = loadTypes(spec);
+    const typeId = ProgType[type];
+    if (typeId === undefined) throw new LoaderError('LOADER_PROG_TYPE', `program "${name}": unknown program type '${String(type)}'`);
+    const eat = expectedAttachType === undefined ? undefined : typeof expectedAttachType === 'number' ? expectedAttachType : AttachType[expectedAttachType];
+    if (expectedAttachType !== undefined && eat === undefined) throw new LoaderError('LOADER_ATTACH_TYPE', `program "${name}": unknown attach type '${String(expectedAttachType)}'`);
 
     let bytes: Uint8Array;
     let sources: ReadonlyMap<number, SourceLocation> = new Map();
-    if (spec.insns instanceof Uint8Array) {
-      if (spec.insns.length === 0 || spec.insns.length % 8) throw new LoaderError('LOADER_INSNS', `program "${name}": instruction bytes must be a non-empty multiple of 8, got ${spec.insns.length}`);
-      bytes = spec.insns;
+    const instructions = spec.instructions ?? [];
+    if (opts.bytes !== undefined) {
+      if (instructions.length) throw new LoaderError('LOADER_INSNS', `program "${name}": give either spec.instructions or options.bytes, not both`);
+      if (opts.bytes.length === 0 || opts.bytes.length % 8) throw new LoaderError('LOADER_INSNS', `program "${name}": instruction bytes must be a non-empty multiple of 8, got ${opts.bytes.length}`);
+      bytes = opts.bytes;
     } else {
-      if (spec.insns.length === 0) throw new LoaderError('LOADER_INSNS', `program "${name}" has no instructions`);
-      ({ bytes, sources } = resolveInstructions(spec.insns, opts));
+      if (instructions.length === 0) throw new LoaderError('LOADER_INSNS', `program "${name}" has no instructions`);
+      ({ bytes, sources } = resolveInstructions(instructions, opts));
     }
-    if ((spec.funcInfo || spec.lineInfo) && !spec.btf) throw new LoaderError('LOADER_BTF', `program "${name}": func_info/line_info need spec.btf`);
-    const funcInfo = spec.funcInfo ? encodeFuncInfo(spec.funcInfo) : undefined;
-    const lineInfo = spec.lineInfo ? encodeLineInfo(spec.lineInfo, spec.btf) : undefined;
-    const license = cstr(spec.license ?? 'GPL');
+    if ((opts.funcInfo || opts.lineInfo) && !opts.btf) throw new LoaderError('LOADER_BTF', `program "${name}": func_info/line_info need options.btf`);
+    const funcInfo = opts.funcInfo ? encodeFuncInfo(opts.funcInfo) : undefined;
+    const lineInfo = opts.lineInfo ? encodeLineInfo(opts.lineInfo, opts.btf) : undefined;
+    const license = cstr(opts.license ?? 'GPL');
     const fdArray = opts.fdArray?.length ? new Uint8Array(new Uint32Array(opts.fdArray.map((m) => m.fd)).buffer) : undefined;
 
     const base: ProgLoadInput = {
@@ -126,22 +131,22 @@ export class Program implements Disposable {
       insn_cnt: bytes.length / 8,
       insns: bytes,
       license,
-      prog_flags: spec.flags ?? 0,
+      prog_flags: opts.flags ?? 0,
       prog_name: kernelObjectName(name, 'program'),
       expected_attach_type: eat ?? 0,
-      prog_btf_fd: spec.btf?.fd ?? 0,
+      prog_btf_fd: opts.btf?.fd ?? 0,
       func_info_rec_size: funcInfo?.length ? FUNC_INFO_SIZE : 0,
       func_info: funcInfo?.length ? funcInfo : null,
       func_info_cnt: (funcInfo?.length ?? 0) / FUNC_INFO_SIZE,
       line_info_rec_size: lineInfo?.length ? LINE_INFO_SIZE : 0,
       line_info: lineInfo?.length ? lineInfo : null,
       line_info_cnt: (lineInfo?.length ?? 0) / LINE_INFO_SIZE,
-      attach_btf_id: spec.attachBtfId ?? 0,
-      attach_prog_fd: spec.attachProgFd ?? 0,
-      kern_version: spec.kernVersion ?? 0,
+      attach_btf_id: opts.attachBtfId ?? 0,
+      attach_prog_fd: opts.attachProgFd ?? 0,
+      kern_version: opts.kernVersion ?? 0,
       fd_array: fdArray ?? null,
     };
-    const meta = { type: spec.type, name, insnCount: bytes.length / 8, ...(eat !== undefined ? { expectedAttachType: attachTypeName(eat) as AttachTypeName } : {}) };
+    const meta = { type, name, insnCount: bytes.length / 8, ...(eat !== undefined ? { expectedAttachType: attachTypeName(eat) as AttachTypeName } : {}) };
 
     if (opts.logLevel === undefined) {
       const r = progLoad(base);
@@ -152,7 +157,7 @@ export class Program implements Disposable {
       // complex", internal state errors), so the reload below fetches the log; an
       // EFAULT with an empty log stays a BpfError.
       if (errno === 'EPERM' || errno === 'ENOMEM' || errno === 'EBADF')
-        throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${spec.type})` });
+        throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${type})` });
     }
 
     // Load with a log, growing it until the kernel's log fits.
@@ -172,9 +177,9 @@ export class Program implements Disposable {
         size = Math.min(maxLog, trueSize > size ? trueSize : size * 4);
         continue;
       }
-      if (!log.trim()) throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${spec.type})` });
+      if (!log.trim()) throw new BpfError(Cmd.PROG_LOAD, r.errno, { subject: `loading program "${name}" (${type})` });
       const summary = parseVerifierLog(log);
-      const source = summary.insnIndex === undefined ? undefined : sourceFor(summary.insnIndex, spec, sources);
+      const source = summary.insnIndex === undefined ? undefined : sourceFor(summary.insnIndex, opts, sources);
       throw new VerifierError(r.errno, {
         log,
         reason: summary.reason || `load failed with ${errno}`,
@@ -302,9 +307,50 @@ export class Program implements Disposable {
   }
 }
 
-function sourceFor(insnIndex: number, spec: ProgramSpec, sources: ReadonlyMap<number, SourceLocation>): SourceLine | undefined {
-  const fromLineInfo = sourceOfInsn(insnIndex, spec.lineInfo, spec.btf?.fd);
+function sourceFor(insnIndex: number, opts: LoadOptions, sources: ReadonlyMap<number, SourceLocation>): SourceLine | undefined {
+  const fromLineInfo = sourceOfInsn(insnIndex, opts.lineInfo, opts.btf?.fd);
   if (fromLineInfo) return fromLineInfo;
   const s = sources.get(insnIndex);
   return s && { file: s.file, line: s.line, column: s.column, ...(s.text !== undefined ? { text: s.text } : {}) };
+}
+
+/**
+ * Program type and expected attach type: the spec's explicit ones, else the
+ * section's (dsl/kernel `sectionDef`). The section's attach type is given at load
+ * only where BPF_PROG_LOAD takes one (`expectedAttach` not 'none'), and only when
+ * the program is of the section's type.
+ */
+function loadTypes(spec: ProgramSpec): { type: ProgTypeName; expectedAttachType: AttachTypeName | number | undefined } {
+  let def: SectionDef | undefined;
+  try {
+    def = sectionDef(spec.section);
+  } catch (e) {
+    if (spec.type === undefined)
+      throw new LoaderError('LOADER_SECTION', `program "${spec.name ?? ''}": ${(e as Error).message}; or give the program type as spec.type`, { cause: e });
+  }
+  const type = spec.type ?? def!.progType;
+  const fromSection = def && def.progType === type && def.expectedAttach !== 'none' ? def.attachType : undefined;
+  return { type, expectedAttachType: spec.expectedAttachType ?? fromSection };
+}
+
+/**
+ * Fields of the former loader spec are refused (not silently ignored), each
+ * with where it went.
+ */
+function refuseLoadTimeFields(spec: ProgramSpec): void {
+  const moved: Record<string, string> = {
+    insns: "give instructions: Instruction[] (raw bytes go in options.bytes)",
+    license: 'pass it as options.license',
+    btf: 'pass it as options.btf',
+    funcInfo: 'pass it as options.funcInfo',
+    lineInfo: 'pass it as options.lineInfo',
+    flags: 'pass it as options.flags',
+    attachBtfId: 'pass it as options.attachBtfId',
+    attachProgFd: 'pass it as options.attachProgFd',
+    kernVersion: 'pass it as options.kernVersion',
+  };
+  for (const [field, hint] of Object.entries(moved))
+    if (field in spec) throw new LoaderError('LOADER_SPEC', `program "${spec.name ?? ''}": '${field}' is not a program spec field; ${hint}`);
+  if (typeof spec.section !== 'string') throw new LoaderError('LOADER_SPEC', `program "${spec.name ?? ''}": spec.section (the SEC name, e.g. 'xdp', 'tc', 'socket') is required`);
+  if (spec.instructions instanceof Uint8Array) throw new LoaderError('LOADER_SPEC', `program "${spec.name ?? ''}": raw instruction bytes go in options.bytes`);
 }

@@ -1,10 +1,11 @@
 /**
- * ProgramSpec: the plain blueprint of a program (instructions, type, BTF info),
- * kept apart from a loaded `Program`, which owns an fd. An object loader builds
- * specs from ELF sections; the DSL builds them from TypeScript.
+ * The program spec is the one of dsl/object (`ProgramSpec`: name, section,
+ * instructions, optional `type` / `expectedAttachType` overrides), the same the
+ * ELF writer and `loadObject` take. What only matters at load time (BTF,
+ * func_info / line_info, license, flags, log settings, maps, raw instruction
+ * bytes) is a `LoadOptions` field here.
  */
-import type { Instruction } from '../../dsl/isa/instruction.js';
-import type { AttachTypeName, ProgTypeName } from '../sys/constants.js';
+export type { ProgramSpec } from '../../dsl/object/index.js';
 
 /** func_info record with an instruction index (what BPF_PROG_LOAD wants). */
 export interface FuncInfoRecord {
@@ -32,20 +33,21 @@ export interface BtfRef {
   readonly strings?: ((s: string) => number | undefined) | undefined;
 }
 
-/** Blueprint of a program. */
-export interface ProgramSpec {
-  readonly type: ProgTypeName;
-  /** Kernel-visible name ([A-Za-z0-9_.], 15 characters kept). */
-  readonly name?: string;
+/** What a map reference resolves to. */
+export interface MapFdRef {
+  readonly fd: number;
+}
+
+/** Options of `Program.load`: everything about a load that is not the program itself. */
+export interface LoadOptions {
   /**
-   * Instructions: raw bytes (8 per slot), or Instruction values whose labels,
-   * bpf-to-bpf calls and map/global references are resolved at load.
+   * Raw instructions (8 bytes per slot) loaded as given instead of
+   * `spec.instructions`, which must then be empty (e.g. a file of bytes, or
+   * probes that load deliberately odd code).
    */
-  readonly insns: Uint8Array | readonly Instruction[];
+  readonly bytes?: Uint8Array;
   /** License string; most helpers need a GPL-compatible one. Default `GPL`. */
   readonly license?: string;
-  /** Needed at load by some types (cgroup sock_addr hooks, tracing, tcx is optional). */
-  readonly expectedAttachType?: AttachTypeName | number;
   /** `prog_flags` (ProgFlag bits). */
   readonly flags?: number;
   /** BTF for func_info / line_info. */
@@ -60,15 +62,6 @@ export interface ProgramSpec {
   readonly attachProgFd?: number;
   /** Only old kprobe kernels looked at this. */
   readonly kernVersion?: number;
-}
-
-/** What a map reference resolves to. */
-export interface MapFdRef {
-  readonly fd: number;
-}
-
-/** Options of `Program.load`. */
-export interface LoadOptions {
   /** Maps by name, for `lddw` map references (`ldMapFd('name')`, `ldMapValue('name', off)`). */
   readonly maps?: Readonly<Record<string, MapFdRef>> | ReadonlyMap<string, MapFdRef>;
   /** Maps for `lddw` with src 5/6 (`ldMapIdx(n)`, `ldMapIdxValue(n, off)`): index n is `fdArray[n]`. */

@@ -6,7 +6,6 @@
 import { BpfMap, Program } from '../../loader/index.js';
 import { mapTypeName } from '../../loader/sys/index.js';
 import type { ObjectSpec } from '../../dsl/object/index.js';
-import { sectionDef } from '../../dsl/kernel/index.js';
 import { typeSize } from '../../dsl/object/index.js';
 import type { Instruction } from '../../dsl/isa/index.js';
 
@@ -59,19 +58,11 @@ export function loadSpec(spec: ObjectSpec, opts: { log?: boolean; setup?: (maps:
     opts.setup?.(maps);
     const subs: Instruction[] = (spec.subprograms ?? []).flatMap((s) => s.instructions as Instruction[]);
     for (const p of spec.programs) {
-      const def = sectionDef(p.section);
-      const eat = def.expectedAttach !== 'none' ? def.attachType : undefined;
       programs.set(
         p.name,
         Program.load(
-          {
-            type: def.progType,
-            name: p.name,
-            insns: [...p.instructions, ...subs],
-            license: spec.license,
-            ...(eat ? { expectedAttachType: eat } : {}),
-          },
-          { maps, globals, ...(opts.log ? { logLevel: 1 } : {}) },
+          { ...p, instructions: [...p.instructions, ...subs] },
+          { maps, globals, license: spec.license, ...(opts.log ? { logLevel: 1 } : {}) },
         ),
       );
     }

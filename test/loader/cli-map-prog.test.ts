@@ -40,7 +40,7 @@ describe.skipIf(!kernel)('tsbpf map / prog CLI', () => {
       svc.set({ address: '10.0.0.1', dport: 80 }, { backend_id: 5, count: 2 }).pin(join(dir.path, 'svc'));
       using raw = BpfMap.create({ type: 'PERCPU_ARRAY', name: 'raw', key: 4, value: 4, maxEntries: 2 });
       raw.set(1, 7).pin(join(dir.path, 'raw'));
-      using prog = Program.load({ type: 'SOCKET_FILTER', name: 'ret7', insns: asm().mov64('r0', 7).exit().build() });
+      using prog = Program.load({ section: 'socket', name: 'ret7', instructions: asm().mov64('r0', 7).exit().build() });
       prog.pin(join(dir.path, 'ret7'));
 
       const list = await cli('map', 'list', dir.path, '--json');

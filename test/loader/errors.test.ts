@@ -27,7 +27,7 @@ describe.skipIf(!kernel)('error paths', () => {
         `import { BpfMap, Program } from ${JSON.stringify(join(repo, 'loader/index.ts'))};`,
         `const out: unknown[] = [];`,
         `for (const f of [() => BpfMap.create({ type: 'HASH', name: 'np', key: 4, value: 4, maxEntries: 1 }),`,
-        `                 () => Program.load({ type: 'SCHED_CLS', name: 'np', insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]) })]) {`,
+        `                 () => Program.load({ section: 'tc', name: 'np', instructions: [] }, { bytes: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]) })]) {`,
         `  try { f(); out.push('loaded'); } catch (e) { const x = e as { name: string; code: string; command: string; message: string }; out.push({ name: x.name, code: x.code, command: x.command, message: x.message }); }`,
         `}`,
         `process.stdout.write(JSON.stringify(out));`,
@@ -72,7 +72,7 @@ describe.skipIf(!kernel)('error paths', () => {
     using b = BpfMap.create({ type: 'ARRAY', name: 'idx1', key: 4, value: 8, maxEntries: 1 });
     b.set(0, 31n);
     const insns = asm().stw('r10', -4, 0).mov64('r2', 'r10').add64('r2', -4).ldMapIdx('r1', 1).call(1).jeq('r0', 0, 'z').ldxdw('r0', 'r0', 0).exit().label('z').mov64('r0', 0).exit().build();
-    using p = Program.load({ type: 'SOCKET_FILTER', name: 'byidx', insns }, { fdArray: [a, b] });
+    using p = Program.load({ section: 'socket', name: 'byidx', instructions: insns }, { fdArray: [a, b] });
     expect(p.run({ data: new Uint8Array(64) }).retval).toBe(31);
   });
 });

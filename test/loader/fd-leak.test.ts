@@ -21,18 +21,18 @@ describe.skipIf(!kernel)('fd discipline', () => {
       const m = scope.add(BpfMap.create({ type: i % 2 ? 'HASH' : 'ARRAY', name: `leak${i}`, key: 4, value: 8, maxEntries: 4 }));
       m.set(0, BigInt(i));
       const p = scope.add(
-        Program.load({ type: 'SOCKET_FILTER', name: `leak${i}`, insns: asm().ldMapFd('r1', 'm').mov64('r0', 1).exit().build() }, { maps: { m } }),
+        Program.load({ section: 'socket', name: `leak${i}`, instructions: asm().ldMapFd('r1', 'm').mov64('r0', 1).exit().build() }, { maps: { m } }),
       );
       if (i % 50 === 0) {
         expect(p.run({ data: new Uint8Array(64) }).retval).toBe(1);
-        expect(() => Program.load({ type: 'SOCKET_FILTER', insns: bad })).toThrow(VerifierError);
+        expect(() => Program.load({ name: 'bad', section: 'socket', instructions: bad })).toThrow(VerifierError);
         expect(() => BpfMap.create({ type: 'HASH', key: 0, value: 4, maxEntries: 1 })).toThrow();
         // a map-in-map with a spec template creates and closes a temporary inner map
         scope.add(BpfMap.create({ type: 'ARRAY_OF_MAPS', key: 4, maxEntries: 1, innerMap: { type: 'ARRAY', key: 4, value: 4, maxEntries: 1 } }));
         // a pinned-looking open of a bad path fails without leaking
         expect(() => BpfMap.fromPin('/nonexistent/x')).toThrow();
       }
-      const extra = Program.load({ type: 'SOCKET_FILTER', insns: ok });
+      const extra = Program.load({ name: 'ok', section: 'socket', instructions: ok });
       extra.close();
       extra.close(); // double close is safe
       if (i === 0) expect(fdCount()).toBeGreaterThan(baseline);

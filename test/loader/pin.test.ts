@@ -24,7 +24,7 @@ describe.skipIf(!kernel)('pinning', () => {
     try {
       using m = BpfMap.create({ type: 'HASH', name: 'pinned', key: 4, value: 8, maxEntries: 4 });
       m.set(3, 333n).pin(join(dir.path, 'map'));
-      using p = Program.load({ type: 'SOCKET_FILTER', name: 'pinned_prog', insns: asm().mov64('r0', 5).exit().build() });
+      using p = Program.load({ section: 'socket', name: 'pinned_prog', instructions: asm().mov64('r0', 5).exit().build() });
       p.pin(join(dir.path, 'prog'));
       const ids = { map: m.info().id, prog: p.info().id };
       m.close();

@@ -38,7 +38,7 @@ function udpPacket(payload: number[], proto = 17): Uint8Array {
 
 describe.skipIf(!kernel)('loading and running', () => {
   it('a socket filter returns its constant; info agrees with bpftool', () => {
-    using p = Program.load({ type: 'SOCKET_FILTER', name: 'ret42', insns: asm().mov64('r0', 42).exit().build() });
+    using p = Program.load({ section: 'socket', name: 'ret42', instructions: asm().mov64('r0', 42).exit().build() });
     expect(p.run({ data: udpPacket([1, 2, 3]) }).retval).toBe(42);
     const info = p.info();
     expect(info.name).toBe('ret42');
@@ -73,7 +73,7 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 0)
       .exit()
       .build();
-    using p = Program.load({ type: 'SOCKET_FILTER', name: 'readmap', insns }, { maps: { vals: m } });
+    using p = Program.load({ section: 'socket', name: 'readmap', instructions: insns }, { maps: { vals: m } });
     expect(p.run({ data: udpPacket([]) }).retval).toBe(0x1234_5678);
     m.set(1, 99n);
     expect(p.run({ data: udpPacket([]) }).retval).toBe(99);
@@ -83,7 +83,7 @@ describe.skipIf(!kernel)('loading and running', () => {
   it('a program counts its runs into a map (ldMapValue + atomic add); repeat runs it N times', () => {
     using m = BpfMap.create({ type: 'ARRAY', name: 'counter', key: 4, value: 16, maxEntries: 1 });
     const insns = asm().ldMapValue('r1', 'counter', 8).mov64('r2', 1).atomicAdd64('r1', 0, 'r2').mov64('r0', 0).exit().build();
-    using p = Program.load({ type: 'SOCKET_FILTER', name: 'count', insns }, { maps: new Map([['counter', m]]) });
+    using p = Program.load({ section: 'socket', name: 'count', instructions: insns }, { maps: new Map([['counter', m]]) });
     const r = p.run({ data: udpPacket([]), repeat: 25 });
     expect(r.retval).toBe(0);
     expect(r.duration).toBeGreaterThanOrEqual(0);
@@ -106,7 +106,7 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 2) // TC_ACT_SHOT
       .exit()
       .build();
-    using p = Program.load({ type: 'SCHED_CLS', name: 'tc_parse', insns });
+    using p = Program.load({ section: 'tc', name: 'tc_parse', instructions: insns });
     const pkt = udpPacket([0x11, 0x22]);
     const out = p.run({ data: pkt });
     expect(out.retval).toBe(17);
@@ -135,28 +135,28 @@ describe.skipIf(!kernel)('loading and running', () => {
       .mov64('r0', 2) // XDP_PASS
       .exit()
       .build();
-    using p = Program.load({ type: 'XDP', name: 'xdp_udp', insns });
+    using p = Program.load({ section: 'xdp', name: 'xdp_udp', instructions: insns });
     expect(p.run({ data: udpPacket([1]) }).retval).toBe(1);
     expect(p.run({ data: udpPacket([1], 6) }).retval).toBe(2);
   });
 
   it('a socket filter using legacy ldabs sees the packet from the network header', () => {
     // Socket filters run with the Ethernet header pulled: offset 9 is the IPv4 protocol, 12 the source address.
-    using proto = Program.load({ type: 'SOCKET_FILTER', name: 'ldabs', insns: asm().mov64('r6', 'r1').ldabsb(9).exit().build() });
+    using proto = Program.load({ section: 'socket', name: 'ldabs', instructions: asm().mov64('r6', 'r1').ldabsb(9).exit().build() });
     expect(proto.run({ data: udpPacket([]) }).retval).toBe(17);
-    using src = Program.load({ type: 'SOCKET_FILTER', name: 'ldabs_src', insns: asm().mov64('r6', 'r1').ldabsw(12).exit().build() });
+    using src = Program.load({ section: 'socket', name: 'ldabs_src', instructions: asm().mov64('r6', 'r1').ldabsw(12).exit().build() });
     expect(src.run({ data: udpPacket([]) }).retval).toBe(0x0a000001);
   });
 
   it('tail calls through a prog array', () => {
     using scope = new FdScope();
-    const target = scope.add(Program.load({ type: 'SOCKET_FILTER', name: 'target', insns: asm().mov64('r0', 7).exit().build() }));
+    const target = scope.add(Program.load({ section: 'socket', name: 'target', instructions: asm().mov64('r0', 7).exit().build() }));
     const jumps = scope.add(BpfMap.create({ type: 'PROG_ARRAY', name: 'jumps', key: 4, maxEntries: 4 }));
     jumps.set(2, target);
     expect(jumps.get(2)).toBe(target.info().id);
     const caller = scope.add(
       Program.load(
-        { type: 'SOCKET_FILTER', name: 'caller', insns: asm().ldMapFd('r2', 'jumps').mov64('r3', 2).call(FN_TAIL_CALL).mov64('r0', 1).exit().build() },
+        { section: 'socket', name: 'caller', instructions: asm().ldMapFd('r2', 'jumps').mov64('r3', 2).call(FN_TAIL_CALL).mov64('r0', 1).exit().build() },
         { maps: { jumps } },
       ),
     );
@@ -167,16 +167,33 @@ describe.skipIf(!kernel)('loading and running', () => {
 
   it('loads a cgroup connect4 program with its expected attach type (and fails without it)', () => {
     const insns = asm().mov64('r0', 1).exit().build();
-    using p = Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'c4', expectedAttachType: 'CGROUP_INET4_CONNECT', insns });
+    using p = Program.load({ name: 'c4', section: 'cgroup/connect4', instructions: insns });
     expect(p.expectedAttachType).toBe('CGROUP_INET4_CONNECT');
-    expect(() => Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'c4x', expectedAttachType: 'CGROUP_INET4_CONNECT', insns: asm().mov64('r0', 3).exit().build() })).toThrow(VerifierError);
+    // explicit type and attach type for a program whose section is only a label
+    using raw = Program.load({ name: 'c4raw', section: '', type: 'CGROUP_SOCK_ADDR', expectedAttachType: 'CGROUP_INET4_CONNECT', instructions: insns });
+    expect([raw.type, raw.expectedAttachType]).toEqual(['CGROUP_SOCK_ADDR', 'CGROUP_INET4_CONNECT']);
+    // a section's attach type is given only where BPF_PROG_LOAD takes one
+    using tc = Program.load({ name: 'tcx', section: 'tcx/ingress', instructions: asm().mov64('r0', 0).exit().build() });
+    expect([tc.type, tc.expectedAttachType]).toEqual(['SCHED_CLS', undefined]);
+    expect(() => Program.load({ name: 'c4x', section: 'cgroup/connect4', instructions: asm().mov64('r0', 3).exit().build() })).toThrow(VerifierError);
   });
 
   it('bad input is a typed error before any syscall', () => {
-    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: new Uint8Array(12) })).toThrow(LoaderError);
-    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: [] })).toThrow(LoaderError);
-    expect(() => Program.load({ type: 'SOCKET_FILTER', insns: asm().ldMapFd('r1', 'nope').mov64('r0', 0).exit().build() })).toThrow(/no map named 'nope'/);
-    expect(() => Program.load({ type: 'SOCKET_FILTER', name: 'bad-name', insns: asm().mov64('r0', 0).exit().build() })).toThrow(/name/);
+    expect(() => Program.load({ name: 'odd', section: 'socket', instructions: [] }, { bytes: new Uint8Array(12) })).toThrow(LoaderError);
+    expect(() => Program.load({ name: 'empty', section: 'socket', instructions: [] })).toThrow(LoaderError);
+    expect(() => Program.load({ name: 'nomap', section: 'socket', instructions: asm().ldMapFd('r1', 'nope').mov64('r0', 0).exit().build() })).toThrow(/no map named 'nope'/);
+    expect(() => Program.load({ section: 'socket', name: 'bad-name', instructions: asm().mov64('r0', 0).exit().build() })).toThrow(/name/);
+    const ret0 = asm().mov64('r0', 0).exit().build();
+    // fields of the former loader spec are refused, naming where they went
+    expect(() => Program.load({ name: 'old', section: 'socket', insns: ret0 } as never)).toThrow(/'insns' is not a program spec field; give instructions/);
+    expect(() => Program.load({ name: 'old', section: 'socket', instructions: ret0, license: 'GPL' } as never)).toThrow(/options\.license/);
+    expect(() => Program.load({ name: 'old', section: 'socket', instructions: ret0, btf: { fd: 1 } } as never)).toThrow(/options\.btf/);
+    expect(() => Program.load({ name: 'old', section: 'socket', instructions: new Uint8Array(16) } as never)).toThrow(/options\.bytes/);
+    expect(() => Program.load({ name: 'both', section: 'socket', instructions: ret0 }, { bytes: new Uint8Array(16) })).toThrow(/not both/);
+    // the type comes from the section; a section that does not say needs spec.type
+    expect(() => Program.load({ name: 'nosec', section: 'no_such_section', instructions: ret0 })).toThrow(/unknown section name 'no_such_section'.*spec\.type/);
+    expect(() => Program.load({ name: 'nosec', section: 'no_such_section', instructions: ret0 })).toThrow(LoaderError);
+    expect(() => Program.load({ name: 'badtype', section: '', type: 'NOPE' as never, instructions: ret0 })).toThrow(/unknown program type 'NOPE'/);
   });
 });
 
@@ -224,7 +241,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     using btf = LoadedBtf.load(blob, { strings });
     let err: VerifierError | undefined;
     try {
-      Program.load({ type: 'SOCKET_FILTER', name: 'uninit_r0', insns, btf, funcInfo: [{ insnOff: 0, typeId: func }], lineInfo });
+      Program.load({ section: 'socket', name: 'uninit_r0', instructions: insns }, { btf, funcInfo: [{ insnOff: 0, typeId: func }], lineInfo });
     } catch (e) {
       err = e as VerifierError;
     }
@@ -263,7 +280,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     new DataView(funcInfo.buffer).setUint32(4, func, true);
     const err = (() => {
       try {
-        Program.load({ type: 'SOCKET_FILTER', name: 'oob_ctx', insns, btf: { fd: btf.fd }, funcInfo, lineInfo: raw });
+        Program.load({ section: 'socket', name: 'oob_ctx', instructions: insns }, { btf: { fd: btf.fd }, funcInfo, lineInfo: raw });
       } catch (e) {
         return e as VerifierError;
       }
@@ -281,7 +298,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     a.ldxdw('r0', 'r9', 0); // META-SOURCE-FAILS: r9 is uninitialized
     a.exit();
     try {
-      Program.load({ type: 'SOCKET_FILTER', name: 'uninit_r9', insns: a.build() });
+      Program.load({ section: 'socket', name: 'uninit_r9', instructions: a.build() });
       expect.unreachable('load should fail');
     } catch (e) {
       const err = e as VerifierError;
@@ -299,7 +316,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
     const insns = a.build();
     const get = (logSize: number) => {
       try {
-        Program.load({ type: 'SOCKET_FILTER', name: 'grow', insns }, { logSize });
+        Program.load({ section: 'socket', name: 'grow', instructions: insns }, { logSize });
       } catch (e) {
         return e as VerifierError;
       }
@@ -315,9 +332,9 @@ describe.skipIf(!kernel)('verifier errors', () => {
 
   it('a valid program loads with a tiny log request, with or without an explicit log level', () => {
     const insns = asm().mov64('r0', 1).exit().build();
-    using p1 = Program.load({ type: 'SOCKET_FILTER', name: 'tiny', insns }, { logSize: 16 });
+    using p1 = Program.load({ section: 'socket', name: 'tiny', instructions: insns }, { logSize: 16 });
     expect(p1.verifierLog).toBe('');
-    using p2 = Program.load({ type: 'SOCKET_FILTER', name: 'tiny2', insns }, { logSize: 16, logLevel: 2 });
+    using p2 = Program.load({ section: 'socket', name: 'tiny2', instructions: insns }, { logSize: 16, logLevel: 2 });
     expect(p2.verifierLog).toMatch(/^1: \(95\) exit/m);
     expect(p2.verifierStats?.processedInsns).toBe(2);
     expect(p2.run({ data: udpPacket([]) }).retval).toBe(1);
@@ -325,7 +342,7 @@ describe.skipIf(!kernel)('verifier errors', () => {
 
   it('a kernel refusal that is not the verifier is a BpfError', () => {
     // a program type that does not support test runs
-    using p = Program.load({ type: 'CGROUP_SOCK_ADDR', name: 'norun', expectedAttachType: 'CGROUP_INET4_CONNECT', insns: asm().mov64('r0', 1).exit().build() });
+    using p = Program.load({ name: 'norun', section: 'cgroup/connect4', instructions: asm().mov64('r0', 1).exit().build() });
     let err: unknown;
     try {
       p.run({ data: udpPacket([]) });

@@ -37,7 +37,7 @@ describe.skipIf(!kernel)('ring buffer reader', () => {
       .mov64('r0', 0)
       .exit()
       .build();
-    using prog = Program.load({ type: 'SOCKET_FILTER', name: 'emit', insns }, { maps: { events: ring, seq: counter } });
+    using prog = Program.load({ section: 'socket', name: 'emit', instructions: insns }, { maps: { events: ring, seq: counter } });
     using reader = new RingBuffer(ring);
     expect(reader.read()).toEqual([]);
 

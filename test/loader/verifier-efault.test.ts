@@ -25,7 +25,7 @@ describe.skipIf(!kernel)('verifier EFAULT', () => {
   it('"sequence of N jumps is too complex" is a VerifierError with its log and TS line', () => {
     let err: unknown;
     try {
-      Program.load({ type: 'SOCKET_FILTER', name: 'jmpchain', insns: jumpChain(9000) }).close();
+      Program.load({ section: 'socket', name: 'jmpchain', instructions: jumpChain(9000) }).close();
     } catch (e) {
       err = e;
     }
@@ -42,7 +42,7 @@ describe.skipIf(!kernel)('verifier EFAULT', () => {
   });
 
   it('a short chain still loads (the test above fails for the chain length, not the shape)', () => {
-    using p = Program.load({ type: 'SOCKET_FILTER', name: 'jmpshort', insns: jumpChain(100) });
+    using p = Program.load({ section: 'socket', name: 'jmpshort', instructions: jumpChain(100) });
     expect(p.run({ data: new Uint8Array(64) }).retval).toBe(0);
   });
 

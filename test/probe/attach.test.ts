@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import { createTestCgroup } from '../support/cgroup.js';
-import { Program } from '../../loader/index.js';
+import { Program, type ProgTypeName } from '../../loader/index.js';
 import { openCgroup } from '../../loader/links/cgroup.js';
 import { tryBpf } from '../../loader/sys/bpf.js';
 import { LinkCreateAttr } from '../../loader/sys/attr.js';
@@ -35,7 +35,7 @@ describe.skipIf(!ok)('attach types, verified by real attachment', () => {
         const recipe = ATTACH_RECIPES[name]!;
         let loaded: Program | undefined;
         try {
-          loaded = Program.load({ type: recipe.progType.toUpperCase() as never, insns: insns(MOV(0, 1), EXIT), expectedAttachType: value });
+          loaded = Program.load({ name: '', section: '', instructions: [], type: recipe.progType.toUpperCase() as ProgTypeName, expectedAttachType: value }, { bytes: insns(MOV(0, 1), EXIT) });
         } catch {
           loaded = undefined;
         }

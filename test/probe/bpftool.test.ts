@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
-import { Program, VerifierError } from '../../loader/index.js';
+import { Program, VerifierError, type AttachTypeName, type ProgTypeName } from '../../loader/index.js';
 import { PROG_RECIPES } from '../../loader/probe/catalog.js';
 import { BpfFunc } from '../../dsl/kernel/enums.js';
 import { bpftoolReport, CALL, EXIT, fullReport, insns, MOV } from './shared.js';
@@ -20,13 +20,14 @@ function loadHelperCall(progType: string, helperId: number): { loaded: boolean; 
   try {
     const p = Program.load(
       {
-        // The probe's catalog uses bpftool's lower-case names.
-        type: progType.toUpperCase() as never,
-        insns: insns(CALL(helperId), MOV(0, 0), EXIT),
-        expectedAttachType: recipe.expectedAttachType?.toUpperCase() as never,
-        flags: recipe.sleepable ? 1 << 4 : 0,
+        // The probe's catalog uses bpftool's lower-case names; a probe program has no section.
+        name: '',
+        section: '',
+        instructions: [],
+        type: progType.toUpperCase() as ProgTypeName,
+        ...(recipe.expectedAttachType ? { expectedAttachType: recipe.expectedAttachType.toUpperCase() as AttachTypeName } : {}),
       },
-      { logLevel: 1 },
+      { bytes: insns(CALL(helperId), MOV(0, 0), EXIT), flags: recipe.sleepable ? 1 << 4 : 0, logLevel: 1 },
     );
     p.close();
     return { loaded: true, log: '' };

@@ -21,7 +21,7 @@ type Tuple = [number, number, number, number, number];
 /** Loads raw bytes as XDP; true when the kernel accepted them, else the errno name and log. */
 function tryLoad(bytes: Uint8Array, extra: Record<string, unknown> = {}): { ok: true } | { ok: false; errno: string; log: string } {
   try {
-    Program.load({ type: 'XDP', insns: bytes, ...extra } as never).close();
+    Program.load({ name: '', section: '', type: 'XDP', instructions: [] }, { bytes, ...extra }).close();
     return { ok: true };
   } catch (err) {
     if (err instanceof VerifierError) return { ok: false, errno: err.errno, log: err.log };
