@@ -86,12 +86,27 @@ interface Collected {
   readonly recording: Set<AnyFn>;
 }
 
+/**
+ * Runs a program or subfunction body. A thrown Error keeps its own stack (the CLI
+ * reports its first frame in the user's module); a thrown non-Error value has no
+ * stack, so it is reported at the declaration it came from.
+ */
+function runBody<T>(name: string, src: IrFunction['src'], body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof Error) throw e;
+    const shown = typeof e === 'string' ? JSON.stringify(e.length > 120 ? `${e.slice(0, 117)}...` : e) : String(e);
+    throw new DslError('DSL_THROW', `${name} threw a non-Error value: ${shown}`, src);
+  }
+}
+
 function recordProgram(def: AnyProgram, profile: TargetProfile, inline: boolean, col: Collected): { ir: IrFunction; rec: Recorder } {
   const rec = new Recorder(profile, def.progType, def.attachType, 'program', inline);
   const ctxReg = rec.vreg();
   const b = builderFor(rec, ctxReg, def, col);
   const ctx = makeCtx(rec, ctxReg, def.ctxKind, def.attachType);
-  def.body(b as unknown as B, ctx as never);
+  runBody(def.name, def.src, () => def.body(b as unknown as B, ctx as never));
   const ir = freezeIr<IrFunction>({ name: def.name, kind: 'program', params: [ctxReg], body: rec.body, frameSize: rec.frameSize, objects: rec.objects, nextVReg: rec.nextFree, src: def.src });
   return { ir, rec };
 }
@@ -152,7 +167,7 @@ function recordFn(def: AnyFn, program: AnyProgram, profile: TargetProfile, col: 
   const b = builderFor(rec, ctxAt >= 0 ? params[ctxAt] : undefined, program, col);
   const args: Record<string, unknown> = {};
   names.forEach((n, k) => (args[n] = calleeParam(rec, kinds[k]!, params[k]!, def.src)));
-  const out = def.body(b as unknown as B, args as never);
+  const out = runBody(def.name, def.src, () => def.body(b as unknown as B, args as never));
   const ret = scalarInfoOf(def.returns as never)!;
   const value: Operand = rec.value(ret, 0n).coerce(out, `${def.name} result`).op;
   rec.emit({ op: 'return', value, src: def.src });

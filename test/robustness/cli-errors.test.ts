@@ -47,7 +47,7 @@ describe("errors from the user's module name its file:line", () => {
     expectOneLineError(build('build-throws-in-body.ts'), /^tsbpf: build-throws-in-body\.ts:4:\d+: TypeError: Cannot read properties of undefined \(reading 'foo'\)$/);
   });
   it('a non-Error throw (build-nonerror-throw.ts)', () => {
-    expectOneLineError(build('build-nonerror-throw.ts'), /^tsbpf: build-nonerror-throw\.ts: a non-Error value was thrown: "a string, not an Error"$/);
+    expectOneLineError(build('build-nonerror-throw.ts'), /^tsbpf: p threw a non-Error value: "a string, not an Error" \(at .*build-nonerror-throw\.ts:2:\d+\)$/);
   });
   it('an exported spec with instructions: null is a validation error (build-badspec3.ts)', () => {
     expectOneLineError(build('build-badspec3.ts'), /programs\[0\] 'p': instructions must be an array of instructions, got null/);
