@@ -23,7 +23,7 @@
  */
 import { DslError } from '../ir/errors.js';
 import type { FrameObject, IrFunction, LoopNode, Node, Operand, VReg } from '../ir/index.js';
-import { condParts, type CondExpr } from '../ir/index.js';
+import { nestedBodies, registersRead, type CondExpr } from '../ir/index.js';
 import { BpfFunc, type TargetProfile } from '../kernel/index.js';
 
 /** `bpf_loop`'s helper id (181). */
@@ -82,32 +82,13 @@ function mapCondBlocks(e: CondExpr, f: (nodes: readonly Node[]) => Node[]): Cond
   return 'all' in e ? { all: e.all.map((x) => mapCondBlocks(x, f)) } : { any: e.any.map((x) => mapCondBlocks(x, f)) };
 }
 
-/** Virtual registers a node reads and writes (nested bodies included). */
+/** Virtual registers nodes read and write (nested bodies included). */
 function regsOf(nodes: readonly Node[], reads: Set<VReg>, writes: Set<VReg>): void {
-  const r = (o: Operand | 'fp' | undefined) => {
-    if (typeof o === 'number') reads.add(o);
-  };
   for (const n of nodes) {
-    switch (n.op) {
-      case 'mov': r(n.a); writes.add(n.dst); break;
-      case 'alu': r(n.a); r(n.b); writes.add(n.dst); break;
-      case 'neg': case 'swap': case 'sext': r(n.a); writes.add(n.dst); break;
-      case 'load': r(n.base); writes.add(n.dst); break;
-      case 'store': r(n.base); r(n.value); break;
-      case 'atomic': r(n.base); r(n.value); if (n.dst !== undefined) writes.add(n.dst); break;
-      case 'frameaddr': case 'mapref': case 'globaladdr': case 'funcaddr': writes.add(n.dst); break;
-      case 'call': case 'callfn': n.args.forEach(r); if (n.dst !== undefined) writes.add(n.dst); break;
-      case 'if': {
-        // Combined conditions (and/or/not) read every comparison's operands and run their lazy parts.
-        const { cmps, blocks } = condParts(n.cond);
-        for (const c of cmps) { r(c.a); r(c.b); }
-        for (const block of blocks) regsOf(block, reads, writes);
-        regsOf(n.then, reads, writes); regsOf(n.else, reads, writes); break;
-      }
-      case 'loop': writes.add(n.iv); regsOf(n.body, reads, writes); break;
-      case 'return': r(n.value); break;
-      default: break;
-    }
+    for (const r of registersRead(n)) reads.add(r);
+    if ('dst' in n && n.dst !== undefined) writes.add(n.dst);
+    if (n.op === 'loop') writes.add(n.iv);
+    for (const body of nestedBodies(n)) regsOf(body, reads, writes);
   }
 }
 

@@ -9,7 +9,7 @@ import { assertUnrollable } from './bpf-loop.js';
 import { isaRank } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { CmpKind, Cond, CondExpr, FrameAddrNode, IrFunction, LoopNode, MapRefNode, Node, Operand, VReg, Width } from '../ir/index.js';
-import { condParts } from '../ir/index.js';
+import { nestedBodies, operandsRead } from '../ir/index.js';
 import type { TargetProfile } from '../kernel/index.js';
 import { FP, type MInsn, type MOperand, type Reg } from './mir.js';
 
@@ -375,49 +375,10 @@ function rematerialisable(body: readonly Node[]): Map<VReg, MapRefNode | FrameAd
   const walk = (ns: readonly Node[]) => {
     for (const n of ns) {
       if ('dst' in n && n.dst !== undefined) (defs.get(n.dst) ?? defs.set(n.dst, []).get(n.dst)!).push(n);
-      switch (n.op) {
-        case 'call':
-        case 'callfn':
-          break;
-        case 'mov':
-        case 'neg':
-        case 'swap':
-        case 'sext':
-          use(n.a);
-          break;
-        case 'alu':
-          use(n.a);
-          use(n.b);
-          break;
-        case 'load':
-          use(n.base);
-          break;
-        case 'store':
-        case 'atomic':
-          use(n.base);
-          use(n.value);
-          break;
-        case 'return':
-          use(n.value);
-          break;
-        case 'if': {
-          // A combined condition reads every comparison's operands and runs its lazy parts.
-          const { cmps, blocks } = condParts(n.cond);
-          for (const c of cmps) {
-            use(c.a);
-            use(c.b);
-          }
-          for (const block of blocks) walk(block);
-          walk(n.then);
-          walk(n.else);
-          break;
-        }
-        case 'loop':
-          use(n.iv);
-          walk(n.body);
-          break;
-        default:
-      }
+      // Call arguments are not "other" uses: an address read only by calls is made in its argument register.
+      if (n.op !== 'call' && n.op !== 'callfn') for (const o of operandsRead(n)) use(o);
+      if (n.op === 'loop') use(n.iv);
+      for (const nested of nestedBodies(n)) walk(nested);
     }
   };
   walk(body);

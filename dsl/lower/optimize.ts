@@ -12,7 +12,7 @@
  *   alignment tail), is dropped;
  * - dead code: pure operations whose result nobody reads are dropped.
  */
-import type { Base, Cond, CondExpr, FrameObject, IrFunction, Node, Operand, VReg } from '../ir/index.js';
+import { nestedBodies, registersRead, type Base, type Cond, type CondExpr, type FrameObject, type IrFunction, type Node, type Operand, type VReg } from '../ir/index.js';
 
 type Fact =
   | { readonly k: 'add'; readonly a: VReg; readonly c: bigint }
@@ -275,51 +275,10 @@ function forward(nodes: readonly Node[], env: Env): Node[] {
   return out;
 }
 
-/** Registers a node reads. */
+/** Registers a node reads (nested node lists included). */
 function usesOf(n: Node, out: Set<VReg>): void {
-  const u = (o: Operand | Base | undefined) => {
-    if (typeof o === 'number') out.add(o);
-  };
-  switch (n.op) {
-    case 'mov':
-    case 'neg':
-    case 'swap':
-    case 'sext':
-      u(n.a);
-      return;
-    case 'alu':
-      u(n.a);
-      u(n.b);
-      return;
-    case 'load':
-      u(n.base);
-      return;
-    case 'store':
-      u(n.base);
-      u(n.value);
-      return;
-    case 'atomic':
-      u(n.base);
-      u(n.value);
-      return;
-    case 'call':
-    case 'callfn':
-      n.args.forEach(u);
-      return;
-    case 'return':
-      u(n.value);
-      return;
-    case 'if':
-      u(plain(n.cond).a);
-      u(plain(n.cond).b);
-      for (const m of n.then) usesOf(m, out);
-      for (const m of n.else) usesOf(m, out);
-      return;
-    case 'loop':
-      for (const m of n.body) usesOf(m, out);
-      return;
-    default:
-  }
+  for (const r of registersRead(n)) out.add(r);
+  for (const body of nestedBodies(n)) for (const m of body) usesOf(m, out);
 }
 
 const PURE = new Set(['mov', 'alu', 'neg', 'swap', 'sext', 'load', 'frameaddr', 'mapref', 'globaladdr']);
