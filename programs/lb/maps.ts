@@ -1,0 +1,38 @@
+/**
+ * The service tables as map declarations, shared by every program that includes
+ * them and pinned by name so a reload (or a restarted agent) finds the same
+ * state. Sizes follow the reference datapath (65,536 services/backends, 256k
+ * socket reverse-NAT entries).
+ */
+import { hashMap, lruHashMap } from '../../dsl/program/index.js';
+import { u16, u32 } from '../../dsl/types/index.js';
+import {
+  Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
+  SockRevNat4, SockRevNat6, SockRevNatKey4, SockRevNatKey6,
+} from './schemas.js';
+
+/** Capacity of the services tables (frontends plus backend slots). */
+export const SERVICE_MAP_ENTRIES = 65536;
+/** Capacity of the backends tables. */
+export const BACKEND_MAP_ENTRIES = 65536;
+/** Capacity of the reverse-NAT tables (one entry per frontend). */
+export const REV_NAT_MAP_ENTRIES = 65536;
+/** Capacity of the socket reverse-NAT LRU tables. */
+export const SOCK_REV_NAT_MAP_ENTRIES = 262144;
+
+/** IPv4 services: frontends and their backend slots. */
+export const services4 = hashMap('lb4_services', ServiceKey4, ServiceEntry, { maxEntries: SERVICE_MAP_ENTRIES, pinning: 'byName' });
+/** IPv6 services. */
+export const services6 = hashMap('lb6_services', ServiceKey6, ServiceEntry, { maxEntries: SERVICE_MAP_ENTRIES, pinning: 'byName' });
+/** IPv4 backends by id. */
+export const backends4 = hashMap('lb4_backends', u32, Backend4, { maxEntries: BACKEND_MAP_ENTRIES, pinning: 'byName' });
+/** IPv6 backends by id. */
+export const backends6 = hashMap('lb6_backends', u32, Backend6, { maxEntries: BACKEND_MAP_ENTRIES, pinning: 'byName' });
+/** IPv4 reverse NAT: `revNatIndex` → frontend. */
+export const revNat4 = hashMap('lb4_reverse_nat', u16, RevNat4, { maxEntries: REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+/** IPv6 reverse NAT. */
+export const revNat6 = hashMap('lb6_reverse_nat', u16, RevNat6, { maxEntries: REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+/** IPv4 socket reverse NAT for UDP replies (LRU: forgotten sockets age out). */
+export const sockRevNat4 = lruHashMap('lb4_sock_rnat', SockRevNatKey4, SockRevNat4, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+/** IPv6 socket reverse NAT. */
+export const sockRevNat6 = lruHashMap('lb6_sock_rnat', SockRevNatKey6, SockRevNat6, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
