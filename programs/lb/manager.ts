@@ -385,39 +385,56 @@ export class ServiceManager implements Disposable {
     };
   }
 
-  /** Refuses plans whose entries would at some point exceed a map's capacity (checked in the order they run). */
+  /** Refuses plans whose entries would at some point exceed a map's capacity (in the order they run). */
   #checkCapacity(plans: readonly ServicePlan[]): void {
     const running = new Map<Family, Record<TableName, number>>();
-    for (const p of plans) {
-      const f = this.#family(p.family);
+    for (const steps of schedule(plans)) {
+      const { family, op } = steps[0]!;
+      const f = this.#family(family);
       let r = running.get(f);
       if (!r) running.set(f, (r = { ...f.used }));
-      for (const op of p.ops) {
-        if (op.value !== undefined && op.prev === undefined) r[op.table]++;
-        else if (op.value === undefined) r[op.table]--;
-        const t = f.tables[op.table];
-        if (r[op.table] > t.maxEntries)
-          throw new ServiceError('LB_MAP_FULL', `map "${t.name}" is full: ${p.id} needs more entries than its ${t.maxEntries} (${f.used[op.table]} in use)`);
+      if (op.value === undefined) r[op.table] -= steps.length;
+      else r[op.table] += steps.filter((x) => x.op.prev === undefined).length;
+      const t = f.tables[op.table];
+      if (r[op.table] > t.maxEntries) {
+        const who = [...new Set(steps.map((x) => x.id))];
+        throw new ServiceError(
+          'LB_MAP_FULL',
+          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[op.table]} entries, it holds ${t.maxEntries} (${f.used[op.table]} in use)`,
+        );
       }
     }
   }
 
-  /** Runs the plans' writes in order; on a failure undoes them in reverse and throws. */
+  /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
   #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
-    const done: { family: AddressFamily; op: MapOp }[] = [];
+    /** Writes that may have reached the kernel, in order. */
+    const touched: Step[] = [];
+    let writes = 0;
     try {
-      for (const p of plans)
-        for (const op of p.ops) {
-          const t = this.#table(p.family, op.table);
-          if (op.value === undefined) t.delete(op.key);
-          else t.update(op.key, op.value);
-          done.push({ family: p.family, op });
-        }
-      return done.length;
+      for (const steps of schedule(plans)) {
+        const { family, op } = steps[0]!;
+        const t = this.#table(family, op.table);
+        const batch = steps.length > 1 && (op.value === undefined ? t.deleteMany : t.updateMany);
+        if (batch) {
+          touched.push(...steps);
+          if (op.value === undefined) t.deleteMany!(steps.map((x) => x.op.key));
+          else t.updateMany!(steps.map((x) => x.op.key), steps.map((x) => x.op.value!));
+          writes += steps.length;
+        } else
+          for (const x of steps) {
+            // One element either happened or not: it joins the undo list once it did.
+            if (x.op.value === undefined) t.delete(x.op.key);
+            else t.update(x.op.key, x.op.value);
+            touched.push(x);
+            writes++;
+          }
+      }
+      return writes;
     } catch (e) {
-      const failed = done.length;
+      // Undo everything that may have been written (a write that did not happen undoes to what is there anyway).
       const rollbackErrors: unknown[] = [];
-      for (const { family, op } of done.reverse()) {
+      for (const { family, op } of touched.reverse()) {
         try {
           const t = this.#table(family, op.table);
           if (op.prev === undefined) t.delete(op.key);
@@ -431,15 +448,47 @@ export class ServiceManager implements Disposable {
       if (rollbackErrors.length > 0) {
         this.#broken = new ServiceError(
           'LB_ROLLBACK_FAILED',
-          `a map write failed (${why}) and ${rollbackErrors.length} of ${failed} undo writes failed too: the maps may be inconsistent; reopen the manager to restore from them`,
+          `a map write failed (${why}) and ${rollbackErrors.length} undo writes failed too: the maps may be inconsistent; reopen the manager to restore from them`,
           { cause: e },
         );
         throw this.#broken;
       }
       const full = e instanceof BpfError && (e.errno === 'E2BIG' || e.errno === 'ENOSPC' || e.errno === 'ENOMEM');
-      throw new ServiceError(full ? 'LB_MAP_FULL' : 'LB_WRITE_FAILED', `a map write failed after ${failed} writes, which were rolled back: ${why}`, { cause: e });
+      throw new ServiceError(full ? 'LB_MAP_FULL' : 'LB_WRITE_FAILED', `a map write failed after ${writes} writes, which were rolled back: ${why}`, { cause: e });
     }
   }
+}
+
+/** One write of a plan, with the service and family it belongs to. */
+interface Step {
+  readonly id: string;
+  readonly family: AddressFamily;
+  readonly op: MapOp;
+}
+
+/**
+ * The order writes go out in, as groups of writes of one kind to one map:
+ * deletions of services first (they free entries), then upserts; within each
+ * stage the services advance phase by phase together (plan.ts), so each one
+ * still sees its own writes in order while one phase of many services can go
+ * to the kernel as one batch.
+ */
+function schedule(plans: readonly ServicePlan[]): Step[][] {
+  const out: Step[][] = [];
+  for (const stage of [plans.filter((p) => p.kind === 'removed'), plans.filter((p) => p.kind !== 'removed')]) {
+    const phases = new Map<number, Map<string, Step[]>>();
+    for (const p of stage)
+      for (const op of p.ops) {
+        let groups = phases.get(op.phase);
+        if (!groups) phases.set(op.phase, (groups = new Map()));
+        const g = `${p.family}/${op.table}/${op.value === undefined ? 'delete' : 'update'}`;
+        let list = groups.get(g);
+        if (!list) groups.set(g, (list = []));
+        list.push({ id: p.id, family: p.family, op });
+      }
+    for (const phase of [...phases.keys()].sort((x, y) => x - y)) out.push(...phases.get(phase)!.values());
+  }
+  return out;
 }
 
 /** A string that sorts like the address's bytes. */
