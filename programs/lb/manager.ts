@@ -387,20 +387,20 @@ export class ServiceManager implements Disposable {
 
   /** Refuses plans whose entries would at some point exceed a map's capacity (in the order they run). */
   #checkCapacity(plans: readonly ServicePlan[]): void {
-    const running = new Map<Family, Record<TableName, number>>();
-    for (const steps of schedule(plans)) {
-      const { family, op } = steps[0]!;
-      const f = this.#family(family);
+    const running = new Map<Family, number[]>();
+    for (const g of schedule(plans)) {
+      const f = this.#family(g.family);
       let r = running.get(f);
-      if (!r) running.set(f, (r = { ...f.used }));
-      if (op.value === undefined) r[op.table] -= steps.length;
-      else r[op.table] += steps.filter((x) => x.op.prev === undefined).length;
-      const t = f.tables[op.table];
-      if (r[op.table] > t.maxEntries) {
-        const who = [...new Set(steps.map((x) => x.id))];
+      if (!r) running.set(f, (r = TABLES.map((t) => f.used[t])));
+      const i = TABLE_INDEX[g.table];
+      if (g.remove) r[i]! -= g.ops.length;
+      else for (const op of g.ops) if (op.prev === undefined) r[i]!++;
+      const t = f.tables[g.table];
+      if (r[i]! > t.maxEntries) {
+        const who = g.plans.map((p) => p.id);
         throw new ServiceError(
           'LB_MAP_FULL',
-          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[op.table]} entries, it holds ${t.maxEntries} (${f.used[op.table]} in use)`,
+          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[i]} entries, it holds ${t.maxEntries} (${f.used[g.table]} in use)`,
         );
       }
     }
@@ -408,25 +408,24 @@ export class ServiceManager implements Disposable {
 
   /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
   #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
-    /** Writes that may have reached the kernel, in order. */
-    const touched: Step[] = [];
+    /** Writes that may have reached the kernel, in order, with their family. */
+    const touched: { family: AddressFamily; op: MapOp }[] = [];
     let writes = 0;
     try {
-      for (const steps of schedule(plans)) {
-        const { family, op } = steps[0]!;
-        const t = this.#table(family, op.table);
-        const batch = steps.length > 1 && (op.value === undefined ? t.deleteMany : t.updateMany);
+      for (const g of schedule(plans)) {
+        const t = this.#table(g.family, g.table);
+        const batch = g.ops.length > 1 && (g.remove ? t.deleteMany : t.updateMany);
         if (batch) {
-          touched.push(...steps);
-          if (op.value === undefined) t.deleteMany!(steps.map((x) => x.op.key));
-          else t.updateMany!(steps.map((x) => x.op.key), steps.map((x) => x.op.value!));
-          writes += steps.length;
+          for (const op of g.ops) touched.push({ family: g.family, op });
+          if (g.remove) t.deleteMany!(g.ops.map((op) => op.key));
+          else t.updateMany!(g.ops.map((op) => op.key), g.ops.map((op) => op.value!));
+          writes += g.ops.length;
         } else
-          for (const x of steps) {
+          for (const op of g.ops) {
             // One element either happened or not: it joins the undo list once it did.
-            if (x.op.value === undefined) t.delete(x.op.key);
-            else t.update(x.op.key, x.op.value);
-            touched.push(x);
+            if (op.value === undefined) t.delete(op.key);
+            else t.update(op.key, op.value);
+            touched.push({ family: g.family, op });
             writes++;
           }
       }
@@ -459,12 +458,17 @@ export class ServiceManager implements Disposable {
   }
 }
 
-/** One write of a plan, with the service and family it belongs to. */
-interface Step {
-  readonly id: string;
+/** Writes of one kind (update or delete) to one map, in order, and the plans they come from. */
+interface WriteGroup {
   readonly family: AddressFamily;
-  readonly op: MapOp;
+  readonly table: TableName;
+  readonly remove: boolean;
+  readonly ops: MapOp[];
+  readonly plans: ServicePlan[];
 }
+
+const TABLE_INDEX: Record<TableName, number> = { services: 0, backends: 1, revNat: 2 };
+const TABLES: readonly TableName[] = ['services', 'backends', 'revNat'];
 
 /**
  * The order writes go out in, as groups of writes of one kind to one map:
@@ -473,20 +477,25 @@ interface Step {
  * still sees its own writes in order while one phase of many services can go
  * to the kernel as one batch.
  */
-function schedule(plans: readonly ServicePlan[]): Step[][] {
-  const out: Step[][] = [];
-  for (const stage of [plans.filter((p) => p.kind === 'removed'), plans.filter((p) => p.kind !== 'removed')]) {
-    const phases = new Map<number, Map<string, Step[]>>();
-    for (const p of stage)
+function schedule(plans: readonly ServicePlan[]): WriteGroup[] {
+  const out: WriteGroup[] = [];
+  for (const removed of [true, false]) {
+    // phase → 12 slots: family (2) × table (3) × kind (2).
+    const phases: (WriteGroup | undefined)[][] = [];
+    for (const p of plans) {
+      if ((p.kind === 'removed') !== removed) continue;
+      const fam = p.family === 'ipv4' ? 0 : 1;
       for (const op of p.ops) {
-        let groups = phases.get(op.phase);
-        if (!groups) phases.set(op.phase, (groups = new Map()));
-        const g = `${p.family}/${op.table}/${op.value === undefined ? 'delete' : 'update'}`;
-        let list = groups.get(g);
-        if (!list) groups.set(g, (list = []));
-        list.push({ id: p.id, family: p.family, op });
+        const row = (phases[op.phase] ??= []);
+        const remove = op.value === undefined;
+        const slot = fam * 6 + TABLE_INDEX[op.table] * 2 + (remove ? 1 : 0);
+        let g = row[slot];
+        if (!g) row[slot] = g = { family: p.family, table: op.table, remove, ops: [], plans: [] };
+        g.ops.push(op);
+        if (g.plans[g.plans.length - 1] !== p) g.plans.push(p);
       }
-    for (const phase of [...phases.keys()].sort((x, y) => x - y)) out.push(...phases.get(phase)!.values());
+    }
+    for (const row of phases) if (row) for (const g of row) if (g) out.push(g);
   }
   return out;
 }
