@@ -13,7 +13,7 @@ import { attachCgroup, BpfLink, type CgroupLegacyAttachment } from '../../loader
 import { compileSocketLb, type SocketLb, type SocketLbOptions } from '../../programs/sock/index.js';
 import { createPinDir, type PinDir } from '../support/bpffs.js';
 import { createTestCgroup, runInCgroup, type TestCgroup } from '../support/cgroup.js';
-import { createNetnsPair, ip, runBounded, type NetnsPair } from '../support/netns.js';
+import { createNetnsPair, ip, nsExec, runBounded, type NetnsPair } from '../support/netns.js';
 
 /** Ports the backend server listens on (each backend address). */
 export const BACKEND_PORT = { tcp: 8080, udp: 8053, dns: 5353 } as const;
@@ -81,11 +81,19 @@ export interface SockLabOptions extends SocketLbOptions {
   readonly subnet: number;
   /** Attach the programs (default true). */
   readonly attach?: boolean;
+  /** Host-namespace-only mode with the client namespace as the "host" (its SO_NETNS_COOKIE as hostNetnsCookie). */
+  readonly clientIsHost?: boolean;
+}
+
+/** SO_NETNS_COOKIE (5.14) of a socket in namespace `ns`, read with Python's getsockopt. */
+export function netnsCookie(ns: string): bigint {
+  const out = nsExec(ns, 'python3', '-c', 'import socket,struct; s=socket.socket(); print(struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])');
+  return BigInt(out.trim());
 }
 
 /** Builds the lab (cleaning up what it made if a step fails). */
 export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
-  const { subnet, attach = true, ...lbOptions } = o;
+  const { subnet, attach = true, clientIsHost = false, ...options } = o;
   const undo: (() => void)[] = [];
   const close = () => {
     for (const u of undo.reverse()) {
@@ -110,6 +118,7 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     undo.push(() => cgroup.cleanup());
     const pins = createPinDir('socklb');
     undo.push(() => pins.cleanup());
+    const lbOptions: SocketLbOptions = clientIsHost ? { ...options, hostNamespaceOnly: true, hostNetnsCookie: netnsCookie(net.a) } : options;
     const { elf, lb } = compileSocketLb(lbOptions);
     const obj = loadObject(elf, { objectName: 'socklb', pinRoot: pins.path });
     undo.push(() => obj.close());

@@ -24,10 +24,18 @@ describe.skipIf(!need({ kernel: true }))('socket LB: sock_release cleans up the 
     if (lab) expect(listNetns().filter((n) => n === lab.net.a || n === lab.net.b)).toEqual([]);
   });
 
-  for (const [proto, vip, port, backendPort] of [['udp', UDP_VIP, 7000, BACKEND_PORT.udp], ['tcp', TCP_VIP, 80, BACKEND_PORT.tcp]] as const) {
-    it(`${proto}: the entry exists while the socket is open and is deleted when it closes`, async () => {
+  const cases = [
+    ['udp', UDP_VIP, 7000, BACKEND_PORT.udp],
+    ['tcp', TCP_VIP, 80, BACKEND_PORT.tcp],
+    // An IPv6 socket whose IPv4-mapped destination went through the IPv4 tables.
+    ['udp', `::ffff:${UDP_VIP}`, 7000, BACKEND_PORT.udp],
+    ['tcp', `::ffff:${TCP_VIP}`, 80, BACKEND_PORT.tcp],
+  ] as const;
+  for (const [proto, dialled, port, backendPort] of cases) {
+    const vip = dialled.replace('::ffff:', '');
+    it(`${proto} to ${dialled}: the entry exists while the socket is open and is deleted when it closes`, async () => {
       expect(dumpSockRevNat4(lab.obj)).toEqual([]);
-      const held = await lab.start<HoldResult>(HOLD_CLIENT, [proto, vip, port]);
+      const held = await lab.start<HoldResult>(HOLD_CLIENT, [proto, dialled, port]);
       let cookie: bigint;
       try {
         expect(held.first.ok).toBe(true);

@@ -64,6 +64,17 @@ describe.skipIf(!need({ kernel: true, tools: ['dig'] }))('socket LB: UDP to a Cl
     expect(new Set(c.map((x) => `${x.from} ${x.peer}`))).toEqual(new Set([`${VIP6}:7000 ${VIP6}:7000`]));
   });
 
+  it('dual-stack: an IPv6 socket to the IPv4-mapped VIP gets replies from it (sendto and connected)', async () => {
+    const mapped = `::ffff:${VIP4}`;
+    for (const mode of ['unconnected', 'connected'] as const) {
+      const r = await lab.client<UdpResult[]>(UDP_CLIENT, [mapped, 7000, 4, mode, 6, 'one']);
+      expect(r.filter((x) => !x.ok)).toEqual([]);
+      expect(new Set(r.map((x) => x.from))).toEqual(new Set([`${mapped}:7000`]));
+      if (mode === 'connected') expect(new Set(r.map((x) => x.peer))).toEqual(new Set([`${mapped}:7000`]));
+      expect(lab.backends4).toContain(backendOf(r[0]!));
+    }
+  });
+
   it('a socket sending straight to a backend gets replies from the backend', async () => {
     const [b4] = lab.backends4;
     const r = await lab.client<UdpResult[]>(UDP_CLIENT, [b4, BACKEND_PORT.udp, 3, 'unconnected', 4, 'one']);
