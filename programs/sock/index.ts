@@ -26,6 +26,7 @@ import { reverse4, reverse6 } from './reverse.js';
 export { SocketLbError, DEFAULT_NODE_PORT_RANGE, type SocketLbOptions, type ResolvedSocketLbOptions } from './options.js';
 export { socketLbFeatures, type SocketLbFeatures } from './features.js';
 export { ECONNREFUSED } from './common.js';
+export { localNodeAddresses, nodeAddressEntries, type NodeAddressEntry } from './node-addrs.js';
 
 /** cgroup hooks the socket LB attaches to (names `attachCgroup` takes). */
 export type SocketLbHook =

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cgroupHook } from '../../loader/links/hooks.js';
-import { compileSocketLb, SocketLbError, socketLbPrograms, type SocketLbOptions } from '../../programs/sock/index.js';
+import { compileSocketLb, localNodeAddresses, nodeAddressEntries, SocketLbError, socketLbPrograms, type SocketLbOptions } from '../../programs/sock/index.js';
 
 const ALL = ['sock4_connect', 'sock6_connect', 'sock4_sendmsg', 'sock6_sendmsg', 'sock4_recvmsg', 'sock6_recvmsg', 'sock4_getpeer', 'sock6_getpeer', 'sock_release'];
 const LEFT_OUT: Record<string, string[]> = {
@@ -71,5 +71,18 @@ describe('socketLbPrograms / compileSocketLb', () => {
       expect((err as SocketLbError).code).toBe('SOCKLB_OPTIONS');
       expect((err as Error).message).toMatch(msg);
     }
+  });
+
+  it('node address entries: IPv4 and IPv6 keys for the two tables, bad addresses refused', () => {
+    expect(nodeAddressEntries(['10.0.0.7', 'fd00::7']).map((e) => [e.map, Buffer.from(e.key).toString('hex'), [...e.value]])).toEqual([
+      ['lb4_node_addrs', '0a000007', [1]],
+      ['lb6_node_addrs', 'fd000000000000000000000000000007', [1]],
+    ]);
+    expect(() => nodeAddressEntries(['10.0.0.256'])).toThrow(SocketLbError);
+    expect(() => nodeAddressEntries(['10.0.0.256'])).toThrow(/"10\.0\.0\.256" is not an IPv4 or IPv6 address/);
+    const local = localNodeAddresses();
+    expect(local).not.toContain('127.0.0.1');
+    expect(local).not.toContain('::1');
+    expect(() => nodeAddressEntries(local)).not.toThrow();
   });
 });
