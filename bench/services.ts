@@ -54,8 +54,8 @@ async function main(): Promise<void> {
   if (backend !== 'nft' && backend !== 'legacy') throw new Error(`--iptables ${backend}: want nft or legacy`);
   const options: BenchOptions = {
     serviceCounts,
-    rounds: positiveInt('rounds', quick ? 3 : 12, 1000),
-    connectionsPerRound: positiveInt('connections', quick ? 100 : 250, 100_000),
+    rounds: positiveInt('rounds', quick ? 3 : 20, 1000),
+    connectionsPerRound: positiveInt('connections', quick ? 100 : 1000, 100_000),
     updateRepeats: quick ? 3 : 5,
     iptables: backend,
     quick,

@@ -48,6 +48,7 @@ export function reportMarkdown(r: BenchReport): string {
   return lines.join('\n');
 }
 
+const LEGEND: Record<VariantId, string> = { direct: '(a) direct (floor)', iptables: '(b) kube-proxy iptables', nftables: '(c) kube-proxy nftables', tsbpf: '(d) tsbpf socket LB' };
 const COLORS: Record<VariantId, string> = { direct: '#555555', iptables: '#d62728', nftables: '#ff7f0e', tsbpf: '#1f77b4' };
 
 /** An SVG chart: p50 (left) and p99 (right) latency against N, one line per variant. */
@@ -65,9 +66,9 @@ export function reportSvg(r: BenchReport): string {
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">New TCP connection latency to the last of N services${r.quick ? ' (quick run)' : ''}</text>`,
     `<text x="${W / 2}" y="40" text-anchor="middle" fill="#666">${esc(r.date.slice(0, 16).replace('T', ' '))} UTC, load ${r.machine.loadavgStart.join('/')}, kernel ${esc(r.machine.kernel)}</text>`,
   ];
-  const max = Math.max(1, ...r.results.flatMap((x) => VARIANT_IDS.map((id) => x.variants[id].latency.p99Us)).filter(Number.isFinite));
-  const yMax = niceCeil(max * 1.05);
   (['p50Us', 'p99Us'] as const).forEach((metric, panel) => {
+    const max = Math.max(1, ...r.results.flatMap((x) => VARIANT_IDS.map((id) => x.variants[id].latency[metric])).filter(Number.isFinite));
+    const yMax = niceCeil(max * 1.05);
     const left = 60 + panel * (panelW + 70);
     const x = (i: number) => left + (ns.length === 1 ? panelW / 2 : (i * panelW) / (ns.length - 1));
     const y = (v: number) => top + plotH - (v / yMax) * plotH;
@@ -89,7 +90,7 @@ export function reportSvg(r: BenchReport): string {
   VARIANT_IDS.forEach((id, i) => {
     const lx = 60 + i * 210;
     out.push(`<line x1="${lx}" x2="${lx + 24}" y1="${H - 22}" y2="${H - 22}" stroke="${COLORS[id]}" stroke-width="3"/>`);
-    out.push(`<text x="${lx + 30}" y="${H - 18}">${esc(r.variants[id])}</text>`);
+    out.push(`<text x="${lx + 30}" y="${H - 18}">${LEGEND[id]}</text>`);
   });
   out.push('</svg>', '');
   return out.join('\n');
