@@ -28,6 +28,16 @@ export interface BenchService {
 export const SERVICE_PORT = 80;
 /** Port the backend pods listen on. */
 export const BACKEND_PORT = 8080;
+/**
+ * The VIP of the measured service, the same at every N: a client that keeps
+ * connecting to one service reuses its ports against one VIP, as in a real
+ * cluster. (With a new VIP per N, the client's reused ports met conntrack
+ * TIME_WAIT entries of the previous N whose reply tuple — backend:port →
+ * client:port — the new connection needs too, and the NAT variants paid
+ * millisecond clash resolutions at p99: a property of conntrack, not of the
+ * rule layouts being compared.)
+ */
+export const MEASURED_VIP = '10.100.0.10';
 /** Most services one run may hold (VIPs are 10.96.0.1 … within 10.96.0.0/16). */
 export const MAX_SERVICES = 60_000;
 
@@ -43,19 +53,19 @@ function fakeEndpoint(index: number, k: number): Endpoint {
   return { address: `10.244.${128 + (n >> 8)}.${n & 255}`, port: BACKEND_PORT };
 }
 
-/** Service `index`; `real` endpoints replace the fake ones (the measured service). */
+/** Service `index`; with `real` endpoints it is the measured service (at {@link MEASURED_VIP}). */
 export function benchService(index: number, real?: readonly Endpoint[]): BenchService {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_SERVICES) throw new RangeError(`service index ${index} out of 0..${MAX_SERVICES - 1}`);
   return {
     index,
     portName: `bench/svc-${index}:http`,
-    vip: serviceVip(index),
+    vip: real ? MEASURED_VIP : serviceVip(index),
     port: SERVICE_PORT,
     endpoints: real ?? [fakeEndpoint(index, 0), fakeEndpoint(index, 1)],
   };
 }
 
-/** N services, the last with the real endpoints. */
+/** N services, the last the measured one (real endpoints, {@link MEASURED_VIP}). */
 export function benchServices(n: number, real: readonly Endpoint[]): BenchService[] {
   return Array.from({ length: n }, (_, i) => benchService(i, i === n - 1 ? real : undefined));
 }

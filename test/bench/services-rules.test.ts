@@ -4,7 +4,7 @@
  * iptables and nftables texts have kube-proxy's shape.
  */
 import { describe, expect, it } from 'vitest';
-import { benchService, benchServices, kubeHash, serviceVip } from '../../bench/services/model.js';
+import { benchService, benchServices, kubeHash, MEASURED_VIP, serviceVip } from '../../bench/services/model.js';
 import { iptablesSync, sepChain, svcChain } from '../../bench/services/iptables-rules.js';
 import { endpointChain, nftAddService, nftDeleteService, serviceChain } from '../../bench/services/nftables-rules.js';
 import { quantile, summarize } from '../../bench/services/stats.js';
@@ -29,10 +29,11 @@ describe('kube-proxy chain names', () => {
 });
 
 describe('service set', () => {
-  it('numbers VIPs from 10.96.0.1 and gives only the last service the real endpoints', () => {
+  it('numbers VIPs from 10.96.0.1 and makes the last service the measured one (real endpoints, the fixed VIP)', () => {
     expect([serviceVip(0), serviceVip(254), serviceVip(255), serviceVip(9999)]).toEqual(['10.96.0.1', '10.96.0.255', '10.96.1.0', '10.96.39.16']);
     const all = benchServices(3, real);
     expect(all[2]!.endpoints).toEqual(real);
+    expect(all.map((s) => s.vip)).toEqual(['10.96.0.1', '10.96.0.2', MEASURED_VIP]);
     expect(all[0]!.endpoints.map((e) => e.address)).toEqual(['10.244.128.0', '10.244.128.1']);
     expect(new Set(benchServices(10_000, real).map((s) => s.vip)).size).toBe(10_000);
     expect(() => benchService(-1)).toThrow(RangeError);
@@ -46,7 +47,7 @@ describe('iptables-restore text', () => {
     const lines = text.split('\n');
     const dispatch = lines.filter((l) => l.startsWith('-A KUBE-SERVICES'));
     expect(dispatch).toHaveLength(4);
-    expect(dispatch.slice(0, 3).map((l) => /-d (\S+)\/32/.exec(l)?.[1])).toEqual(['10.96.0.1', '10.96.0.2', '10.96.0.3']);
+    expect(dispatch.slice(0, 3).map((l) => /-d (\S+)\/32/.exec(l)?.[1])).toEqual(['10.96.0.1', '10.96.0.2', MEASURED_VIP]);
     expect(dispatch[3]).toMatch(/--dst-type LOCAL -j KUBE-NODEPORTS$/);
     const svc = lines.filter((l) => l.startsWith(`-A ${svcChain(all[2]!)} `));
     expect(svc[0]).toContain('! -s 10.244.0.0/16 -j KUBE-MARK-MASQ');
@@ -77,9 +78,9 @@ describe('nft text', () => {
     const order = lines.map((l) => (l.startsWith('add chain') ? l.split(' ').at(-1) : l.startsWith('add element') ? 'element' : undefined)).filter(Boolean);
     expect(order).toEqual([endpointChain(s, 0), endpointChain(s, 1), serviceChain(s), 'element']);
     expect(lines).toContain(`add rule ip kube-proxy ${serviceChain(s)} numgen random mod 2 vmap { 0 : goto ${endpointChain(s, 0)} , 1 : goto ${endpointChain(s, 1)} }`);
-    expect(lines.at(-1)).toBe(`add element ip kube-proxy service-ips { 10.96.0.3 . tcp . 80 : goto ${serviceChain(s)} }`);
+    expect(lines.at(-1)).toBe(`add element ip kube-proxy service-ips { ${MEASURED_VIP} . tcp . 80 : goto ${serviceChain(s)} }`);
     const del = nftDeleteService(s).trim().split('\n');
-    expect(del[0]).toBe('delete element ip kube-proxy service-ips { 10.96.0.3 . tcp . 80 }');
+    expect(del[0]).toBe(`delete element ip kube-proxy service-ips { ${MEASURED_VIP} . tcp . 80 }`);
     expect(del).toContain(`delete chain ip kube-proxy ${endpointChain(s, 1)}`);
   });
 });
