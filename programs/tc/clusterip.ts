@@ -28,9 +28,10 @@ import { EthHdr } from './parse-headers.js';
 
 /** The ClusterIP datapath for one family's packet (the EtherType matched). */
 function clusterIp(F: Family, b: B, ctx: TcCtx): void {
-  const { tuple, tcpFlags, kind, outerSaddr } = parsePacket(F, b, TC_ACT_OK);
+  const pkt = parsePacket(F, b, TC_ACT_OK);
+  const { tuple, tcpFlags, kind } = pkt;
   const p: CtPacket = { nexthdr: tuple.nexthdr.get(), tcpFlags, len: ctx.len, now: nowSeconds(b) };
-  b.if(kind.eq(PKT_ICMP_ERROR), () => icmpErrorPath(F, b, tuple, outerSaddr, p));
+  b.if(kind.eq(PKT_ICMP_ERROR), () => icmpErrorPath(F, b, pkt, p));
   replyPath(F, b, ctx, tuple, p);
   const { backend, backendId, revNatIndex } = selectBackend(F, b, tuple, p);
 

@@ -38,6 +38,8 @@ export interface Parsed {
   readonly kind: Var<'u8'>;
   /** Outer source address (an ICMP error's sender). */
   readonly outerSaddr: FamilyView;
+  /** Outer destination address (an ICMP error's receiver). */
+  readonly outerDaddr: FamilyView;
 }
 
 /**
@@ -47,6 +49,7 @@ export interface Parsed {
 export function parsePacket(F: Family, b: B, passCode: number): Parsed {
   const tuple: FamilyView = b.local(F.ctKey as never, { flags: CT_OUT } as never);
   const outerSaddr: FamilyView = b.local(F.addr as never);
+  const outerDaddr: FamilyView = b.local(F.addr as never);
   const tcpFlags = b.let(u8, 0);
   const kind = b.let(u8, PKT_L4);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -82,6 +85,7 @@ export function parsePacket(F: Family, b: B, passCode: number): Parsed {
           const inner = (F.v6 ? m.ip.nexthdr : m.ip.proto).get();
           b.if(inner.ne(PROTO_TCP).and(inner.ne(PROTO_UDP)), () => b.return(passCode));
           F.copyAddr(outerSaddr, ip.saddr);
+          F.copyAddr(outerDaddr, ip.daddr);
           F.copyAddr(tuple.saddr, m.ip.saddr);
           F.copyAddr(tuple.daddr, m.ip.daddr);
           tuple.sport.set(m.ports.sport);
@@ -91,7 +95,7 @@ export function parsePacket(F: Family, b: B, passCode: number): Parsed {
         },
       ),
   );
-  return { tuple, tcpFlags, kind, outerSaddr };
+  return { tuple, tcpFlags, kind, outerSaddr, outerDaddr };
 }
 
 /** Offset of an ICMP error's embedded IP header. */

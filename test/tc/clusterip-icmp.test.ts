@@ -4,7 +4,9 @@
  * datagram reaches the client from the frontend, quoting the datagram the client
  * sent (embedded IPv4 and UDP checksums restored); a time exceeded from a
  * router about a TCP segment keeps the router as sender and quotes the
- * frontend; errors about flows the datapath does not know pass untouched.
+ * frontend; a port unreachable from the client about a reply it got from the
+ * frontend reaches the backend, quoting the reply the backend sent; errors about
+ * flows the datapath does not know pass untouched.
  * Expected frames are built from scratch, the ICMP checksum included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +71,19 @@ describe.skipIf(!kernel)('ICMP errors through the ClusterIP NAT', () => {
           const out = dp.run(icmpErrorFrame(f.router, f.client, type, code, natted, f.quote));
           expect(out.retval).toBe(0);
           expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.router, f.client, type, code, sent(f.client, f.vip, s), f.quote)));
+        });
+
+        it(`${f.name}: port unreachable from the client about a reply reaches the backend`, () => {
+          dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
+          const q: Segment = { proto: 'udp', sport: 44600, dport: 53, payload: [1] };
+          dp.run(l4Frame(f.client, f.vip, q));
+          const answer: Segment = { proto: 'udp', sport: 5353, dport: 44600, payload: [2, 3] };
+          const received = dp.run(l4Frame(f.backend, f.client, answer));
+          expect(hex(received.data)).toBe(hex(l4Frame(f.vip, f.client, { ...answer, sport: 53 })));
+          const [type, code] = f.unreach;
+          const out = dp.run(icmpErrorFrame(f.client, f.vip, type, code, sent(f.vip, f.client, { ...answer, sport: 53 }), f.quote));
+          expect(out.retval).toBe(0);
+          expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.client, f.backend, type, code, sent(f.backend, f.client, answer), f.quote)));
         });
 
         it(`${f.name}: an error about an unknown flow passes untouched`, () => {
