@@ -124,6 +124,7 @@ export class ServiceManager implements Disposable {
     this.maxBackendsPerService = limit;
     let backends = 0;
     let orphans = 0;
+    const leftovers: { family: AddressFamily; op: MapOp }[] = [];
     for (const family of ['ipv4', 'ipv6'] as const) {
       const names = FAMILY_MAPS[family];
       const given = [maps[names.services], maps[names.backends], maps[names.revNat]];
@@ -151,11 +152,13 @@ export class ServiceManager implements Disposable {
       const maxId = backendIds.reduce((a, b) => Math.max(a, b), tables.backends.maxEntries);
       const maxRevNat = Math.min(65535, revNats.reduce((a, b) => Math.max(a, b), tables.revNat.maxEntries));
       this.#families.set(family, { enc, tables, backendIds: new IdAllocator(maxId, backendIds), revNatIndexes: new IdAllocator(maxRevNat, revNats), used });
-      for (const op of found.orphans) this.#table(family, op.table).delete(op.key);
+      leftovers.push(...found.orphans.map((op) => ({ family, op })));
       backends += backendIds.length;
-      orphans += found.orphans.length;
     }
     if (this.#families.size === 0) throw new ServiceError('LB_MAPS', 'no service maps given: pass the IPv4 maps, the IPv6 maps or both');
+    // Only once both families restored cleanly: nothing is written when a restore is refused.
+    for (const { family, op } of leftovers) this.#table(family, op.table).delete(op.key);
+    orphans = leftovers.length;
     this.restored = { services: this.#services.size, backends, orphansRemoved: orphans };
   }
 
