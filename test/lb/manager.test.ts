@@ -115,6 +115,7 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '10.96.0.256' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '0.0.0.0' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, nodePort: true })],
+      ['LB_INVALID_ADDRESS', () => m.upsertService({ frontend: { ...fe, address: '::ffff:10.96.0.10' }, backends: [] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: 'backend-1', port: 80 }] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: '0.0.0.0', port: 80 }] })],
       ['LB_INVALID_PORT', () => m.upsertService({ ...web, frontend: { ...fe, port: 0 } })],
