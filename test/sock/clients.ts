@@ -142,3 +142,26 @@ net.createServer((s) => s.end('listener ' + listenPort)).listen(Number(listenPor
   c.on('error', (e) => out({ ok: false, code: e.code }));
 });
 `;
+
+/**
+ * argv: family(4|6) → one unbound UDP socket; prints `{ "ready": true }`, then
+ * for each stdin line `host port` sends one datagram from that socket and prints
+ * the reply as a `UdpResult` (TIMEOUT after 1 s). Exits when stdin ends.
+ */
+export const UDP_STEPS = `
+const dgram = require('node:dgram');
+const readline = require('node:readline');
+const [family] = process.argv.slice(1);
+const sock = dgram.createSocket(family === '6' ? 'udp6' : 'udp4');
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+setTimeout(() => process.exit(0), 12000);
+sock.bind(0, () => say({ ok: true, data: 'ready' }));
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  const [host, port] = l.trim().split(' ');
+  const timer = setTimeout(() => { sock.removeAllListeners('message'); say({ ok: false, code: 'TIMEOUT' }); }, 1000);
+  sock.once('message', (m, r) => { clearTimeout(timer); say({ ok: true, data: m.toString(), from: r.address + ':' + r.port }); });
+  sock.send(Buffer.from('step'), Number(port), host, (err) => { if (err) { clearTimeout(timer); sock.removeAllListeners('message'); say({ ok: false, code: err.code }); } });
+});
+rl.on('close', () => { sock.close(); process.exit(0); });
+`;

@@ -66,10 +66,11 @@ export interface SockLab {
   client<T>(script: string, args: readonly (string | number)[], timeoutMs?: number): Promise<T>;
   /**
    * Starts a Node script in the client namespace inside the test cgroup and
-   * resolves with its first JSON line; `end()` closes its stdin (the script exits
+   * resolves with its first JSON line; `ask(line)` writes a line to its stdin and
+   * resolves with the next JSON line; `end()` closes its stdin (the script exits
    * then) and waits for it.
    */
-  start<T>(script: string, args: readonly (string | number)[]): Promise<{ first: T; end(): Promise<void> }>;
+  start<T>(script: string, args: readonly (string | number)[]): Promise<{ first: T; ask(line: string): Promise<T>; end(): Promise<void> }>;
   /** Runs a command (e.g. dig) in the client namespace inside the test cgroup. */
   run(argv: readonly string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): void;
@@ -133,17 +134,41 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
 
     const run = (argv: readonly string[], timeoutMs = 8000) => runInCgroup(cgroup.path, argv, { netns: net.a, timeoutMs });
     const start = async <T,>(script: string, args: readonly (string | number)[]) => {
-      let first!: (v: T) => void;
-      const got = new Promise<T>((r) => (first = r));
+      // JSON lines in order; each waiter takes the next one.
+      const lines: T[] = [];
+      const waiters: ((v: T) => void)[] = [];
       let buf = '';
       const argv = ['sh', '-c', 'echo $$ > "$0" && exec "$@"', join(cgroup.path, 'cgroup.procs'), 'ip', 'netns', 'exec', net.a, process.execPath, '-e', script, ...args.map(String)];
       const child = runBounded(argv, 15_000, (c) => {
         buf += c;
-        const line = buf.split('\n').find((l) => l.startsWith('{'));
-        if (line) first(JSON.parse(line) as T);
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.startsWith('{')) continue;
+          const v = JSON.parse(line) as T;
+          const w = waiters.shift();
+          if (w) w(v);
+          else lines.push(v);
+        }
       });
-      const r = await Promise.race([got, child.then((x) => { throw new Error(`client exited before its result (code ${x.code}): ${x.stderr}`); })]);
-      return { first: r, end: async () => { child.child.stdin!.end(); await child; } };
+      const exited = child.then((x): never => {
+        throw new Error(`client exited before its result (code ${x.code}): ${x.stderr}`);
+      });
+      exited.catch(() => {});
+      const next = () => Promise.race([lines.length ? Promise.resolve(lines.shift()!) : new Promise<T>((r) => waiters.push(r)), exited]);
+      const first = await next();
+      return {
+        first,
+        ask: (line: string) => {
+          child.child.stdin!.write(line + '\n');
+          return next();
+        },
+        end: async () => {
+          child.child.stdin!.end();
+          await child;
+        },
+      };
     };
     return {
       net, cgroup, pins, lb, obj, backends4, backends6, client4: net.addrA, client6,
