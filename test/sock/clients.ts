@@ -165,3 +165,44 @@ rl.on('line', (l) => {
 });
 rl.on('close', () => { sock.close(); process.exit(0); });
 `;
+
+/** What {@link CHURN_CLIENT} counted. */
+export interface ChurnResult {
+  readonly ok: number;
+  /** Failed connections by errno code. */
+  readonly failed: Record<string, number>;
+  /** Answers by backend address. */
+  readonly byBackend: Record<string, number>;
+  readonly ms: number;
+}
+
+/**
+ * argv: host port count concurrency → makes `count` TCP connections (request,
+ * answer, close), `concurrency` at a time, and prints a `ChurnResult`. Bounded
+ * to 20 s.
+ */
+export const CHURN_CLIENT = `
+const net = require('node:net');
+const [host, port, count, conc] = process.argv.slice(1).map((x, i) => (i === 0 ? x : Number(x)));
+const res = { ok: 0, failed: {}, byBackend: {}, ms: 0 };
+const t0 = Date.now();
+let started = 0, finished = 0;
+const done = () => { res.ms = Date.now() - t0; process.stdout.write(JSON.stringify(res) + '\\n'); process.exit(0); };
+setTimeout(() => { res.failed.UNFINISHED = count - finished; done(); }, 20000);
+const one = () => {
+  if (started >= count) return;
+  started++;
+  const c = net.connect({ host, port });
+  let data = '';
+  const end = (err) => {
+    if (err) res.failed[err] = (res.failed[err] || 0) + 1;
+    else { res.ok++; const b = data.split(' ')[1]; res.byBackend[b] = (res.byBackend[b] || 0) + 1; }
+    if (++finished === count) return done();
+    one();
+  };
+  c.on('data', (d) => (data += d));
+  c.on('end', () => end(data.startsWith('backend ') ? undefined : 'EMPTY'));
+  c.on('error', (e) => end(e.code));
+};
+for (let k = 0; k < conc; k++) one();
+`;

@@ -58,6 +58,8 @@ export interface SockLab {
   readonly obj: LoadedObject;
   /** Backend addresses (in the backend namespace). */
   readonly backends4: readonly [string, string];
+  /** More IPv4 backend addresses (`extraBackends4`), .4 onwards. */
+  readonly extra4: readonly string[];
   readonly backends6: readonly [string, string];
   /** The client namespace's own addresses. */
   readonly client4: string;
@@ -82,6 +84,8 @@ export interface SockLabOptions extends SocketLbOptions {
   readonly subnet: number;
   /** Attach the programs (default true). */
   readonly attach?: boolean;
+  /** IPv4 backend addresses beyond the two (default 0, at most 20). */
+  readonly extraBackends4?: number;
   /** Host-namespace-only mode with the client namespace as the "host" (its SO_NETNS_COOKIE as hostNetnsCookie). */
   readonly clientIsHost?: boolean;
 }
@@ -94,7 +98,8 @@ export function netnsCookie(ns: string): bigint {
 
 /** Builds the lab (cleaning up what it made if a step fails). */
 export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
-  const { subnet, attach = true, clientIsHost = false, ...options } = o;
+  const { subnet, attach = true, clientIsHost = false, extraBackends4 = 0, ...options } = o;
+  if (!Number.isInteger(extraBackends4) || extraBackends4 < 0 || extraBackends4 > 20) throw new Error('openSockLab: extraBackends4 must be 0..20');
   const undo: (() => void)[] = [];
   const close = () => {
     for (const u of undo.reverse()) {
@@ -111,7 +116,8 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     const backends4 = [`10.200.${subnet}.2`, `10.200.${subnet}.3`] as const;
     const client6 = `fd00:200:${subnet}::1`;
     const backends6 = [`fd00:200:${subnet}::2`, `fd00:200:${subnet}::3`] as const;
-    ip('-n', net.b, 'addr', 'add', `${backends4[1]}/24`, 'dev', net.vethB);
+    const extra4 = Array.from({ length: extraBackends4 }, (_, k) => `10.200.${subnet}.${4 + k}`);
+    for (const a of [backends4[1], ...extra4]) ip('-n', net.b, 'addr', 'add', `${a}/24`, 'dev', net.vethB);
     ip('-n', net.a, 'addr', 'add', `${client6}/64`, 'dev', net.vethA, 'nodad');
     for (const a of backends6) ip('-n', net.b, 'addr', 'add', `${a}/64`, 'dev', net.vethB, 'nodad');
 
@@ -129,7 +135,7 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     });
     if (attach) for (const a of lb.attach) links.push(attachCgroup(obj.program(a.program), { hook: a.hook, cgroup: cgroup.path }));
 
-    const server = await startServer(net.b, [...backends4, ...backends6]);
+    const server = await startServer(net.b, [...backends4, ...extra4, ...backends6]);
     undo.push(() => stopServer(server));
 
     const run = (argv: readonly string[], timeoutMs = 8000) => runInCgroup(cgroup.path, argv, { netns: net.a, timeoutMs });
@@ -171,7 +177,7 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
       };
     };
     return {
-      net, cgroup, pins, lb, obj, backends4, backends6, client4: net.addrA, client6,
+      net, cgroup, pins, lb, obj, backends4, extra4, backends6, client4: net.addrA, client6,
       run,
       start,
       async client<T>(script: string, args: readonly (string | number)[], timeoutMs = 8000): Promise<T> {
