@@ -29,7 +29,7 @@ describe('register allocation of 32-bit truncations', () => {
   it('keeps the 64-bit source in its own register while it is still live', () => {
     const insns = build([prog], { target: '6.6' }).object.programs[0]!.instructions;
     // The store of `again` (the u64 at offset 16) must not read a register a `w = w` truncation wrote since the load.
-    const text = insns.map((i) => describeInsn(i as never));
+    const text = insns.map((i, k) => describeInsn(i, k));
     const movs32 = insns.filter((i) => i.opcode === (Class.ALU | 0xb0 | 0x08));
     for (const m of movs32) expect(m.dst, `in-place truncation of a live value: ${text.join(' | ')}`).not.toBe(m.src);
   });
