@@ -25,6 +25,10 @@ import type { TargetProfile } from '../../dsl/kernel/index.js';
 import { attachCgroup, BpfLink, cgroupHook } from '../../loader/links/index.js';
 import { loadObject, type MapOrigin } from '../../loader/object/index.js';
 import { existingAncestor, filesystemOf } from '../../loader/sys/bpffs.js';
+import { ipv4, ipv6, u8 } from '../../dsl/types/index.js';
+import { networkInterfaces } from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
+import { socketLbPrograms, type SocketLbOmitted, type SocketLbOptions } from '../sock/index.js';
 
 /** Where `tsbpf lb` pins its maps and links unless told otherwise. */
 export const DEFAULT_LB_PIN_DIR = '/sys/fs/bpf/tsbpf/lb';
@@ -77,12 +81,21 @@ function cgroupId(path: string): bigint {
 
 /** Options of {@link lbUp}. */
 export interface LbUpOptions {
+  /** Settings of the socket LB (`socketLbPrograms`); `target` comes from {@link LbUpOptions.target}. */
+  readonly socketLb?: Omit<SocketLbOptions, 'target'>;
   /**
-   * The programs to deploy: anything `compile()` takes (a module namespace or
-   * a list of DSL program declarations). Every entry program's section must be
-   * a cgroup hook; each is attached at that hook.
+   * Other programs to deploy instead of the socket LB: anything `compile()`
+   * takes. Every entry program's section must be a cgroup hook; each is
+   * attached at that hook.
    */
-  readonly programs: unknown;
+  readonly programs?: unknown;
+  /**
+   * The node's own addresses, where a connect to a node port is NodePort
+   * traffic (written to `lb4_node_addrs`/`lb6_node_addrs` when the object has
+   * them, replacing what is there). Default: every address of this network
+   * namespace's interfaces (loopback is always local to the programs).
+   */
+  readonly nodeAddresses?: readonly string[];
   /** cgroup v2 directory to attach to (default: the cgroup2 root). */
   readonly cgroup?: string;
   /** Pin directory on bpffs (default {@link DEFAULT_LB_PIN_DIR}). */
@@ -116,6 +129,10 @@ export interface LbUpResult {
   readonly maps: readonly { readonly name: string; readonly origin: MapOrigin; readonly pin: string }[];
   /** Hooks attached before but absent from these programs, now detached. */
   readonly detached: readonly string[];
+  /** Socket-LB programs this kernel cannot run, with what is lost. */
+  readonly omitted: readonly SocketLbOmitted[];
+  /** Addresses written as the node's own (NodePort from the node). */
+  readonly nodeAddresses: readonly string[];
 }
 
 /** A link pinned by an earlier `lbUp`, as `lbStatus` reports it. */
@@ -173,7 +190,9 @@ export function lbUp(options: LbUpOptions): LbUpResult {
   const cgroup = resolve(options.cgroup ?? cgroup2Root());
   const wantedCgroup = cgroupId(cgroup);
   checkPinDir(pinDir);
-  const { compiled, entries } = compileForHooks(options.programs, options.target ?? 'host');
+  const target = options.target ?? 'host';
+  const lb = options.programs === undefined ? socketLbPrograms({ ...options.socketLb, target }) : undefined;
+  const { compiled, entries } = compileForHooks(lb ? lb.programs : options.programs, lb ? lb.profile : target);
 
   // Existing links must be on this cgroup: moving the load balancer is `lb down` + `lb up`.
   const existing = new Map<string, BpfLink>();
@@ -233,6 +252,7 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       detached.push(hook);
     }
     repinObjectMaps(obj, pinDir);
+    const nodeAddresses = writeNodeAddresses(obj, options.nodeAddresses ?? localAddresses());
     const mapReports = obj.describe().maps.filter((m) => m.pinnedPath && !m.pinnedPath.startsWith(objectDir(pinDir)));
     return {
       pinDir,
@@ -241,6 +261,8 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       programs: deployed,
       maps: mapReports.map((m) => ({ name: m.name, origin: m.origin, pin: m.pinnedPath! })),
       detached,
+      omitted: lb?.omitted ?? [],
+      nodeAddresses,
     };
   } catch (e) {
     for (const l of created) {
@@ -270,6 +292,32 @@ function repinObjectMaps(obj: ReturnType<typeof loadObject>, pinDir: string): vo
   if (unpinned.length === 0) return;
   mkdirSync(dir, { recursive: true });
   obj.pinMaps(dir);
+}
+
+/** Every address of this network namespace's interfaces except loopback. */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal && !a.address.includes('%') && !/^fe80:/i.test(a.address))
+    .map((a) => a.address);
+}
+
+/** Makes the node-address maps hold exactly `addresses` (those the object has maps for); returns what was written. */
+function writeNodeAddresses(obj: ReturnType<typeof loadObject>, addresses: readonly string[]): string[] {
+  for (const a of addresses) if (!isIPv4(a) && !isIPv6(a)) throw new DeployError('LB_BAD_NODE_ADDRESS', `node address ${JSON.stringify(a)} is not an IPv4 or IPv6 address`);
+  const written: string[] = [];
+  for (const [name, codec, wanted] of [
+    ['lb4_node_addrs', ipv4, addresses.filter((a) => isIPv4(a))],
+    ['lb6_node_addrs', ipv6, addresses.filter((a) => isIPv6(a))],
+  ] as const) {
+    const map = obj.maps.get(name);
+    if (!map) continue;
+    const keep = new Set(wanted.map((a) => Buffer.from(codec.encode(a)).toString('hex')));
+    for (const k of [...map.keys()]) if (!keep.has(Buffer.from(k as Uint8Array).toString('hex'))) map.delete(k as never);
+    for (const a of wanted) map.set(codec.encode(a) as never, u8.encode(1) as never);
+    written.push(...wanted);
+  }
+  return written;
 }
 
 /** Hooks that have a link pinned under `pinDir`. */
