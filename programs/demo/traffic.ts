@@ -11,15 +11,17 @@ import { startChild, type LabChild } from '../lab/index.js';
 const CLIENT = `
 const net = require('node:net');
 const { performance } = require('node:perf_hooks');
-const [host, port, count, parallel, timeoutMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
+const [targetsText, count, parallel, timeoutMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
+// host,port pairs separated by spaces; connection i goes to target i % n (interleaved, so they are measured alike).
+const targets = targetsText.split(' ').map((t) => { const k = t.lastIndexOf(','); return { host: t.slice(0, k), port: Number(t.slice(k + 1)) }; });
 const now = () => performance.timeOrigin + performance.now();
-const answers = {}; const latenciesUs = []; const failures = [];
+const answers = {}; const latenciesUs = []; const byTarget = targets.map(() => []); const failures = [];
 const deadline = Date.now() + timeoutMs;
 let started = 0;
-function one() {
+function one(k) {
   return new Promise((resolve) => {
     const t0 = now();
-    const c = net.connect({ host, port });
+    const c = net.connect(targets[k % targets.length]);
     let data = '';
     let done = false;
     const fail = (code) => { if (done) return; done = true; failures.push({ code, startMs: t0, endMs: now() }); c.destroy(); resolve(); };
@@ -31,16 +33,17 @@ function one() {
       done = true;
       const id = data.split(' ')[0];
       if (!id) { failures.push({ code: 'EMPTY', startMs: t0, endMs: now() }); resolve(); return; }
-      latenciesUs.push((now() - t0) * 1000);
-      answers[id] = (answers[id] || 0) + 1;
+      const us = (now() - t0) * 1000;
+      byTarget[k % targets.length].push(us);
+      if (k % targets.length === 0) { latenciesUs.push(us); answers[id] = (answers[id] || 0) + 1; }
       resolve();
     });
     c.on('error', (e) => fail(e.code || e.message));
   });
 }
-async function worker() { while (started < count && Date.now() < deadline) { started++; await one(); } }
+async function worker() { while (started < count && Date.now() < deadline) await one(started++); }
 Promise.all(Array.from({ length: parallel }, worker)).then(() => {
-  process.stdout.write(JSON.stringify({ answers, latenciesUs, failures, attempted: started }) + '\\n');
+  process.stdout.write(JSON.stringify({ answers, latenciesUs, byTarget, failures, attempted: started }) + '\\n');
 });
 `;
 
@@ -55,10 +58,12 @@ export interface ConnectionFailure {
 
 /** What a client run saw. */
 export interface ClientReport {
-  /** Server id → connections it answered. */
+  /** Server id → connections to the (first) target it answered. */
   readonly answers: Readonly<Record<string, number>>;
-  /** Per successful connection, connect to close (µs). */
+  /** Per successful connection to the (first) target, connect to close (µs). */
   readonly latenciesUs: readonly number[];
+  /** The same latencies per target of {@link ClientOptions.also} (index 0: host:port). */
+  readonly byTarget: readonly (readonly number[])[];
   readonly failures: readonly ConnectionFailure[];
   /** Connections tried (below `count` only when the time bound ran out). */
   readonly attempted: number;
@@ -71,7 +76,9 @@ export interface ClientOptions {
   readonly cgroup?: string;
   readonly host: string;
   readonly port: number;
-  /** Connections to make, 1..100,000. */
+  /** Further targets, interleaved with host:port (connection i goes to target i mod n); failures count for all. */
+  readonly also?: readonly { readonly host: string; readonly port: number }[];
+  /** Connections to make (over all targets), 1..100,000. */
   readonly count: number;
   /** Connections in flight at once (default 1). */
   readonly parallel?: number;
@@ -91,7 +98,8 @@ export function startClient(o: ClientOptions): RunningClient {
   const parallel = o.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new RangeError(`client parallelism must be 1..64, got ${parallel}`);
   const timeoutMs = o.timeoutMs ?? 20_000;
-  const child = startChild([process.execPath, '-e', CLIENT, o.host, String(o.port), String(o.count), String(parallel), String(timeoutMs)], {
+  const targets = [{ host: o.host, port: o.port }, ...(o.also ?? [])].map((t) => `${t.host},${t.port}`).join(' ');
+  const child = startChild([process.execPath, '-e', CLIENT, targets, String(o.count), String(parallel), String(timeoutMs)], {
     netns: o.netns,
     ...(o.cgroup ? { cgroup: o.cgroup } : {}),
     timeoutMs: timeoutMs + 10_000,

@@ -1,0 +1,159 @@
+/**
+ * `tsbpf lb …`: the socket load balancer from the command line.
+ *
+ * - `lb up` compiles the socket-LB programs for this kernel, loads them with the
+ *   service tables pinned under `--pin` and attaches them to `--cgroup` through
+ *   pinned links (`programs/lb/deploy.ts`); `lb down` detaches, keeping the
+ *   tables unless `--purge`.
+ * - `lb service add|del|list` and `lb sync` change the tables through the
+ *   service manager opened on the pins, one service at a time; a bad argument
+ *   is refused before anything is written.
+ * - `lb demo` is `npm start`: the whole thing in namespaces, then torn down.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { TsbpfError } from '../../dsl/errors.js';
+import { DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResult } from '../../programs/lb/deploy.js';
+import { ServiceManager } from '../../programs/lb/manager.js';
+import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type Service } from '../../programs/lb/spec.js';
+import { cliIo } from '../io.js';
+
+function usage(message: string): TsbpfError {
+  return new TsbpfError('CLI_USAGE', message);
+}
+
+const out = (text: string) => void cliIo().stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+function formatUp(r: LbUpResult): string {
+  const lines = [`socket load balancer up on cgroup ${r.cgroup} (compiled for kernel ${r.kernel}), pins under ${r.pinDir}`];
+  for (const p of r.programs) lines.push(`  ${p.hook.padEnd(13)} ${p.name.padEnd(14)} prog id ${p.progId}, link id ${p.linkId} ${p.action}`);
+  for (const o of r.omitted) lines.push(`  ${o.hook.padEnd(13)} not attached: ${o.reason}`);
+  for (const d of r.detached) lines.push(`  ${d.padEnd(13)} detached (no longer part of the load balancer)`);
+  const reused = r.maps.filter((m) => m.origin === 'reused').map((m) => m.name);
+  const created = r.maps.filter((m) => m.origin !== 'reused').map((m) => m.name);
+  if (reused.length) lines.push(`maps reused (services kept): ${reused.join(', ')}`);
+  if (created.length) lines.push(`maps created: ${created.join(', ')}`);
+  return lines.join('\n');
+}
+
+function formatService(s: Service): string {
+  const kind = s.nodePort ? ' (NodePort)' : '';
+  const backends = s.backends.map((b) => `${formatEndpoint(b.address, b.port)}${b.terminating ? ' (terminating)' : ''}`);
+  return `${formatFrontend(s.frontend)}${kind} -> ${backends.length ? backends.join(', ') : 'no backends (connects are refused)'}`;
+}
+
+/** Opens the service manager on the pins of a load balancer that was brought up. */
+function openManager(pinDir: string): ServiceManager {
+  return ServiceManager.fromPins(pinDir);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Registers `tsbpf lb` and its subcommands. */
+export function registerLb(program: Command): void {
+  const lb = program.command('lb').description('socket-level load balancer for services: deploy it, edit its services, run the demo');
+
+  lb.command('up')
+    .description('compile the socket load balancer for this kernel, load it (reusing pinned service tables) and attach it to a cgroup')
+    .option('--cgroup <path>', 'cgroup v2 directory to attach to (default: the cgroup2 root)')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--target <t>', "kernel profile to compile for (default 'host')")
+    .option('--json', 'print JSON')
+    .action((o: { cgroup?: string; pin: string; target?: string; json?: boolean }) => {
+      const r = lbUp({ pinDir: o.pin, ...(o.cgroup ? { cgroup: o.cgroup } : {}), ...(o.target ? { target: o.target } : {}) });
+      out(o.json ? JSON.stringify(r) : formatUp(r));
+    });
+
+  lb.command('down')
+    .description('detach the load balancer; the service tables stay pinned (so lb up picks them up again) unless --purge')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--purge', 'also remove the pinned maps (the service table is lost)')
+    .option('--json', 'print JSON')
+    .action((o: { pin: string; purge?: boolean; json?: boolean }) => {
+      const r = lbDown({ pinDir: o.pin, purge: Boolean(o.purge) });
+      if (o.json) return out(JSON.stringify(r));
+      const what = r.detached.length ? `detached ${r.detached.join(', ')}` : 'the load balancer was not attached';
+      out(`${what}; ${o.purge ? `removed ${r.removedMaps.length} pinned maps from ${r.pinDir}` : `service tables kept under ${r.pinDir} (lb down --purge removes them)`}`);
+    });
+
+  lb.command('status')
+    .description('which hooks the load balancer pinned under --pin is attached at')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--json', 'print JSON')
+    .action((o: { pin: string; json?: boolean }) => {
+      const s = lbStatus(o.pin);
+      if (o.json) return out(JSON.stringify(s.map((l) => ({ ...l, cgroupId: l.cgroupId?.toString() }))));
+      out(s.length ? s.map((l) => `${l.hook.padEnd(13)} prog id ${l.progId}, link id ${l.linkId}, cgroup id ${l.cgroupId}`).join('\n') : `not up (no links under ${o.pin})`);
+    });
+
+  const service = lb.command('service').description('add, delete and list services in the pinned tables');
+
+  service
+    .command('add')
+    .description('create or replace a service: VIP:PORT/PROTO (IPv6 as [fd00::1]:80/tcp) and its backends')
+    .argument('<frontend>', 'VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp, [fd00::10]:53/udp, 0.0.0.0:30080/tcp with --nodeport')
+    .option('--backend <ip:port>', 'a backend (repeat for more; none: connects are refused)', collect, [] as string[])
+    .option('--nodeport', 'a NodePort frontend (address 0.0.0.0 or [::]): reached at the node\'s own addresses')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .action((frontendText: string, o: { backend: string[]; nodeport?: boolean; pin: string }) => {
+      // Everything is parsed and checked before the tables are opened: a typo writes nothing.
+      const frontend = parseFrontend(frontendText, 'service');
+      const backends = o.backend.map((b, k) => {
+        const e = parseEndpoint(b, `--backend ${k + 1}`);
+        return { address: e.address, port: e.port };
+      });
+      using mgr = openManager(o.pin);
+      const r = mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) });
+      out(`${r.change} ${formatService(r.service)}`);
+    });
+
+  service
+    .command('del')
+    .description('delete a service')
+    .argument('<frontend>', 'VIP:PORT/PROTO')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .action((frontendText: string, o: { pin: string }) => {
+      const frontend = parseFrontend(frontendText, 'service');
+      using mgr = openManager(o.pin);
+      if (!mgr.deleteService(frontend)) throw new TsbpfError('CLI_LB_NO_SERVICE', `no service ${formatFrontend(frontend)} in the tables under ${o.pin}`);
+      out(`deleted ${formatFrontend(frontend)}`);
+    });
+
+  service
+    .command('list')
+    .description('list the services in the pinned tables')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--json', 'print JSON')
+    .action((o: { pin: string; json?: boolean }) => {
+      using mgr = openManager(o.pin);
+      const list = mgr.list();
+      if (o.json) return out(JSON.stringify(list));
+      out(list.length ? list.map(formatService).join('\n') : 'no services');
+    });
+
+  lb.command('demo')
+    .description('npm start: namespaces for a client and two backend pods, the socket LB on a demo cgroup, real requests to a service, then everything torn down')
+    .option('--connections <n>', 'connections to make to the service', '200')
+    .action(async (o: { connections: string }) => {
+      const n = Number(o.connections);
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw usage(`--connections must be 1..10000, got ${JSON.stringify(o.connections)}`);
+      const { runLbDemo } = await import('../../programs/demo/lb-demo.js');
+      await runLbDemo({ connections: n, write: out });
+    });
+}
+
+function readJsonFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw usage(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+  return text;
+}
