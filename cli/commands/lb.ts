@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../../dsl/errors.js';
 import { DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResult } from '../../programs/lb/deploy.js';
+import { ServiceError } from '../../programs/lb/errors.js';
 import { ServiceManager } from '../../programs/lb/manager.js';
 import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type Service } from '../../programs/lb/spec.js';
 import { cliIo } from '../io.js';
@@ -45,6 +46,23 @@ function formatService(s: Service): string {
 /** Opens the service manager on the pins of a load balancer that was brought up. */
 function openManager(pinDir: string): ServiceManager {
   return ServiceManager.fromPins(pinDir);
+}
+
+/**
+ * Runs one manager request, naming a refused field the way it was given on
+ * the command line (`--backend 2 (10.0.0.1:80)`, `service`) instead of by
+ * the manager's request path (`upsert[0].backends[1]`).
+ */
+function inArgumentTerms<T>(fn: () => T, backendTexts: readonly string[]): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof ServiceError) || !e.path.startsWith('upsert[0]')) throw e;
+    const field = e.path.slice('upsert[0]'.length).replace(/^\./, '');
+    const backend = /^backends\[(\d+)\]/.exec(field);
+    const named = backend ? `--backend ${Number(backend[1]) + 1} (${backendTexts[Number(backend[1])]})` : field.startsWith('frontend') ? 'service' : field || 'service';
+    throw new ServiceError(e.code, `${named}: ${e.message.slice(e.path.length + 2)}`, { cause: e });
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -105,7 +123,7 @@ export function registerLb(program: Command): void {
         return { address: e.address, port: e.port };
       });
       using mgr = openManager(o.pin);
-      const r = mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) });
+      const r = inArgumentTerms(() => mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) }), o.backend);
       out(`${r.change} ${formatService(r.service)}`);
     });
 
