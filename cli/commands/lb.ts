@@ -13,7 +13,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../../dsl/errors.js';
-import { DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResult } from '../../programs/lb/deploy.js';
+import { checkPinDir, DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResult } from '../../programs/lb/deploy.js';
 import { ServiceError } from '../../programs/lb/errors.js';
 import { ServiceManager } from '../../programs/lb/manager.js';
 import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type Service } from '../../programs/lb/spec.js';
@@ -45,6 +45,7 @@ function formatService(s: Service): string {
 
 /** Opens the service manager on the pins of a load balancer that was brought up. */
 function openManager(pinDir: string): ServiceManager {
+  checkPinDir(pinDir);
   return ServiceManager.fromPins(pinDir);
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfMap } from '../../loader/maps/index.js';
+import { isOnBpffs } from '../../loader/sys/bpffs.js';
 import { lbDown } from '../../programs/lb/deploy.js';
 import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
@@ -126,6 +127,15 @@ describe('tsbpf lb', () => {
       expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/^tsbpf: no service maps pinned in .*elsewhere/);
       expect(dumpMaps(pin)).toEqual(before);
+
+      // The default pin directory (read-only here): off bpffs the error says how to mount one.
+      const dflt = await runCli(['lb', 'service', 'list']);
+      expect(dflt.code).toBe(1);
+      expect(dflt.stderr).toMatch(
+        isOnBpffs('/sys/fs/bpf')
+          ? /^tsbpf: no service maps pinned in \/sys\/fs\/bpf\/tsbpf\/lb/
+          : /^tsbpf: pin directory \/sys\/fs\/bpf\/tsbpf\/lb is not on a BPF filesystem .*mount -t bpf bpf \/sys\/fs\/bpf/,
+      );
     } finally {
       try {
         lbDown({ pinDir: pin, purge: true });
