@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './spec.js';
 export * from './tables.js';
 export * from './manager.js';
+export * from './kubernetes.js';

@@ -87,6 +87,8 @@ function layout(items: readonly NormalizedBackend[], lo: number, prevPos: Readon
 
 /** The plan that makes the maps hold `want` (given what `prev` left there). */
 export function planUpsert(prev: ServiceState | undefined, want: NormalizedService, enc: FamilyEntries, ids: IdSource): ServicePlan {
+  if (prev && holdsExactly(prev, want, enc))
+    return { id: want.id, family: want.family, kind: 'unchanged', ops: [], next: prev, releasedBackendIds: [], releasedRevNat: undefined };
   const ops: MapOp[] = [];
   const revNatIndex = prev?.revNatIndex ?? ids.revNatIndex();
   const flags = serviceFlags(want);
@@ -106,14 +108,14 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   for (const b of want.backends) {
     const old = prevByKey.get(b.key);
     const id = old?.id ?? ids.backendId();
-    const bytes = enc.backendValue({ address: b.address, port: b.port, proto: want.proto, flags: b.terminating ? BACKEND_FLAG_TERMINATING : 0 });
+    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
     if (!old || !sameBytes(old.bytes, bytes)) ops.push({ table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
     backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
     idOf.set(b.key, id);
   }
 
   // 2. Reverse NAT.
-  const revNatBytes = enc.revNatValue({ address: want.address, port: want.port });
+  const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
   if (!prev || !sameBytes(prev.revNatBytes, revNatBytes)) {
     const idx = enc.revNatKey(revNatIndex);
     ops.push({ table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
@@ -127,7 +129,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   for (const [p, b] of positions) {
     const backendId = idOf.get(b.key)!;
     const old = prev?.slots.get(p);
-    const bytes = enc.serviceValue({ backendId, count, revNatIndex, flags });
+    const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
     slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
   }
   const slotOp = (p: number): MapOp | undefined => {
@@ -148,7 +150,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   }
 
   // 4. The frontend: the new count takes effect.
-  const frontendBytes = enc.serviceValue({ backendId: 0, count, revNatIndex, flags });
+  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
   if (!prev || !sameBytes(prev.frontendBytes, frontendBytes))
     ops.push({ table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
 
@@ -178,6 +180,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     port: want.port,
     protocol: want.protocol,
     proto: want.proto,
+    addressBytes: want.addressBytes,
     nodePort: want.nodePort,
     externalIP: want.externalIP,
     revNatIndex,
@@ -207,4 +210,40 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan 
     releasedBackendIds: [...prev.backends.keys()],
     releasedRevNat: prev.revNatIndex,
   };
+}
+
+/**
+ * Whether `prev` already is `want` entry for entry (the common case of a
+ * resync), checked without encoding anything: same flags and count, the same
+ * backends, each active one in a slot within the count and each draining one
+ * beyond it, and every entry holding the bytes a plan would write.
+ */
+function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
+  if (prev.nodePort !== want.nodePort || prev.externalIP !== want.externalIP) return false;
+  if (prev.backends.size !== want.backends.length || prev.slots.size !== want.backends.length) return false;
+  const flags = serviceFlags(want);
+  const fe = enc.decodeServiceValue(prev.frontendBytes);
+  let active = 0;
+  for (const b of want.backends) if (!b.terminating) active++;
+  if (fe.count !== active || fe.flags !== flags || fe.revNatIndex !== prev.revNatIndex || fe.backendId !== 0 || fe.flags2 !== 0 || prev.count !== active) return false;
+  const byKey = new Map<string, { id: number; terminating: boolean }>();
+  for (const b of want.backends) byKey.set(b.key, { id: 0, terminating: b.terminating });
+  for (const b of prev.backends.values()) {
+    const w = byKey.get(b.key);
+    if (!w) return false;
+    w.id = b.id;
+    const bv = enc.decodeBackendValue(b.bytes);
+    if (bv.proto !== want.proto || bv.flags !== (w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+  }
+  const seen = new Set<number>();
+  for (const [p, s] of prev.slots) {
+    const b = prev.backends.get(s.backendId);
+    if (!b || seen.has(s.backendId) || p < 1 || p > want.backends.length) return false;
+    seen.add(s.backendId);
+    if (byKey.get(b.key)!.terminating !== p > active) return false;
+    const sv = enc.decodeServiceValue(s.bytes);
+    if (sv.count !== active || sv.revNatIndex !== prev.revNatIndex || sv.flags !== flags || sv.flags2 !== 0) return false;
+  }
+  const rn = enc.decodeRevNatValue(prev.revNatBytes);
+  return rn.address === want.address && rn.port === want.port;
 }

@@ -44,6 +44,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     frontend?: { key: Uint8Array; bytes: Uint8Array };
     slots: Map<number, { key: Uint8Array; bytes: Uint8Array }>;
     address: string;
+    addressBytes: Uint8Array;
     port: number;
     proto: number;
   }
@@ -53,7 +54,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     if (key.scope !== SERVICE_SCOPE_EXTERNAL) throw fail(`entry with scope ${key.scope} (${formatEndpoint(key.address, key.port)})`);
     const id = `${formatEndpoint(key.address, key.port)}/${key.proto}`;
     let g = groups.get(id);
-    if (!g) groups.set(id, (g = { slots: new Map(), address: key.address, port: key.port, proto: key.proto }));
+    if (!g) groups.set(id, (g = { slots: new Map(), address: key.address, addressBytes: k.slice(0, enc.family === 'ipv4' ? 4 : 16), port: key.port, proto: key.proto }));
     if (key.backendSlot === 0) g.frontend = { key: k, bytes: v };
     else g.slots.set(key.backendSlot, { key: k, bytes: v });
   }
@@ -109,6 +110,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       port: g.port,
       protocol,
       proto: g.proto,
+      addressBytes: g.addressBytes,
       nodePort: (fe.flags & SERVICE_FLAG_NODEPORT) !== 0 || isWildcard(g.address),
       externalIP: (fe.flags & SERVICE_FLAG_EXTERNAL_IP) !== 0,
       revNatIndex: fe.revNatIndex,

@@ -80,6 +80,8 @@ export interface NormalizedBackend {
   readonly address: string;
   readonly port: number;
   readonly terminating: boolean;
+  /** The address in network order. */
+  readonly bytes: Uint8Array;
 }
 
 /** A service after validation: canonical text, family, protocol number. */
@@ -91,6 +93,8 @@ export interface NormalizedService {
   readonly port: number;
   readonly protocol: Protocol;
   readonly proto: number;
+  /** The frontend address in network order. */
+  readonly addressBytes: Uint8Array;
   readonly nodePort: boolean;
   readonly externalIP: boolean;
   readonly backends: readonly NormalizedBackend[];
@@ -104,17 +108,20 @@ export interface NormalizedFrontend {
   readonly port: number;
   readonly protocol: Protocol;
   readonly proto: number;
+  readonly addressBytes: Uint8Array;
 }
 
-/** Canonical text and family of an address, or undefined if it is none. */
-export function canonicalAddress(text: unknown): { address: string; family: AddressFamily } | undefined {
+/** Canonical text, family and network-order bytes of an address, or undefined if it is none. */
+export function canonicalAddress(text: unknown): { address: string; family: AddressFamily; bytes: Uint8Array } | undefined {
   if (typeof text !== 'string') return undefined;
   if (text.includes(':')) {
     const bytes = parseIpv6(text);
-    return bytes ? { address: formatIpv6(bytes), family: 'ipv6' } : undefined;
+    return bytes ? { address: formatIpv6(bytes), family: 'ipv6', bytes } : undefined;
   }
   const v4 = parseIpv4(text);
-  return v4 === undefined ? undefined : { address: formatIpv4(v4), family: 'ipv4' };
+  if (v4 === undefined) return undefined;
+  const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
+  return { address: formatIpv4(v4), family: 'ipv4', bytes };
 }
 
 /** Whether a canonical address is its family's unspecified (wildcard) address. */
@@ -191,7 +198,7 @@ export function normalizeFrontend(frontend: unknown, path = 'frontend'): Normali
     throw new ServiceError('LB_INVALID_PROTOCOL', `protocol must be 'TCP' or 'UDP', got ${describe(f.protocol)}`, { path: at(path, 'protocol') });
   const protocol: Protocol = f.protocol;
   const canonical = { address: addr.address, port: f.port, protocol };
-  return { id: formatFrontend(canonical), family: addr.family, ...canonical, proto: protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP };
+  return { id: formatFrontend(canonical), family: addr.family, ...canonical, proto: protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP, addressBytes: addr.bytes };
 }
 
 /**
@@ -225,8 +232,8 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     const key = formatEndpoint(addr.address, o.port);
     if (seen.has(key)) throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp });
     seen.add(key);
-    return { key, address: addr.address, port: o.port, terminating: checkFlag(o.terminating, at(bp, 'terminating')) };
+    return { key, address: addr.address, port: o.port, terminating: checkFlag(o.terminating, at(bp, 'terminating')), bytes: addr.bytes };
   });
-  const { id, family, address, port, protocol, proto } = frontend;
-  return { id, family, address, port, protocol, proto, nodePort, externalIP, backends };
+  const { id, family, address, port, protocol, proto, addressBytes } = frontend;
+  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, backends };
 }

@@ -37,6 +37,8 @@ export interface ServiceState {
   readonly port: number;
   readonly protocol: Protocol;
   readonly proto: number;
+  /** The frontend address in network order. */
+  readonly addressBytes: Uint8Array;
   readonly nodePort: boolean;
   readonly externalIP: boolean;
   readonly revNatIndex: number;
@@ -83,6 +85,6 @@ export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined):
 }
 
 /** The services-map key of a service's slot (0: the frontend). */
-export function slotKey(enc: FamilyEntries, s: { address: string; port: number; proto: number }, slot: number): Uint8Array {
-  return enc.serviceKey(s.address, s.port, slot, s.proto);
+export function slotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number): Uint8Array {
+  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto);
 }
