@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../../dsl/errors.js';
 import { checkPinDir, DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResult } from '../../programs/lb/deploy.js';
 import { ServiceError } from '../../programs/lb/errors.js';
+import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { ServiceManager } from '../../programs/lb/manager.js';
 import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type Service } from '../../programs/lb/spec.js';
 import { cliIo } from '../io.js';
@@ -150,6 +151,34 @@ export function registerLb(program: Command): void {
       const list = mgr.list();
       if (o.json) return out(JSON.stringify(list));
       out(list.length ? list.map(formatService).join('\n') : 'no services');
+    });
+
+  lb.command('sync')
+    .description('make the tables hold exactly the services of `kubectl get services,endpointslices -A -o json` output: only what differs is written, services not in it are removed')
+    .argument('<file>', 'the JSON file (- for standard input)')
+    .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: { pin: string; json?: boolean }) => {
+      const text = file === '-' ? await readAll(cliIo().stdin) : readJsonFile(file);
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (e) {
+        throw usage(`${file === '-' ? 'standard input' : file} is not JSON: ${(e as Error).message}`);
+      }
+      using mgr = openManager(o.pin);
+      // Translated and checked in full first: a bad list changes nothing.
+      const wanted = servicesFromKubernetes(doc);
+      const r = mgr.sync(wanted.services);
+      if (o.json) return out(JSON.stringify({ ...r, skipped: wanted.skipped }));
+      const from = (f: string) => (wanted.origins.has(f) ? ` (${wanted.origins.get(f)})` : '');
+      const lines = [
+        ...r.added.map((f) => `added ${f}${from(f)}`),
+        ...r.updated.map((f) => `updated ${f}${from(f)}`),
+        ...r.removed.map((f) => `removed ${f}`),
+        ...wanted.skipped.map((s) => `skipped ${s.service}: ${s.reason}`),
+      ];
+      out(`${lines.length ? `${lines.join('\n')}\n` : ''}${r.added.length || r.updated.length || r.removed.length ? '' : 'no changes; '}${r.unchanged} unchanged, ${r.writes} map writes`);
     });
 
   lb.command('demo')

@@ -4,18 +4,20 @@
  * bad input — each refused with one `tsbpf: …` line and exit 1, and the maps
  * byte-for-byte as they were (every pinned map dumped before and after).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfMap } from '../../loader/maps/index.js';
 import { isOnBpffs } from '../../loader/sys/bpffs.js';
 import { lbDown } from '../../programs/lb/deploy.js';
+import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
 
+const fixture = join(import.meta.dirname, '..', 'fixtures', 'kubernetes', 'cluster-list.json');
 const hex = (b: unknown) => Buffer.from(b as Uint8Array).toString('hex');
 
 /** Every entry of every map pinned in `dir`, as sorted hex lines: what "unchanged" is checked against. */
@@ -108,6 +110,9 @@ describe('tsbpf lb', () => {
         [['service', 'add', '0.0.0.0:80/tcp', '--backend', '10.244.1.2:80'], /service: '0\.0\.0\.0' is only valid for a NodePort frontend/],
         [['service', 'add', '10.96.0.11:80/tcp', '--backend', 'backend-1'], /IP:PORT/],
         [['service', 'del', '10.96.0.99:80/tcp'], /no service 10\.96\.0\.99:80\/TCP/],
+        [['sync', notJson], /bad\.json is not JSON/],
+        [['sync', join(plain, 'missing.json')], /cannot read .*missing\.json: ENOENT/],
+        [['sync', notList], /expected a Kubernetes List/],
         [['up', '--cgroup', join(cg.path, 'nope')], /cgroup .*nope does not exist/],
       ];
       for (const [args, message] of cases) {
@@ -143,6 +148,52 @@ describe('tsbpf lb', () => {
         // Gone with the bpffs.
       }
       rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!need({ kernel: true }))('sync applies a kubectl list: everything once, nothing the second time, then only what changed', async () => {
+    using pins = createPinDir('lbcli');
+    using cg = createTestCgroup('lbcli');
+    const pin = join(pins.path, 'lb');
+    try {
+      expect((await runCli(['lb', 'up', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+      // Added by hand: not in the cluster, so sync removes it.
+      expect((await runCli(['lb', 'service', 'add', '10.96.99.1:80/tcp', '--backend', '10.244.9.9:80', '--pin', pin])).code).toBe(0);
+      const list = JSON.parse(readFileSync(fixture, 'utf8')) as { items: { kind: string; metadata: { namespace: string; name: string } }[] };
+      const wanted = servicesFromKubernetes(list);
+      expect(wanted.services.length).toBeGreaterThan(5);
+
+      const first = await runCli(['lb', 'sync', fixture, '--pin', pin]);
+      expect(first, first.stderr).toMatchObject({ code: 0, stderr: '' });
+      const added = first.stdout.split('\n').filter((l) => l.startsWith('added '));
+      expect(added).toHaveLength(wanted.services.length);
+      expect(first.stdout).toContain('added 10.96.0.10:53/UDP (kube-system/kube-dns:dns)\n');
+      expect(first.stdout).toContain('removed 10.96.99.1:80/TCP\n');
+      expect(first.stdout).toContain('skipped shop/db: headless service');
+      const listed = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout) as { frontend: { address: string; port: number; protocol: string } }[];
+      expect(listed.map((s) => `${s.frontend.address}|${s.frontend.port}|${s.frontend.protocol}`).sort()).toEqual(
+        wanted.services.map((s) => `${s.frontend.address}|${s.frontend.port}|${s.frontend.protocol}`).sort(),
+      );
+
+      const again = await runCli(['lb', 'sync', fixture, '--pin', pin]);
+      expect(again.stdout).toMatch(new RegExp(`no changes; ${wanted.services.length} unchanged, 0 map writes\\n$`));
+      const before = dumpMaps(pin);
+      expect((await runCli(['lb', 'sync', fixture, '--pin', pin])).code).toBe(0);
+      expect(dumpMaps(pin)).toEqual(before);
+
+      // The cluster drops shop/rollout (Service and slice), read from stdin this time.
+      const smaller = { ...list, items: list.items.filter((i) => !(i.metadata.namespace === 'shop' && i.metadata.name.startsWith('rollout'))) };
+      expect(smaller.items.length).toBe(list.items.length - 2);
+      const third = await runCli(['lb', 'sync', '-', '--pin', pin], { stdin: JSON.stringify(smaller) });
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.stdout.split('\n').filter((l) => /^(added|updated|removed) /.test(l))).toEqual(['removed 10.96.40.3:8080/TCP']);
+      expect(third.stdout).toMatch(new RegExp(`^${wanted.services.length - 1} unchanged, [1-9]\\d* map writes$`, 'm'));
+    } finally {
+      try {
+        lbDown({ pinDir: pin, purge: true });
+      } catch {
+        // Gone with the bpffs.
+      }
     }
   });
 });
