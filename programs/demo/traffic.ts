@@ -18,13 +18,16 @@ const now = () => performance.timeOrigin + performance.now();
 const answers = {}; const latenciesUs = []; const byTarget = targets.map(() => []); const failures = [];
 const deadline = Date.now() + timeoutMs;
 let started = 0;
+let finished = 0;
+// Progress lines let a caller act at a point in the run (e.g. remove a backend a third of the way in).
+const settled = () => { if (++finished % 100 === 0) process.stdout.write('progress ' + finished + '\\n'); };
 function one(k) {
   return new Promise((resolve) => {
     const t0 = now();
     const c = net.connect(targets[k % targets.length]);
     let data = '';
     let done = false;
-    const fail = (code) => { if (done) return; done = true; failures.push({ code, startMs: t0, endMs: now() }); c.destroy(); resolve(); };
+    const fail = (code) => { if (done) return; done = true; failures.push({ code, startMs: t0, endMs: now() }); c.destroy(); settled(); resolve(); };
     c.setTimeout(3000, () => fail('ETIMEDOUT'));
     c.on('connect', () => c.write('hi'));
     c.on('data', (d) => (data += d));
@@ -32,10 +35,11 @@ function one(k) {
       if (done) return;
       done = true;
       const id = data.split(' ')[0];
-      if (!id) { failures.push({ code: 'EMPTY', startMs: t0, endMs: now() }); resolve(); return; }
+      if (!id) { failures.push({ code: 'EMPTY', startMs: t0, endMs: now() }); settled(); resolve(); return; }
       const us = (now() - t0) * 1000;
       byTarget[k % targets.length].push(us);
       if (k % targets.length === 0) { latenciesUs.push(us); answers[id] = (answers[id] || 0) + 1; }
+      settled();
       resolve();
     });
     c.on('error', (e) => fail(e.code || e.message));
@@ -84,6 +88,8 @@ export interface ClientOptions {
   readonly parallel?: number;
   /** Stop starting new connections after this long (default 20 s). */
   readonly timeoutMs?: number;
+  /** Called with the number of connections finished (succeeded or failed), every 100. */
+  readonly onProgress?: (finished: number) => void;
 }
 
 /** A running client: `report` resolves with what it saw. */
@@ -103,6 +109,7 @@ export function startClient(o: ClientOptions): RunningClient {
     netns: o.netns,
     ...(o.cgroup ? { cgroup: o.cgroup } : {}),
     timeoutMs: timeoutMs + 10_000,
+    ...(o.onProgress ? { onStdout: progressParser(o.onProgress) } : {}),
   });
   const report = child.done.then((r) => {
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
@@ -110,6 +117,16 @@ export function startClient(o: ClientOptions): RunningClient {
     return JSON.parse(line) as ClientReport;
   });
   return { child, report };
+}
+
+/** Turns the client's stdout chunks into progress calls. */
+function progressParser(onProgress: (finished: number) => void): (chunk: string) => void {
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) if (l.startsWith('progress ')) onProgress(Number(l.slice('progress '.length)));
+  };
 }
 
 /** Runs the client to completion. */

@@ -46,7 +46,11 @@ describe('lb churn', () => {
         };
         set(['b1', 'b2', 'b4']);
 
-        const client = startClient({ netns: lab.pod('client').ns, cgroup: cg.path, host: VIP, port: PORT, count: CONNECTIONS, parallel: 4, timeoutMs: 30_000 });
+        let finished = 0;
+        const client = startClient({
+          netns: lab.pod('client').ns, cgroup: cg.path, host: VIP, port: PORT, count: CONNECTIONS, parallel: 4, timeoutMs: 30_000,
+          onProgress: (n) => (finished = n),
+        });
         let running = true;
         void client.report.finally(() => (running = false)).catch(() => undefined);
 
@@ -55,12 +59,11 @@ describe('lb churn', () => {
         let updates = 0;
         let removedAt: number | undefined;
         let killedAt: number | undefined;
-        const startedAt = Date.now();
         while (running) {
           const withB4 = removedAt === undefined;
           set([...cycle[updates % cycle.length]!, ...(withB4 ? ['b4'] : [])]);
           updates++;
-          if (withB4 && Date.now() - startedAt > 1500) {
+          if (withB4 && finished >= CONNECTIONS / 3) {
             // Deliberately remove b4 and kill it while connections to it may be in flight.
             set([...cycle[updates % cycle.length]!]);
             removedAt = now();
@@ -71,7 +74,7 @@ describe('lb churn', () => {
           await sleep(5);
         }
         const report = await client.report;
-        expect(removedAt, 'the client finished before b4 could be removed; raise CONNECTIONS').toBeDefined();
+        expect(removedAt, 'b4 was never removed').toBeDefined();
 
         const toRemoved = report.failures.filter((f) => f.startMs <= removedAt! && f.endMs >= killedAt! - 1);
         const real = report.failures.filter((f) => !toRemoved.includes(f));
