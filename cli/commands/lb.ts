@@ -35,6 +35,7 @@ function formatUp(r: LbUpResult): string {
   const created = r.maps.filter((m) => m.origin !== 'reused').map((m) => m.name);
   if (reused.length) lines.push(`maps reused (services kept): ${reused.join(', ')}`);
   if (created.length) lines.push(`maps created: ${created.join(', ')}`);
+  if (r.nodeAddresses.length) lines.push(`node addresses (NodePort from the node, besides loopback): ${r.nodeAddresses.join(', ')}`);
   return lines.join('\n');
 }
 
@@ -67,6 +68,15 @@ function inArgumentTerms<T>(fn: () => T, backendTexts: readonly string[]): T {
   }
 }
 
+/** `--node-ports 30000-32767` or `off`. */
+function parseNodePorts(text: string): readonly [number, number] | false {
+  if (text === 'off') return false;
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  const [first, last] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(first >= 1 && last <= 65535 && first <= last)) throw usage(`--node-ports must be FIRST-LAST (1 ≤ FIRST ≤ LAST ≤ 65535) or off, got ${JSON.stringify(text)}`);
+  return [first, last];
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -80,9 +90,17 @@ export function registerLb(program: Command): void {
     .option('--cgroup <path>', 'cgroup v2 directory to attach to (default: the cgroup2 root)')
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
     .option('--target <t>', "kernel profile to compile for (default 'host')")
+    .option('--node-ports <first-last|off>', 'node port range translated for connects to the node itself (default 30000-32767)')
+    .option('--host-netns-only', "translate only sockets of the host's network namespace (pods are left to a service mesh)")
+    .option('--no-ipv6', 'IPv4 programs only')
     .option('--json', 'print JSON')
-    .action((o: { cgroup?: string; pin: string; target?: string; json?: boolean }) => {
-      const r = lbUp({ pinDir: o.pin, ...(o.cgroup ? { cgroup: o.cgroup } : {}), ...(o.target ? { target: o.target } : {}) });
+    .action((o: { cgroup?: string; pin: string; target?: string; nodePorts?: string; hostNetnsOnly?: boolean; ipv6: boolean; json?: boolean }) => {
+      const socketLb = {
+        ...(o.nodePorts !== undefined ? { nodePortRange: parseNodePorts(o.nodePorts) } : {}),
+        ...(o.hostNetnsOnly ? { hostNamespaceOnly: true } : {}),
+        ...(o.ipv6 ? {} : { ipv6: false }),
+      };
+      const r = lbUp({ pinDir: o.pin, socketLb, ...(o.cgroup ? { cgroup: o.cgroup } : {}), ...(o.target ? { target: o.target } : {}) });
       out(o.json ? JSON.stringify(r) : formatUp(r));
     });
 

@@ -43,6 +43,13 @@ describe('tsbpf lb', () => {
       expect(up.stdout).toMatch(/^socket load balancer up on cgroup .* \(compiled for kernel /);
       expect(up.stdout).toMatch(/^ {2}connect4 +sock4_connect +prog id \d+, link id \d+ attached$/m);
       expect(up.stdout).toContain('maps created: ');
+      // Settings reach the programs: IPv4 only drops the IPv6 hooks; up again swaps them out.
+      const v4 = await runCli(['lb', 'up', '--cgroup', cg.path, '--pin', pin, '--no-ipv6', '--node-ports', '30000-30100', '--host-netns-only']);
+      expect(v4, v4.stderr).toMatchObject({ code: 0, stderr: '' });
+      expect(v4.stdout).toMatch(/^ {2}connect6 +detached/m);
+      expect(v4.stdout).toMatch(/^ {2}connect4 +sock4_connect +prog id \d+, link id \d+ replaced$/m);
+      const full = await runCli(['lb', 'up', '--cgroup', cg.path, '--pin', pin]);
+      expect(full.stdout).toMatch(/^ {2}connect6 +sock6_connect +prog id \d+, link id \d+ attached$/m);
 
       const add = await runCli(['lb', 'service', 'add', '10.96.0.10:80/tcp', '--backend', '10.244.1.2:8080', '--backend', '10.244.2.2:8080', '--pin', pin]);
       expect(add, add.stderr).toMatchObject({ code: 0, stderr: '' });
@@ -114,6 +121,8 @@ describe('tsbpf lb', () => {
         [['sync', join(plain, 'missing.json')], /cannot read .*missing\.json: ENOENT/],
         [['sync', notList], /expected a Kubernetes List/],
         [['up', '--cgroup', join(cg.path, 'nope')], /cgroup .*nope does not exist/],
+        [['up', '--cgroup', cg.path, '--node-ports', '32767-30000'], /--node-ports must be FIRST-LAST .* got "32767-30000"/],
+        [['up', '--cgroup', cg.path, '--node-ports', '0-100'], /--node-ports must be FIRST-LAST/],
       ];
       for (const [args, message] of cases) {
         const r = await runCli(['lb', ...args, '--pin', pin]);
