@@ -77,8 +77,8 @@ function parseNodePorts(text: string): readonly [number, number] | false {
   return [first, last];
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Registers `tsbpf lb` and its subcommands. */
@@ -132,18 +132,19 @@ export function registerLb(program: Command): void {
     .command('add')
     .description('create or replace a service: VIP:PORT/PROTO (IPv6 as [fd00::1]:80/tcp) and its backends')
     .argument('<frontend>', 'VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp, [fd00::10]:53/udp, 0.0.0.0:30080/tcp with --nodeport')
-    .option('--backend <ip:port>', 'a backend (repeat for more; none: connects are refused)', collect, [] as string[])
+    .option('--backend <ip:port>', 'a backend (repeat for more; none: connects are refused)', collect)
     .option('--nodeport', 'a NodePort frontend (address 0.0.0.0 or [::]): reached at the node\'s own addresses')
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
-    .action((frontendText: string, o: { backend: string[]; nodeport?: boolean; pin: string }) => {
+    .action((frontendText: string, o: { backend?: string[]; nodeport?: boolean; pin: string }) => {
+      const backendTexts = o.backend ?? [];
       // Everything is parsed and checked before the tables are opened: a typo writes nothing.
       const frontend = parseFrontend(frontendText, 'service');
-      const backends = o.backend.map((b, k) => {
+      const backends = backendTexts.map((b, k) => {
         const e = parseEndpoint(b, `--backend ${k + 1}`);
         return { address: e.address, port: e.port };
       });
       using mgr = openManager(o.pin);
-      const r = inArgumentTerms(() => mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) }), o.backend);
+      const r = inArgumentTerms(() => mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) }), backendTexts);
       out(`${r.change} ${formatService(r.service)}`);
     });
 
