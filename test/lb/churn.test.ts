@@ -5,7 +5,9 @@
  * replaced. No connection may fail, except those that went to a backend the
  * test removes and then kills mid-flight; those are counted and reported
  * separately (a failure is attributed to it only if the connection started
- * before the removal was written and failed after the kill).
+ * before the removal was written and failed after the kill). And `lb up`
+ * repeated under the same traffic swaps the programs in their links without a
+ * connect ever going untranslated.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +97,54 @@ describe('lb churn', () => {
         expect(updates).toBeGreaterThan(50);
         for (const n of ['b1', 'b2', 'b3', 'b4']) expect(report.answers[n] ?? 0, n).toBeGreaterThan(0);
         expect(mgr.list().map((s) => s.backends.map((b) => b.address).sort())).toEqual([last.map((n) => lab.pod(n).address).sort()]);
+      } finally {
+        for (const s of servers) s.child.stop('SIGKILL');
+        await Promise.all(servers.map((s) => s.child.done.catch(() => undefined)));
+        try {
+          lbDown({ pinDir, purge: true });
+        } catch {
+          // Gone with the bpffs.
+        }
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(!need({ kernel: true, tools: ['ip'] }))(
+    'lb up again and again while connections are made: the programs are swapped in place, no connect misses the balancer',
+    async () => {
+      using pins = createPinDir('lbswap');
+      using cg = createTestCgroup('lbswap');
+      using lab = createPodLab({ pods: ['client', 'b1', 'b2'], tag: 'lbswap' });
+      const pinDir = join(pins.path, 'lb');
+      const servers: EchoServer[] = [];
+      try {
+        for (const n of ['b1', 'b2']) servers.push(await startEchoServer({ netns: lab.pod(n).ns, id: n, tcpPort: PORT, lifetimeMs: 90_000 }));
+        const first = lbUp({ cgroup: cg.path, pinDir });
+        {
+          using mgr = ServiceManager.fromPins(pinDir);
+          mgr.upsertService({ frontend: { address: VIP, port: PORT, protocol: 'TCP' }, backends: ['b1', 'b2'].map((n) => ({ address: lab.pod(n).address, port: PORT })) });
+        }
+        const client = startClient({ netns: lab.pod('client').ns, cgroup: cg.path, host: VIP, port: PORT, count: 1500, parallel: 2, timeoutMs: 30_000 });
+        let running = true;
+        void client.report.finally(() => (running = false)).catch(() => undefined);
+        const progIds = new Set<number>([first.programs[0]!.progId]);
+        let swaps = 0;
+        while (running && swaps < 20) {
+          const r = lbUp({ cgroup: cg.path, pinDir });
+          expect(r.programs.every((p) => p.action === 'replaced')).toBe(true);
+          expect(r.programs.map((p) => p.linkId)).toEqual(first.programs.map((p) => p.linkId));
+          progIds.add(r.programs[0]!.progId);
+          swaps++;
+          await sleep(20);
+        }
+        const report = await client.report;
+        console.log(`swaps: ${JSON.stringify({ swaps, attempted: report.attempted, answers: report.answers, failures: report.failures.length })}`);
+        expect(swaps).toBeGreaterThanOrEqual(3);
+        expect(progIds.size).toBe(swaps + 1);
+        expect(report.failures).toEqual([]);
+        expect(report.latenciesUs).toHaveLength(1500);
+        expect(Object.keys(report.answers).sort()).toEqual(['b1', 'b2']);
       } finally {
         for (const s of servers) s.child.stop('SIGKILL');
         await Promise.all(servers.map((s) => s.child.done.catch(() => undefined)));
