@@ -225,6 +225,8 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       if (first) createdDirs.push(first);
     }
     using obj = loadObject(compiled.object, { pinRoot: pinDir, objectName: OBJECT_NAME, profile: compiled.profile, onMismatch: options.onMismatch ?? 'error' });
+    // Before the programs go live, so a NodePort connect to a node address is translated from the first one.
+    const nodeAddresses = writeNodeAddresses(obj, options.nodeAddresses ?? localAddresses());
     const deployed: DeployedProgram[] = [];
     for (const e of entries) {
       const prog = obj.program(e.name);
@@ -252,7 +254,6 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       detached.push(hook);
     }
     repinObjectMaps(obj, pinDir);
-    const nodeAddresses = writeNodeAddresses(obj, options.nodeAddresses ?? localAddresses());
     const mapReports = obj.describe().maps.filter((m) => m.pinnedPath && !m.pinnedPath.startsWith(objectDir(pinDir)));
     return {
       pinDir,
