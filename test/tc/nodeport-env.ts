@@ -81,10 +81,17 @@ export function createNodeNs(): NodeNs {
   }
 }
 
-/** The fitted object for a profile: pins dropped so each load has its own maps. */
+const specs = new Map<string, ObjectSpec>();
+
+/** The fitted object for a profile (built once per profile): pins dropped so each load has its own maps. */
 export function nodePortSpec(target: string): ObjectSpec {
-  const { object } = compile(nodeport, { target });
-  return { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
+  let spec = specs.get(target);
+  if (!spec) {
+    const { object } = compile(nodeport, { target });
+    spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
+    specs.set(target, spec);
+  }
+  return spec;
 }
 
 /** A loaded NodePort object plus helpers to fill its tables. */
