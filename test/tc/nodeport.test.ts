@@ -47,6 +47,17 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
     }
   };
 
+  it('4.19 IPv6: the remote-backend request runs through both tail-call pieces (an emptied slot drops it)', () =>
+    withBench('4.19', (bench) => {
+      const f = FAMILIES[1];
+      addService(bench, true, { revNatIndex: REV, backends: [{ id: 21, address: f.remote, port: NET.backendPort }] });
+      const jmp = bench.spec.maps!.find((m) => m.type === 'PROG_ARRAY' && m.name.startsWith('np6_'))!;
+      const req = (sport: number) => packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort });
+      expect(bench.run(f.ingress, req(40010)).retval).toBe(TcAct.REDIRECT);
+      bench.obj.map(jmp.name).delete(1);
+      expect(bench.run(f.ingress, req(40011)).retval).toBe(TcAct.SHOT);
+    }));
+
   for (const target of PROFILES) {
     for (const f of FAMILIES) {
       for (const proto of [IPPROTO_TCP, IPPROTO_UDP] as const) {
