@@ -59,7 +59,7 @@ export const NpDrop = {
 /** Number of drop counters. */
 export const NP_DROP_REASONS = 8;
 
-/** Redirect-path counters: index into `np_paths`. */
+/** Path counters (how packets were handled, not drops): index into `np_paths`. */
 export const NpPath = {
   /** FIB gave the neighbour. */
   FIB: 0,
@@ -67,9 +67,13 @@ export const NpPath = {
   NEIGH_CACHE: 1,
   /** Neither had it; bpf_redirect_neigh resolves it (5.10+). */
   REDIRECT_NEIGH: 2,
+  /** A host flow leaving the native device registered its port (egress). */
+  HOST_FLOW: 3,
+  /** A host flow's port is held by a NodePort SNAT flow to the same backend (the host flow passes unregistered). */
+  HOST_CLASH: 4,
 } as const;
 /** Number of path counters. */
-export const NP_PATHS = 4;
+export const NP_PATHS = 8;
 
 /** Marker schema of the local-endpoint key (IPv4). */
 export const EndpointKey4 = ipv4;

@@ -4,7 +4,9 @@
  *   translated flows first (reverse SNAT + reverse DNAT + redirect to the
  *   client), then NodePort requests (local or remote backend);
  * - `np4_from_pod` / `np6_from_pod` on the host-side veth of a local backend:
- *   its NodePort replies (reverse DNAT + redirect to the client).
+ *   its NodePort replies (reverse DNAT + redirect to the client);
+ * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
+ *   flows register their ports so NodePort SNAT does not reuse them.
  * Anything else passes (TC_ACT_OK). The same source builds for every profile;
  * on 4.19 dsl/fit splits the programs into tail calls.
  */
@@ -16,6 +18,7 @@ import { family4, family6, type NpFamily } from './nodeport-family.js';
 import { forwardPath } from './nodeport-forward.js';
 import { NpEth, NpPorts } from './nodeport-headers.js';
 import { replyPath } from './nodeport-reply.js';
+import { registerHostFlow } from './snat-host.js';
 import type { Parsed } from './nodeport-rewrite.js';
 import { allocScratch, type Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
@@ -51,6 +54,13 @@ function fromLocalBackend(fam: NpFamily) {
   };
 }
 
+function hostEgress(fam: NpFamily) {
+  return (b: B) => {
+    const { pkt, s } = prologue(b, fam);
+    registerHostFlow(b, fam, pkt, s);
+  };
+}
+
 /** IPv4 NodePort on the native device (tc ingress). */
 export const nodePort4 = program('tc', 'np4_ingress', nativeDevice(family4));
 /** IPv6 NodePort on the native device (tc ingress). */
@@ -59,3 +69,7 @@ export const nodePort6 = program('tc', 'np6_ingress', nativeDevice(family6));
 export const nodePortFromPod4 = program('tc', 'np4_from_pod', fromLocalBackend(family4));
 /** IPv6 NodePort replies from a local backend. */
 export const nodePortFromPod6 = program('tc', 'np6_from_pod', fromLocalBackend(family6));
+/** IPv4 host flows leaving the native device (tc egress). */
+export const hostEgress4 = program('tc', 'np4_egress', hostEgress(family4));
+/** IPv6 host flows leaving the native device (tc egress). */
+export const hostEgress6 = program('tc', 'np6_egress', hostEgress(family6));

@@ -18,7 +18,7 @@ import { need } from '../support/env.js';
 import { nodePortSpec, PROFILES } from './nodeport-env.js';
 
 const ok = need({ kernel: true });
-const ENTRY = ['np4_ingress', 'np6_ingress', 'np4_from_pod', 'np6_from_pod'];
+const ENTRY = ['np4_ingress', 'np6_ingress', 'np4_from_pod', 'np6_from_pod', 'np4_egress', 'np6_egress'];
 
 describe('NodePort programs fit every profile', () => {
   it('4.19: pieces within 4,096 instructions, no back edges, ISA ≤ v2; the IPv6 program is split into tail calls', () => {

@@ -24,8 +24,8 @@ const ok = need({ kernel: true });
 
 /** Addresses and tables of one family. */
 const FAMILIES = [
-  { v6: false, name: 'IPv4', node: NET.node4, client: NET.client4, lonely: NET.lonely4, remote: NET.remote4, pod: NET.pod4, far: NET.far4, ingress: 'np4_ingress', fromPod: 'np4_from_pod', snat: snat4, neigh: neigh4, flows: npFlows4 },
-  { v6: true, name: 'IPv6', node: NET.node6, client: NET.client6, lonely: NET.lonely6, remote: NET.remote6, pod: NET.pod6, far: NET.far6, ingress: 'np6_ingress', fromPod: 'np6_from_pod', snat: snat6, neigh: neigh6, flows: npFlows6 },
+  { v6: false, name: 'IPv4', node: NET.node4, client: NET.client4, lonely: NET.lonely4, remote: NET.remote4, pod: NET.pod4, far: NET.far4, ingress: 'np4_ingress', fromPod: 'np4_from_pod', egress: 'np4_egress', snat: snat4, neigh: neigh4, flows: npFlows4 },
+  { v6: true, name: 'IPv6', node: NET.node6, client: NET.client6, lonely: NET.lonely6, remote: NET.remote6, pod: NET.pod6, far: NET.far6, ingress: 'np6_ingress', fromPod: 'np6_from_pod', egress: 'np6_egress', snat: snat6, neigh: neigh6, flows: npFlows6 },
 ] as const;
 type Fam = (typeof FAMILIES)[number];
 
@@ -181,15 +181,24 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           expect(table(bench, f.snat).entries().every(([, e]) => e.flags === SNAT_FLAG_NO_SNAT)).toBe(true);
         }));
 
-      it(`${target} ${f.name}: SNAT collides with a host flow: the next candidate is taken, the host flow's replies pass`, () =>
+      it(`${target} ${f.name}: SNAT collides with a host flow (registered on egress): the next candidate is taken, the host flow's replies pass`, () =>
         withBench(target, (bench) => {
           addService(bench, f.v6, { revNatIndex: REV, backends: [{ id: 21, address: f.remote, port: NET.backendPort }] });
           const sport = 40003;
           const snat = table(bench, f.snat);
-          // The node itself talks to the backend from node:40003 (its own flow holds the port).
+          // The node itself talks to the backend from node:40003; its egress registers the port.
+          const hostOut = packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport, dport: NET.backendPort });
+          const eg = bench.run(f.egress, hostOut);
+          expect(eg.retval).toBe(TcAct.OK);
+          expectPacket(eg.data, hostOut, 'host packet leaves untouched');
           const hostKey = { saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport, proto: IPPROTO_TCP, dir: SNAT_DIR_IN };
-          const hostEntry = { created: 1n, addr: f.node, port: sport, revNatIndex: 0, flags: SNAT_FLAG_HOST };
-          snat.set(hostKey, hostEntry);
+          expect(snat.get(hostKey)).toMatchObject({ addr: f.node, port: sport, revNatIndex: 0, flags: SNAT_FLAG_HOST });
+          expect(counter(bench, npPaths, NpPath.HOST_FLOW)).toBe(1n);
+          // Packets from other addresses or outside the SNAT range register nothing.
+          bench.run(f.egress, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: 22, dport: NET.backendPort }));
+          bench.run(f.egress, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.client, daddr: f.remote, sport: 40100, dport: NET.backendPort }));
+          expect(snat.entries()).toHaveLength(1);
+
           const port = hashedPort(sport, 32768, 65535);
           const r = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort }));
           expect(r.retval).toBe(TcAct.REDIRECT);
@@ -204,6 +213,12 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           const rr = bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: port }));
           expect(rr.retval).toBe(TcAct.REDIRECT);
           expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport }), 'NodePort reply');
+
+          // A host flow on the port the NodePort flow holds: counted, the NodePort entry stays.
+          const clash = bench.run(f.egress, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }));
+          expect(clash.retval).toBe(TcAct.OK);
+          expect(counter(bench, npPaths, NpPath.HOST_CLASH)).toBe(1n);
+          expect(snat.get({ ...hostKey, dport: port })).toMatchObject({ addr: f.client, port: sport, revNatIndex: REV, flags: 0 });
         }));
     }
   }
