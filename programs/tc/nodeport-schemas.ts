@@ -75,7 +75,7 @@ export const NpPath = {
 /** Number of path counters. */
 export const NP_PATHS = 8;
 
-/** Marker schema of the local-endpoint key (IPv4). */
+/** Key of the local-endpoint table (IPv4): the backend address. */
 export const EndpointKey4 = ipv4;
-/** Marker schema of the local-endpoint key (IPv6). */
+/** Key of the local-endpoint table (IPv6): the backend address. */
 export const EndpointKey6 = ipv6;

@@ -110,6 +110,35 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           }));
       }
 
+      it(`${target} ${f.name}: packets NodePort does not handle pass untouched; a UDP packet without checksum keeps 0`, () =>
+        withBench(target, (bench) => {
+          addService(bench, f.v6, { revNatIndex: REV, proto: IPPROTO_UDP, backends: [{ id: 11, address: f.pod, port: NET.backendPort, local: true }] });
+          const base = packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport: 40007, dport: NET.nodePort, proto: IPPROTO_UDP });
+          const l3 = 14;
+          const odd: Uint8Array[] = [base.subarray(0, f.v6 ? 54 + 3 : 34 + 3)];
+          const icmp = Uint8Array.from(base);
+          icmp[f.v6 ? l3 + 6 : l3 + 9] = f.v6 ? 58 : 1;
+          odd.push(icmp);
+          if (!f.v6) {
+            const opts = Uint8Array.from(base);
+            opts[l3] = 0x46;
+            const frag = Uint8Array.from(base);
+            frag[l3 + 6] = 0x20; // more fragments
+            odd.push(opts, frag);
+          }
+          for (const p of odd) {
+            const r = bench.run(f.ingress, p);
+            expect(r.retval).toBe(TcAct.OK);
+            expectPacket(r.data, p, 'not NodePort traffic');
+          }
+          if (!f.v6) {
+            const bare = packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport: 40008, dport: NET.nodePort, proto: IPPROTO_UDP, noUdpCsum: true });
+            const r = bench.run(f.ingress, bare);
+            expect(r.retval).toBe(TcAct.REDIRECT);
+            expectPacket(r.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40008, dport: NET.backendPort, proto: IPPROTO_UDP, noUdpCsum: true }), 'UDP without checksum');
+          }
+        }));
+
       it(`${target} ${f.name}: a source port outside the SNAT range gets the hashed candidate; a client behind a router gets the gateway's MAC`, () =>
         withBench(target, (bench) => {
           addService(bench, f.v6, { revNatIndex: REV, backends: [{ id: 21, address: f.remote, port: NET.backendPort }] });
