@@ -603,6 +603,7 @@ export class BuilderImpl {
       if (typeof a === 'number' || typeof a === 'bigint') return BigInt.asUintN(64, BigInt(a));
       if (a instanceof ScalarImpl) return a.read();
       const core = coreOf(a);
+      if (core && core.region === 'ctx' && core.off !== 0) throw new DslError('DSL_TYPE', `helper ${name}: argument ${i + 1} is a context field; pass the context itself (ctx)`, src);
       if (core) return core.region === 'ctx' ? core.base as VReg : addressOf(core);
       if (typeof a === 'object' && a !== null && 'maxEntries' in a) return this.mapRef(a as MapDef, ['hash', 'array', 'lpm', 'prog_array', 'ringbuf', 'perf'], name);
       throw new DslError('DSL_TYPE', `helper ${name}: argument ${i + 1} is not a value, pointer or map`, src);

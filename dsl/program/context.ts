@@ -9,8 +9,10 @@ import { callerLocation } from '../isa/index.js';
 import { DslError } from '../ir/errors.js';
 import type { VReg } from '../ir/index.js';
 import { ctxFields, CTX_STRUCT_OF, type AttachTypeName, type CtxField, type CtxKind } from '../kernel/index.js';
-import { PlaceImpl, CORE, type Place, type PtrCore } from './pointer.js';
+import { copyInto } from './copy.js';
+import { PlaceImpl, CORE, type Place, type PtrCore, type Region, type View } from './pointer.js';
 import type { Recorder } from './recorder.js';
+import type { AddressBytesSchema } from '../types/address.js';
 import type { SkMsgCtx, SkSkbCtx, SockCtx, SockHook, SockOpsCtx } from './context-sock.js';
 import { SCALARS, type ScalarInfo, type ScalarName, type Value } from './scalar.js';
 
@@ -79,9 +81,20 @@ export type SockAddrCtx<H extends SockAddrHook> = {
   readonly type: F<'u32', false>;
   readonly protocol: F<'u32', false>;
   readonly user_port: F<'be16', true>;
-} & (H extends V4Hook ? { readonly user_ip4: F<'be32', true> } : { readonly user_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', true> } }) &
+} & (H extends V4Hook ? { readonly user_ip4: F<'be32', true> } : { readonly user_ip6: CtxIp6<true> }) &
   (H extends 'sendmsg4' ? { readonly msg_src_ip4: F<'be32', true> } : unknown) &
-  (H extends 'sendmsg6' ? { readonly msg_src_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', true> } } : unknown);
+  (H extends 'sendmsg6' ? { readonly msg_src_ip6: CtxIp6<true> } : unknown);
+
+/**
+ * An IPv6 address in the context (`__u32[4]`, network order): its words, and as a
+ * whole a copy source (`key.address.set(ctx.user_ip6)`) where readable and a copy
+ * destination (`ctx.user_ip6.set(backend.address)`) where writable. Copies use
+ * 32-bit accesses, the only ones the verifier allows there.
+ */
+export type CtxIp6<W extends boolean> = {
+  readonly length: 4;
+  at(i: 0 | 1 | 2 | 3): F<'be32', W>;
+} & (W extends true ? { set(src: View<AddressBytesSchema<'ipv6'>, Region>): void } : unknown);
 
 /** The context type a section name gives. */
 export type CtxOf<S extends string> = S extends 'tc' | 'classifier' | `tc/${string}` | `tcx/${string}`
@@ -151,13 +164,19 @@ export function makeCtx(rec: Recorder, ctxReg: VReg, kind: CtxKind, attach: Atta
       enumerable: true,
       get: () => {
         if (f.count) {
-          return {
+          const label = `${struct}.${f.name}`;
+          // The whole array as a copy source/destination (`key.address.set(ctx.user_ip6)`), moved in element-wide accesses.
+          const arrayCore: PtrCore = { ...core, schema: { kind: 'array', name: label, size: f.size, align: f.size / f.count } as never, off: f.offset, ctxAccess: { read: f.read, write: f.write } };
+          const view = {
             length: f.count,
             at: (i: number) => {
-              if (!Number.isInteger(i) || i < 0 || i >= f.count!) throw new DslError('DSL_INDEX', `${struct}.${f.name}: index ${i} out of bounds (length ${f.count})`, callerLocation());
-              return place(f, f.offset + (i * f.size) / f.count!, `${struct}.${f.name}[${i}]`);
+              if (!Number.isInteger(i) || i < 0 || i >= f.count!) throw new DslError('DSL_INDEX', `${label}: index ${i} out of bounds (length ${f.count})`, callerLocation());
+              return place(f, f.offset + (i * f.size) / f.count!, `${label}[${i}]`);
             },
+            set: (src: unknown) => copyInto(arrayCore, src, label, arrayCore.schema.align),
           };
+          Object.defineProperty(view, CORE, { value: arrayCore, enumerable: false });
+          return view;
         }
         return place(f, f.offset, `${struct}.${f.name}`);
       },

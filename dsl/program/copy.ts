@@ -29,7 +29,10 @@ export function copyInto(dst: PtrCore, src: unknown, label: string, rootAlign: n
   const s = coreOf(src);
   if (!s) throw new DslError('DSL_TYPE', `${label}.set(): expected a ${dst.schema.name || dst.schema.kind} view to copy from (a local, map value, packet header or field of one)`, where);
   if (dst.region === 'rodata') throw new DslError('DSL_READ_ONLY', `${label} is read-only`, where);
-  if (dst.region === 'ctx' || s.region === 'ctx') throw new DslError('DSL_CTX', `${label}.set(): context fields are copied one field at a time`, where);
+  // Context arrays (user_ip6…) copy as a whole, in their element width; other context memory field by field.
+  if ((dst.region === 'ctx' && !dst.ctxAccess) || (s.region === 'ctx' && !s.ctxAccess)) throw new DslError('DSL_CTX', `${label}.set(): context fields are copied one field at a time`, where);
+  if (dst.ctxAccess && !dst.ctxAccess.write) throw new DslError('DSL_CTX', `${label} is not writable in this hook`, where);
+  if (s.ctxAccess && !s.ctxAccess.read) throw new DslError('DSL_CTX', `${label}.set(): ${s.schema.name} is not readable in this hook`, where);
   if (s.rec !== dst.rec) throw new DslError('DSL_SCOPE', `${label}.set(): the source belongs to another program or function`, where);
   if (s.schema.size !== dst.schema.size)
     throw new DslError('DSL_TYPE', `${label}.set(): cannot copy ${s.schema.size} bytes of ${s.schema.name || s.schema.kind} into ${dst.schema.size} bytes of ${dst.schema.name || dst.schema.kind}`, where);
@@ -38,7 +41,9 @@ export function copyInto(dst: PtrCore, src: unknown, label: string, rootAlign: n
     if (typeof c.base === 'number') rec.checkScope(c.scope, c.src, 'pointer');
     checkPacket(c);
   }
-  const align = Math.min(addressAlign(dst, dst.schema.align), addressAlign(s, s.schema.align));
+  let align = Math.min(addressAlign(dst, dst.schema.align), addressAlign(s, s.schema.align));
+  // The verifier checks context accesses field by field: exactly the element width.
+  for (const c of [dst, s]) if (c.ctxAccess) align = Math.min(align, c.schema.align);
   const size = dst.schema.size;
   for (let k = 0; k < size; ) {
     let w = Math.min(align, 8);

@@ -13,6 +13,7 @@ import type { Recorder, Scope } from './recorder.js';
 import { copyInto } from './copy.js';
 import { addAddressAccessors, addressFormat } from './address-view.js';
 import type { AddressBytesSchema } from '../types/address.js';
+import type { CtxIp6 } from './context.js';
 import { ScalarImpl, scalarInfoOf, type NameOf, type ScalarInfo, type ScalarName, type ScalarSchema, type Value, type ValueLike } from './scalar.js';
 
 /** Memory regions a pointer may point into. */
@@ -73,8 +74,8 @@ export interface ArrayView<E, R extends Region> {
 
 /** Whole-object copy into a writable struct/array/address view. */
 export type Copyable<S, R extends Region> = R extends 'rodata' ? unknown : {
-  /** Copies all of `src` (the same schema, from any region) here, with the widest aligned moves. */
-  set(src: View<S, Region>): void;
+  /** Copies all of `src` (the same schema, from any region; for IPv6, also `ctx.user_ip6`) here, with the widest aligned moves. */
+  set(src: View<S, Region> | (S extends AddressBytesSchema<'ipv6'> ? CtxIp6<boolean> : never)): void;
 };
 
 /** An IPv6 address or MAC: its bytes, and its network-order 16-bit groups. */
@@ -119,6 +120,8 @@ export interface PtrCore {
   readonly src: SourceLocation | undefined;
   /** For packet pointers: the packet generation they belong to (helpers that change packet data start a new one). */
   readonly epoch?: number | undefined;
+  /** For context fields copied as a whole: whether the hook may read/write them. */
+  readonly ctxAccess?: { readonly read: boolean; readonly write: boolean } | undefined;
 }
 
 /** Throws when a packet pointer outlived a helper call that may have moved the packet. */

@@ -5,10 +5,10 @@
  * socket reverse-NAT entries).
  */
 import { hashMap, lruHashMap } from '../../dsl/program/index.js';
-import { u16, u32 } from '../../dsl/types/index.js';
+import { ipv4, ipv6, u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import {
   Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
-  SockRevNat4, SockRevNat6, SockRevNatKey4, SockRevNatKey6,
+  SockBackend4, SockBackend6, SockRevNat4, SockRevNat6, SockRevNatKey4, SockRevNatKey6,
 } from './schemas.js';
 
 /** Capacity of the services tables (frontends plus backend slots). */
@@ -36,3 +36,18 @@ export const revNat6 = hashMap('lb6_reverse_nat', u16, RevNat6, { maxEntries: RE
 export const sockRevNat4 = lruHashMap('lb4_sock_rnat', SockRevNatKey4, SockRevNat4, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
 /** IPv6 socket reverse NAT. */
 export const sockRevNat6 = lruHashMap('lb6_sock_rnat', SockRevNatKey6, SockRevNat6, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+/** IPv4 socket → the backend of its reverse-NAT entry, for `sock_release` clean-up (same size as the LRU it cleans). */
+export const sockBackend4 = lruHashMap('lb4_sock_backend', u64, SockBackend4, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+/** IPv6 socket → backend of its reverse-NAT entry. */
+export const sockBackend6 = lruHashMap('lb6_sock_backend', u64, SockBackend6, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+
+/** Capacity of the node-address tables. */
+export const NODE_ADDR_MAP_ENTRIES = 256;
+/**
+ * The node's own IPv4 addresses (value: 1), filled by the agent: a connect to one
+ * of them (or to loopback) on a port in the NodePort range is looked up as the
+ * wildcard NodePort frontend.
+ */
+export const nodeAddrs4 = hashMap('lb4_node_addrs', ipv4, u8, { maxEntries: NODE_ADDR_MAP_ENTRIES, pinning: 'byName' });
+/** The node's own IPv6 addresses. */
+export const nodeAddrs6 = hashMap('lb6_node_addrs', ipv6, u8, { maxEntries: NODE_ADDR_MAP_ENTRIES, pinning: 'byName' });

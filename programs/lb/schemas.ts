@@ -90,6 +90,16 @@ export const SockRevNat4 = struct('lb4_sock_rnat', { address: ipv4, port: be16, 
 /** Value of the socket reverse-NAT table (IPv6). */
 export const SockRevNat6 = struct('lb6_sock_rnat', { address: ipv6, port: be16, revNatIndex: u16 });
 
+/**
+ * Value of the socket → last backend tables (IPv4), keyed by socket cookie: which
+ * socket reverse-NAT entry belongs to a socket, so `cgroup/sock_release` can
+ * delete it when the socket closes.
+ */
+export const SockBackend4 = struct('lb4_sock_backend', { address: ipv4, port: be16, _pad: pad(2) });
+
+/** Value of the socket → last backend table (IPv6). */
+export const SockBackend6 = struct('lb6_sock_backend', { address: ipv6, port: be16, _pad: pad(2) });
+
 /** `ServiceKey*.scope`: the frontend applies to all traffic. */
 export const SERVICE_SCOPE_EXTERNAL = 0;
 /** `ServiceKey*.scope`: second frontend of an `externalTrafficPolicy=Local` service, local backends only. */

@@ -1,0 +1,71 @@
+/**
+ * IPv6 forward translation, shared by `connect6` and `sendmsg6`: the IPv6 twin of
+ * forward4.ts (loopback is ::1; node addresses come from `lb6_node_addrs`).
+ */
+import type { B, SockAddrCtx } from '../../dsl/program/index.js';
+import { ipv6, u8, u16 } from '../../dsl/types/index.js';
+import { backends6, nodeAddrs6, services6, sockBackend6, sockRevNat6 } from '../lb/maps.js';
+import { IPPROTO_TCP, IPPROTO_UDP, ServiceKey6, SockRevNat6, SockRevNatKey6 } from '../lb/schemas.js';
+import { pickSlot, refuse, skipForeignNetns } from './common.js';
+import type { SocketLbFeatures } from './features.js';
+import type { ResolvedSocketLbOptions } from './options.js';
+
+/** The body of connect6/sendmsg6 for `o` on a target with features `f`. */
+export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendmsg6'>, o: ResolvedSocketLbOptions, f: SocketLbFeatures): void {
+  skipForeignNetns(b, ctx, o);
+  const proto = ctx.protocol;
+  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(1));
+  const key = b.local(ServiceKey6, { port: ctx.user_port, proto: proto.to(u8) });
+  key.address.set(ctx.user_ip6);
+
+  if (o.nodePorts) {
+    const { first, last } = o.nodePorts;
+    const port = ctx.user_port.to(u16);
+    b.if(port.ge(first).and(port.le(last)), () => {
+      const local = b.let(u8, 0);
+      const ip = ctx.user_ip6;
+      b.if(
+        ip.at(0).eq(0).and(ip.at(1).eq(0)).and(ip.at(2).eq(0)).and(ip.at(3).eq(1)),
+        () => local.set(1),
+        () => {
+          const addr = b.local(ipv6);
+          addr.set(ip);
+          b.lookup(nodeAddrs6, addr).ifPresent(() => local.set(1));
+        },
+      );
+      b.if(local.ne(0), () =>
+        b.lookup(services6, key).ifPresent(
+          () => {},
+          () => key.address.set(b.local(ipv6)),
+        ),
+      );
+    });
+  }
+
+  const svc = b.lookup(services6, key).orReturn(1);
+  b.if(svc.count.eq(0), () => refuse(b, f));
+  const cookie = b.socketCookie();
+  key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
+  b.lookup(services6, key).ifPresent((slot) => {
+    b.lookup(backends6, slot.backendId).ifPresent((be) => {
+      const frontend = b.local(SockRevNat6, { port: ctx.user_port, revNatIndex: svc.revNatIndex });
+      frontend.address.set(ctx.user_ip6);
+      ctx.user_ip6.set(be.address);
+      ctx.user_port.set(be.port);
+      const remember = () => {
+        const rk = b.local(SockRevNatKey6, { cookie, port: be.port });
+        rk.address.set(be.address);
+        b.update(sockRevNat6, rk, frontend);
+        if (f.release) {
+          const last = b.local(sockBackend6.value, { port: be.port });
+          last.address.set(be.address);
+          b.update(sockBackend6, cookie, last);
+        }
+      };
+      if (f.getpeername) remember();
+      else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
+      b.return(1);
+    });
+  });
+  refuse(b, f);
+}

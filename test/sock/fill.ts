@@ -1,0 +1,81 @@
+/**
+ * Test-only service-table fill for the socket-LB tests: writes a frontend, its
+ * backend slots, backends and reverse-NAT entry straight into the loaded maps with
+ * the shared schema codecs (the real service manager is programs/lb/manager.ts).
+ */
+import type { LoadedObject } from '../../loader/index.js';
+import { ipv4, ipv6, u16, u32, u64, u8 } from '../../dsl/types/index.js';
+import {
+  Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6, SockBackend4, SockRevNat4, SockRevNatKey4,
+  IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_NODEPORT,
+} from '../../programs/lb/schemas.js';
+
+/** One service for {@link fillService}. */
+export interface TestService {
+  /** Frontend address (`0.0.0.0` / `::` for a NodePort wildcard). */
+  readonly address: string;
+  readonly port: number;
+  readonly proto: 'tcp' | 'udp';
+  readonly backends: readonly { readonly address: string; readonly port: number }[];
+  /** Backend ids start here (default 1). */
+  readonly firstBackendId?: number;
+  readonly revNatIndex: number;
+}
+
+const raw = (b: Uint8Array) => b as never;
+
+/** Writes `s` into the lb4_* or lb6_* maps of `obj` (the family follows the address). */
+export function fillService(obj: LoadedObject, s: TestService): void {
+  const v6 = s.address.includes(':');
+  const proto = s.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+  const Key = v6 ? ServiceKey6 : ServiceKey4;
+  const services = obj.map(v6 ? 'lb6_services' : 'lb4_services');
+  const key = { address: s.address, port: s.port, backendSlot: 0, proto, scope: 0 };
+  const nodePort = s.address === '0.0.0.0' || s.address === '::';
+  const first = s.firstBackendId ?? 1;
+  s.backends.forEach((b, i) => {
+    const be = { address: b.address, port: b.port, proto, flags: 0 };
+    obj.map(v6 ? 'lb6_backends' : 'lb4_backends').set(raw(u32.encode(first + i)), raw(v6 ? Backend6.encode(be) : Backend4.encode(be)));
+    services.set(raw(Key.encode({ ...key, backendSlot: i + 1 } as never)), raw(ServiceEntry.encode({ backendId: first + i, count: s.backends.length, revNatIndex: s.revNatIndex, flags: 0, flags2: 0 })));
+  });
+  // The frontend last, as the manager does: a connect never sees slots that are not there yet.
+  services.set(raw(Key.encode(key as never)), raw(ServiceEntry.encode({ backendId: 0, count: s.backends.length, revNatIndex: s.revNatIndex, flags: nodePort ? SERVICE_FLAG_NODEPORT : 0, flags2: 0 })));
+  const rn = { address: s.address, port: s.port };
+  // Objects built without reverse hooks (4.19) have no reverse-NAT map.
+  const revNat = obj.maps.get(v6 ? 'lb6_reverse_nat' : 'lb4_reverse_nat');
+  revNat?.set(raw(u16.encode(s.revNatIndex)), raw(v6 ? RevNat6.encode(rn) : RevNat4.encode(rn)));
+}
+
+/** Marks `address` as one of the node's own addresses (lb4_node_addrs / lb6_node_addrs). */
+export function addNodeAddress(obj: LoadedObject, address: string): void {
+  const v6 = address.includes(':');
+  obj.map(v6 ? 'lb6_node_addrs' : 'lb4_node_addrs').set(raw(v6 ? ipv6.encode(address) : ipv4.encode(address)), raw(u8.encode(1)));
+}
+
+/** One decoded IPv4 socket reverse-NAT entry. */
+export interface SockRevNatEntry4 {
+  readonly cookie: bigint;
+  readonly backend: string;
+  readonly frontend: string;
+}
+
+/** Every entry of lb4_sock_rnat, decoded. */
+export function dumpSockRevNat4(obj: LoadedObject): SockRevNatEntry4[] {
+  const out: SockRevNatEntry4[] = [];
+  for (const [k, v] of obj.map('lb4_sock_rnat').entries() as Iterable<[Uint8Array, Uint8Array]>) {
+    const key = SockRevNatKey4.decode(k);
+    const val = SockRevNat4.decode(v);
+    out.push({ cookie: BigInt(key.cookie), backend: `${key.address}:${key.port}`, frontend: `${val.address}:${val.port}` });
+  }
+  return out;
+}
+
+/** Every entry of lb4_sock_backend: cookie → backend. */
+export function dumpSockBackend4(obj: LoadedObject): Map<bigint, string> {
+  const out = new Map<bigint, string>();
+  for (const [k, v] of obj.map('lb4_sock_backend').entries() as Iterable<[Uint8Array, Uint8Array]>) {
+    const val = SockBackend4.decode(v);
+    out.set(BigInt(u64.decode(k)), `${val.address}:${val.port}`);
+  }
+  return out;
+}
