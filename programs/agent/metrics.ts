@@ -39,7 +39,7 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export class Counter implements Family {
   readonly kind = 'counter';
   private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(readonly name: string, readonly help: string, private readonly collect?: () => ReadonlyArray<[Labels, number]>) {}
   /** Adds `by` (default 1) to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
     const id = labelText(labels);
@@ -52,6 +52,7 @@ export class Counter implements Family {
     return this.values.get(labelText(labels))?.value ?? 0;
   }
   render(out: string[]): void {
+    if (this.collect) for (const [labels, value] of this.collect()) out.push(`${this.name}${labelText(labels)} ${num(value)}`);
     for (const s of this.values.values()) out.push(`${this.name}${labelText(s.labels)} ${num(s.value)}`);
   }
 }
@@ -109,9 +110,9 @@ export function exponentialBuckets(start: number, factor: number, count: number)
 export class Registry {
   private readonly families: Family[] = [];
 
-  /** Registers a counter. */
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+  /** Registers a counter (optionally read at scrape time from a count kept elsewhere). */
+  counter(name: string, help: string, collect?: () => ReadonlyArray<[Labels, number]>): Counter {
+    return this.add(new Counter(name, help, collect));
   }
   /** Registers a gauge (optionally computed at scrape time). */
   gauge(name: string, help: string, collect?: () => ReadonlyArray<[Labels, number]>): Gauge {

@@ -82,6 +82,13 @@ export class SyncLoop {
     return this.started && !this.fullPending && this.syncs > 0;
   }
 
+  /** How long the oldest change not yet programmed has waited (0 when none). */
+  pendingForMs(): number {
+    let oldest = Infinity;
+    for (const at of this.dirty.values()) oldest = Math.min(oldest, at);
+    return oldest === Infinity ? 0 : Math.max(0, this.now() - oldest);
+  }
+
   /** Resolves when no change is waiting and no sync is running (after `begin()`). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
