@@ -1,0 +1,279 @@
+/**
+ * Kubernetes Services and EndpointSlices (the JSON of
+ * `kubectl get services,endpointslices -A -o json`) translated into the
+ * service specs the manager applies. Pure: no kernel, no API server.
+ *
+ * What becomes a frontend, per Service port with protocol TCP or UDP:
+ * - each cluster IP (`spec.clusterIPs`, IPv4 and IPv6) at `port`;
+ * - for NodePort and LoadBalancer services, the wildcard NodePort frontend
+ *   (`0.0.0.0`/`::` at `nodePort`) once per family of the cluster IPs;
+ * - `spec.externalIPs` and `status.loadBalancer.ingress[].ip` at `port`, flagged externalIP.
+ * Skipped: headless services (`clusterIP: None`), ExternalName services, and
+ * services labelled `service.kubernetes.io/service-proxy-name` (another proxy owns them).
+ *
+ * Backends come from every EndpointSlice labelled `kubernetes.io/service-name`
+ * with the Service's name in its namespace, of the frontend's address family,
+ * at the slice port whose name (and protocol) is the Service port's (a slice
+ * without named ports matches a numeric `targetPort`). Endpoint conditions are
+ * read as the API defines them (ready and serving default to true,
+ * terminating to false) and used the way kube-proxy does:
+ * - new connections go to ready endpoints; when none is ready, to endpoints
+ *   that are serving and terminating (so a rolling restart never drops to zero);
+ * - other terminating endpoints drain: kept for their flows, never picked;
+ * - not ready and not terminating: left out;
+ * - `publishNotReadyAddresses`: every endpoint takes new connections.
+ */
+import { ServiceError } from './errors.js';
+import { canonicalAddress, formatFrontend, type AddressFamily, type BackendSpec, type Protocol, type ServiceSpec } from './spec.js';
+
+/** The label joining an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** The label handing a Service to another proxy. */
+export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+
+/** The parts of a v1 Service the translation reads. */
+export interface KubernetesService {
+  readonly kind?: 'Service';
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: {
+    readonly type?: string;
+    readonly clusterIP?: string;
+    readonly clusterIPs?: readonly string[];
+    readonly externalIPs?: readonly string[];
+    readonly publishNotReadyAddresses?: boolean;
+    readonly ports?: readonly {
+      readonly name?: string;
+      readonly protocol?: string;
+      readonly port: number;
+      readonly targetPort?: number | string;
+      readonly nodePort?: number;
+    }[];
+  };
+  readonly status?: { readonly loadBalancer?: { readonly ingress?: readonly { readonly ip?: string }[] } };
+}
+
+/** The parts of a discovery.k8s.io/v1 EndpointSlice the translation reads. */
+export interface KubernetesEndpointSlice {
+  readonly kind?: 'EndpointSlice';
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly addressType: string;
+  readonly ports?: readonly { readonly name?: string; readonly protocol?: string; readonly port?: number | null }[] | null;
+  readonly endpoints?: readonly {
+    readonly addresses: readonly string[];
+    readonly conditions?: { readonly ready?: boolean | null; readonly serving?: boolean | null; readonly terminating?: boolean | null };
+  }[] | null;
+}
+
+/** Options of the translation. */
+export interface KubernetesImportOptions {
+  /** NodePort wildcard frontends for NodePort/LoadBalancer services (default true). */
+  readonly nodePorts?: boolean;
+  /** ExternalIP and LoadBalancer ingress frontends (default true). */
+  readonly externalIPs?: boolean;
+}
+
+/** A Service (or one of its ports) that produced no frontend, and why. */
+export interface SkippedService {
+  /** `namespace/name`, with `:port` when only one port was skipped. */
+  readonly service: string;
+  readonly reason: string;
+}
+
+/** The translation of a whole list. */
+export interface KubernetesImport {
+  /** Desired services, ready for `ServiceManager.sync`. */
+  readonly services: ServiceSpec[];
+  /** Frontend (canonical text) → the Service port it came from, `namespace/name:port`. */
+  readonly origins: Map<string, string>;
+  readonly skipped: SkippedService[];
+}
+
+const bad = (path: string, msg: string) => new ServiceError('LB_KUBERNETES_INPUT', msg, { path });
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkMetadata(item: Record<string, unknown>, path: string): void {
+  const md = item.metadata;
+  if (!isObject(md) || typeof md.name !== 'string') throw bad(`${path}.metadata.name`, 'every item needs metadata.name');
+  if (md.labels !== undefined && !isObject(md.labels)) throw bad(`${path}.metadata.labels`, 'labels must be an object');
+}
+
+function checkService(item: Record<string, unknown>, path: string): KubernetesService {
+  checkMetadata(item, path);
+  const spec = item.spec;
+  if (spec !== undefined && !isObject(spec)) throw bad(`${path}.spec`, 'spec must be an object');
+  const ports = spec?.ports;
+  if (ports !== undefined && !Array.isArray(ports)) throw bad(`${path}.spec.ports`, 'ports must be an array');
+  (ports ?? []).forEach((p: unknown, i: number) => {
+    if (!isObject(p) || typeof p.port !== 'number') throw bad(`${path}.spec.ports[${i}].port`, 'a Service port needs a numeric port');
+    if (p.nodePort !== undefined && typeof p.nodePort !== 'number') throw bad(`${path}.spec.ports[${i}].nodePort`, 'nodePort must be a number');
+  });
+  for (const f of ['clusterIPs', 'externalIPs'] as const)
+    if (spec?.[f] !== undefined && !(Array.isArray(spec[f]) && spec[f].every((x: unknown) => typeof x === 'string'))) throw bad(`${path}.spec.${f}`, `${f} must be an array of strings`);
+  return item as unknown as KubernetesService;
+}
+
+function checkSlice(item: Record<string, unknown>, path: string): KubernetesEndpointSlice {
+  checkMetadata(item, path);
+  if (typeof item.addressType !== 'string') throw bad(`${path}.addressType`, 'an EndpointSlice needs addressType');
+  if (item.ports != null && !Array.isArray(item.ports)) throw bad(`${path}.ports`, 'ports must be an array');
+  if (item.endpoints != null && !Array.isArray(item.endpoints)) throw bad(`${path}.endpoints`, 'endpoints must be an array');
+  (item.endpoints ?? []).forEach((e: unknown, i: number) => {
+    if (!isObject(e) || !Array.isArray(e.addresses) || !e.addresses.every((a) => typeof a === 'string'))
+      throw bad(`${path}.endpoints[${i}].addresses`, 'an endpoint needs an array of addresses');
+  });
+  return item as unknown as KubernetesEndpointSlice;
+}
+
+/** Splits a `kubectl get services,endpointslices -A -o json` list (or an array of items) into Services and EndpointSlices. */
+export function parseKubernetesList(list: unknown): { services: KubernetesService[]; slices: KubernetesEndpointSlice[] } {
+  const items = Array.isArray(list) ? list : isObject(list) ? list.items : undefined;
+  if (!Array.isArray(items)) throw bad('', 'expected a Kubernetes List (an object with items), as `kubectl get services,endpointslices -A -o json` prints');
+  const services: KubernetesService[] = [];
+  const slices: KubernetesEndpointSlice[] = [];
+  items.forEach((item: unknown, i: number) => {
+    const path = `items[${i}]`;
+    if (!isObject(item)) throw bad(path, 'each item must be an object');
+    if (item.kind === 'Service') services.push(checkService(item, path));
+    else if (item.kind === 'EndpointSlice') slices.push(checkSlice(item, path));
+    else if (item.kind === 'List' || item.kind === 'ServiceList' || item.kind === 'EndpointSliceList') {
+      const inner = parseKubernetesList(item);
+      services.push(...inner.services);
+      slices.push(...inner.slices);
+    } else throw bad(`${path}.kind`, `expected kind Service or EndpointSlice, got ${JSON.stringify(item.kind)}`);
+  });
+  return { services, slices };
+}
+
+const nameOf = (o: { metadata: { name: string; namespace?: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
+/** One endpoint's usable state for a port. */
+interface Candidate {
+  readonly address: string;
+  readonly port: number;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+}
+
+/** Backends of one Service port in one family, with kube-proxy's choice of who gets new connections. */
+export function backendsFor(
+  port: { readonly name?: string; readonly protocol?: string; readonly targetPort?: number | string },
+  family: AddressFamily,
+  slices: readonly KubernetesEndpointSlice[],
+  publishNotReadyAddresses = false,
+): BackendSpec[] {
+  const protocol = port.protocol ?? 'TCP';
+  const wantName = port.name ?? '';
+  const addressType = family === 'ipv4' ? 'IPv4' : 'IPv6';
+  const byKey = new Map<string, Candidate>();
+  for (const slice of [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))) {
+    if (slice.addressType !== addressType) continue;
+    const ports = slice.ports ?? [];
+    let sp = ports.find((p) => (p.name ?? '') === wantName && (p.protocol ?? 'TCP') === protocol);
+    if (!sp && typeof port.targetPort === 'number') sp = ports.find((p) => !p.name && p.port === port.targetPort && (p.protocol ?? 'TCP') === protocol);
+    if (!sp || typeof sp.port !== 'number') continue;
+    for (const ep of slice.endpoints ?? []) {
+      const addr = canonicalAddress(ep.addresses[0]);
+      if (!addr || addr.family !== family) continue;
+      const c = ep.conditions ?? {};
+      const cand: Candidate = {
+        address: addr.address,
+        port: sp.port,
+        ready: publishNotReadyAddresses || (c.ready ?? true),
+        serving: c.serving ?? true,
+        terminating: c.terminating ?? false,
+      };
+      const key = `${cand.address}|${cand.port}`;
+      const old = byKey.get(key);
+      // The same endpoint in two slices (mid-move between slices): the more usable copy wins.
+      if (!old || (cand.ready && !old.ready) || (cand.serving && !old.serving)) byKey.set(key, cand);
+    }
+  }
+  const all = [...byKey.values()];
+  const ready = all.filter((c) => c.ready && (publishNotReadyAddresses || !c.terminating));
+  const picked = new Set(ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating));
+  const out: BackendSpec[] = [];
+  for (const c of all) {
+    if (picked.has(c)) out.push({ address: c.address, port: c.port });
+    else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true });
+  }
+  return out;
+}
+
+/** The frontends of one Service with their backends (pure); `skipped` says why a Service or port gave none. */
+export function translateService(
+  service: KubernetesService,
+  slices: readonly KubernetesEndpointSlice[],
+  options: KubernetesImportOptions = {},
+): { services: { spec: ServiceSpec; origin: string }[]; skipped: SkippedService[] } {
+  const name = nameOf(service);
+  const spec = service.spec ?? {};
+  const skip = (reason: string, port?: string) => ({ services: [], skipped: [{ service: port ? `${name}:${port}` : name, reason }] });
+  if (service.metadata.labels?.[SERVICE_PROXY_NAME_LABEL] !== undefined)
+    return skip(`labelled ${SERVICE_PROXY_NAME_LABEL}=${service.metadata.labels[SERVICE_PROXY_NAME_LABEL]} (another proxy serves it)`);
+  if (spec.type === 'ExternalName') return skip('ExternalName service (DNS only)');
+  const clusterIPs = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+  if (clusterIPs.length === 0 || clusterIPs[0] === 'None') return skip(clusterIPs[0] === 'None' ? 'headless service (clusterIP None)' : 'no cluster IP allocated');
+  const ips = clusterIPs.map((ip) => canonicalAddress(ip));
+  const badIp = ips.findIndex((a) => a === undefined);
+  if (badIp !== -1) return skip(`cluster IP ${JSON.stringify(clusterIPs[badIp])} is not an IP address`);
+  const mine = slices.filter((s) => (s.metadata.namespace ?? 'default') === (service.metadata.namespace ?? 'default') && s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name);
+  const external = options.externalIPs === false ? [] : [...(spec.externalIPs ?? []), ...(service.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []))];
+  const out: { spec: ServiceSpec; origin: string }[] = [];
+  const skipped: SkippedService[] = [];
+  for (const port of spec.ports ?? []) {
+    const portName = port.name || String(port.port);
+    const protocol = port.protocol ?? 'TCP';
+    if (protocol !== 'TCP' && protocol !== 'UDP') {
+      skipped.push({ service: `${name}:${portName}`, reason: `protocol ${protocol} is not supported (TCP and UDP are)` });
+      continue;
+    }
+    const origin = `${name}:${portName}`;
+    const families = new Map<AddressFamily, BackendSpec[]>();
+    const backendsOf = (family: AddressFamily) => {
+      let b = families.get(family);
+      if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false)));
+      return b;
+    };
+    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean }) =>
+      out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends: backendsOf(family), ...flags }, origin });
+    for (const ip of ips) add(ip!.address, port.port, ip!.family, {});
+    for (const text of external) {
+      const a = canonicalAddress(text);
+      if (!a) skipped.push({ service: origin, reason: `external IP ${JSON.stringify(text)} is not an IP address` });
+      else add(a.address, port.port, a.family, { externalIP: true });
+    }
+    if (options.nodePorts !== false && (spec.type === 'NodePort' || spec.type === 'LoadBalancer') && port.nodePort)
+      for (const family of new Set(ips.map((a) => a!.family))) add(family === 'ipv4' ? '0.0.0.0' : '::', port.nodePort, family, { nodePort: true });
+  }
+  return { services: out, skipped };
+}
+
+/**
+ * The desired services of a whole `kubectl get services,endpointslices -A -o json`
+ * list. A frontend claimed by two Services (which a cluster never allocates)
+ * goes to the first, the second is reported in `skipped`.
+ */
+export function servicesFromKubernetes(list: unknown, options: KubernetesImportOptions = {}): KubernetesImport {
+  const { services, slices } = parseKubernetesList(list);
+  const result: KubernetesImport = { services: [], origins: new Map(), skipped: [] };
+  const sorted = [...services].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
+  for (const svc of sorted) {
+    const t = translateService(svc, slices, options);
+    result.skipped.push(...t.skipped);
+    for (const { spec, origin } of t.services) {
+      const id = formatFrontend(spec.frontend);
+      const owner = result.origins.get(id);
+      if (owner !== undefined) {
+        result.skipped.push({ service: origin, reason: `frontend ${id} is already taken by ${owner}` });
+        continue;
+      }
+      result.origins.set(id, origin);
+      result.services.push(spec);
+    }
+  }
+  return result;
+}

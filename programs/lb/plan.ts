@@ -1,0 +1,249 @@
+/**
+ * Planning a change to one service as an ordered list of map writes, pure (no
+ * kernel): the manager executes the list in order and undoes it in reverse on
+ * failure. The order is what keeps a connect that races with the update
+ * consistent — at every step, each slot `1..count` of the frontend a reader
+ * can see exists and names a backend entry that exists:
+ *
+ * upsert (new or changed service)
+ *   1. backend entries: new ones created, changed ones (draining flag) rewritten;
+ *   2. the reverse-NAT entry (before the frontend, so the first reply finds it);
+ *   3. slots a reader cannot reach before or after the change: positions above
+ *      the old count (written before the count is raised), and positions
+ *      within both counts (each rewrite swaps one existing backend for another);
+ *   4. the frontend entry (slot 0): the new count becomes visible here;
+ *   5. slots between the new and the old count (only when shrinking: a draining
+ *      backend moves there only once readers can no longer pick it), and
+ *      deletes of slots beyond the new layout;
+ *   6. deletes of backends the service no longer has (no slot names them now).
+ *
+ * delete: frontend first (new connections stop matching), then slots, backends,
+ * and the reverse-NAT entry last.
+ *
+ * A reader that read the old count just before step 4 may still look up a slot
+ * deleted in step 5 within the same program run; the datapath treats a missing
+ * slot or backend as "service has no backend" for that one connect.
+ */
+import type { FamilyEntries } from './entries.js';
+import { BACKEND_FLAG_TERMINATING, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT } from './schemas.js';
+import type { NormalizedBackend, NormalizedService } from './spec.js';
+import { sameBytes, slotKey, type BackendState, type ServiceState, type SlotState } from './state.js';
+
+/** Which of a family's three maps an operation writes. */
+export type TableName = 'services' | 'backends' | 'revNat';
+
+/** One map write: `value` undefined deletes. `prev` is what the entry held (undefined: absent), for rollback. */
+export interface MapOp {
+  readonly table: TableName;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+  readonly prev: Uint8Array | undefined;
+}
+
+/** The writes of one service change and the state they lead to. */
+export interface ServicePlan {
+  readonly id: string;
+  readonly family: FamilyEntries['family'];
+  readonly kind: 'added' | 'updated' | 'removed' | 'unchanged';
+  readonly ops: readonly MapOp[];
+  /** State after the ops (undefined: the service is gone). */
+  readonly next: ServiceState | undefined;
+  /** Backend ids to return to the pool once the ops are applied. */
+  readonly releasedBackendIds: readonly number[];
+  /** Reverse-NAT index to return once applied. */
+  readonly releasedRevNat: number | undefined;
+}
+
+/** Where new ids come from while planning. */
+export interface IdSource {
+  backendId(): number;
+  revNatIndex(): number;
+}
+
+/** `ServiceEntry.flags` of a service. */
+export function serviceFlags(s: { nodePort: boolean; externalIP: boolean }): number {
+  return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0);
+}
+
+/**
+ * Positions `lo..lo+items.length-1` for `items`: an item keeps its previous
+ * position if that lies in the range (fewer rewrites), the others fill the
+ * free positions in ascending order, in input order.
+ */
+function layout(items: readonly NormalizedBackend[], lo: number, prevPos: ReadonlyMap<string, number>, out: Map<number, NormalizedBackend>): void {
+  const hi = lo + items.length - 1;
+  const rest: NormalizedBackend[] = [];
+  for (const b of items) {
+    const p = prevPos.get(b.key);
+    if (p !== undefined && p >= lo && p <= hi && !out.has(p)) out.set(p, b);
+    else rest.push(b);
+  }
+  let next = lo;
+  for (const b of rest) {
+    while (out.has(next)) next++;
+    out.set(next, b);
+  }
+}
+
+/** The plan that makes the maps hold `want` (given what `prev` left there). */
+export function planUpsert(prev: ServiceState | undefined, want: NormalizedService, enc: FamilyEntries, ids: IdSource): ServicePlan {
+  if (prev && holdsExactly(prev, want, enc))
+    return { id: want.id, family: want.family, kind: 'unchanged', ops: [], next: prev, releasedBackendIds: [], releasedRevNat: undefined };
+  const ops: MapOp[] = [];
+  const revNatIndex = prev?.revNatIndex ?? ids.revNatIndex();
+  const flags = serviceFlags(want);
+  const active = want.backends.filter((b) => !b.terminating);
+  const draining = want.backends.filter((b) => b.terminating);
+  const count = active.length;
+  const oldCount = prev?.count ?? 0;
+
+  const prevByKey = new Map<string, BackendState>();
+  for (const b of prev?.backends.values() ?? []) prevByKey.set(b.key, b);
+  const prevPos = new Map<string, number>();
+  for (const [p, s] of prev?.slots ?? []) prevPos.set(prev!.backends.get(s.backendId)!.key, p);
+
+  // 1. Backend entries.
+  const backends = new Map<number, BackendState>();
+  const idOf = new Map<string, number>();
+  for (const b of want.backends) {
+    const old = prevByKey.get(b.key);
+    const id = old?.id ?? ids.backendId();
+    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
+    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
+    idOf.set(b.key, id);
+  }
+
+  // 2. Reverse NAT.
+  const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
+  if (!prev || !sameBytes(prev.revNatBytes, revNatBytes)) {
+    const idx = enc.revNatKey(revNatIndex);
+    ops.push({ table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
+  }
+
+  // The new slot layout: active backends in 1..count, draining ones after.
+  const positions = new Map<number, NormalizedBackend>();
+  layout(active, 1, prevPos, positions);
+  layout(draining, count + 1, prevPos, positions);
+  const slots = new Map<number, SlotState>();
+  for (const [p, b] of positions) {
+    const backendId = idOf.get(b.key)!;
+    const old = prev?.slots.get(p);
+    const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
+    slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
+  }
+  const slotOp = (p: number): MapOp | undefined => {
+    const old = prev?.slots.get(p);
+    const now = slots.get(p);
+    if (now && old && sameBytes(old.bytes, now.bytes)) return undefined;
+    if (!now && !old) return undefined;
+    return { table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
+  };
+  const shrinking = (p: number) => p > count && p <= oldCount;
+  const sorted = (m: Iterable<number>) => [...m].sort((a, b) => a - b);
+
+  // 3. Slots no reader can pick before or after, or swaps within both counts.
+  for (const p of sorted(slots.keys())) {
+    if (shrinking(p)) continue;
+    const op = slotOp(p);
+    if (op) ops.push(op);
+  }
+
+  // 4. The frontend: the new count takes effect.
+  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
+  if (!prev || !sameBytes(prev.frontendBytes, frontendBytes))
+    ops.push({ table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
+
+  // 5. Slots readers could pick until step 4, and slots beyond the new layout.
+  for (const p of sorted(slots.keys())) {
+    if (!shrinking(p)) continue;
+    const op = slotOp(p);
+    if (op) ops.push(op);
+  }
+  for (const p of sorted(prev?.slots.keys() ?? [])) {
+    if (slots.has(p)) continue;
+    ops.push(slotOp(p)!);
+  }
+
+  // 6. Backends that left the service.
+  const releasedBackendIds: number[] = [];
+  for (const old of prev?.backends.values() ?? []) {
+    if (idOf.has(old.key)) continue;
+    ops.push({ table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
+    releasedBackendIds.push(old.id);
+  }
+
+  const next: ServiceState = {
+    id: want.id,
+    family: want.family,
+    address: want.address,
+    port: want.port,
+    protocol: want.protocol,
+    proto: want.proto,
+    addressBytes: want.addressBytes,
+    nodePort: want.nodePort,
+    externalIP: want.externalIP,
+    revNatIndex,
+    count,
+    frontendBytes: prev && sameBytes(prev.frontendBytes, frontendBytes) ? prev.frontendBytes : frontendBytes,
+    revNatBytes: prev && sameBytes(prev.revNatBytes, revNatBytes) ? prev.revNatBytes : revNatBytes,
+    slots,
+    backends,
+  };
+  const kind = !prev ? 'added' : ops.length === 0 ? 'unchanged' : 'updated';
+  return { id: want.id, family: want.family, kind, ops, next: kind === 'unchanged' ? prev : next, releasedBackendIds, releasedRevNat: undefined };
+}
+
+/** The plan that removes a service. */
+export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan {
+  const ops: MapOp[] = [{ table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
+  for (const p of [...prev.slots.keys()].sort((a, b) => a - b))
+    ops.push({ table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
+  for (const b of prev.backends.values()) ops.push({ table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
+  ops.push({ table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
+  return {
+    id: prev.id,
+    family: prev.family,
+    kind: 'removed',
+    ops,
+    next: undefined,
+    releasedBackendIds: [...prev.backends.keys()],
+    releasedRevNat: prev.revNatIndex,
+  };
+}
+
+/**
+ * Whether `prev` already is `want` entry for entry (the common case of a
+ * resync), checked without encoding anything: same flags and count, the same
+ * backends, each active one in a slot within the count and each draining one
+ * beyond it, and every entry holding the bytes a plan would write.
+ */
+function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
+  if (prev.nodePort !== want.nodePort || prev.externalIP !== want.externalIP) return false;
+  if (prev.backends.size !== want.backends.length || prev.slots.size !== want.backends.length) return false;
+  const flags = serviceFlags(want);
+  const fe = enc.decodeServiceValue(prev.frontendBytes);
+  let active = 0;
+  for (const b of want.backends) if (!b.terminating) active++;
+  if (fe.count !== active || fe.flags !== flags || fe.revNatIndex !== prev.revNatIndex || fe.backendId !== 0 || fe.flags2 !== 0 || prev.count !== active) return false;
+  const byKey = new Map<string, { id: number; terminating: boolean }>();
+  for (const b of want.backends) byKey.set(b.key, { id: 0, terminating: b.terminating });
+  for (const b of prev.backends.values()) {
+    const w = byKey.get(b.key);
+    if (!w) return false;
+    w.id = b.id;
+    const bv = enc.decodeBackendValue(b.bytes);
+    if (bv.proto !== want.proto || bv.flags !== (w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+  }
+  const seen = new Set<number>();
+  for (const [p, s] of prev.slots) {
+    const b = prev.backends.get(s.backendId);
+    if (!b || seen.has(s.backendId) || p < 1 || p > want.backends.length) return false;
+    seen.add(s.backendId);
+    if (byKey.get(b.key)!.terminating !== p > active) return false;
+    const sv = enc.decodeServiceValue(s.bytes);
+    if (sv.count !== active || sv.revNatIndex !== prev.revNatIndex || sv.flags !== flags || sv.flags2 !== 0) return false;
+  }
+  const rn = enc.decodeRevNatValue(prev.revNatBytes);
+  return rn.address === want.address && rn.port === want.port;
+}

@@ -1,0 +1,127 @@
+/**
+ * Rebuilding the manager's state from the maps (a restarted agent or CLI
+ * process): services, backend ids, reverse-NAT indexes. What only an
+ * interrupted change can leave behind — slots without a frontend, backends no
+ * slot names, reverse-NAT entries no frontend uses — is listed as orphans to
+ * delete; anything a reader could trip over (a visible slot without its
+ * backend, ids shared between services) is refused as `LB_STATE`.
+ */
+import { ServiceError } from './errors.js';
+import type { FamilyEntries } from './entries.js';
+import type { MapOp } from './plan.js';
+import { IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL } from './schemas.js';
+import { formatEndpoint, formatFrontend, isWildcard, type Protocol } from './spec.js';
+import type { BackendState, ServiceState, SlotState } from './state.js';
+import type { ServiceTable } from './tables.js';
+
+/** One family's three tables. */
+export interface FamilyTables {
+  readonly services: ServiceTable;
+  readonly backends: ServiceTable;
+  readonly revNat: ServiceTable;
+}
+
+/** What was found in one family's maps. */
+export interface RestoredFamily {
+  readonly services: ServiceState[];
+  /** Deletes of leftovers of an interrupted change. */
+  readonly orphans: MapOp[];
+}
+
+const protocolOf = (proto: number): Protocol | undefined => (proto === IPPROTO_TCP ? 'TCP' : proto === IPPROTO_UDP ? 'UDP' : undefined);
+
+/** Reads one family's maps into service states (pure apart from the reads). */
+export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): RestoredFamily {
+  const fail = (msg: string) => new ServiceError('LB_STATE', `${tables.services.name}: ${msg}; the maps were not written by this manager (clear them to start over)`);
+  const orphans: MapOp[] = [];
+
+  const backendRows = new Map<number, { key: Uint8Array; bytes: Uint8Array }>();
+  for (const [k, v] of tables.backends.entries()) backendRows.set(enc.decodeBackendKey(k), { key: k, bytes: v });
+  const revNatRows = new Map<number, { key: Uint8Array; bytes: Uint8Array }>();
+  for (const [k, v] of tables.revNat.entries()) revNatRows.set(enc.decodeRevNatKey(k), { key: k, bytes: v });
+
+  interface Group {
+    frontend?: { key: Uint8Array; bytes: Uint8Array };
+    slots: Map<number, { key: Uint8Array; bytes: Uint8Array }>;
+    address: string;
+    addressBytes: Uint8Array;
+    port: number;
+    proto: number;
+  }
+  const groups = new Map<string, Group>();
+  for (const [k, v] of tables.services.entries()) {
+    const key = enc.decodeServiceKey(k);
+    if (key.scope !== SERVICE_SCOPE_EXTERNAL) throw fail(`entry with scope ${key.scope} (${formatEndpoint(key.address, key.port)})`);
+    const id = `${formatEndpoint(key.address, key.port)}/${key.proto}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { slots: new Map(), address: key.address, addressBytes: k.slice(0, enc.family === 'ipv4' ? 4 : 16), port: key.port, proto: key.proto }));
+    if (key.backendSlot === 0) g.frontend = { key: k, bytes: v };
+    else g.slots.set(key.backendSlot, { key: k, bytes: v });
+  }
+
+  const services: ServiceState[] = [];
+  const usedBackends = new Map<number, string>();
+  const usedRevNat = new Map<number, string>();
+  for (const g of groups.values()) {
+    if (!g.frontend) {
+      for (const s of g.slots.values()) orphans.push({ table: 'services', key: s.key, value: undefined, prev: s.bytes });
+      continue;
+    }
+    const protocol = protocolOf(g.proto);
+    if (!protocol) throw fail(`frontend ${formatEndpoint(g.address, g.port)} has protocol ${g.proto}`);
+    const id = formatFrontend({ address: g.address, port: g.port, protocol });
+    const fe = enc.decodeServiceValue(g.frontend.bytes);
+    if (fe.backendId !== 0) throw fail(`frontend ${id} has backend id ${fe.backendId} in slot 0`);
+    const rn = revNatRows.get(fe.revNatIndex);
+    if (!rn) throw fail(`frontend ${id} names reverse-NAT index ${fe.revNatIndex}, which is not in ${tables.revNat.name}`);
+    const other = usedRevNat.get(fe.revNatIndex);
+    if (other) throw fail(`frontends ${other} and ${id} share reverse-NAT index ${fe.revNatIndex}`);
+    usedRevNat.set(fe.revNatIndex, id);
+
+    const slots = new Map<number, SlotState>();
+    const backends = new Map<number, BackendState>();
+    const keys = new Set<string>();
+    for (const p of [...g.slots.keys()].sort((a, b) => a - b)) {
+      const row = g.slots.get(p)!;
+      const backendId = enc.decodeServiceValue(row.bytes).backendId;
+      const b = backendRows.get(backendId);
+      if (!b) {
+        if (p <= fe.count) throw fail(`slot ${p} of ${id} names backend ${backendId}, which is not in ${tables.backends.name}`);
+        // A draining slot whose backend is gone: a leftover of an interrupted delete.
+        orphans.push({ table: 'services', key: row.key, value: undefined, prev: row.bytes });
+        continue;
+      }
+      const owner = usedBackends.get(backendId);
+      if (owner !== undefined && (owner !== id || backends.has(backendId))) throw fail(`backend ${backendId} appears in ${owner} and ${id}`);
+      const bv = enc.decodeBackendValue(b.bytes);
+      if (bv.proto !== g.proto) throw fail(`backend ${backendId} of ${id} has protocol ${bv.proto}`);
+      const key = formatEndpoint(bv.address, bv.port);
+      if (keys.has(key)) throw fail(`backend ${key} appears twice in ${id}`);
+      keys.add(key);
+      usedBackends.set(backendId, id);
+      slots.set(p, { backendId, bytes: row.bytes });
+      backends.set(backendId, { id: backendId, address: bv.address, port: bv.port, key, bytes: b.bytes });
+    }
+    for (let p = 1; p <= fe.count; p++) if (!slots.has(p)) throw fail(`${id} has count ${fe.count} but no slot ${p}`);
+    services.push({
+      id,
+      family: enc.family,
+      address: g.address,
+      port: g.port,
+      protocol,
+      proto: g.proto,
+      addressBytes: g.addressBytes,
+      nodePort: (fe.flags & SERVICE_FLAG_NODEPORT) !== 0 || isWildcard(g.address),
+      externalIP: (fe.flags & SERVICE_FLAG_EXTERNAL_IP) !== 0,
+      revNatIndex: fe.revNatIndex,
+      count: fe.count,
+      frontendBytes: g.frontend.bytes,
+      revNatBytes: rn.bytes,
+      slots,
+      backends,
+    });
+  }
+  for (const [id, row] of backendRows) if (!usedBackends.has(id)) orphans.push({ table: 'backends', key: row.key, value: undefined, prev: row.bytes });
+  for (const [idx, row] of revNatRows) if (!usedRevNat.has(idx)) orphans.push({ table: 'revNat', key: row.key, value: undefined, prev: row.bytes });
+  return { services, orphans };
+}

@@ -1,0 +1,239 @@
+/**
+ * What callers of the service manager describe: a frontend (virtual IP, or the
+ * wildcard address for NodePort, plus port and protocol) and its backends.
+ * `normalizeService` checks a spec completely and puts addresses into
+ * canonical text, so two spellings of one address are one frontend, before
+ * anything is written.
+ */
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../dsl/types/index.js';
+import { ServiceError } from './errors.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from './schemas.js';
+
+/** Transport protocol of a service. */
+export type Protocol = 'TCP' | 'UDP';
+/** Address family of a service (its frontend and all its backends). */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
+/** Where clients connect: a virtual IP (`0.0.0.0`/`::` for a NodePort wildcard), a port and a protocol. */
+export interface FrontendSpec {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/** Where connections go. */
+export interface BackendSpec {
+  readonly address: string;
+  readonly port: number;
+  /**
+   * A draining backend: kept in the maps so flows that already use it keep
+   * working, but never picked for a new connection.
+   */
+  readonly terminating?: boolean;
+}
+
+/** A service to create or replace. Backends take the frontend's protocol. */
+export interface ServiceSpec {
+  readonly frontend: FrontendSpec;
+  /** Every backend, draining ones included; an empty list makes connects fail fast. */
+  readonly backends: readonly BackendSpec[];
+  /**
+   * A NodePort frontend: the address must be the family's wildcard
+   * (`0.0.0.0` or `::`); it matches the node's own addresses (loopback
+   * included) at `frontend.port`.
+   */
+  readonly nodePort?: boolean;
+  /** An ExternalIP/LoadBalancer frontend (flag only; looked up like a ClusterIP). */
+  readonly externalIP?: boolean;
+}
+
+/** A backend as the manager holds it. */
+export interface ServiceBackend {
+  readonly address: string;
+  readonly port: number;
+  readonly terminating: boolean;
+  /** Key of the backend in the backends map. */
+  readonly id: number;
+}
+
+/** A service as the manager holds it (canonical addresses, allocated ids). */
+export interface Service {
+  readonly frontend: FrontendSpec;
+  readonly family: AddressFamily;
+  readonly nodePort: boolean;
+  readonly externalIP: boolean;
+  /** Key of the frontend in the reverse-NAT map. */
+  readonly revNatIndex: number;
+  /** Backends new connections pick from (slot order), then draining ones. */
+  readonly backends: readonly ServiceBackend[];
+}
+
+/** Largest per-service backend count the manager accepts unless told otherwise (the `count` field is a u16). */
+export const DEFAULT_MAX_BACKENDS_PER_SERVICE = 4096;
+/** Upper bound for `maxBackendsPerService`: slots are u16 and slot 0 is the frontend. */
+export const MAX_BACKEND_SLOTS = 65535;
+
+/** A backend after validation. */
+export interface NormalizedBackend {
+  /** `address:port` in canonical text, unique within a service. */
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly terminating: boolean;
+  /** The address in network order. */
+  readonly bytes: Uint8Array;
+}
+
+/** A service after validation: canonical text, family, protocol number. */
+export interface NormalizedService {
+  /** Canonical frontend text, e.g. `10.96.0.10:53/UDP`, `[fd00::a]:443/TCP`. */
+  readonly id: string;
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly proto: number;
+  /** The frontend address in network order. */
+  readonly addressBytes: Uint8Array;
+  readonly nodePort: boolean;
+  readonly externalIP: boolean;
+  readonly backends: readonly NormalizedBackend[];
+}
+
+/** A frontend after validation. */
+export interface NormalizedFrontend {
+  readonly id: string;
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly proto: number;
+  readonly addressBytes: Uint8Array;
+}
+
+/** Canonical text, family and network-order bytes of an address, or undefined if it is none. */
+export function canonicalAddress(text: unknown): { address: string; family: AddressFamily; bytes: Uint8Array } | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (text.includes(':')) {
+    const bytes = parseIpv6(text);
+    return bytes ? { address: formatIpv6(bytes), family: 'ipv6', bytes } : undefined;
+  }
+  const v4 = parseIpv4(text);
+  if (v4 === undefined) return undefined;
+  const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
+  return { address: formatIpv4(v4), family: 'ipv4', bytes };
+}
+
+/** Whether a canonical address is its family's unspecified (wildcard) address. */
+export function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+/** `10.0.0.1:80` / `[fd00::1]:80`. */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** `10.0.0.1:80/TCP` / `[fd00::1]:80/TCP`: how frontends are named in messages, reports and the CLI. */
+export function formatFrontend(frontend: FrontendSpec): string {
+  return `${formatEndpoint(frontend.address, frontend.port)}/${frontend.protocol}`;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
+/** Parses `IP:PORT` (`[IPv6]:PORT`) into canonical parts; the CLI's `--backend` syntax. */
+export function parseEndpoint(text: string, path = ''): { address: string; port: number; family: AddressFamily } {
+  const m = /^\[([^\]]+)\]:([^:]+)$/.exec(text) ?? /^([^:[\]]+):([^:]+)$/.exec(text);
+  if (!m) throw new ServiceError('LB_INVALID_ADDRESS', `expected IP:PORT (IPv6 as [IP]:PORT), got ${describe(text)}`, { path });
+  const addr = canonicalAddress(m[1]);
+  if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(m[1])} is not an IPv4 or IPv6 address`, { path });
+  if (addr.family === 'ipv6' && !text.startsWith('[')) throw new ServiceError('LB_INVALID_ADDRESS', `write IPv6 endpoints as [IP]:PORT, got ${describe(text)}`, { path });
+  const port = /^[0-9]{1,5}$/.test(m[2]!) ? Number(m[2]) : NaN;
+  checkPort(port, path, m[2]);
+  return { ...addr, port };
+}
+
+/** Parses `IP:PORT/PROTO` (protocol defaults to TCP; `tcp`/`udp` accepted in any case); the CLI's frontend syntax. */
+export function parseFrontend(text: string, path = ''): FrontendSpec {
+  const slash = text.lastIndexOf('/');
+  const endpoint = slash === -1 ? text : text.slice(0, slash);
+  const protoText = slash === -1 ? 'TCP' : text.slice(slash + 1).toUpperCase();
+  if (protoText !== 'TCP' && protoText !== 'UDP')
+    throw new ServiceError('LB_INVALID_PROTOCOL', `protocol must be TCP or UDP, got ${describe(text.slice(slash + 1))}`, { path });
+  const { address, port } = parseEndpoint(endpoint, path);
+  return { address, port, protocol: protoText };
+}
+
+function checkPort(port: unknown, path: string, shown: unknown = port): asserts port is number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ServiceError('LB_INVALID_PORT', `port must be an integer in 1..65535, got ${describe(shown)}`, { path });
+}
+
+function checkObject(v: unknown, path: string, what: string, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ServiceError('LB_INVALID_SPEC', `${what} must be an object, got ${describe(v)}`, { path });
+  for (const k of Object.keys(v))
+    if (!allowed.includes(k)) throw new ServiceError('LB_INVALID_SPEC', `unknown field '${k}' in ${what} (fields: ${allowed.join(', ')})`, { path });
+  return v as Record<string, unknown>;
+}
+
+function checkFlag(v: unknown, path: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new ServiceError('LB_INVALID_SPEC', `must be true or false, got ${describe(v)}`, { path });
+  return v;
+}
+
+const at = (path: string, field: string) => (path ? `${path}.${field}` : field);
+
+/** Validates a frontend and gives its canonical form. */
+export function normalizeFrontend(frontend: unknown, path = 'frontend'): NormalizedFrontend {
+  const f = checkObject(frontend, path, 'a frontend', ['address', 'port', 'protocol']);
+  const addr = canonicalAddress(f.address);
+  if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(f.address)} is not an IPv4 or IPv6 address`, { path: at(path, 'address') });
+  checkPort(f.port, at(path, 'port'));
+  if (f.protocol !== 'TCP' && f.protocol !== 'UDP')
+    throw new ServiceError('LB_INVALID_PROTOCOL', `protocol must be 'TCP' or 'UDP', got ${describe(f.protocol)}`, { path: at(path, 'protocol') });
+  const protocol: Protocol = f.protocol;
+  const canonical = { address: addr.address, port: f.port, protocol };
+  return { id: formatFrontend(canonical), family: addr.family, ...canonical, proto: protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP, addressBytes: addr.bytes };
+}
+
+/**
+ * Validates a whole service spec (frontend, flags, every backend, the limit)
+ * and gives its canonical form; throws a {@link ServiceError} naming the first
+ * problem. Pure: nothing is written.
+ */
+export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT_MAX_BACKENDS_PER_SERVICE): NormalizedService {
+  const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP']);
+  const frontend = normalizeFrontend(s.frontend, at(path, 'frontend'));
+  const nodePort = checkFlag(s.nodePort, at(path, 'nodePort'));
+  const externalIP = checkFlag(s.externalIP, at(path, 'externalIP'));
+  if (nodePort && !isWildcard(frontend.address))
+    throw new ServiceError('LB_INVALID_ADDRESS', `a NodePort frontend has the wildcard address (0.0.0.0 or ::), got '${frontend.address}'`, { path: at(path, 'frontend.address') });
+  if (!nodePort && isWildcard(frontend.address))
+    throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is only valid for a NodePort frontend (set nodePort: true)`, { path: at(path, 'frontend.address') });
+  if (nodePort && externalIP) throw new ServiceError('LB_INVALID_SPEC', 'a frontend is either nodePort or externalIP, not both', { path });
+  if (!Array.isArray(s.backends)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(s.backends)}`, { path: at(path, 'backends') });
+  if (s.backends.length > maxBackends)
+    throw new ServiceError('LB_TOO_MANY_BACKENDS', `${s.backends.length} backends for ${frontend.id}; at most ${maxBackends} per service`, { path: at(path, 'backends') });
+  const seen = new Set<string>();
+  const backends: NormalizedBackend[] = s.backends.map((b: unknown, i: number) => {
+    const bp = `${at(path, 'backends')}[${i}]`;
+    const o = checkObject(b, bp, 'a backend', ['address', 'port', 'terminating']);
+    const addr = canonicalAddress(o.address);
+    if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(o.address)} is not an IPv4 or IPv6 address`, { path: at(bp, 'address') });
+    if (isWildcard(addr.address)) throw new ServiceError('LB_INVALID_ADDRESS', `a backend cannot have the unspecified address '${addr.address}'`, { path: at(bp, 'address') });
+    if (addr.family !== frontend.family)
+      throw new ServiceError('LB_MIXED_FAMILY', `${addr.family === 'ipv6' ? 'IPv6' : 'IPv4'} backend ${addr.address} for ${frontend.family === 'ipv6' ? 'IPv6' : 'IPv4'} frontend ${frontend.id}`, { path: at(bp, 'address') });
+    checkPort(o.port, at(bp, 'port'));
+    const key = formatEndpoint(addr.address, o.port);
+    if (seen.has(key)) throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp });
+    seen.add(key);
+    return { key, address: addr.address, port: o.port, terminating: checkFlag(o.terminating, at(bp, 'terminating')), bytes: addr.bytes };
+  });
+  const { id, family, address, port, protocol, proto, addressBytes } = frontend;
+  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, backends };
+}

@@ -1,0 +1,90 @@
+/**
+ * What the manager knows about one service: its frontend, ids, and the exact
+ * bytes of every entry it wrote (or found at restore), so a change is planned
+ * as a byte diff against the maps and a rollback can restore them exactly.
+ */
+import type { FamilyEntries } from './entries.js';
+import type { AddressFamily, Protocol, Service } from './spec.js';
+
+/** One backend slot (`backendSlot >= 1`) of a service. */
+export interface SlotState {
+  readonly backendId: number;
+  /** The slot's value bytes in the services map. */
+  readonly bytes: Uint8Array;
+}
+
+/** One backend entry of a service. */
+export interface BackendState {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number;
+  /** `address:port`, canonical. */
+  readonly key: string;
+  /** The value bytes in the backends map. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * One service. Slots `1..count` are the backends new connections pick;
+ * slots above `count` hold draining (terminating) backends: never picked, but
+ * kept so existing flows and a restarted manager still find them.
+ */
+export interface ServiceState {
+  /** Canonical frontend text (`formatFrontend`). */
+  readonly id: string;
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly proto: number;
+  /** The frontend address in network order. */
+  readonly addressBytes: Uint8Array;
+  readonly nodePort: boolean;
+  readonly externalIP: boolean;
+  readonly revNatIndex: number;
+  /** Backend count in the frontend entry. */
+  readonly count: number;
+  /** The frontend entry's value bytes. */
+  readonly frontendBytes: Uint8Array;
+  /** The reverse-NAT entry's value bytes. */
+  readonly revNatBytes: Uint8Array;
+  /** Backend slots by position (1-based). */
+  readonly slots: ReadonlyMap<number, SlotState>;
+  /** Backends by id. */
+  readonly backends: ReadonlyMap<number, BackendState>;
+}
+
+/** Number of map entries a service occupies, per table. */
+export function entriesOf(s: ServiceState): { services: number; backends: number; revNat: number } {
+  return { services: 1 + s.slots.size, backends: s.backends.size, revNat: 1 };
+}
+
+/** The public view of a service state. */
+export function toService(s: ServiceState): Service {
+  const positions = [...s.slots.keys()].sort((a, b) => a - b);
+  const backends = positions.map((p) => {
+    const b = s.backends.get(s.slots.get(p)!.backendId)!;
+    return { address: b.address, port: b.port, terminating: p > s.count, id: b.id };
+  });
+  return {
+    frontend: { address: s.address, port: s.port, protocol: s.protocol },
+    family: s.family,
+    nodePort: s.nodePort,
+    externalIP: s.externalIP,
+    revNatIndex: s.revNatIndex,
+    backends,
+  };
+}
+
+/** Compares two byte arrays. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The services-map key of a service's slot (0: the frontend). */
+export function slotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number): Uint8Array {
+  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto);
+}

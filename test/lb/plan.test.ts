@@ -1,0 +1,179 @@
+/**
+ * The write order of service changes, checked without a kernel: a manager over
+ * in-memory tables whose every single write is followed by a reader's view of
+ * the maps. Across a long random sequence of grows, shrinks, drains, swaps and
+ * deletes, a reader must always find, for each frontend, slots 1..count that
+ * exist and name existing backends (never a backend that drains both before
+ * and after the change), and the frontend's reverse-NAT entry. Also: the
+ * direct entry encoders give the schemas' bytes, spec parsing, id allocation.
+ */
+import { describe, expect, it } from 'vitest';
+import { IdAllocator } from '../../programs/lb/ids.js';
+import { entries4, entries6 } from '../../programs/lb/entries.js';
+import {
+  Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
+} from '../../programs/lb/schemas.js';
+import { ServiceError, ServiceManager, normalizeService, parseEndpoint, parseFrontend, type ServiceSpec } from '../../programs/lb/index.js';
+import { decodedDump, memoryMaps } from './helpers.js';
+import type { ServiceTable } from '../../programs/lb/tables.js';
+
+/** A deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('write order under a reader that looks after every write', () => {
+  it('keeps every visible slot pointing at a live, non-draining backend', () => {
+    const maps = memoryMaps();
+    let checks = 0;
+    // Backends a reader may legitimately be sent to during the current change: active before or after it.
+    let allowed = new Set<string>();
+    const look = () => {
+      const d = decodedDump(maps, 'ipv4');
+      const backends = new Map(d.backends.map((b) => [b.id, b]));
+      const revNats = new Set(d.revNat.map((r) => r.index));
+      for (const fe of d.services.filter((s) => s.backendSlot === 0)) {
+        expect(revNats.has(fe.revNatIndex), `revNat ${fe.revNatIndex}`).toBe(true);
+        for (let slot = 1; slot <= fe.count; slot++) {
+          const s = d.services.find((x) => x.address === fe.address && x.port === fe.port && x.proto === fe.proto && x.backendSlot === slot);
+          expect(s, `slot ${slot} of ${fe.address}:${fe.port} (count ${fe.count})`).toBeDefined();
+          const b = backends.get(s!.backendId);
+          expect(b, `backend ${s!.backendId} of slot ${slot}`).toBeDefined();
+          expect(allowed.has(`${fe.address}:${fe.port}>${b!.address}:${b!.port}`), `${fe.address}:${fe.port}>${b!.address}:${b!.port} in ${[...allowed].join(",")}`).toBe(true);
+        }
+      }
+      checks++;
+    };
+    const watched = Object.fromEntries(
+      Object.entries(maps).map(([k, t]) => [
+        k,
+        {
+          ...t,
+          update: (key: Uint8Array, value: Uint8Array) => (t.update(key, value), look()),
+          delete: (key: Uint8Array) => {
+            const r = t.delete(key);
+            look();
+            return r;
+          },
+          entries: () => t.entries(),
+        } satisfies ServiceTable,
+      ]),
+    );
+    const m = ServiceManager.fromMaps(watched);
+    const random = rng(7);
+    const pool = Array.from({ length: 10 }, (_, i) => `10.244.0.${i + 1}`);
+    const active = new Map<string, Set<string>>();
+    // Every service's active backends, plus the changing one's new ones.
+    const allowedDuring = (changing: string, next: Set<string>) => {
+      const out = new Set<string>();
+      for (const [k, set] of active) for (const b of set) out.add(`${k}>${b}`);
+      for (const b of next) out.add(`${changing}>${b}`);
+      return out;
+    };
+    for (let step = 0; step < 400; step++) {
+      const vip = `10.96.0.${1 + Math.floor(random() * 4)}`;
+      const key = `${vip}:80`;
+      if (random() < 0.1) {
+        allowed = allowedDuring(key, new Set());
+        m.deleteService({ address: vip, port: 80, protocol: 'TCP' });
+        active.delete(key);
+        continue;
+      }
+      const backends = pool.filter(() => random() < 0.5).map((address) => ({ address, port: 8080, terminating: random() < 0.3 }));
+      const next = new Set(backends.filter((b) => !b.terminating).map((b) => `${b.address}:8080`));
+      allowed = allowedDuring(key, next);
+      const spec: ServiceSpec = { frontend: { address: vip, port: 80, protocol: 'TCP' }, backends: backends.sort(() => random() - 0.5) };
+      m.upsertService(spec);
+      active.set(key, next);
+      // The manager's view equals what was asked.
+      const got = m.get(spec.frontend)!;
+      expect(got.backends.filter((b) => !b.terminating).map((b) => `${b.address}:${b.port}`).sort()).toEqual([...next].sort());
+      expect(got.backends.length).toBe(backends.length);
+    }
+    expect(checks).toBeGreaterThan(1000);
+    // After all that churn, a fresh manager restores exactly the same services.
+    expect(ServiceManager.fromMaps(maps).list()).toEqual(m.list());
+  });
+});
+
+describe('entry encoders', () => {
+  it('give the same bytes as the shared schemas', () => {
+    const random = rng(3);
+    const int = (n: number) => Math.floor(random() * n);
+    for (let i = 0; i < 200; i++) {
+      const a4 = [int(256), int(256), int(256), int(256)];
+      const t4 = a4.join('.');
+      const b6 = Uint8Array.from({ length: 16 }, () => int(256));
+      const t6 = entries6.decodeRevNatValue(entries6.revNatValue(b6, 1)).address;
+      const port = int(65536);
+      const slot = int(65536);
+      const proto = int(256);
+      const v = { backendId: int(2 ** 32), count: int(65536), revNatIndex: int(65536), flags: int(256) };
+      expect(entries4.serviceKey(Uint8Array.from(a4), port, slot, proto)).toEqual(ServiceKey4.encode({ address: t4, port, backendSlot: slot, proto, scope: 0 }));
+      expect(entries6.serviceKey(b6, port, slot, proto)).toEqual(ServiceKey6.encode({ address: t6, port, backendSlot: slot, proto, scope: 0 }));
+      expect(entries4.serviceValue(v.backendId, v.count, v.revNatIndex, v.flags)).toEqual(ServiceEntry.encode({ ...v, flags2: 0 }));
+      expect(entries4.backendValue(Uint8Array.from(a4), port, proto, v.flags)).toEqual(Backend4.encode({ address: t4, port, proto, flags: v.flags }));
+      expect(entries6.backendValue(b6, port, proto, v.flags)).toEqual(Backend6.encode({ address: t6, port, proto, flags: v.flags }));
+      expect(entries4.revNatValue(Uint8Array.from(a4), port)).toEqual(RevNat4.encode({ address: t4, port }));
+      expect(entries6.revNatValue(b6, port)).toEqual(RevNat6.encode({ address: t6, port }));
+      expect(entries4.decodeServiceKey(ServiceKey4.encode({ address: t4, port, backendSlot: slot, proto, scope: 1 }))).toEqual({ address: t4, port, backendSlot: slot, proto, scope: 1 });
+      expect(entries4.decodeServiceValue(ServiceEntry.encode({ ...v, flags2: 5 }))).toEqual({ ...v, flags2: 5 });
+      expect(entries6.decodeBackendValue(Backend6.encode({ address: t6, port, proto, flags: 3 }))).toEqual({ address: t6, port, proto, flags: 3 });
+    }
+  });
+});
+
+describe('spec parsing', () => {
+  it('canonicalises frontends and endpoints', () => {
+    expect(parseFrontend('10.96.0.10:53/udp')).toEqual({ address: '10.96.0.10', port: 53, protocol: 'UDP' });
+    expect(parseFrontend('[FD00:0::A]:443')).toEqual({ address: 'fd00::a', port: 443, protocol: 'TCP' });
+    expect(parseEndpoint('[::ffff:10.0.0.1]:80')).toMatchObject({ address: '::ffff:10.0.0.1', family: 'ipv6' });
+    const n = normalizeService({ frontend: { address: 'fd00:0:0:0:0:0:0:a', port: 80, protocol: 'TCP' }, backends: [{ address: 'FD00::1', port: 8080 }] });
+    expect(n.id).toBe('[fd00::a]:80/TCP');
+    expect(n.backends[0]!.key).toBe('[fd00::1]:8080');
+  });
+
+  it('refuses malformed text with a code', () => {
+    const cases: [string, string][] = [
+      ['10.0.0.1', 'LB_INVALID_ADDRESS'],
+      ['fd00::1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.1:0', 'LB_INVALID_PORT'],
+      ['10.0.0.1:99999', 'LB_INVALID_PORT'],
+      ['10.0.0.1:8x', 'LB_INVALID_PORT'],
+      ['010.0.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.1:80/sctp', 'LB_INVALID_PROTOCOL'],
+    ];
+    for (const [text, code] of cases) {
+      expect(() => parseFrontend(text), text).toThrow(ServiceError);
+      try {
+        parseFrontend(text);
+      } catch (e) {
+        expect((e as ServiceError).code, text).toBe(code);
+      }
+    }
+  });
+});
+
+describe('IdAllocator', () => {
+  it('hands out fresh ids first, then freed ones oldest first, and undoes to a mark', () => {
+    const a = new IdAllocator(5, [2, 4]);
+    expect([a.allocate(), a.allocate()]).toEqual([5, 1]);
+    expect(a.allocate()).toBe(3);
+    expect(a.allocate()).toBeUndefined();
+    a.release(4);
+    a.release(2);
+    const mark = a.mark();
+    expect([a.allocate(), a.allocate(), a.allocate()]).toEqual([4, 2, undefined]);
+    a.reset(mark);
+    expect(a.available).toBe(2);
+    expect(a.allocate()).toBe(4);
+    expect(() => new IdAllocator(3, [4])).toThrow(RangeError);
+  });
+});
