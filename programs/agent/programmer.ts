@@ -18,6 +18,8 @@ export interface ProgramResult {
   readonly upserted: number;
   /** Frontends removed. */
   readonly deleted: number;
+  /** Services refused (bad or conflicting input, full maps); they keep what was programmed before. */
+  readonly rejected?: number;
 }
 
 /** Totals after programming, for `/metrics`. */
