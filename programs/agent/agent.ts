@@ -78,7 +78,8 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   return {
     nodeName: options.nodeName ?? (env.K8S_NODE_NAME || undefined),
     pinDir: options.pinDir ?? DEFAULT_PIN_DIR,
-    cgroup: options.cgroup ?? '/sys/fs/cgroup',
+    ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}),
+    ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
     nodePortRange: range,
     ipv4,
     ipv6,

@@ -13,8 +13,10 @@ export interface NodeSettings {
   readonly nodeName: string | undefined;
   /** bpffs directory holding the pinned maps and links. */
   readonly pinDir: string;
-  /** cgroup v2 directory the socket LB attaches to (the node's root cgroup in production). */
-  readonly cgroup: string;
+  /** cgroup v2 directory the socket LB attaches to (default: the cgroup2 root, the whole node). */
+  readonly cgroup?: string;
+  /** The node's own addresses (NodePort from the node); default every address of its interfaces. */
+  readonly nodeAddresses?: readonly string[];
   /** NodePort range, or false for no NodePort translation. */
   readonly nodePortRange: readonly [number, number] | false;
   readonly ipv4: boolean;
