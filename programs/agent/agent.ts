@@ -17,7 +17,7 @@ import { loadKubeConfig, type KubeConnectionOptions } from './kubeconfig.js';
 import type { Logger } from './log.js';
 import { startOpsServer, type Health, type OpsServer } from './ops-server.js';
 import { ServiceStore } from './store.js';
-import { SyncLoop } from './sync-loop.js';
+import { SyncLoop, type SyncReport } from './sync-loop.js';
 
 /** Default bpffs directory of the agent's pins. */
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/tsbpf';
@@ -43,6 +43,8 @@ export interface AgentOptions extends Partial<Omit<NodeSettings, 'nodeName'>> {
   readonly debounceMs?: number;
   /** Informer restart tuning. */
   readonly informers?: ClusterWatchTuning;
+  /** Called after every completed sync (benchmarks, embedders). */
+  readonly onSync?: (report: SyncReport) => void;
   /** Environment (`K8S_NODE_NAME`); default the process's. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -108,6 +110,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     debounceMs: options.debounceMs,
     onSync: (r) => {
       metrics.synced(r);
+      options.onSync?.(r);
       const fields = { services: r.services, upserted: r.result.upserted, deleted: r.result.deleted, durationMs: Number(r.durationMs.toFixed(3)) };
       if (r.full) log.info('full sync', { ...fields, sinceStartMs: Math.round(performance.now() - t0) });
       else log.debug('sync', fields);
@@ -139,12 +142,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   }
   if (ops) log.info('ops server listening', { address: ops.address, paths: ['/healthz', '/metrics'] });
 
+  const changeCounters: Record<string, { inc(): void }> = {};
   watch = new ClusterWatch(
     kube.config,
     store,
     {
       changed: (change, resource, verb) => {
-        metrics.events.inc({ resource, verb });
+        (changeCounters[`${resource}/${verb}`] ??= metrics.events.series({ resource, verb })).inc();
         loop.changed(change);
       },
       listed: (resource, count) => log.info('listed', { resource, count }),

@@ -3,8 +3,9 @@
  * namespaces), feeding the service store. Each store change is handed on with
  * the services it touched; `start()` resolves once both have listed.
  */
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { ResilientInformer, type InformerStats } from './informer.js';
+import { listRaw } from './raw-list.js';
 import type { ServiceStore, StoreChange } from './store.js';
 
 /** Which resource an informer watches. */
@@ -34,13 +35,11 @@ export class ClusterWatch {
   private readonly slices: ResilientInformer<V1EndpointSlice>;
 
   constructor(config: KubeConfig, store: ServiceStore, handlers: ClusterWatchHandlers, tuning: ClusterWatchTuning = {}) {
-    const core = config.makeApiClient(CoreV1Api);
-    const discovery = config.makeApiClient(DiscoveryV1Api);
     this.services = new ResilientInformer<V1Service>({
       ...tuning,
       config,
       path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
+      list: () => listRaw<V1Service>(config, '/api/v1/services'),
       handlers: {
         upsert: (o) => handlers.changed(store.upsertService(o), 'services', 'upsert'),
         delete: (o) => handlers.changed(store.deleteService(o), 'services', 'delete'),
@@ -52,7 +51,7 @@ export class ClusterWatch {
       ...tuning,
       config,
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces(),
+      list: () => listRaw<V1EndpointSlice>(config, '/apis/discovery.k8s.io/v1/endpointslices'),
       handlers: {
         upsert: (o) => handlers.changed(store.upsertSlice(o), 'endpointslices', 'upsert'),
         delete: (o) => handlers.changed(store.deleteSlice(o), 'endpointslices', 'delete'),

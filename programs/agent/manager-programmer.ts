@@ -96,8 +96,10 @@ export class ManagerProgrammer implements ServiceProgrammer {
   /** Frontends each changed key wants, with frontends another key already owns left out (and logged). */
   private translateAll(changes: ReadonlyMap<string, ServiceState | undefined>): Map<string, Map<string, Owned>> {
     const families = new Set(this.manager.families);
-    const claimed = new Map(this.owner);
-    for (const key of changes.keys()) for (const id of this.owned.get(key)?.keys() ?? []) claimed.delete(id);
+    // Frontends the changed keys give up, and those they claim in this batch (no copy of `owner`: syncs stay O(change)).
+    const released = new Set<string>();
+    for (const key of changes.keys()) for (const id of this.owned.get(key)?.keys() ?? []) released.add(id);
+    const taken = new Map<string, string>();
     const out = new Map<string, Map<string, Owned>>();
     for (const [key, state] of changes) {
       const mine = new Map<string, Owned>();
@@ -108,12 +110,12 @@ export class ManagerProgrammer implements ServiceProgrammer {
         const family = spec.frontend.address.includes(':') ? 'ipv6' : 'ipv4';
         if (!families.has(family)) continue;
         const id = formatFrontend(spec.frontend);
-        const holder = claimed.get(id);
+        const holder = taken.get(id) ?? (released.has(id) ? undefined : this.owner.get(id));
         if (holder !== undefined && holder !== key) {
           this.log.warn('frontend already served by another service; skipped', { service: key, frontend: id, owner: holder });
           continue;
         }
-        claimed.set(id, key);
+        taken.set(id, key);
         mine.set(id, { spec, text: JSON.stringify(spec) });
       }
     }

@@ -42,10 +42,19 @@ export class Counter implements Family {
   constructor(readonly name: string, readonly help: string, private readonly collect?: () => ReadonlyArray<[Labels, number]>) {}
   /** Adds `by` (default 1) to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
+    this.series(labels).inc(by);
+  }
+  /** The series of `labels`, to increment on a hot path without formatting labels each time. */
+  series(labels: Labels = {}): { inc(by?: number): void } {
     const id = labelText(labels);
-    const s = this.values.get(id);
-    if (s) s.value += by;
-    else this.values.set(id, { labels, value: by });
+    let s = this.values.get(id);
+    if (!s) this.values.set(id, (s = { labels, value: 0 }));
+    const series = s;
+    return {
+      inc(by = 1) {
+        series.value += by;
+      },
+    };
   }
   /** The current value of a series (0 if never incremented). */
   get(labels: Labels = {}): number {

@@ -237,6 +237,23 @@ describe('agent informers against a list/watch server', () => {
     expect(watch!.stats().endpointslices.restarts).toBeGreaterThanOrEqual(1);
   });
 
+  it('lists in pages of 500 with continue tokens; an expired token restarts the list unpaged', async () => {
+    for (let i = 0; i < 1200; i++) api.apply('services', makeService('page', `s${i}`, `10.99.${i >> 8}.${i & 255}`, [{ port: 80 }]));
+    await startAgentPath();
+    expect(programmer.programmed.size).toBe(1200);
+    expect(api.seen('services', false).length).toBe(3);
+    api.expireContinue = true;
+    api.hold();
+    api.dropWatches();
+    api.remove('services', 'page', 's5');
+    api.compact();
+    api.release();
+    await converged();
+    expect(programmer.programmed.size).toBe(1199);
+    // page 1, then a 410 on the continue token, then one unpaged list.
+    expect(api.seen('services', false).map((r) => r.status).slice(3)).toEqual([200, 410, 200]);
+  });
+
   it('retries a failed apply for the same services', async () => {
     await startAgentPath();
     programmer.failNext = 2;

@@ -1,7 +1,8 @@
 /**
  * A local HTTP server speaking the Kubernetes list/watch protocol for Services
  * and EndpointSlices, so informers can be tested without a cluster:
- *  - LIST returns `{kind: …List, metadata: {resourceVersion}, items}`;
+ *  - LIST returns `{kind: …List, metadata: {resourceVersion}, items}`, in pages
+ *    with `continue` tokens when asked with `limit` (tokens can be made to expire);
  *  - WATCH (`?watch=true&resourceVersion=N`) replays the events after N, then
  *    streams live ones as chunked JSON lines (ADDED/MODIFIED/DELETED, and
  *    BOOKMARK when asked with `allowWatchBookmarks`);
@@ -76,6 +77,8 @@ export class FakeKubeApi implements AsyncDisposable {
   readonly requests: SeenRequest[] = [];
   /** How expired watches are answered. */
   expiry: Expiry = 'event';
+  /** Answer LIST requests carrying a `continue` token with 410 (the token expired). */
+  expireContinue = false;
   private rv = 1000;
   private compactedRv = 0;
   private readonly objects: Record<Resource, Map<string, KubeObject>> = { services: new Map(), endpointslices: new Map() };
@@ -226,9 +229,22 @@ export class FakeKubeApi implements AsyncDisposable {
       return;
     }
     if (!watch) {
-      record(200);
       const { kind, apiVersion } = LIST_KIND[resource];
-      this.json(res, 200, { kind, apiVersion, metadata: { resourceVersion: String(this.rv) }, items: this.list(resource) });
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      const token = url.searchParams.get('continue');
+      if (token && this.expireContinue) {
+        record(410);
+        this.json(res, 410, { ...status410(), message: 'the provided continue parameter is too old' });
+        return;
+      }
+      // Serialised right away below, so the stored objects need no copy.
+      const all = [...this.objects[resource].values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+      const [rv, offset] = token ? Buffer.from(token, 'base64url').toString().split(':').map(Number) : [this.rv, 0];
+      const items = limit > 0 ? all.slice(offset, offset! + limit) : all;
+      const more = limit > 0 && offset! + limit < all.length;
+      record(200);
+      const metadata = { resourceVersion: String(rv), ...(more ? { continue: Buffer.from(`${rv}:${offset! + limit}`).toString('base64url') } : {}) };
+      this.json(res, 200, { kind, apiVersion, metadata, items });
       return;
     }
     const go = () => this.startWatch(resource, rvParam, url.searchParams.get('allowWatchBookmarks') === 'true', req, res, record);
