@@ -381,8 +381,9 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
     args.some((a) => {
       if (!isVReg(a) || !addrOff.has(a)) return false;
       const off = addrOff.get(a);
-      const o = off === undefined ? undefined : objects.find((x) => off >= x.off && off < x.off + Math.max(x.size, 1));
-      return !o || (o.off < hi && lo < o.off + o.size);
+      // Locals of disjoint scopes may share bytes: the call may touch any local at that address.
+      const os = off === undefined ? [] : objects.filter((x) => off >= x.off && off < x.off + Math.max(x.size, 1));
+      return os.length === 0 || os.some((o) => o.off < hi && lo < o.off + o.size);
     });
   /**
    * From `ns[from]` on: the bytes surely overwritten before anything may read [lo, hi),

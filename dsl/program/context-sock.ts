@@ -6,7 +6,7 @@
  * test/kernel-data/context.test.ts): writing a read-only field does not compile, and
  * the runtime view refuses it at build time too.
  */
-import type { F, SkbCommon } from './context.js';
+import type { CtxIp6, F, SkbCommon } from './context.js';
 
 /** The socket's addresses, as `__sk_buff`, `bpf_sock_ops` and `sk_msg_md` give them (read-only). */
 export interface SocketAddresses {
@@ -32,14 +32,14 @@ export type SockCtx<H extends SockHook> = {
   /** Remote port, network order. */
   readonly dst_port: F<'be16', false>;
   readonly dst_ip4: F<'be32', false>;
-  readonly dst_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> };
+  readonly dst_ip6: CtxIp6<false>;
   readonly state: F<'u32', false>;
   readonly rx_queue_mapping: F<'u32', false>;
 } & (H extends 'sock_create' | 'sock_release'
   ? { readonly bound_dev_if: F<'u32', true>; readonly mark: F<'u32', true>; readonly priority: F<'u32', true> }
   : { readonly src_port: F<'u32', false> }) &
   (H extends 'post_bind4' ? { readonly src_ip4: F<'be32', false> } : unknown) &
-  (H extends 'post_bind6' ? { readonly src_ip6: { at(i: 0 | 1 | 2 | 3): F<'be32', false> } } : unknown);
+  (H extends 'post_bind6' ? { readonly src_ip6: CtxIp6<false> } : unknown);
 
 /** `__sk_buff` in `sk_skb` programs (no mark, tc_classid, timestamps; only tc_index and priority are writable). */
 export interface SkSkbCtx extends SkbCommon, SocketAddresses {

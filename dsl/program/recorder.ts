@@ -29,7 +29,14 @@ export class Recorder {
   scope: Scope = new Scope(undefined);
   private readonly loopStack: number[] = [];
   private loopNo = 0;
+  /** Bytes of stack the frame needs: the most ever reserved at once. */
   frameSize = 0;
+  /**
+   * Bytes reserved now. A scope's locals cannot be used after it closes (their
+   * views are scope-checked), so closing a scope hands its bytes back and a later
+   * sibling scope reuses them, as a C compiler shares the slots of disjoint blocks.
+   */
+  private frameTop = 0;
   readonly objects: FrameObject[] = [];
   /** Maps, globals and subfunctions referenced, by name, in first-use order. */
   readonly maps = new Map<string, Referenced>();
@@ -77,9 +84,15 @@ export class Recorder {
     return this.blocks[0]!;
   }
 
-  /** Runs `fn` in a new scope and returns the nodes it recorded. */
-  block(fn: () => void): Node[] {
+  /**
+   * Runs `fn` in a new scope and returns the nodes it recorded. Its stack locals
+   * are released when it closes, unless `keepStack` (nodes that run later than
+   * they are recorded, such as the lazy side of a condition, whose locals must not
+   * overlap locals the enclosing scope reserves meanwhile).
+   */
+  block(fn: () => void, keepStack = false): Node[] {
     const scope = new Scope(this.scope);
+    const top = this.frameTop;
     this.blocks.push([]);
     this.scope = scope;
     try {
@@ -87,6 +100,7 @@ export class Recorder {
     } finally {
       scope.closed = true;
       this.scope = scope.parent!;
+      if (!keepStack) this.frameTop = top;
     }
     return this.blocks.pop()!;
   }
@@ -154,11 +168,12 @@ export class Recorder {
   alloc(size: number): number {
     const src = callerLocation();
     const rounded = Math.max(8, Math.ceil(size / 8) * 8);
-    this.frameSize += rounded;
-    const off = -this.frameSize;
+    this.frameTop += rounded;
+    this.frameSize = Math.max(this.frameSize, this.frameTop);
+    const off = -this.frameTop;
     // The real size: bytes of the alignment tail are nobody's (their zero-fill may be dropped).
     this.objects.push({ off, size, src });
-    if (this.frameSize > MAX_STACK_BYTES) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${MAX_STACK_BYTES} bytes: this local needs ${this.frameSize} bytes in all`, src);
+    if (this.frameTop > MAX_STACK_BYTES) throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${MAX_STACK_BYTES} bytes: this local needs ${this.frameTop} bytes in all`, src);
     return off;
   }
 }

@@ -248,7 +248,7 @@ function combine(a: CondImpl, other: unknown, kind: 'all' | 'any'): CondImpl {
   if (left === (kind === 'any')) return a;
   let right: unknown = other;
   let before: readonly import('../ir/index.js').Node[] = [];
-  if (typeof other === 'function') before = rec.block(() => void (right = (other as () => unknown)()));
+  if (typeof other === 'function') before = rec.block(() => void (right = (other as () => unknown)()), true);
   if (typeof right !== 'boolean' && !(right instanceof CondImpl))
     throw new DslError('DSL_TYPE', `${kind === 'all' ? 'and' : 'or'}(): expected a condition, a boolean, or a function returning one`, src);
   if (right instanceof CondImpl && right.rec !== rec) throw new DslError('DSL_SCOPE', `${kind === 'all' ? 'and' : 'or'}(): condition belongs to another program or function`, src);

@@ -1,11 +1,13 @@
 /**
  * IPv6 forward translation, shared by `connect6` and `sendmsg6`: the IPv6 twin of
  * forward4.ts (loopback is ::1; node addresses come from `lb6_node_addrs`).
+ * IPv4-mapped destinations (`::ffff:a.b.c.d`) go through the IPv4 tables.
  */
-import type { B, SockAddrCtx } from '../../dsl/program/index.js';
+import type { B, Cond, SockAddrCtx, Value } from '../../dsl/program/index.js';
 import { ipv6, u8, u16 } from '../../dsl/types/index.js';
 import { backends6, nodeAddrs6, services6, sockBackend6, sockRevNat6 } from '../lb/maps.js';
-import { IPPROTO_TCP, IPPROTO_UDP, ServiceKey6, SockRevNat6, SockRevNatKey6 } from '../lb/schemas.js';
+import { IPPROTO_UDP, ServiceKey6, SockRevNat6, SockRevNatKey6 } from '../lb/schemas.js';
+import { onlyTcpUdp, translate4 } from './forward4.js';
 import { pickSlot, refuse, skipForeignNetns } from './common.js';
 import type { SocketLbFeatures } from './features.js';
 import type { ResolvedSocketLbOptions } from './options.js';
@@ -14,7 +16,9 @@ import type { ResolvedSocketLbOptions } from './options.js';
 export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendmsg6'>, o: ResolvedSocketLbOptions, f: SocketLbFeatures): void {
   skipForeignNetns(b, ctx, o);
   const proto = ctx.protocol;
-  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(1));
+  onlyTcpUdp(b, proto);
+  // A dual-stack socket dialling an IPv4 service: the IPv4 tables, on word 3.
+  if (o.ipv4) b.if(isV4Mapped(ctx.user_ip6), () => translate4(b, { protocol: proto, port: ctx.user_port, address: ctx.user_ip6.at(3) }, o, f));
   const key = b.local(ServiceKey6, { port: ctx.user_port, proto: proto.to(u8) });
   key.address.set(ctx.user_ip6);
 
@@ -68,4 +72,9 @@ export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendm
     });
   });
   refuse(b, f);
+}
+
+/** `::ffff:0:0/96`: an IPv4 address on an IPv6 socket. */
+export function isV4Mapped(ip: { at(i: 0 | 1 | 2 | 3): Value<'be32'> }): Cond {
+  return ip.at(0).eq(0).and(ip.at(1).eq(0)).and(ip.at(2).eq(0xffff));
 }

@@ -26,6 +26,7 @@ import { reverse4, reverse6 } from './reverse.js';
 export { SocketLbError, DEFAULT_NODE_PORT_RANGE, type SocketLbOptions, type ResolvedSocketLbOptions } from './options.js';
 export { socketLbFeatures, type SocketLbFeatures } from './features.js';
 export { ECONNREFUSED } from './common.js';
+export { localNodeAddresses, nodeAddressEntries, type NodeAddressEntry } from './node-addrs.js';
 
 /** cgroup hooks the socket LB attaches to (names `attachCgroup` takes). */
 export type SocketLbHook =
@@ -80,9 +81,9 @@ export function socketLbPrograms(options: SocketLbOptions = {}): SocketLb {
     { program: 'sock4_sendmsg', hook: 'sendmsg4', family: 4, attachType: 'CGROUP_UDP4_SENDMSG', make: () => program('cgroup/sendmsg4', 'sock4_sendmsg', (b, ctx) => forward4(b, ctx, o, f)) },
     { program: 'sock6_sendmsg', hook: 'sendmsg6', family: 6, attachType: 'CGROUP_UDP6_SENDMSG', make: () => program('cgroup/sendmsg6', 'sock6_sendmsg', (b, ctx) => forward6(b, ctx, o, f)) },
     { program: 'sock4_recvmsg', hook: 'recvmsg4', family: 4, attachType: 'CGROUP_UDP4_RECVMSG', make: () => program('cgroup/recvmsg4', 'sock4_recvmsg', (b, ctx) => reverse4(b, ctx)) },
-    { program: 'sock6_recvmsg', hook: 'recvmsg6', family: 6, attachType: 'CGROUP_UDP6_RECVMSG', make: () => program('cgroup/recvmsg6', 'sock6_recvmsg', (b, ctx) => reverse6(b, ctx)) },
+    { program: 'sock6_recvmsg', hook: 'recvmsg6', family: 6, attachType: 'CGROUP_UDP6_RECVMSG', make: () => program('cgroup/recvmsg6', 'sock6_recvmsg', (b, ctx) => reverse6(b, ctx, o.ipv4)) },
     { program: 'sock4_getpeer', hook: 'getpeername4', family: 4, attachType: 'CGROUP_INET4_GETPEERNAME', make: () => program('cgroup/getpeername4', 'sock4_getpeer', (b, ctx) => reverse4(b, ctx)) },
-    { program: 'sock6_getpeer', hook: 'getpeername6', family: 6, attachType: 'CGROUP_INET6_GETPEERNAME', make: () => program('cgroup/getpeername6', 'sock6_getpeer', (b, ctx) => reverse6(b, ctx)) },
+    { program: 'sock6_getpeer', hook: 'getpeername6', family: 6, attachType: 'CGROUP_INET6_GETPEERNAME', make: () => program('cgroup/getpeername6', 'sock6_getpeer', (b, ctx) => reverse6(b, ctx, o.ipv4)) },
     { program: 'sock_release', hook: 'sock_release', family: 0, attachType: 'CGROUP_INET_SOCK_RELEASE', make: () => program('cgroup/sock_release', 'sock_release', (b, ctx) => release(b, ctx, o)) },
   ];
 

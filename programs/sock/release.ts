@@ -15,8 +15,9 @@ const AF_INET6 = 10;
 /** The body of the sock_release program. */
 export function release(b: B, ctx: SockCtx<'sock_release'>, o: ResolvedSocketLbOptions): void {
   const cookie = b.socketCookie();
+  // IPv4 entries belong to IPv4 sockets and to dual-stack IPv6 sockets that dialled an IPv4-mapped service.
   if (o.ipv4)
-    b.if(ctx.family.eq(AF_INET), () =>
+    b.if(ctx.family.eq(AF_INET).or(ctx.family.eq(AF_INET6)), () =>
       b.lookup(sockBackend4, cookie).ifPresent((last) => {
         b.delete(sockRevNat4, b.local(SockRevNatKey4, { cookie, address: last.address, port: last.port }));
         b.delete(sockBackend4, cookie);

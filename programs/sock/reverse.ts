@@ -6,26 +6,34 @@
  * backend directly has no entry (its cookie was never recorded), so it is left
  * alone. The entry only counts while its service exists: the service's reverse-NAT
  * entry (by `revNatIndex`) must still name the same port and address (or the
- * wildcard, for NodePort frontends reached at a local address).
+ * wildcard, for NodePort frontends reached at a local address). IPv6 sockets with
+ * IPv4-mapped peers use the IPv4 entries.
  */
-import type { B, SockAddrCtx } from '../../dsl/program/index.js';
+import type { B, Place, SockAddrCtx } from '../../dsl/program/index.js';
+import { isV4Mapped } from './forward6.js';
 import { revNat4, revNat6, sockRevNat4, sockRevNat6 } from '../lb/maps.js';
 import { SockRevNatKey4, SockRevNatKey6 } from '../lb/schemas.js';
 
 /** The body of recvmsg4/getpeername4 (these hooks must return 1). */
 export function reverse4(b: B, ctx: SockAddrCtx<'recvmsg4'> | SockAddrCtx<'getpeername4'>): void {
-  const key = b.local(SockRevNatKey4, { cookie: b.socketCookie(), address: ctx.user_ip4, port: ctx.user_port });
+  restore4(b, ctx.user_ip4, ctx.user_port);
+}
+
+/** Restores the IPv4 frontend of (`address`, `port`) if this socket has one; ends the program. */
+function restore4(b: B, address: Place<'be32', 'ctx'>, port: Place<'be16', 'ctx'>): void {
+  const key = b.local(SockRevNatKey4, { cookie: b.socketCookie(), address, port });
   const frontend = b.lookup(sockRevNat4, key).orReturn(1);
   const service = b.lookup(revNat4, frontend.revNatIndex).orReturn(1);
   b.if(service.port.ne(frontend.port), () => b.return(1));
   b.if(service.address.ne(frontend.address).and(service.address.ne(0)), () => b.return(1));
-  ctx.user_ip4.set(frontend.address);
-  ctx.user_port.set(frontend.port);
+  address.set(frontend.address);
+  port.set(frontend.port);
   b.return(1);
 }
 
-/** The body of recvmsg6/getpeername6. */
-export function reverse6(b: B, ctx: SockAddrCtx<'recvmsg6'> | SockAddrCtx<'getpeername6'>): void {
+/** The body of recvmsg6/getpeername6 (`ipv4`: also IPv4-mapped peers of dual-stack sockets). */
+export function reverse6(b: B, ctx: SockAddrCtx<'recvmsg6'> | SockAddrCtx<'getpeername6'>, ipv4: boolean): void {
+  if (ipv4) b.if(isV4Mapped(ctx.user_ip6), () => restore4(b, ctx.user_ip6.at(3), ctx.user_port));
   const key = b.local(SockRevNatKey6, { cookie: b.socketCookie(), port: ctx.user_port });
   key.address.set(ctx.user_ip6);
   const frontend = b.lookup(sockRevNat6, key).orReturn(1);

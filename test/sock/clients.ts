@@ -60,7 +60,9 @@ setTimeout(done, 6000);
 const open = (then) => {
   sock = dgram.createSocket(family === '6' ? 'udp6' : 'udp4');
   sock.on('error', (e) => { out.push({ ok: false, code: e.code }); sock.close(); next(); });
-  if (mode === 'connected') sock.connect(Number(port), host, then); else sock.bind(0, then);
+  // A failed connect() is reported to its callback (not as an 'error' event).
+  const connected = (err) => { if (err) { out.push({ ok: false, code: err.code }); next(); } else then(); };
+  if (mode === 'connected') sock.connect(Number(port), host, connected); else sock.bind(0, then);
 };
 const exchange = () => {
   const i = out.length;
@@ -73,11 +75,70 @@ const exchange = () => {
     next();
   });
   const msg = Buffer.from('ping-' + i);
-  if (mode === 'connected') sock.send(msg); else sock.send(msg, Number(port), host);
+  const sent = (err) => {
+    if (!err) return;
+    clearTimeout(timer);
+    sock.removeAllListeners('message');
+    out.push({ ok: false, code: err.code });
+    next();
+  };
+  if (mode === 'connected') sock.send(msg, sent); else sock.send(msg, Number(port), host, sent);
 };
 const next = () => {
   if (out.length >= Number(count)) return done();
   if (perSocket === 'fresh') { try { sock.close(); } catch {} open(exchange); } else exchange();
 };
 open(exchange);
+`;
+
+/** What {@link HOLD_CLIENT} reports once its socket has talked to the service. */
+export interface HoldResult {
+  readonly ok: boolean;
+  readonly data?: string;
+  readonly code?: string;
+}
+
+/**
+ * argv: proto(tcp|udp) host port → one exchange over one socket, prints a
+ * `HoldResult`, then keeps the socket open until stdin ends (bounded to 10 s).
+ */
+export const HOLD_CLIENT = `
+const net = require('node:net');
+const dgram = require('node:dgram');
+const [proto, host, port] = process.argv.slice(1);
+const report = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+let sock;
+const quit = () => { try { proto === 'tcp' ? sock.destroy() : sock.close(); } catch {} setTimeout(() => process.exit(0), 50); };
+process.stdin.on('end', quit);
+process.stdin.resume();
+setTimeout(quit, 10000);
+if (proto === 'tcp') {
+  // Half-open: the backend closes its side after answering; this socket stays open until told.
+  sock = net.connect({ host, port: Number(port), allowHalfOpen: true });
+  sock.once('data', (d) => report({ ok: true, data: d.toString() }));
+  sock.on('error', (e) => report({ ok: false, code: e.code }));
+} else {
+  sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  sock.once('message', (m) => report({ ok: true, data: m.toString() }));
+  sock.on('error', (e) => report({ ok: false, code: e.code }));
+  sock.send(Buffer.from('hold'), Number(port), host);
+}
+`;
+
+/**
+ * argv: listenPort host port → listens on 127.0.0.1:listenPort (answering
+ * `listener <port>`), connects to host:port once, prints a `TcpResult`.
+ */
+export const LISTEN_AND_CONNECT = `
+const net = require('node:net');
+const [listenPort, host, port] = process.argv.slice(1);
+const out = (o) => { process.stdout.write(JSON.stringify(o) + '\\n'); process.exit(0); };
+setTimeout(() => out({ ok: false, code: 'TIMEOUT' }), 4000);
+net.createServer((s) => s.end('listener ' + listenPort)).listen(Number(listenPort), '127.0.0.1', () => {
+  const c = net.connect({ host, port: Number(port) });
+  let data = '';
+  c.on('data', (d) => (data += d));
+  c.on('end', () => out({ ok: true, data, peer: c.remoteAddress + ':' + c.remotePort }));
+  c.on('error', (e) => out({ ok: false, code: e.code }));
+});
 `;

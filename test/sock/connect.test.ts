@@ -45,6 +45,13 @@ describe.skipIf(!need({ kernel: true }))('socket LB: TCP connect to a ClusterIP'
     expect(new Set(r.map((x) => x.peer))).toEqual(new Set([`${VIP6}:80`]));
   });
 
+  it('dual-stack: an IPv6 socket dialling the IPv4-mapped VIP reaches both IPv4 backends', async () => {
+    const r = await lab.client<TcpResult[]>(TCP_CLIENT, [`::ffff:${VIP4}`, 80, CONNECTIONS]);
+    expect(r.filter((x) => !x.ok)).toEqual([]);
+    expect(new Set(r.map((x) => x.data))).toEqual(new Set(lab.backends4.map((a) => `backend ${a}`)));
+    expect(new Set(r.map((x) => x.peer))).toEqual(new Set([`::ffff:${VIP4}:80`]));
+  });
+
   it('a connection straight to a backend is not rewritten (peer stays the backend)', async () => {
     const [b4] = lab.backends4;
     const r = await lab.client<TcpResult[]>(TCP_CLIENT, [b4, BACKEND_PORT.tcp, 3]);

@@ -4,7 +4,8 @@
  * the shared schema codecs (the real service manager is programs/lb/manager.ts).
  */
 import type { LoadedObject } from '../../loader/index.js';
-import { ipv4, ipv6, u16, u32, u64, u8 } from '../../dsl/types/index.js';
+import { u16, u32, u64 } from '../../dsl/types/index.js';
+import { nodeAddressEntries } from '../../programs/sock/index.js';
 import {
   Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6, SockBackend4, SockRevNat4, SockRevNatKey4,
   IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_NODEPORT,
@@ -48,8 +49,7 @@ export function fillService(obj: LoadedObject, s: TestService): void {
 
 /** Marks `address` as one of the node's own addresses (lb4_node_addrs / lb6_node_addrs). */
 export function addNodeAddress(obj: LoadedObject, address: string): void {
-  const v6 = address.includes(':');
-  obj.map(v6 ? 'lb6_node_addrs' : 'lb4_node_addrs').set(raw(v6 ? ipv6.encode(address) : ipv4.encode(address)), raw(u8.encode(1)));
+  for (const e of nodeAddressEntries([address])) obj.map(e.map).set(raw(e.key), raw(e.value));
 }
 
 /** One decoded IPv4 socket reverse-NAT entry. */

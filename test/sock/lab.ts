@@ -7,12 +7,13 @@
  * Everything goes in `close()`.
  */
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { loadObject, type LoadedObject } from '../../loader/index.js';
 import { attachCgroup, BpfLink, type CgroupLegacyAttachment } from '../../loader/links/index.js';
 import { compileSocketLb, type SocketLb, type SocketLbOptions } from '../../programs/sock/index.js';
 import { createPinDir, type PinDir } from '../support/bpffs.js';
 import { createTestCgroup, runInCgroup, type TestCgroup } from '../support/cgroup.js';
-import { createNetnsPair, ip, runBounded, type NetnsPair } from '../support/netns.js';
+import { createNetnsPair, ip, nsExec, runBounded, type NetnsPair } from '../support/netns.js';
 
 /** Ports the backend server listens on (each backend address). */
 export const BACKEND_PORT = { tcp: 8080, udp: 8053, dns: 5353 } as const;
@@ -63,6 +64,12 @@ export interface SockLab {
   readonly client6: string;
   /** Runs a Node script in the client namespace, inside the test cgroup; parses its last JSON line. */
   client<T>(script: string, args: readonly (string | number)[], timeoutMs?: number): Promise<T>;
+  /**
+   * Starts a Node script in the client namespace inside the test cgroup and
+   * resolves with its first JSON line; `end()` closes its stdin (the script exits
+   * then) and waits for it.
+   */
+  start<T>(script: string, args: readonly (string | number)[]): Promise<{ first: T; end(): Promise<void> }>;
   /** Runs a command (e.g. dig) in the client namespace inside the test cgroup. */
   run(argv: readonly string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): void;
@@ -74,11 +81,19 @@ export interface SockLabOptions extends SocketLbOptions {
   readonly subnet: number;
   /** Attach the programs (default true). */
   readonly attach?: boolean;
+  /** Host-namespace-only mode with the client namespace as the "host" (its SO_NETNS_COOKIE as hostNetnsCookie). */
+  readonly clientIsHost?: boolean;
+}
+
+/** SO_NETNS_COOKIE (5.14) of a socket in namespace `ns`, read with Python's getsockopt. */
+export function netnsCookie(ns: string): bigint {
+  const out = nsExec(ns, 'python3', '-c', 'import socket,struct; s=socket.socket(); print(struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])');
+  return BigInt(out.trim());
 }
 
 /** Builds the lab (cleaning up what it made if a step fails). */
 export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
-  const { subnet, attach = true, ...lbOptions } = o;
+  const { subnet, attach = true, clientIsHost = false, ...options } = o;
   const undo: (() => void)[] = [];
   const close = () => {
     for (const u of undo.reverse()) {
@@ -103,6 +118,7 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     undo.push(() => cgroup.cleanup());
     const pins = createPinDir('socklb');
     undo.push(() => pins.cleanup());
+    const lbOptions: SocketLbOptions = clientIsHost ? { ...options, hostNamespaceOnly: true, hostNetnsCookie: netnsCookie(net.a) } : options;
     const { elf, lb } = compileSocketLb(lbOptions);
     const obj = loadObject(elf, { objectName: 'socklb', pinRoot: pins.path });
     undo.push(() => obj.close());
@@ -116,9 +132,23 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     undo.push(() => stopServer(server));
 
     const run = (argv: readonly string[], timeoutMs = 8000) => runInCgroup(cgroup.path, argv, { netns: net.a, timeoutMs });
+    const start = async <T,>(script: string, args: readonly (string | number)[]) => {
+      let first!: (v: T) => void;
+      const got = new Promise<T>((r) => (first = r));
+      let buf = '';
+      const argv = ['sh', '-c', 'echo $$ > "$0" && exec "$@"', join(cgroup.path, 'cgroup.procs'), 'ip', 'netns', 'exec', net.a, process.execPath, '-e', script, ...args.map(String)];
+      const child = runBounded(argv, 15_000, (c) => {
+        buf += c;
+        const line = buf.split('\n').find((l) => l.startsWith('{'));
+        if (line) first(JSON.parse(line) as T);
+      });
+      const r = await Promise.race([got, child.then((x) => { throw new Error(`client exited before its result (code ${x.code}): ${x.stderr}`); })]);
+      return { first: r, end: async () => { child.child.stdin!.end(); await child; } };
+    };
     return {
       net, cgroup, pins, lb, obj, backends4, backends6, client4: net.addrA, client6,
       run,
+      start,
       async client<T>(script: string, args: readonly (string | number)[], timeoutMs = 8000): Promise<T> {
         const r = await run([process.execPath, '-e', script, ...args.map(String)], timeoutMs);
         const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{') || l.startsWith('[')).pop();

@@ -1,0 +1,37 @@
+/**
+ * Incremental Internet checksum arithmetic done in BPF code (RFC 1624,
+ * HC' = ~(~HC + ~m + m')), for checksums the kernel helpers cannot reach: the
+ * IP and UDP checksums inside an ICMP error's embedded packet, which are plain
+ * bytes of the ICMP payload.
+ */
+import type { Int, Value } from '../../dsl/program/index.js';
+import { be16, u16, u32 } from '../../dsl/types/index.js';
+import type { AddrView, Family } from './parse-family.js';
+
+/** The 16-bit words of an address of family F as host-order u32 values. */
+export function addrWords(F: Family, a: AddrView): Int<'u32'>[] {
+  if (!F.v6) {
+    const v: Int<'u32'> = a.get().to(u32);
+    return [v.shr(16), v.and(0xffff)];
+  }
+  return Array.from({ length: 8 }, (_, i) => a.half(i).to(u16).to(u32) as Int<'u32'>);
+}
+
+/** A be16 field as a host-order u32 word. */
+export function word16(v: Value<'be16'>): Int<'u32'> {
+  return v.to(u16).to(u32);
+}
+
+/**
+ * The checksum `check` after the 16-bit words `from` were replaced by `to`
+ * (host-order u32 words, same count), as a be16.
+ */
+export function csumReplaced(check: Value<'be16'>, from: readonly Int<'u32'>[], to: readonly Int<'u32'>[]): Value<'be16'> {
+  let acc = word16(check).xor(0xffff);
+  from.forEach((f, i) => {
+    acc = acc.add(f.xor(0xffff)).add(to[i]!);
+  });
+  const once = acc.and(0xffff).add(acc.shr(16));
+  const twice = once.and(0xffff).add(once.shr(16));
+  return twice.xor(0xffff).and(0xffff).to(u16).to(be16);
+}

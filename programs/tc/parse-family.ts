@@ -1,0 +1,143 @@
+/**
+ * What differs between IPv4 and IPv6 in the tc datapath, as one build-time
+ * description per family: header offsets, the conntrack and service tables, the
+ * address schema and how addresses compare. The datapath code is written once
+ * against a `Family` and emitted for both.
+ *
+ * Views of addresses are typed loosely here (`AddrView`): an IPv4 address is a
+ * be32 place, an IPv6 address a 16-byte view; both copy with `.set(other)`.
+ */
+import type { B, Cond, MapDef } from '../../dsl/program/index.js';
+import { ipv4, ipv6, type AnySchema } from '../../dsl/types/index.js';
+import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
+import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
+import { ct4, ct6 } from './conntrack-maps.js';
+import { CtKey4, CtKey6 } from './conntrack-schemas.js';
+import {
+  ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_TIME_EXCEED,
+  IPV4_HLEN, IPV6_HLEN, PROTO_ICMP, PROTO_ICMPV6,
+} from './parse-headers.js';
+
+/** An address place/view of either family (be32 place or 16-byte IPv6 view). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AddrView = any;
+/** A stack/map view of a struct of either family (conntrack key, backend, …). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FamilyView = any;
+/** A map of either family. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FamilyMap = MapDef<any, any, 'hash'>;
+
+/** Build-time description of one address family. */
+export interface Family {
+  readonly name: 'ipv4' | 'ipv6';
+  readonly v6: boolean;
+  /** EtherType. */
+  readonly ethProto: number;
+  /** Address size in bytes. */
+  readonly addrSize: 4 | 16;
+  /** Offsets in the packet (Ethernet at 0). */
+  readonly saddrOff: number;
+  readonly daddrOff: number;
+  /** IPv4 header checksum offset; undefined for IPv6 (no header checksum). */
+  readonly ipCsumOff: number | undefined;
+  /** Where the L4 header starts (no IPv4 options, no IPv6 extension headers). */
+  readonly l4Off: number;
+  /** IP header length. */
+  readonly ipHlen: number;
+  /** ICMP protocol number of the family and its error types translated through NAT. */
+  readonly icmpProto: number;
+  readonly icmpErrorTypes: readonly [number, number];
+  /** Address schema (ipv4 / ipv6). */
+  readonly addr: AnySchema;
+  readonly ctKey: AnySchema;
+  readonly serviceKey: AnySchema;
+  readonly backend: AnySchema;
+  readonly revNat: AnySchema;
+  readonly ctMap: FamilyMap;
+  readonly servicesMap: FamilyMap;
+  readonly backendsMap: FamilyMap;
+  readonly revNatMap: FamilyMap;
+  /**
+   * Source address a hairpin flow (a pod reaching its own service and picked as
+   * its backend) is rewritten to, so the pod accepts the packet from "someone else".
+   */
+  readonly loopback: string;
+  /** Copies address `src` into `dst`. */
+  copyAddr(dst: AddrView, src: AddrView): void;
+  /** Whether two addresses are equal. */
+  addrEq(b: B, x: AddrView, y: AddrView): Cond;
+  /** A stack local holding the constant address `text`. */
+  addrConst(b: B, text: string): AddrView;
+}
+
+/** Dotted-quad text → host-order number. */
+function ipv4Number(text: string): number {
+  const parts = text.split('.').map(Number);
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+/** Hairpin source address for IPv4 (link-local, never a pod's). */
+export const HAIRPIN_IPV4 = '169.254.42.1';
+/** Hairpin source address for IPv6. */
+export const HAIRPIN_IPV6 = 'fd00::a9fe:2a01';
+
+/** IPv4. */
+export const IPV4: Family = Object.freeze({
+  name: 'ipv4',
+  v6: false,
+  ethProto: ETH_P_IP,
+  addrSize: 4,
+  saddrOff: ETH_HLEN + 12,
+  daddrOff: ETH_HLEN + 16,
+  ipCsumOff: ETH_HLEN + 10,
+  l4Off: ETH_HLEN + IPV4_HLEN,
+  ipHlen: IPV4_HLEN,
+  icmpProto: PROTO_ICMP,
+  icmpErrorTypes: [ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED] as const,
+  addr: ipv4,
+  ctKey: CtKey4,
+  serviceKey: ServiceKey4,
+  backend: Backend4,
+  revNat: RevNat4,
+  ctMap: ct4,
+  servicesMap: services4,
+  backendsMap: backends4,
+  revNatMap: revNat4,
+  loopback: HAIRPIN_IPV4,
+  copyAddr: (dst: AddrView, src: AddrView) => dst.set(src),
+  addrEq: (_b: B, x: AddrView, y: AddrView) => x.eq(y),
+  addrConst: (b: B, text: string) => b.local(ipv4, ipv4Number(text)),
+});
+
+/** IPv6. */
+export const IPV6: Family = Object.freeze({
+  name: 'ipv6',
+  v6: true,
+  ethProto: ETH_P_IPV6,
+  addrSize: 16,
+  saddrOff: ETH_HLEN + 8,
+  daddrOff: ETH_HLEN + 24,
+  ipCsumOff: undefined,
+  l4Off: ETH_HLEN + IPV6_HLEN,
+  ipHlen: IPV6_HLEN,
+  icmpProto: PROTO_ICMPV6,
+  icmpErrorTypes: [ICMPV6_DEST_UNREACH, ICMPV6_TIME_EXCEED] as const,
+  addr: ipv6,
+  ctKey: CtKey6,
+  serviceKey: ServiceKey6,
+  backend: Backend6,
+  revNat: RevNat6,
+  ctMap: ct6,
+  servicesMap: services6,
+  backendsMap: backends6,
+  revNatMap: revNat6,
+  loopback: HAIRPIN_IPV6,
+  copyAddr: (dst: AddrView, src: AddrView) => dst.set(src),
+  addrEq: (_b: B, x: AddrView, y: AddrView) =>
+    x.word(0).eq(y.word(0)).and(() => x.word(1).eq(y.word(1))).and(() => x.word(2).eq(y.word(2))).and(() => x.word(3).eq(y.word(3))),
+  addrConst: (b: B, text: string) => b.local(ipv6, text),
+});
+
+/** Both families, IPv4 first. */
+export const FAMILIES: readonly Family[] = [IPV4, IPV6];
