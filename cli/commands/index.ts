@@ -17,6 +17,7 @@ const loaders: Record<string, () => Promise<RegisterCommand>> = {
   dump: async () => (await import('./dump.js')).registerDump,
   demo: async () => (await import('./demo.js')).registerDemo,
   probe: async () => (await import('./probe.js')).registerProbe,
+  agent: async () => (await import('./agent.js')).registerAgent,
   attach: async () => (await import('./attach.js')).registerAttach,
   btf: async () => (await import('./btf.js')).registerBtf,
   map: async () => (await import('./map.js')).registerMap,
