@@ -232,14 +232,11 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
   let active = 0;
   for (const b of want.backends) if (!b.terminating) active++;
   if (fe.count !== active || fe.flags !== flags || fe.revNatIndex !== prev.revNatIndex || fe.backendId !== 0 || fe.flags2 !== 0 || prev.count !== active) return false;
-  const byKey = new Map<string, { id: number; terminating: boolean }>();
-  for (const b of want.backends) byKey.set(b.key, { id: 0, terminating: b.terminating });
+  const byKey = new Map<string, NormalizedBackend>();
+  for (const b of want.backends) byKey.set(b.key, b);
   for (const b of prev.backends.values()) {
     const w = byKey.get(b.key);
-    if (!w) return false;
-    w.id = b.id;
-    const bv = enc.decodeBackendValue(b.bytes);
-    if (bv.proto !== want.proto || bv.flags !== (w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+    if (!w || !enc.backendIs(b.bytes, w.bytes, w.port, want.proto, w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
   }
   const seen = new Set<number>();
   for (const [p, s] of prev.slots) {
@@ -250,6 +247,5 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
     const sv = enc.decodeServiceValue(s.bytes);
     if (sv.count !== active || sv.revNatIndex !== prev.revNatIndex || sv.flags !== flags || sv.flags2 !== 0) return false;
   }
-  const rn = enc.decodeRevNatValue(prev.revNatBytes);
-  return rn.address === want.address && rn.port === want.port;
+  return enc.revNatIs(prev.revNatBytes, want.addressBytes, want.port);
 }

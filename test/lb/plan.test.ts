@@ -132,6 +132,28 @@ describe('cost of one change', () => {
   });
 });
 
+describe('unchanged detection', () => {
+  it('rewrites exactly the entries whose bytes differ from what the spec means', () => {
+    const maps = memoryMaps();
+    const spec: ServiceSpec = { frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [{ address: '10.244.0.1', port: 80 }, { address: '10.244.0.2', port: 80, terminating: true }] };
+    ServiceManager.fromMaps(maps).upsertService(spec);
+    // Damage one byte per table: a backend's flags, the reverse-NAT padding, a slot's flags2.
+    const damage = (t: ServiceTable, pick: (k: Uint8Array, v: Uint8Array) => boolean, at: number) => {
+      const [k, v] = [...t.entries()].find(([k, v]) => pick(k, v))!;
+      const bad = v.slice();
+      bad[at] ^= 1;
+      t.update(k, bad);
+    };
+    damage(maps.backends4, (k) => k[0] === 2, 7);
+    damage(maps.revNat4, () => true, 7);
+    damage(maps.services4, (k) => k[6] === 1, 9);
+    const m = ServiceManager.fromMaps(maps);
+    expect(m.upsertService(spec)).toMatchObject({ change: 'updated', writes: 3 });
+    expect(m.upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
+    expect(ServiceManager.fromMaps(maps).upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
+  });
+});
+
 describe('entry encoders', () => {
   it('give the same bytes as the shared schemas', () => {
     const random = rng(3);
