@@ -60,6 +60,8 @@ export interface FamilyEntries {
   decodeRevNatValue(bytes: Uint8Array): RevNatFields;
   /** Whether backend value bytes hold exactly these fields (no decode, no allocation). */
   backendIs(bytes: Uint8Array, address: Uint8Array, port: number, proto: number, flags: number): boolean;
+  /** Whether services value bytes hold exactly these fields (flags2 and padding zero). */
+  serviceIs(bytes: Uint8Array, backendId: number, count: number, revNatIndex: number, flags: number): boolean;
   /** Whether reverse-NAT value bytes hold exactly this frontend. */
   revNatIs(bytes: Uint8Array, address: Uint8Array, port: number): boolean;
   /** Byte sizes the maps must have. */
@@ -151,6 +153,12 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     },
     decodeRevNatValue(bytes) {
       return { address: text(bytes, r.address), port: get16be(bytes, r.port) };
+    },
+    serviceIs(bytes, backendId, count, revNatIndex, flags) {
+      if (bytes.length !== ServiceEntry.size || get32le(bytes, v.backendId) !== backendId || get16le(bytes, v.count) !== count) return false;
+      if (get16le(bytes, v.revNatIndex) !== revNatIndex || bytes[v.flags] !== flags || bytes[v.flags2] !== 0) return false;
+      for (let i = v.flags2 + 1; i < ServiceEntry.size; i++) if (bytes[i] !== 0) return false;
+      return true;
     },
     backendIs(bytes, address, port, proto, flags) {
       return sameAt(bytes, b.address, address) && get16be(bytes, b.port) === port && bytes[b.proto] === proto && bytes[b.flags] === flags && bytes.length === backend.size;

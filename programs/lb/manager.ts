@@ -328,6 +328,10 @@ export class ServiceManager implements Disposable {
     // Commit the new state; ids are returned only now, so none is reused within the request.
     const report = { added: [] as string[], updated: [] as string[], removed: [] as string[], unchanged: 0, writes };
     for (const p of plans) {
+      if (p.kind === 'unchanged') {
+        report.unchanged++;
+        continue;
+      }
       const f = this.#family(p.family);
       const before = this.#services.get(p.id);
       if (before) for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] -= entriesOf(before)[t];
@@ -337,8 +341,7 @@ export class ServiceManager implements Disposable {
       } else this.#services.delete(p.id);
       for (const id of p.releasedBackendIds) f.backendIds.release(id);
       if (p.releasedRevNat !== undefined) f.revNatIndexes.release(p.releasedRevNat);
-      if (p.kind === 'unchanged') report.unchanged++;
-      else report[p.kind].push(p.id);
+      report[p.kind].push(p.id);
     }
     return report;
   }
