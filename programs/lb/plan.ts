@@ -104,9 +104,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const oldCount = prev?.count ?? 0;
 
   const prevByKey = new Map<string, BackendState>();
-  for (const b of prev?.backends.values() ?? []) prevByKey.set(b.key, b);
   const prevPos = new Map<string, number>();
-  for (const [p, s] of prev?.slots ?? []) prevPos.set(prev!.backends.get(s.backendId)!.key, p);
+  if (prev) {
+    for (const b of prev.backends.values()) prevByKey.set(b.key, b);
+    for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
+  }
 
   // 1. Backend entries.
   const backends = new Map<number, BackendState>();
