@@ -135,6 +135,40 @@ describe('cost of one change', () => {
   });
 });
 
+describe('families and handles', () => {
+  it('a manager with IPv4 maps only refuses IPv6 services, and maps come per family', () => {
+    const all = memoryMaps();
+    const m = ServiceManager.fromMaps({ services4: all.services4, backends4: all.backends4, revNat4: all.revNat4 });
+    expect(m.families).toEqual(['ipv4']);
+    let err: unknown;
+    try {
+      m.sync([{ frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [] }, { frontend: { address: 'fd00::1', port: 80, protocol: 'TCP' }, backends: [] }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ServiceError);
+    expect((err as ServiceError).code).toBe('LB_FAMILY_UNAVAILABLE');
+    expect((err as ServiceError).path).toBe('upsert[1].frontend');
+    expect(all.services4.size).toBe(0);
+    expect(() => ServiceManager.fromMaps({ services6: all.services6 })).toThrow(/ipv6 maps come together/);
+    expect(() => ServiceManager.fromMaps({})).toThrow(/no service maps given/);
+    expect(() => ServiceManager.fromMaps({ services4: all.backends4, backends4: all.backends4, revNat4: all.revNat4 })).toThrow(/services4 \(map "lb4_backends"\) has 4-byte keys/);
+    expect(() => ServiceManager.fromMaps(all, { maxBackendsPerService: 70000 })).toThrow(ServiceError);
+  });
+
+  it('usage reports the entries held per map', () => {
+    const all = memoryMaps();
+    const m = ServiceManager.fromMaps(all);
+    m.upsertService({ frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [{ address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 1, terminating: true }] });
+    expect(m.usage().filter((u) => u.entries > 0)).toEqual([
+      { name: 'lb4_services', entries: 3, maxEntries: 65536 },
+      { name: 'lb4_backends', entries: 2, maxEntries: 65536 },
+      { name: 'lb4_reverse_nat', entries: 1, maxEntries: 65536 },
+    ]);
+    expect(m.usage().map((u) => u.entries)).toEqual([all.services4.size, all.backends4.size, all.revNat4.size, 0, 0, 0]);
+  });
+});
+
 describe('unchanged detection', () => {
   it('rewrites exactly the entries whose bytes differ from what the spec means', () => {
     const maps = memoryMaps();
