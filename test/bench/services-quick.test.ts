@@ -72,5 +72,5 @@ describe('bench:services --quick', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  });
+  }, 150_000);
 });
