@@ -11,6 +11,8 @@
  * source rewritten to the family's loopback address and the packet goes back
  * out of the interface it came from. ICMP errors about a DNATed flow are
  * translated (clusterip-icmp.ts). Everything else passes untouched.
+ * Its to-pod half, `tc_clusterip_to_pod` (clusterip-to-pod.ts), goes on the
+ * veth's egress for replies from remote backends and ingress accounting.
  */
 import { program, type B, type TcCtx } from '../../dsl/program/index.js';
 import { u8, u16 } from '../../dsl/types/index.js';
@@ -61,10 +63,12 @@ function clusterIp(F: Family, b: B, ctx: TcCtx): void {
   b.return(TC_ACT_OK);
 }
 
-/** Pod-side ClusterIP tc program (attach at tc ingress of a pod's host-side veth). */
+/** Pod-side ClusterIP tc program (attach at tc ingress of a pod's host-side veth: packets from the pod). */
 export const tcClusterIp = program('tc', 'tc_clusterip', (b, ctx) => {
   const eth = b.parse(EthHdr, 0).orReturn(TC_ACT_OK);
   const proto = eth.proto.get();
   for (const F of FAMILIES) b.if(proto.eq(F.ethProto), () => clusterIp(F, b, ctx));
   b.return(TC_ACT_OK);
 });
+
+export { tcClusterIpToPod } from './clusterip-to-pod.js';
