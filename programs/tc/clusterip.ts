@@ -23,7 +23,7 @@ import { ctCreate, ctLookup, ctStore, nowSeconds, type CtPacket } from './conntr
 import { dropWith, TC_ACT_OK } from './conntrack-drops.js';
 import { DROP_CT_CREATE } from './conntrack-maps.js';
 import { CT_F_LB_LOOPBACK, CT_OUT, CT_RELATED } from './conntrack-schemas.js';
-import { l4CsumOf, natAddr, natPort } from './nat.js';
+import { l4CsumOf, natAddr, natPort, swapMacs } from './nat.js';
 import { FAMILIES, type Family } from './parse-family.js';
 import { parsePacket, PKT_ICMP_ERROR } from './parse.js';
 import { EthHdr } from './parse-headers.js';
@@ -59,7 +59,10 @@ function clusterIp(F: Family, b: B, ctx: TcCtx): void {
     ctStore(b, F.ctMap, tuple, created.entry);
     tuple.flags.set(CT_OUT);
   });
-  b.if(hairpin.ne(0), () => b.return(b.redirect(ctx.ifindex, 0)));
+  b.if(hairpin.ne(0), () => {
+    swapMacs(b);
+    b.return(b.redirect(ctx.ifindex, 0));
+  });
   b.return(TC_ACT_OK);
 }
 
