@@ -8,8 +8,9 @@
  * new bytes are written with `skb_store_bytes` afterwards.
  */
 import type { B, Int, Value, View } from '../../dsl/program/index.js';
-import { ipv4, ipv6, be16, u8, u32 } from '../../dsl/types/index.js';
+import { array, ipv4, ipv6, be16, struct, u8, u32 } from '../../dsl/types/index.js';
 import type { AddrView, Family } from './parse-family.js';
+import { TC_ACT_OK } from './conntrack-drops.js';
 import { PROTO_UDP, TCP_CSUM_OFF, UDP_CSUM_OFF } from './parse-headers.js';
 
 /** BPF_F_PSEUDO_HDR: the changed field is part of the pseudo header. */
@@ -73,4 +74,21 @@ export function natPort(b: B, l4: L4Csum, portOff: number, from: Value<'be16'>, 
   const bytes = b.local(be16);
   bytes.set(to);
   b.skbStoreBytes(portOff, bytes, 2);
+}
+
+/** The two MAC addresses at the start of an Ethernet header. */
+const EthAddrs = struct('tc_eth_addrs', { dst: array(u8, 6), src: array(u8, 6) });
+
+/**
+ * Swaps the Ethernet destination and source, for a packet sent back out of the
+ * interface it came in on (hairpin): it was addressed to this side of the link,
+ * and the other side only accepts frames addressed to itself.
+ */
+export function swapMacs(b: B): void {
+  const before = b.local(EthAddrs);
+  b.if(b.skbLoadBytes(0, before).ne(0), () => b.return(TC_ACT_OK));
+  const after = b.local(EthAddrs);
+  after.dst.set(before.src);
+  after.src.set(before.dst);
+  b.skbStoreBytes(0, after);
 }

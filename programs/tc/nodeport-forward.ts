@@ -12,9 +12,9 @@
  */
 import type { B, Int } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
-import { u16, u32, u8 } from '../../dsl/types/index.js';
+import { u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import {
-  BACKEND_FLAG_LOCAL, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
+  BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
 } from '../lb/schemas.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
@@ -23,7 +23,7 @@ import { NP_FLOW_LOCAL, NpDrop } from './nodeport-schemas.js';
 import { setEntry, setKey, type Scratch } from './nodeport-scratch.js';
 import { drop, fibRedirect } from './fib-redirect.js';
 import { allocateSnatPort, SnatResult } from './snat-alloc.js';
-import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_NO_SNAT } from './snat-schemas.js';
+import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_NO_SNAT, SNAT_LIFETIME_OTHER_NS, SNAT_LIFETIME_TCP_NS } from './snat-schemas.js';
 import { loose } from './nodeport-loose.js';
 
 /** Picks a backend for a new flow into `flow` (stack), or returns from the program. */
@@ -86,17 +86,21 @@ function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: 
   const { cfg, keyA: fwdKey, entryA: fwd, keyB: revKey, entryB: rev } = s;
   setKey(fwdKey, ip.saddr, flow.backendAddr, ports.sport, flow.backendPort, pkt.proto, SNAT_DIR_OUT);
   const have = b.let(u8, 0);
+  const now = b.ktimeGetNs();
   loose(b).lookup(fam.snat, fwdKey).ifPresent((e) => {
     fwd.set(e);
+    e.seen.set(now);
     have.set(1);
   });
   b.if(have.eq(0), () => {
     // The forward entry's port and the reverse key's dport are set per candidate.
-    setEntry(fwd, flow.created, cfg.nodeIp, 0, 0, 0);
+    setEntry(fwd, now, cfg.nodeIp, 0, 0, 0);
     setKey(revKey, flow.backendAddr, cfg.nodeIp, flow.backendPort, 0, pkt.proto, SNAT_DIR_IN);
-    setEntry(rev, flow.created, ip.saddr, ports.sport, flow.revNatIndex, 0);
+    setEntry(rev, now, ip.saddr, ports.sport, flow.revNatIndex, 0);
+    const lifetime = b.let(u64, SNAT_LIFETIME_OTHER_NS);
+    b.if(pkt.proto.eq(IPPROTO_TCP), () => lifetime.set(SNAT_LIFETIME_TCP_NS));
     const { result } = allocateSnatPort(b, {
-      map: fam.snat, fwdKey, fwdEntry: fwd, revKey, revEntry: rev, idx: s.idx,
+      map: fam.snat, fwdKey, fwdEntry: fwd, revKey, revEntry: rev, idx: s.idx, staleKey: loose(b).local(fam.SnatKey), now, lifetime,
       origPort: ports.sport.to(u16).to(u32), min: cfg.portMin.to(u32), max: cfg.portMax.to(u32),
     });
     b.if(result.ne(SnatResult.OK), () => drop(b, s, NpDrop.SNAT_EXHAUSTED));

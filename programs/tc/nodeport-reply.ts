@@ -27,8 +27,10 @@ export function replyPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Sc
   const { keyA: key, entryA: entry } = s;
   setKey(key, ip.saddr, ip.daddr, ports.sport, ports.dport, pkt.proto, SNAT_DIR_IN);
   const found = b.let(u8, 0);
+  const now = b.ktimeGetNs();
   loose(b).lookup(fam.snat, key).ifPresent((e) => {
     entry.set(e);
+    e.seen.set(now);
     found.set(1);
   });
   b.if(found.ne(0), () => {

@@ -51,8 +51,8 @@ export function setKey(key: AnyPlace, saddr: AnyPlace, daddr: AnyPlace, sport: A
 }
 
 /** Fills a SNAT entry (every field). */
-export function setEntry(e: AnyPlace, created: AnyPlace, addr: AnyPlace, port: AnyPlace, revNatIndex: AnyPlace, flags: number): void {
-  e.created.set(created);
+export function setEntry(e: AnyPlace, seen: AnyPlace, addr: AnyPlace, port: AnyPlace, revNatIndex: AnyPlace, flags: number): void {
+  e.seen.set(seen);
   e.addr.set(addr);
   e.port.set(port);
   e.revNatIndex.set(revNatIndex);

@@ -4,14 +4,18 @@
  * a golden-ratio multiply, then random ports. A candidate is claimed by
  * inserting the reverse entry with BPF_NOEXIST (the insert is the atomic "is it
  * free?"), then the forward entry, also NOEXIST; if that second insert fails
- * the reverse entry is deleted again (rollback). The search is one `b.loop`: a
+ * the reverse entry is deleted again (rollback). A candidate held by a flow
+ * idle longer than its lifetime (SNAT_LIFETIME_*: the reverse entry and, for
+ * a translated flow, its forward partner) is reclaimed: both entries are
+ * deleted and the same port is tried again. The search is one `b.loop`: a
  * real bounded loop on kernels that verify them (5.3+), unrolled before that,
  * from this same source. Every allocation is counted in the retry histogram.
  */
 import type { B, Int } from '../../dsl/program/index.js';
-import { be16, u16, u32 } from '../../dsl/types/index.js';
+import { be16, u16, u32, u8 } from '../../dsl/types/index.js';
+import { setKey } from './nodeport-scratch.js';
 import { snatRetries } from './snat-maps.js';
-import { SNAT_GOLDEN, SNAT_HASHED_TRIES, SNAT_HIST_FAILED, SNAT_HIST_ROLLBACK, SNAT_TRIES } from './snat-schemas.js';
+import { SNAT_DIR_OUT, SNAT_GOLDEN, SNAT_HASHED_TRIES, SNAT_HIST_FAILED, SNAT_HIST_RECLAIMED, SNAT_HIST_ROLLBACK, SNAT_TRIES } from './snat-schemas.js';
 import { loose } from './nodeport-loose.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -33,6 +37,12 @@ export interface SnatClaim {
   readonly max: Int<'u32'>;
   /** A u32 on the stack for the histogram key. */
   readonly idx: any;
+  /** A spare key on the stack (for a stale flow's forward entry). */
+  readonly staleKey: any;
+  /** bpf_ktime_get_ns() of this packet. */
+  readonly now: Int<'u64'>;
+  /** Idle time (ns) after which a holder of a candidate port is reclaimed. */
+  readonly lifetime: Int<'u64'>;
 }
 
 /** Outcome of an allocation. */
@@ -46,6 +56,31 @@ function hashed(prev: Int<'u32'>, min: Int<'u32'>, span: Int<'u32'>): Int<'u32'>
 function count(b: B, idx: any, bucket: Int<'u32'> | number): void {
   idx.set(bucket);
   b.lookup(snatRetries, idx).ifPresent((n) => n.atomicAdd(1));
+}
+
+/**
+ * The candidate is taken: when its holder is idle (and so is the holder's
+ * forward partner, for a translated flow), delete both and `continue` to try
+ * the same port again.
+ */
+function reclaimIdle(b: B, c: SnatClaim): void {
+  const stale = b.let(u8, 0);
+  loose(b).lookup(c.map, c.revKey).ifPresent((r) => {
+    b.if(c.now.sub(r.seen).gt(c.lifetime), () => {
+      stale.set(1);
+      // The holder's forward key: its client → the same backend.
+      setKey(c.staleKey, r.addr, c.revKey.saddr, r.port, c.revKey.sport, c.revKey.proto, SNAT_DIR_OUT);
+    });
+  });
+  b.if(stale.ne(0), () => {
+    loose(b).lookup(c.map, c.staleKey).ifPresent((f) => b.if(c.now.sub(f.seen).le(c.lifetime), () => stale.set(0)));
+  });
+  b.if(stale.ne(0), () => {
+    loose(b).delete(c.map, c.staleKey);
+    loose(b).delete(c.map, c.revKey);
+    count(b, c.idx, SNAT_HIST_RECLAIMED);
+    b.continue();
+  });
 }
 
 /**
@@ -76,6 +111,7 @@ export function allocateSnatPort(b: B, c: SnatClaim): { result: Int<'u32'>; port
       );
       b.break();
     });
+    reclaimIdle(b, c);
     b.if(i.lt(SNAT_HASHED_TRIES - 1), () => port.set(hashed(port, c.min, span)), () => port.set(b.prandom().mod(span).add(c.min)));
   });
   b.if(result.eq(SnatResult.FAILED), () => count(b, c.idx, SNAT_HIST_FAILED));

@@ -30,13 +30,18 @@ export function registerHostFlow(b: B, fam: NpFamily, pkt: Parsed, s: Scratch): 
   b.if(sport.lt(cfg.portMin.to(u32)).or(sport.gt(cfg.portMax.to(u32))), () => b.return(TcAct.OK));
   // The key a reply of this flow will have: peer → node:sport.
   setKey(s.keyA, ip.daddr, ip.saddr, ports.dport, ports.sport, pkt.proto, SNAT_DIR_IN);
-  setEntry(s.entryA, b.ktimeGetNs(), ip.saddr, ports.sport, 0, SNAT_FLAG_HOST);
+  const now = b.ktimeGetNs();
+  setEntry(s.entryA, now, ip.saddr, ports.sport, 0, SNAT_FLAG_HOST);
   b.if(loose(b).update(fam.snat, s.keyA, s.entryA, 'noexist').eq(0), () => {
     bump(b, s.idx, npPaths, NpPath.HOST_FLOW);
     b.return(TcAct.OK);
   });
+  // Registered before: the flow is alive (keeps its port from being reclaimed).
   const host = b.let(u8, 1);
-  loose(b).lookup(fam.snat, s.keyA).ifPresent((e) => host.set(e.flags.and(SNAT_FLAG_HOST)));
+  loose(b).lookup(fam.snat, s.keyA).ifPresent((e) => {
+    host.set(e.flags.and(SNAT_FLAG_HOST));
+    b.if(host.ne(0), () => e.seen.set(now));
+  });
   b.if(host.eq(0), () => bump(b, s.idx, npPaths, NpPath.HOST_CLASH));
   b.return(TcAct.OK);
 }

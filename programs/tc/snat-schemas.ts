@@ -25,8 +25,8 @@ export const SnatKey6 = struct('snat6_key', {
 
 /** IPv4 SNAT entry: the address and port to write (source on OUT, destination on IN). */
 export const SnatEntry4 = struct('snat4_entry', {
-  /** bpf_ktime_get_ns() when created. */
-  created: u64,
+  /** bpf_ktime_get_ns() when a packet last used the entry (idle entries are reclaimed, see SNAT_LIFETIME_*). */
+  seen: u64,
   addr: ipv4,
   port: be16,
   /** Service to reverse-DNAT replies with (0: none). */
@@ -37,7 +37,7 @@ export const SnatEntry4 = struct('snat4_entry', {
 });
 /** IPv6 SNAT entry. */
 export const SnatEntry6 = struct('snat6_entry', {
-  created: u64, addr: ipv6, port: be16, revNatIndex: u16, flags: u8, _pad: pad(3),
+  seen: u64, addr: ipv6, port: be16, revNatIndex: u16, flags: u8, _pad: pad(3),
 });
 
 /** Key direction: the original direction (rewrite the source). */
@@ -60,5 +60,18 @@ export const SNAT_GOLDEN = 0x9e3779b1;
 export const SNAT_HIST_FAILED = SNAT_TRIES;
 /** Histogram bucket counting rollbacks (reverse entry inserted, forward insert refused). */
 export const SNAT_HIST_ROLLBACK = SNAT_TRIES + 1;
-/** Buckets of the retry histogram: tries 0..SNAT_TRIES-1, failed, rolled back. */
-export const SNAT_HIST_BUCKETS = SNAT_TRIES + 2;
+/** Histogram bucket counting idle flows whose port a new flow reclaimed. */
+export const SNAT_HIST_RECLAIMED = SNAT_TRIES + 2;
+/** Buckets of the retry histogram: tries 0..SNAT_TRIES-1, failed, rolled back, reclaimed. */
+export const SNAT_HIST_BUCKETS = SNAT_TRIES + 3;
+
+/**
+ * Idle time after which a TCP flow's port may be reclaimed by a new flow
+ * (the reference datapath's established-TCP lifetime, 6 h), in nanoseconds.
+ * There is no garbage collector: an allocation that finds a candidate port held
+ * by an entry idle this long (both directions, for a translated flow) frees
+ * and takes it.
+ */
+export const SNAT_LIFETIME_TCP_NS = 6n * 3600n * 1_000_000_000n;
+/** Idle time after which a non-TCP flow's port may be reclaimed (60 s). */
+export const SNAT_LIFETIME_OTHER_NS = 60n * 1_000_000_000n;

@@ -135,3 +135,18 @@ c.on('error', (e) => { process.stdout.write('error:' + e.code + '\\n'); process.
 c.on('close', () => process.exit(0));
 setTimeout(() => process.exit(2), 15000);
 `;
+
+/**
+ * Pod: a UDP socket connected to host:port sends two datagrams and prints
+ * `error:<code>` when the kernel reports an ICMP error for it (ECONNREFUSED for
+ * port unreachable), `message:<data>` for an answer, or `TIMEOUT`.
+ */
+export const UDP_ERROR_CLIENT = `
+const dgram = require('node:dgram');
+const [host, port] = process.argv.slice(1);
+const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+u.on('error', (e) => { process.stdout.write('error:' + e.code + '\\n'); process.exit(0); });
+u.on('message', (m) => { process.stdout.write('message:' + m + '\\n'); process.exit(0); });
+u.connect(Number(port), host, () => { u.send('x'); setTimeout(() => u.send('y'), 300); });
+setTimeout(() => { process.stdout.write('TIMEOUT\\n'); process.exit(0); }, 2000);
+`;

@@ -3,6 +3,8 @@
  * service address; the datapath on the node-side veths of the pod and of the
  * backend DNATs the requests and reverse-NATs the replies (TCP and UDP, IPv4
  * and IPv6), so the pod talks to the frontend and the backend sees the pod.
+ * A local backend has the datapath on its own veth; for a remote one the
+ * replies are reverse-NATed by the to-pod program on the client's veth egress.
  * Attached with tcx for the 6.6 build and netlink tc for the 4.19 ones. Traffic
  * is bounded (a few connections and datagrams, time limits on every child).
  */
@@ -29,8 +31,11 @@ async function podTraffic(pod: string, host: string): Promise<PodResult> {
 }
 
 describe.skipIf(!ok)('ClusterIP end to end (namespaces, real sockets)', () => {
-  for (const [build, mode] of [['4.19', 'netlink'], ['4.19-split', 'netlink'], ['6.6', 'tcx']] as [BuildName, 'netlink' | 'tcx'][]) {
-    it(`${build} (${mode}): TCP and UDP through the service, IPv4 and IPv6`, async () => {
+  const cases: [BuildName, 'netlink' | 'tcx', 'local' | 'remote'][] = [
+    ['4.19', 'netlink', 'local'], ['4.19-split', 'netlink', 'remote'], ['6.6', 'tcx', 'local'], ['6.6', 'tcx', 'remote'],
+  ];
+  for (const [build, mode, where] of cases) {
+    it(`${build} (${mode}), ${where} backend: TCP and UDP through the service, IPv4 and IPv6`, async () => {
       const topo = createClusterIpTopology();
       const dp = loadDatapath(build);
       const links: { close(): void }[] = [];
@@ -41,7 +46,11 @@ describe.skipIf(!ok)('ClusterIP end to end (namespaces, real sockets)', () => {
           dp.addService({ vip, port: 53, proto: 'udp', revNatIndex: 2, backends: [{ id: 2, address: backend, port: 5353 }] });
         }
         const prog = dp.obj.program('tc_clusterip');
-        for (const iface of [topo.podVeth, topo.backendVeth]) links.push(attachTc(prog, { iface, netns: topo.node, direction: 'ingress', mode }));
+        links.push(attachTc(prog, { iface: topo.podVeth, netns: topo.node, direction: 'ingress', mode }));
+        // A local backend runs the datapath on its own veth (replies reverse-NATed as they leave it); a
+        // remote one does not, and the client pod's to-pod program reverse-NATs them on their way in.
+        if (where === 'local') links.push(attachTc(prog, { iface: topo.backendVeth, netns: topo.node, direction: 'ingress', mode }));
+        else links.push(attachTc(dp.obj.program('tc_clusterip_to_pod'), { iface: topo.podVeth, netns: topo.node, direction: 'egress', mode }));
         let ready!: () => void;
         const isReady = new Promise<void>((r) => (ready = r));
         server = runBounded(['ip', 'netns', 'exec', topo.backend, process.execPath, '-e', BACKEND_SERVER, '8080', '5353', '25000'], 30_000, (c) => {

@@ -64,7 +64,10 @@ export interface TestTuple {
 /** The loaded datapath of one build. */
 export interface Datapath extends Disposable {
   readonly obj: LoadedObject;
+  /** Runs the from-pod program (tc ingress of the pod's veth) on a frame. */
   run(packet: Uint8Array): { retval: number; data: Uint8Array };
+  /** Runs the to-pod program (tc egress of the pod's veth) on a frame. */
+  runToPod(packet: Uint8Array): { retval: number; data: Uint8Array };
   addService(s: TestService): void;
   removeBackend(v6: boolean, id: number): void;
   ct(t: TestTuple): CtValue | undefined;
@@ -90,6 +93,7 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
     throw e;
   }
   const prog = obj.program('tc_clusterip');
+  const toPod = obj.program('tc_clusterip_to_pod');
   const ctKey = (t: TestTuple) => {
     const k = { daddr: t.daddr, saddr: t.saddr, dport: t.dport, sport: t.sport, nexthdr: protoNumber(t.proto), flags: t.flags };
     return t.daddr.includes(':') ? CtKey6.encode(k) : CtKey4.encode(k);
@@ -103,6 +107,10 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
     obj,
     run: (packet) => {
       const r = prog.run({ data: packet });
+      return { retval: r.retval, data: r.data };
+    },
+    runToPod: (packet) => {
+      const r = toPod.run({ data: packet });
       return { retval: r.retval, data: r.data };
     },
     addService: (s) => {

@@ -25,7 +25,7 @@ import { createNetns, deleteNetns, ip, nsExec } from '../support/netns.js';
 import type { MapDef } from '../../dsl/program/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../../programs/lb/maps.js';
-import { localEndpoints4, localEndpoints6, npConfig4, npConfig6 } from '../../programs/tc/nodeport-maps.js';
+import { setLocalEndpoint, setNodeConfig } from '../../programs/tc/nodeport-agent.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -109,10 +109,9 @@ export function loadBench(target: string, ns: NodeNs, opts: { portMin?: number; 
   const spec = nodePortSpec(target);
   const obj = loadObject(spec, { profile: profileByName(target), logLevel: 1 });
   try {
-    const cfg = { ifindex: ns.ifindex, mac: NET.nodeMac, portMin: opts.portMin ?? 32768, portMax: opts.portMax ?? 65535 };
-    const b0 = { obj } as Bench;
-    table(b0, npConfig4).set(0, { ...cfg, nodeIp: NET.node4 });
-    table(b0, npConfig6).set(0, { ...cfg, nodeIp: NET.node6 });
+    const range = { portMin: opts.portMin ?? 32768, portMax: opts.portMax ?? 65535 };
+    setNodeConfig(obj, { nodeIp: NET.node4, ifindex: ns.ifindex, mac: NET.nodeMac, ...range });
+    setNodeConfig(obj, { nodeIp: NET.node6, ifindex: ns.ifindex, mac: NET.nodeMac, ...range });
   } catch (e) {
     obj.close();
     throw e;
@@ -140,7 +139,7 @@ export interface TestBackend {
  * lists only the local backends.
  */
 export function addService(bench: Bench, v6: boolean, opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number }): void {
-  const [services, backends, revNat, eps] = v6 ? [services6, backends6, revNat6, localEndpoints6] : [services4, backends4, revNat4, localEndpoints4];
+  const [services, backends, revNat] = v6 ? [services6, backends6, revNat6] : [services4, backends4, revNat4];
   const proto = opts.proto ?? IPPROTO_TCP;
   const port = opts.port ?? NET.nodePort;
   const zero = v6 ? '::' : '0.0.0.0';
@@ -155,7 +154,7 @@ export function addService(bench: Bench, v6: boolean, opts: { revNatIndex: numbe
   table(bench, revNat).set(opts.revNatIndex, { address: zero, port });
   for (const be of opts.backends) {
     table(bench, backends).set(be.id, { address: be.address, port: be.port, proto, flags: be.local ? BACKEND_FLAG_LOCAL : 0 });
-    if (be.local) table(bench, eps).set(be.address, { ifindex: NET.vethIfindex, podMac: NET.podMac, hostMac: NET.vethMac });
+    if (be.local) setLocalEndpoint(bench.obj, be.address, { ifindex: NET.vethIfindex, podMac: NET.podMac, hostMac: NET.vethMac });
   }
 }
 

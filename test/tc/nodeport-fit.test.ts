@@ -12,7 +12,8 @@ import { compile } from '../../dsl/compile/index.js';
 import { buildFlow } from '../../dsl/fit/index.js';
 import { isaRank, requiredIsa, slots } from '../../dsl/isa/index.js';
 import { profileByName } from '../../dsl/kernel/index.js';
-import { loadObject } from '../../loader/object/index.js';
+import { loadObject, type LoadedObject } from '../../loader/object/index.js';
+import { setNodeConfig } from '../../programs/tc/nodeport-agent.js';
 import * as nodeport from '../../programs/tc/nodeport.js';
 import { need } from '../support/env.js';
 import { nodePortSpec, PROFILES } from './nodeport-env.js';
@@ -48,6 +49,12 @@ describe('NodePort programs fit every profile', () => {
       }
     });
   }
+
+  it('the agent refuses a bad SNAT port range before touching a map', () => {
+    const none = {} as LoadedObject;
+    expect(() => setNodeConfig(none, { nodeIp: '10.0.0.1', ifindex: 2, mac: '02:00:00:00:00:01', portMin: 40000, portMax: 39999 })).toThrow(/SNAT port range 40000-39999/);
+    expect(() => setNodeConfig(none, { nodeIp: 'fd00::1', ifindex: 2, mac: '02:00:00:00:00:01', portMin: 0 })).toThrow(RangeError);
+  });
 
   it('builds are deterministic', () => {
     const a = compile(nodeport, { target: '4.19' }).elf;

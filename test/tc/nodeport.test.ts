@@ -15,6 +15,7 @@ import { npDrops, npFlows4, npFlows6, npPaths } from '../../programs/tc/nodeport
 import { NP_FLOW_LOCAL, NpDrop, NpPath } from '../../programs/tc/nodeport-schemas.js';
 import { snat4, snat6, snatRetries } from '../../programs/tc/snat-maps.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_HOST, SNAT_FLAG_NO_SNAT } from '../../programs/tc/snat-schemas.js';
+import { dropCounters, pathCounters, snatHistogram } from '../../programs/tc/nodeport-agent.js';
 import { need } from '../support/env.js';
 import { addService, counter, createNodeNs, loadBench, NET, PROFILES, table, type Bench, type NodeNs } from './nodeport-env.js';
 import { expectPacket, hashedPort } from './nodeport-expect.js';
@@ -107,6 +108,8 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             expect(rr.retval).toBe(TcAct.REDIRECT);
             expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport, proto, payload: [7] }), 'reply to the client');
             expect(counter(bench, npPaths, NpPath.FIB)).toBe(2n);
+            expect(pathCounters(bench.obj)).toMatchObject({ FIB: 2n, NEIGH_CACHE: 0n, REDIRECT_NEIGH: 0n });
+            expect(snatHistogram(bench.obj).slice(0, 2)).toEqual([1n, 0n]);
           }));
       }
 
@@ -208,6 +211,8 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             expectPacket(lo.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort }), `local-policy flow ${i}`);
           }
           expect(table(bench, f.snat).entries().every(([, e]) => e.flags === SNAT_FLAG_NO_SNAT)).toBe(true);
+          // The agent's view of the same counters.
+          expect(dropCounters(bench.obj)).toEqual({ NO_BACKEND: 2n, BACKEND_GONE: 0n, NO_ENDPOINT: 0n, SNAT_EXHAUSTED: 0n, FIB_FAILED: 0n, NO_NEIGH: 0n, NO_CONFIG: 0n });
         }));
 
       it(`${target} ${f.name}: SNAT collides with a host flow (registered on egress): the next candidate is taken, the host flow's replies pass`, () =>

@@ -59,7 +59,7 @@ describe.skipIf(!ok)('SNAT port allocation at fill levels', () => {
           const order = shuffled(fill * 7 + (v6 ? 1 : 0));
           const held = new Set(order.slice(0, fill));
           for (const port of held)
-            snat.set({ saddr: remote, daddr: node, sport: NET.backendPort, dport: port, proto: IPPROTO_TCP, dir: SNAT_DIR_IN }, { created: 1n, addr: node, port, revNatIndex: 0, flags: SNAT_FLAG_HOST });
+            snat.set({ saddr: remote, daddr: node, sport: NET.backendPort, dport: port, proto: IPPROTO_TCP, dir: SNAT_DIR_IN }, { seen: process.hrtime.bigint(), addr: node, port, revNatIndex: 0, flags: SNAT_FLAG_HOST });
           // Client source ports inside the range (so the first candidate is the port itself), all different.
           const sports = shuffled(fill + 1000).slice(0, FLOWS);
           let failures = 0;
