@@ -7,7 +7,8 @@
  *   its NodePort replies (reverse DNAT + redirect to the client);
  * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
  *   flows register their ports so NodePort SNAT does not reuse them.
- * Anything else passes (TC_ACT_OK). The same source builds for every profile;
+ * Anything else passes (TC_ACT_OK), except the other family's packets, which go
+ * on to the next program on the hook (TC_ACT_UNSPEC). The same source builds for every profile;
  * on 4.19 dsl/fit splits the programs into tail calls.
  */
 import { program, type B } from '../../dsl/program/index.js';
@@ -23,10 +24,11 @@ import type { Parsed } from './nodeport-rewrite.js';
 import { allocScratch, type Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
 
-/** Parses Ethernet, L3 and the ports and loads the node configuration; returns TC_ACT_OK for anything NodePort does not handle. */
+/** Parses Ethernet, L3 and the ports and loads the node configuration; returns TC_ACT_OK for anything NodePort does not handle (UNSPEC for the other family). */
 function prologue(b: B, fam: NpFamily): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
   const eth = b.parse(NpEth, 0).orReturn(TcAct.OK);
-  b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.OK));
+  // The other family's program may follow on the same hook: TC_ACT_OK would end a tcx chain or cls_bpf filter list; UNSPEC hands the packet on (and passes it when nothing follows).
+  b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.UNSPEC));
   const { ip, proto } = fam.parseL3(b, TcAct.OK);
   b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(TcAct.OK));
   const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
