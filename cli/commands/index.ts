@@ -17,12 +17,14 @@ const loaders: Record<string, () => Promise<RegisterCommand>> = {
   dump: async () => (await import('./dump.js')).registerDump,
   demo: async () => (await import('./demo.js')).registerDemo,
   probe: async () => (await import('./probe.js')).registerProbe,
+  agent: async () => (await import('./agent.js')).registerAgent,
   attach: async () => (await import('./attach.js')).registerAttach,
   btf: async () => (await import('./btf.js')).registerBtf,
   map: async () => (await import('./map.js')).registerMap,
   prog: async () => (await import('./prog.js')).registerProg,
   load: async () => (await import('./load.js')).registerLoad,
   build: async () => (await import('./build.js')).registerBuild,
+  lb: async () => (await import('./lb.js')).registerLb,
 };
 
 /**

@@ -25,8 +25,9 @@ export function run(argv: readonly string[], options: RunOptions = {}): string {
       maxBuffer: 1 << 28,
     });
   } catch (e) {
-    const err = e as { stderr?: string; status?: number | null; signal?: string | null; message: string };
-    const why = err.stderr?.trim() || (err.signal ? `killed by ${err.signal}` : err.message);
+    const err = e as { stderr?: string; status?: number | null; signal?: string | null; code?: string; message: string };
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const why = err.code === 'ETIMEDOUT' ? `timed out after ${timeoutMs} ms and was killed` : err.stderr?.trim() || (err.signal ? `killed by ${err.signal}` : err.message);
     throw new LabError('LAB_COMMAND', `\`${shown(argv)}\` failed (status ${err.status ?? '?'}): ${why}`, { cause: e });
   }
 }

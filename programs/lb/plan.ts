@@ -32,8 +32,14 @@ import { sameBytes, slotKey, type BackendState, type ServiceState, type SlotStat
 /** Which of a family's three maps an operation writes. */
 export type TableName = 'services' | 'backends' | 'revNat';
 
-/** One map write: `value` undefined deletes. `prev` is what the entry held (undefined: absent), for rollback. */
+/**
+ * One map write: `value` undefined deletes. `prev` is what the entry held
+ * (undefined: absent), for rollback. `phase` is its step in the order above;
+ * writes of one phase are independent of each other, so the manager may issue
+ * the same phase of many services together (in batches).
+ */
 export interface MapOp {
+  readonly phase: number;
   readonly table: TableName;
   readonly key: Uint8Array;
   readonly value: Uint8Array | undefined;
@@ -98,9 +104,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const oldCount = prev?.count ?? 0;
 
   const prevByKey = new Map<string, BackendState>();
-  for (const b of prev?.backends.values() ?? []) prevByKey.set(b.key, b);
   const prevPos = new Map<string, number>();
-  for (const [p, s] of prev?.slots ?? []) prevPos.set(prev!.backends.get(s.backendId)!.key, p);
+  if (prev) {
+    for (const b of prev.backends.values()) prevByKey.set(b.key, b);
+    for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
+  }
 
   // 1. Backend entries.
   const backends = new Map<number, BackendState>();
@@ -109,7 +117,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     const old = prevByKey.get(b.key);
     const id = old?.id ?? ids.backendId();
     const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
-    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
+    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ phase: 1, table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
     backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
     idOf.set(b.key, id);
   }
@@ -118,7 +126,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
   if (!prev || !sameBytes(prev.revNatBytes, revNatBytes)) {
     const idx = enc.revNatKey(revNatIndex);
-    ops.push({ table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
+    ops.push({ phase: 2, table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
   }
 
   // The new slot layout: active backends in 1..count, draining ones after.
@@ -132,12 +140,12 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
     slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
   }
-  const slotOp = (p: number): MapOp | undefined => {
+  const slotOp = (p: number, phase: number): MapOp | undefined => {
     const old = prev?.slots.get(p);
     const now = slots.get(p);
     if (now && old && sameBytes(old.bytes, now.bytes)) return undefined;
     if (!now && !old) return undefined;
-    return { table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
+    return { phase, table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
   };
   const shrinking = (p: number) => p > count && p <= oldCount;
   const sorted = (m: Iterable<number>) => [...m].sort((a, b) => a - b);
@@ -145,31 +153,31 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   // 3. Slots no reader can pick before or after, or swaps within both counts.
   for (const p of sorted(slots.keys())) {
     if (shrinking(p)) continue;
-    const op = slotOp(p);
+    const op = slotOp(p, 3);
     if (op) ops.push(op);
   }
 
   // 4. The frontend: the new count takes effect.
   const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
   if (!prev || !sameBytes(prev.frontendBytes, frontendBytes))
-    ops.push({ table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
+    ops.push({ phase: 4, table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
 
   // 5. Slots readers could pick until step 4, and slots beyond the new layout.
   for (const p of sorted(slots.keys())) {
     if (!shrinking(p)) continue;
-    const op = slotOp(p);
+    const op = slotOp(p, 5);
     if (op) ops.push(op);
   }
   for (const p of sorted(prev?.slots.keys() ?? [])) {
     if (slots.has(p)) continue;
-    ops.push(slotOp(p)!);
+    ops.push(slotOp(p, 5)!);
   }
 
   // 6. Backends that left the service.
   const releasedBackendIds: number[] = [];
   for (const old of prev?.backends.values() ?? []) {
     if (idOf.has(old.key)) continue;
-    ops.push({ table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
+    ops.push({ phase: 6, table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
     releasedBackendIds.push(old.id);
   }
 
@@ -196,11 +204,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
 
 /** The plan that removes a service. */
 export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan {
-  const ops: MapOp[] = [{ table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
+  const ops: MapOp[] = [{ phase: 1, table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
   for (const p of [...prev.slots.keys()].sort((a, b) => a - b))
-    ops.push({ table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
-  for (const b of prev.backends.values()) ops.push({ table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
-  ops.push({ table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
+    ops.push({ phase: 2, table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
+  for (const b of prev.backends.values()) ops.push({ phase: 3, table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
+  ops.push({ phase: 4, table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
   return {
     id: prev.id,
     family: prev.family,
@@ -219,31 +227,32 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan 
  * beyond it, and every entry holding the bytes a plan would write.
  */
 function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
+  const n = want.backends.length;
   if (prev.nodePort !== want.nodePort || prev.externalIP !== want.externalIP) return false;
-  if (prev.backends.size !== want.backends.length || prev.slots.size !== want.backends.length) return false;
+  if (prev.backends.size !== n || prev.slots.size !== n) return false;
   const flags = serviceFlags(want);
-  const fe = enc.decodeServiceValue(prev.frontendBytes);
   let active = 0;
   for (const b of want.backends) if (!b.terminating) active++;
-  if (fe.count !== active || fe.flags !== flags || fe.revNatIndex !== prev.revNatIndex || fe.backendId !== 0 || fe.flags2 !== 0 || prev.count !== active) return false;
-  const byKey = new Map<string, { id: number; terminating: boolean }>();
-  for (const b of want.backends) byKey.set(b.key, { id: 0, terminating: b.terminating });
-  for (const b of prev.backends.values()) {
-    const w = byKey.get(b.key);
-    if (!w) return false;
-    w.id = b.id;
-    const bv = enc.decodeBackendValue(b.bytes);
-    if (bv.proto !== want.proto || bv.flags !== (w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+  if (prev.count !== active || !enc.serviceIs(prev.frontendBytes, 0, active, prev.revNatIndex, flags)) return false;
+  if (!enc.revNatIs(prev.revNatBytes, want.addressBytes, want.port)) return false;
+  // Few backends (the usual case): a scan beats building a map.
+  let byKey: Map<string, NormalizedBackend> | undefined;
+  if (n > 8) {
+    byKey = new Map();
+    for (const b of want.backends) byKey.set(b.key, b);
   }
-  const seen = new Set<number>();
+  const find = (key: string) => (byKey ? byKey.get(key) : want.backends.find((b) => b.key === key));
+  // Slot positions are distinct map keys and there are n of them, each naming a backend of the n: checking
+  // each slot's position class and backend, and each backend's bytes, covers the whole service.
+  const ids = new Set<number>();
   for (const [p, s] of prev.slots) {
     const b = prev.backends.get(s.backendId);
-    if (!b || seen.has(s.backendId) || p < 1 || p > want.backends.length) return false;
-    seen.add(s.backendId);
-    if (byKey.get(b.key)!.terminating !== p > active) return false;
-    const sv = enc.decodeServiceValue(s.bytes);
-    if (sv.count !== active || sv.revNatIndex !== prev.revNatIndex || sv.flags !== flags || sv.flags2 !== 0) return false;
+    if (!b || p < 1 || p > n) return false;
+    const w = find(b.key);
+    if (!w || w.terminating !== p > active) return false;
+    if (!enc.serviceIs(s.bytes, s.backendId, active, prev.revNatIndex, flags)) return false;
+    if (!enc.backendIs(b.bytes, w.bytes, w.port, want.proto, w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+    ids.add(s.backendId);
   }
-  const rn = enc.decodeRevNatValue(prev.revNatBytes);
-  return rn.address === want.address && rn.port === want.port;
+  return ids.size === n;
 }

@@ -5,7 +5,7 @@
  * canonical text, so two spellings of one address are one frontend, before
  * anything is written.
  */
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../dsl/types/index.js';
+import { formatIpv6, parseIpv4, parseIpv6 } from '../../dsl/types/index.js';
 import { ServiceError } from './errors.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './schemas.js';
 
@@ -121,7 +121,8 @@ export function canonicalAddress(text: unknown): { address: string; family: Addr
   const v4 = parseIpv4(text);
   if (v4 === undefined) return undefined;
   const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
-  return { address: formatIpv4(v4), family: 'ipv4', bytes };
+  // parseIpv4 accepts only the canonical spelling (no leading zeros), so the text is already canonical.
+  return { address: text, family: 'ipv4', bytes };
 }
 
 /** Whether a canonical address is its family's unspecified (wildcard) address. */
@@ -215,6 +216,8 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     throw new ServiceError('LB_INVALID_ADDRESS', `a NodePort frontend has the wildcard address (0.0.0.0 or ::), got '${frontend.address}'`, { path: at(path, 'frontend.address') });
   if (!nodePort && isWildcard(frontend.address))
     throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is only valid for a NodePort frontend (set nodePort: true)`, { path: at(path, 'frontend.address') });
+  if (frontend.family === 'ipv6' && frontend.address.startsWith('::ffff:') && frontend.address.includes('.'))
+    throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is IPv4-mapped: the datapath looks such destinations up in the IPv4 tables, so give the IPv4 address ${frontend.address.slice(7)}`, { path: at(path, 'frontend.address') });
   if (nodePort && externalIP) throw new ServiceError('LB_INVALID_SPEC', 'a frontend is either nodePort or externalIP, not both', { path });
   if (!Array.isArray(s.backends)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(s.backends)}`, { path: at(path, 'backends') });
   if (s.backends.length > maxBackends)

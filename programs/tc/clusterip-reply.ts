@@ -10,7 +10,7 @@ import { u8, u16 } from '../../dsl/types/index.js';
 import { ctLookup, type CtPacket } from './conntrack.js';
 import { TC_ACT_OK } from './conntrack-drops.js';
 import { CT_F_LB_LOOPBACK, CT_OUT } from './conntrack-schemas.js';
-import { l4CsumOf, natAddr, natPort } from './nat.js';
+import { l4CsumOf, natAddr, natPort, swapMacs } from './nat.js';
 import type { Family, FamilyView } from './parse-family.js';
 
 /** Handles `tuple` as a reply if it is one (returns from the program); falls through otherwise. */
@@ -38,6 +38,7 @@ export function replyPath(F: Family, b: B, ctx: TcCtx, tuple: FamilyView, p: CtP
     natPort(b, l4, F.l4Off, tuple.sport.get(), frontend.port.get());
     b.if(r.flags.and(CT_F_LB_LOOPBACK).ne(0), () => {
       natAddr(F, b, l4, F.daddrOff, tuple.daddr, tuple.saddr);
+      swapMacs(b);
       b.return(b.redirect(ctx.ifindex, 0));
     });
     b.return(TC_ACT_OK);

@@ -11,17 +11,19 @@
  * source rewritten to the family's loopback address and the packet goes back
  * out of the interface it came from. ICMP errors about a DNATed flow are
  * translated (clusterip-icmp.ts). Everything else passes untouched.
+ * Its to-pod half, `tc_clusterip_to_pod` (clusterip-to-pod.ts), goes on the
+ * veth's egress for replies from remote backends and ingress accounting.
  */
 import { program, type B, type TcCtx } from '../../dsl/program/index.js';
 import { u8, u16 } from '../../dsl/types/index.js';
 import { icmpErrorPath } from './clusterip-icmp.js';
 import { replyPath } from './clusterip-reply.js';
 import { selectBackend } from './clusterip-service.js';
-import { ctCreate, ctLookup, nowSeconds, type CtPacket } from './conntrack.js';
+import { ctCreate, ctLookup, ctStore, nowSeconds, type CtPacket } from './conntrack.js';
 import { dropWith, TC_ACT_OK } from './conntrack-drops.js';
 import { DROP_CT_CREATE } from './conntrack-maps.js';
 import { CT_F_LB_LOOPBACK, CT_OUT, CT_RELATED } from './conntrack-schemas.js';
-import { l4CsumOf, natAddr, natPort } from './nat.js';
+import { l4CsumOf, natAddr, natPort, swapMacs } from './nat.js';
 import { FAMILIES, type Family } from './parse-family.js';
 import { parsePacket, PKT_ICMP_ERROR } from './parse.js';
 import { EthHdr } from './parse-headers.js';
@@ -54,17 +56,22 @@ function clusterIp(F: Family, b: B, ctx: TcCtx): void {
     const created = ctCreate(b, F.ctMap, tuple, { revNatIndex, backendId, flags }, p);
     b.if(created.result.lt(0), () => dropWith(b, DROP_CT_CREATE));
     tuple.flags.set(CT_RELATED);
-    b.update(F.ctMap, tuple, created.entry, 'any');
+    ctStore(b, F.ctMap, tuple, created.entry);
     tuple.flags.set(CT_OUT);
   });
-  b.if(hairpin.ne(0), () => b.return(b.redirect(ctx.ifindex, 0)));
+  b.if(hairpin.ne(0), () => {
+    swapMacs(b);
+    b.return(b.redirect(ctx.ifindex, 0));
+  });
   b.return(TC_ACT_OK);
 }
 
-/** Pod-side ClusterIP tc program (attach at tc ingress of a pod's host-side veth). */
+/** Pod-side ClusterIP tc program (attach at tc ingress of a pod's host-side veth: packets from the pod). */
 export const tcClusterIp = program('tc', 'tc_clusterip', (b, ctx) => {
   const eth = b.parse(EthHdr, 0).orReturn(TC_ACT_OK);
   const proto = eth.proto.get();
   for (const F of FAMILIES) b.if(proto.eq(F.ethProto), () => clusterIp(F, b, ctx));
   b.return(TC_ACT_OK);
 });
+
+export { tcClusterIpToPod } from './clusterip-to-pod.js';

@@ -7,9 +7,10 @@
  * IPv4 UDP checksum stays zero and a result of zero is written as 0xffff. The
  * new bytes are written with `skb_store_bytes` afterwards.
  */
-import type { B, Int, Value } from '../../dsl/program/index.js';
-import { ipv4, ipv6, be16, u8, u32 } from '../../dsl/types/index.js';
+import type { B, Int, Value, View } from '../../dsl/program/index.js';
+import { array, ipv4, ipv6, be16, struct, u8, u32 } from '../../dsl/types/index.js';
 import type { AddrView, Family } from './parse-family.js';
+import { TC_ACT_OK } from './conntrack-drops.js';
 import { PROTO_UDP, TCP_CSUM_OFF, UDP_CSUM_OFF } from './parse-headers.js';
 
 /** BPF_F_PSEUDO_HDR: the changed field is part of the pseudo header. */
@@ -43,8 +44,8 @@ export function l4CsumOf(F: Family, b: B, nexthdr: Value<'u8'>): L4Csum {
  */
 export function natAddr(F: Family, b: B, l4: L4Csum | undefined, addrOff: number, from: AddrView, to: AddrView, ipCsumOff = F.ipCsumOff): void {
   if (!F.v6) {
-    const old: Value<'be32'> = from.get();
-    const now: Value<'be32'> = to.get();
+    const old = (from as View<typeof ipv4, 'stack'>).get();
+    const now = (to as View<typeof ipv4, 'stack'>).get();
     if (l4) b.l4CsumReplace(l4.off, old, now, l4.udp.mul(BPF_F_MARK_MANGLED_0).or(BPF_F_PSEUDO_HDR | 4));
     if (ipCsumOff !== undefined) b.l3CsumReplace(ipCsumOff, old, now, 4);
     const bytes = b.local(ipv4);
@@ -53,9 +54,9 @@ export function natAddr(F: Family, b: B, l4: L4Csum | undefined, addrOff: number
     return;
   }
   const old = b.local(ipv6);
-  old.set(from);
+  old.set(from as View<typeof ipv6, 'stack'>);
   const now = b.local(ipv6);
-  now.set(to);
+  now.set(to as View<typeof ipv6, 'stack'>);
   if (l4) {
     const diff = b.csumDiff(old, now, 0);
     b.if(
@@ -73,4 +74,21 @@ export function natPort(b: B, l4: L4Csum, portOff: number, from: Value<'be16'>, 
   const bytes = b.local(be16);
   bytes.set(to);
   b.skbStoreBytes(portOff, bytes, 2);
+}
+
+/** The two MAC addresses at the start of an Ethernet header. */
+const EthAddrs = struct('tc_eth_addrs', { dst: array(u8, 6), src: array(u8, 6) });
+
+/**
+ * Swaps the Ethernet destination and source, for a packet sent back out of the
+ * interface it came in on (hairpin): it was addressed to this side of the link,
+ * and the other side only accepts frames addressed to itself.
+ */
+export function swapMacs(b: B): void {
+  const before = b.local(EthAddrs);
+  b.if(b.skbLoadBytes(0, before).ne(0), () => b.return(TC_ACT_OK));
+  const after = b.local(EthAddrs);
+  after.dst.set(before.src);
+  after.src.set(before.dst);
+  b.skbStoreBytes(0, after);
 }

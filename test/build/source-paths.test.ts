@@ -58,7 +58,8 @@ function withDir<T>(f: (dir: string) => T): T {
   }
 }
 
-describe('source paths in line_info', () => {
+// Each test builds through several CLI processes from source: minutes on a loaded machine.
+describe('source paths in line_info', { timeout: 300_000 }, () => {
   it('are relative to the project root: two checkouts at different paths give identical bytes', () =>
     withDir((dir) => {
       const copies = [join(dir, 'a', 'proj'), join(dir, 'b', 'deeper', 'checkout')];

@@ -52,7 +52,8 @@ function withDir<T>(f: (dir: string) => T): T {
   }
 }
 
-describe('tsbpf build type-checks the module', () => {
+// Each test starts the CLI from source twice (tsx + the TypeScript checker): minutes on a loaded machine.
+describe('tsbpf build type-checks the module', { timeout: 300_000 }, () => {
   it('a type error fails with file:line:col and exit 1; --no-typecheck reaches the runtime check instead', () =>
     withDir((dir) => {
       const cache = join(dir, 'cache');

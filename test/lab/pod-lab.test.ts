@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  createCgroup, createPodLab, deleteNetns, LabError, runChild, startChild, startEchoServer, Teardown,
+  createCgroup, createPodLab, deleteNetns, LabError, run, runChild, startChild, startEchoServer, Teardown,
 } from '../../programs/lab/index.js';
 import { need } from '../support/env.js';
 import { listNetns } from '../support/netns.js';
@@ -96,6 +96,8 @@ describe('bounded children', () => {
     expect(r).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
     await expect(runChild(['sh', '-c', 'echo oops >&2; exit 3'])).rejects.toThrow(/exited with 3: oops/);
     await expect(runChild(['sleep', '5'], { timeoutMs: 100 })).rejects.toMatchObject({ code: 'LAB_CHILD' });
+    expect(() => run(['sleep', '5'], { timeoutMs: 100 })).toThrow(/`sleep 5` failed \(status \?\): timed out after 100 ms/);
+    expect(() => run(['sh', '-c', 'echo nope >&2; exit 4'])).toThrow(/status 4\): nope/);
 
     const cg = createCgroup('lab-test');
     try {

@@ -6,6 +6,7 @@
  * refuses midway, restore from pins, and sync writing only the difference.
  */
 import { describe, expect, it } from 'vitest';
+import { BpfMap } from '../../loader/index.js';
 import { ServiceError, ServiceManager, kernelTable, type ServiceSpec } from '../../programs/lb/index.js';
 import { BACKEND_FLAG_TERMINATING, IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_NODEPORT } from '../../programs/lb/schemas.js';
 import { createPinDir } from '../support/bpffs.js';
@@ -115,6 +116,7 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '10.96.0.256' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '0.0.0.0' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, nodePort: true })],
+      ['LB_INVALID_ADDRESS', () => m.upsertService({ frontend: { ...fe, address: '::ffff:10.96.0.10' }, backends: [] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: 'backend-1', port: 80 }] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: '0.0.0.0', port: 80 }] })],
       ['LB_INVALID_PORT', () => m.upsertService({ ...web, frontend: { ...fe, port: 0 } })],
@@ -213,6 +215,40 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
     expect(m2.list().map((s) => s.frontend.address)).toEqual(['10.96.0.10', 'fd00::b']);
   });
 
+  it('rolls back batched writes that stop midway', () => {
+    using maps = createMaps();
+    const inst = instrumentAll(maps);
+    const m = ServiceManager.fromMaps(inst.tables);
+    const svc = (i: number, n = 2): ServiceSpec => ({
+      frontend: { address: `10.96.3.${i}`, port: 80, protocol: 'TCP' },
+      backends: Array.from({ length: n }, (_, k) => ({ address: `10.244.3.${i}`, port: 9000 + k })),
+    });
+    m.sync(Array.from({ length: 30 }, (_, i) => svc(i)));
+    const before = rawDump(maps);
+    const listBefore = m.list();
+    // Everything changes: 10 removed, 10 grown, 10 shrunk, 10 added; one phase of many services goes out as one batch.
+    const desired = [...Array.from({ length: 10 }, (_, i) => svc(10 + i, 3)), ...Array.from({ length: 10 }, (_, i) => svc(20 + i, 1)), ...Array.from({ length: 10 }, (_, i) => svc(40 + i))];
+    let total = 0;
+    for (const k of [0, 1, 9, 10, 11, 25, 40, 60, 80, 100, 1000]) {
+      inst.budget.remaining = k;
+      let error: unknown;
+      try {
+        total = m.sync(desired).writes;
+      } catch (e) {
+        error = e;
+      }
+      inst.budget.remaining = undefined;
+      if (error === undefined) break;
+      expect((error as ServiceError).code).toBe('LB_WRITE_FAILED');
+      expect(rawDump(maps)).toEqual(before);
+      expect(m.list()).toEqual(listBefore);
+    }
+    // Removed: 6 entries each; grown: backend + new slot + 2 slots (count) + frontend; shrunk: slot 1 (count) + frontend + slot 2 + backend; added: 6.
+    expect(total).toBe(10 * 6 + 10 * 5 + 10 * 4 + 10 * 6);
+    expect(m.list().map((s) => s.frontend.address)).toEqual(desired.map((d) => d.frontend.address));
+    expect(decodedDump(maps, 'ipv4').services).toHaveLength(10 * 4 + 10 * 2 + 10 * 3);
+  });
+
   it('restores services, ids and free lists from pinned maps', () => {
     using pins = createPinDir('lbmgr');
     const specs: ServiceSpec[] = [
@@ -240,6 +276,21 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
     expect(new Set(all).size).toBe(all.length);
     // Unchanged after restore: the same desired set costs no write.
     expect(m.upsertService(specs[1]!)).toMatchObject({ change: 'unchanged', writes: 0 });
+  });
+
+  it('refuses pin directories without complete, matching service maps', () => {
+    using pins = createPinDir('lbpins');
+    expectCode(() => ServiceManager.fromPins(`${pins.path}/nothing-here`), 'LB_MAPS');
+    const e = expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS');
+    expect(e.message).toMatch(/no service maps pinned in .*lb4_services/);
+    using maps = createMaps();
+    maps.services4.pin(`${pins.path}/lb4_services`);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS').message).toMatch(/the ipv4 maps come together/);
+    // A map of another shape under a service map's name.
+    using wrong = BpfMap.create({ name: 'lb4_backends', type: 'HASH', key: 4, value: 4, maxEntries: 16 });
+    wrong.pin(`${pins.path}/lb4_backends`);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS').message).toMatch(/does not match "lb4_backends": value size 4/);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path, { create: true }), 'LB_MAPS').message).toMatch(/lb4_backends/);
   });
 
   it('restores ids after exhaustion: the freed ones are reused, oldest first', () => {

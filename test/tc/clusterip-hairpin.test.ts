@@ -3,7 +3,9 @@
  * profile's build and both families the request's source becomes the loopback
  * address (so the pod accepts a packet "from someone else"), the reply's
  * destination becomes the pod again and its source the frontend, both go back
- * out of the interface they came from (TC_ACT_REDIRECT), with exact checksums.
+ * out of the interface they came from (TC_ACT_REDIRECT) with the Ethernet
+ * addresses swapped (the frame was addressed to the gateway side), with exact
+ * checksums.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CT_F_LB_LOOPBACK, CT_OUT } from '../../programs/tc/conntrack-schemas.js';
@@ -37,7 +39,7 @@ describe.skipIf(!kernel)('ClusterIP hairpin', () => {
             const flags = proto === 'tcp' ? { flags: SYN } : {};
             const out = dp.run(l4Frame(f.pod, f.vip, { proto, sport: 45000, dport: 80, payload: [4, 2], ...flags }));
             expect(out.retval).toBe(TC_ACT_REDIRECT);
-            expect(hex(out.data)).toBe(hex(l4Frame(f.loopback, f.pod, { proto, sport: 45000, dport: 8080, payload: [4, 2], ...flags })));
+            expect(hex(out.data)).toBe(hex(l4Frame(f.loopback, f.pod, { proto, sport: 45000, dport: 8080, payload: [4, 2], ...flags }, true)));
             const e = dp.ct({ saddr: f.loopback, daddr: f.pod, sport: 45000, dport: 8080, proto, flags: CT_OUT })!;
             expect(e.flags & CT_F_LB_LOOPBACK).toBe(CT_F_LB_LOOPBACK);
             expect(e.revNatIndex).toBe(41);
@@ -45,7 +47,7 @@ describe.skipIf(!kernel)('ClusterIP hairpin', () => {
             const replyFlags = proto === 'tcp' ? { flags: SYN | ACK } : {};
             const back = dp.run(l4Frame(f.pod, f.loopback, { proto, sport: 8080, dport: 45000, payload: [7], ...replyFlags }));
             expect(back.retval).toBe(TC_ACT_REDIRECT);
-            expect(hex(back.data)).toBe(hex(l4Frame(f.vip, f.pod, { proto, sport: 80, dport: 45000, payload: [7], ...replyFlags })));
+            expect(hex(back.data)).toBe(hex(l4Frame(f.vip, f.pod, { proto, sport: 80, dport: 45000, payload: [7], ...replyFlags }, true)));
             expect(dp.ct({ saddr: f.loopback, daddr: f.pod, sport: 45000, dport: 8080, proto, flags: CT_OUT })!.rxPackets).toBe(1n);
           });
         }

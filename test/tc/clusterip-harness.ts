@@ -64,7 +64,10 @@ export interface TestTuple {
 /** The loaded datapath of one build. */
 export interface Datapath extends Disposable {
   readonly obj: LoadedObject;
+  /** Runs the from-pod program (tc ingress of the pod's veth) on a frame. */
   run(packet: Uint8Array): { retval: number; data: Uint8Array };
+  /** Runs the to-pod program (tc egress of the pod's veth) on a frame. */
+  runToPod(packet: Uint8Array): { retval: number; data: Uint8Array };
   addService(s: TestService): void;
   removeBackend(v6: boolean, id: number): void;
   ct(t: TestTuple): CtValue | undefined;
@@ -76,17 +79,21 @@ export interface Datapath extends Disposable {
 
 const protoNumber = (p: 'tcp' | 'udp') => (p === 'tcp' ? 6 : 17);
 
-/** Loads build `name` with its own private bpffs for the pinned maps. */
-export function loadDatapath(name: BuildName): Datapath {
-  const pins: PinDir = createPinDir('tcct');
+/**
+ * Loads build `name` with its own private bpffs for the pinned maps, or with
+ * `shared` (a reload: the pinned maps are reused; the caller owns that pin dir).
+ */
+export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
+  const pins: PinDir = shared ?? createPinDir('tcct');
   let obj: LoadedObject;
   try {
     obj = loadObject(buildDatapath(name).object, { pinRoot: pins.path });
   } catch (e) {
-    pins.cleanup();
+    if (!shared) pins.cleanup();
     throw e;
   }
   const prog = obj.program('tc_clusterip');
+  const toPod = obj.program('tc_clusterip_to_pod');
   const ctKey = (t: TestTuple) => {
     const k = { daddr: t.daddr, saddr: t.saddr, dport: t.dport, sport: t.sport, nexthdr: protoNumber(t.proto), flags: t.flags };
     return t.daddr.includes(':') ? CtKey6.encode(k) : CtKey4.encode(k);
@@ -94,12 +101,16 @@ export function loadDatapath(name: BuildName): Datapath {
   const ctMap = (v6: boolean) => obj.map(v6 ? 'tc_ct6' : 'tc_ct4');
   const close = () => {
     obj.close();
-    pins.cleanup();
+    if (!shared) pins.cleanup();
   };
   return {
     obj,
     run: (packet) => {
       const r = prog.run({ data: packet });
+      return { retval: r.retval, data: r.data };
+    },
+    runToPod: (packet) => {
+      const r = toPod.run({ data: packet });
       return { retval: r.retval, data: r.data };
     },
     addService: (s) => {

@@ -78,15 +78,20 @@ export function ipPacket(src: string, dst: string, proto: number, l4: readonly n
   return [...h, ...l4];
 }
 
-/** An Ethernet frame around an IP packet. */
-export function frame(ip: readonly number[]): Uint8Array {
+/** The MACs of test frames: sent by the pod (`POD_MAC`) to its gateway (`GATEWAY_MAC`). */
+export const GATEWAY_MAC = [0x02, 0, 0, 0, 0, 0x01];
+export const POD_MAC = [0x02, 0, 0, 0, 0, 0x02];
+
+/** An Ethernet frame around an IP packet, from the pod to its gateway, or back with `returned`. */
+export function frame(ip: readonly number[], returned = false): Uint8Array {
   const v6 = (ip[0]! >> 4) === 6;
-  return Uint8Array.from([0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, ...(v6 ? [0x86, 0xdd] : [0x08, 0x00]), ...ip]);
+  const macs = returned ? [...POD_MAC, ...GATEWAY_MAC] : [...GATEWAY_MAC, ...POD_MAC];
+  return Uint8Array.from([...macs, ...(v6 ? [0x86, 0xdd] : [0x08, 0x00]), ...ip]);
 }
 
-/** A TCP/UDP frame from src to dst. */
-export function l4Frame(src: string, dst: string, s: Segment): Uint8Array {
-  return frame(ipPacket(src, dst, s.proto === 'tcp' ? 6 : 17, segment(src, dst, s)));
+/** A TCP/UDP frame from src to dst (`returned`: the MACs swapped, as a hairpin sends it back). */
+export function l4Frame(src: string, dst: string, s: Segment, returned = false): Uint8Array {
+  return frame(ipPacket(src, dst, s.proto === 'tcp' ? 6 : 17, segment(src, dst, s)), returned);
 }
 
 /**

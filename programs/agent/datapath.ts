@@ -1,0 +1,43 @@
+/**
+ * The datapath as the agent sees it: something set up once at start (built
+ * for this node, loaded, attached, maps reused from pins) that hands out a
+ * programmer for the service tables, and that is either left in place
+ * (`close`, on SIGTERM) or removed (`uninstall`).
+ */
+import type { Logger } from './log.js';
+import type { ServiceProgrammer } from './programmer.js';
+
+/** This node's settings the datapath is built with. */
+export interface NodeSettings {
+  /** The node's name (`K8S_NODE_NAME`): endpoints on it are local. */
+  readonly nodeName: string | undefined;
+  /** bpffs directory holding the pinned maps and links. */
+  readonly pinDir: string;
+  /** cgroup v2 directory the socket LB attaches to (default: the cgroup2 root, the whole node). */
+  readonly cgroup?: string;
+  /** The node's own addresses (NodePort from the node); default every address of its interfaces. */
+  readonly nodeAddresses?: readonly string[];
+  /** NodePort range, or false for no NodePort translation. */
+  readonly nodePortRange: readonly [number, number] | false;
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  /** Translate only host-namespace sockets (pods left to a mesh or the tc datapath). */
+  readonly hostNamespaceOnly: boolean;
+  /** Kernel profile to build for (default `host`: probe the running kernel). */
+  readonly target?: string;
+}
+
+/** A set-up datapath. */
+export interface Datapath {
+  /** Writes the service tables. */
+  readonly programmer: ServiceProgrammer;
+  /** What was set up, for the start-up log (profile, programs, whether maps were reused). */
+  readonly description: Readonly<Record<string, unknown>>;
+  /** Lets go of file descriptors; programs, links and maps stay pinned and keep working. */
+  close(): void;
+  /** Detaches the programs and removes the pins (the node stops translating services). */
+  uninstall(): void;
+}
+
+/** Sets up the datapath for a node. */
+export type DatapathFactory = (settings: NodeSettings, log: Logger) => Datapath | Promise<Datapath>;

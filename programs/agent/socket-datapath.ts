@@ -1,0 +1,53 @@
+/**
+ * The agent's default datapath: the socket load balancer, built in-process
+ * for this node's kernel and settings and deployed with `lbUp` (maps pinned
+ * by name and reused, links pinned and swapped atomically when already
+ * attached, so a restarted agent never leaves a gap), its service tables
+ * written through a `ServiceManager` restored from the pins.
+ */
+import { lbDown, lbUp } from '../lb/deploy.js';
+import { ServiceManager } from '../lb/manager.js';
+import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
+import type { Logger } from './log.js';
+import { DEFAULT_PIN_DIR } from './agent.js';
+import { ManagerProgrammer } from './manager-programmer.js';
+
+/** The socket-LB datapath factory (see the module comment). */
+export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: Logger): Datapath => {
+  const t0 = performance.now();
+  const up = lbUp({
+    pinDir: settings.pinDir,
+    ...(settings.cgroup !== undefined ? { cgroup: settings.cgroup } : {}),
+    ...(settings.nodeAddresses !== undefined ? { nodeAddresses: settings.nodeAddresses } : {}),
+    target: settings.target ?? 'host',
+    socketLb: { ipv4: settings.ipv4, ipv6: settings.ipv6, nodePortRange: settings.nodePortRange, hostNamespaceOnly: settings.hostNamespaceOnly },
+  });
+  const deployMs = performance.now() - t0;
+  const manager = ServiceManager.fromPins(up.pinDir);
+  const programmer = new ManagerProgrammer(manager, log, { nodePorts: settings.nodePortRange !== false });
+  return {
+    programmer,
+    description: {
+      datapath: 'socket-lb',
+      kernel: up.kernel,
+      cgroup: up.cgroup,
+      pinDir: up.pinDir,
+      programs: up.programs.map((p) => `${p.hook}:${p.action}`),
+      mapsReused: up.maps.filter((m) => m.origin === 'reused').map((m) => m.name),
+      omitted: up.omitted.map((o) => `${o.hook}: ${o.reason}`),
+      restoredServices: manager.restored.services,
+      restoredBackends: manager.restored.backends,
+      deployMs: Math.round(deployMs),
+    },
+    close: () => manager.close(),
+    uninstall: () => {
+      manager.close();
+      lbDown({ pinDir: up.pinDir, purge: true });
+    },
+  };
+};
+
+/** Removes a socket-LB datapath left pinned at `pinDir` (programs detached, maps unpinned) without starting an agent. */
+export function uninstallSocketLb(pinDir = DEFAULT_PIN_DIR): { detached: readonly string[]; removedMaps: readonly string[] } {
+  return lbDown({ pinDir, purge: true });
+}

@@ -1,0 +1,58 @@
+/**
+ * Hairpin end to end: a pod whose service's only backend is the pod itself
+ * connects to the service (TCP and UDP, IPv4 and IPv6). The from-pod program
+ * rewrites the source to the loopback address and sends the packet back out of
+ * the veth it came in on (bpf_redirect), the pod's reply to the loopback address
+ * is reverse-NATed and redirected the same way; the pod's server sees the
+ * loopback address as its peer and the client sees the frontend. netlink tc for
+ * the 4.19 build, tcx for 6.6.
+ */
+import { describe, expect, it } from 'vitest';
+import { attachTc } from '../../loader/links/index.js';
+import { HAIRPIN_IPV4, HAIRPIN_IPV6 } from '../../programs/tc/parse-family.js';
+import { need } from '../support/env.js';
+import { runBounded } from '../support/netns.js';
+import { loadDatapath, type BuildName } from './clusterip-harness.js';
+import { BACKEND_SERVER, createClusterIpTopology, POD_CLIENT } from './clusterip-e2e-topology.js';
+
+const ok = need({ kernel: true, tools: ['ip', 'tc'] });
+const COUNT = 4;
+
+describe.skipIf(!ok)('ClusterIP hairpin end to end', () => {
+  for (const [build, mode] of [['4.19', 'netlink'], ['6.6', 'tcx']] as [BuildName, 'netlink' | 'tcx'][]) {
+    it(`${build} (${mode}): a pod reaches itself through its service`, async () => {
+      const topo = createClusterIpTopology();
+      const dp = loadDatapath(build);
+      const links: { close(): void }[] = [];
+      let server: ReturnType<typeof runBounded> | undefined;
+      try {
+        for (const [vip, pod] of [['10.96.0.60', topo.podAddr4], ['fd00:96::60', topo.podAddr6]] as const) {
+          dp.addService({ vip, port: 80, proto: 'tcp', revNatIndex: 61, backends: [{ id: 61, address: pod, port: 8080 }] });
+          dp.addService({ vip, port: 53, proto: 'udp', revNatIndex: 62, backends: [{ id: 62, address: pod, port: 5353 }] });
+        }
+        links.push(attachTc(dp.obj.program('tc_clusterip'), { iface: topo.podVeth, netns: topo.node, direction: 'ingress', mode }));
+        links.push(attachTc(dp.obj.program('tc_clusterip_to_pod'), { iface: topo.podVeth, netns: topo.node, direction: 'egress', mode }));
+        let ready!: () => void;
+        const isReady = new Promise<void>((r) => (ready = r));
+        server = runBounded(['ip', 'netns', 'exec', topo.pod, process.execPath, '-e', BACKEND_SERVER, '8080', '5353', '25000'], 30_000, (c) => {
+          if (c.includes('ready')) ready();
+        });
+        await Promise.race([isReady, server.then((r) => Promise.reject(new Error(`server exited: ${r.stderr}`)))]);
+        for (const [vip, loopback] of [['10.96.0.60', HAIRPIN_IPV4], ['fd00:96::60', HAIRPIN_IPV6]] as const) {
+          const r = await runBounded(['ip', 'netns', 'exec', topo.pod, process.execPath, '-e', POD_CLIENT, vip, '80', '53', String(COUNT)], 20_000);
+          const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+          expect(line, r.stderr).toBeDefined();
+          const got = JSON.parse(line!);
+          expect(got.tcp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ ok: true, data: `pong:ping-${i}:${loopback}`, peer: `${vip}:80` })));
+          expect(got.udp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ data: `pong:dgram-${i}:${loopback}`, peer: `${vip}:53` })));
+        }
+      } finally {
+        if (server?.child.pid !== undefined && server.child.exitCode === null) server.child.stdin!.end();
+        await server?.catch(() => undefined);
+        for (const l of links) l.close();
+        dp.close();
+        topo.cleanup();
+      }
+    }, 60_000);
+  }
+});
