@@ -47,10 +47,10 @@ export function serviceVip(index: number): string {
   return `10.96.${n >> 8}.${n & 255}`;
 }
 
-/** An unreachable endpoint address for service `index`, endpoint `k`, in the pod CIDR above the lab's pods. */
+/** An unreachable endpoint address for service `index`, endpoint `k`: 10.128.0.1 upwards, clear of the lab's pods (10.244/16) and the VIPs. */
 function fakeEndpoint(index: number, k: number): Endpoint {
-  const n = index * 2 + k;
-  return { address: `10.244.${128 + (n >> 8)}.${n & 255}`, port: BACKEND_PORT };
+  const n = index * 2 + k + 1;
+  return { address: `10.${128 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, port: BACKEND_PORT };
 }
 
 /** Service `index`; with `real` endpoints it is the measured service (at {@link MEASURED_VIP}). */

@@ -12,7 +12,8 @@ export function reportMarkdown(r: BenchReport): string {
   lines.push(`${r.date}, kernel ${r.machine.kernel}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavgStart.join(' / ')} at start, ${r.machine.loadavgEnd.join(' / ')} at end; ${r.durationS} s in all.`);
   lines.push(`${r.machine.iptables}; ${r.machine.nft}.`);
   lines.push(`New TCP connection (connect, 6-byte request, reply, close) from a client pod to the last-added of N ClusterIP services (2 backend pods each), `
-    + `${r.settings.rounds} interleaved rounds × ${r.settings.connectionsPerRound} connections per variant per N.`, '');
+    + `${r.settings.rounds} interleaved rounds × ${r.settings.connectionsPerRound} connections per variant per N.`);
+  lines.push(`(d) attaches ${r.tsbpfPrograms.join(', ')} to the client's test cgroup; its table is written by the ServiceManager.`, '');
   lines.push('## Connection latency (µs) and ratio to (a)', '');
   lines.push(`| N | ${VARIANT_IDS.map((id) => `${r.variants[id]} p50 / p99`).join(' | ')} |`);
   lines.push(`|---:|${VARIANT_IDS.map(() => '---:').join('|')}|`);

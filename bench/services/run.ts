@@ -65,6 +65,8 @@ export interface BenchReport {
   readonly variants: Record<VariantId, string>;
   /** What the run created (all deleted at its end): namespaces, the test cgroup, the bpffs pin dir. */
   readonly lab: { readonly namespaces: readonly string[]; readonly cgroup: string; readonly pinDir: string };
+  /** The socket-LB programs attached to the test cgroup (`program@hook`). */
+  readonly tsbpfPrograms: readonly string[];
   readonly results: { readonly services: number; readonly variants: Record<VariantId, VariantResult> }[];
   readonly durationS: number;
 }
@@ -170,6 +172,7 @@ export async function runServicesBench(o: BenchOptions): Promise<BenchReport> {
       machine: { ...machine, loadavgEnd: loadavg().map((v) => Math.round(v * 100) / 100) },
       settings,
       lab: { namespaces: [lab.node, ...lab.pods.map((p) => p.ns)], cgroup: cgroup.path, pinDir: pins.path },
+      tsbpfPrograms: lb.attached,
       variants: Object.fromEntries(VARIANT_IDS.map((id) => [id, variants.find((v) => v.id === id)!.label])) as Record<VariantId, string>,
       results,
       durationS: Math.round((Date.now() - t0) / 100) / 10,

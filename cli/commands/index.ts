@@ -24,6 +24,7 @@ const loaders: Record<string, () => Promise<RegisterCommand>> = {
   prog: async () => (await import('./prog.js')).registerProg,
   load: async () => (await import('./load.js')).registerLoad,
   build: async () => (await import('./build.js')).registerBuild,
+  lb: async () => (await import('./lb.js')).registerLb,
 };
 
 /**

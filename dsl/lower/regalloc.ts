@@ -143,8 +143,10 @@ function color(code: readonly MInsn[], unspillable: ReadonlySet<Reg>): { map: Ma
     for (const r of [...usesOf(i), ...defsOf(i)]) if (r >= FIRST_VREG) vregs.add(r);
     const out = liveOut[k]!;
     const moveSrc = i.k === 'mov' && typeof i.s === 'number' ? i.s : undefined;
+    // Only a 64-bit move copies: `w_d = w_s` truncates, so d may share s's register only once s is dead.
+    const copySrc = i.k === 'mov' && i.w === 64 ? moveSrc : undefined;
     for (const d of defsOf(i)) {
-      for (const l of out) if (l !== d && l !== moveSrc) edge(d, l);
+      for (const l of out) if (l !== d && l !== copySrc) edge(d, l);
     }
     if (moveSrc !== undefined && i.k === 'mov' && moveSrc !== FP) {
       (prefs.get(i.d) ?? prefs.set(i.d, []).get(i.d)!).push(moveSrc);

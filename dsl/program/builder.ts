@@ -149,6 +149,11 @@ export interface B {
   ringbufOutput(map: MapDef<undefined, undefined, 'ringbuf'>, data: AnyPtr<'stack' | 'map_value'>, flags?: U64Like): Int<'s64'>;
   /** Any helper by name with raw arguments (values, constants, pointers, maps); result as u64. */
   helper(name: HelperName, ...args: unknown[]): Int<'u64'>;
+  /**
+   * Whether the build target has helper `name` for this program type: a build-time
+   * boolean, so one source can pick a strategy per kernel (`b.if(b.hasHelper('redirect_neigh'), …)`).
+   */
+  hasHelper(name: HelperName): boolean;
 }
 
 /** Implementation of {@link B} over a Recorder. */
@@ -561,6 +566,11 @@ export class BuilderImpl {
 
   redirect(ifindex: unknown, flags: unknown) {
     return this.result('s64', this.callHelper('redirect', [this.u32(ifindex, 'redirect ifindex'), this.u64(flags, 'redirect flags')]));
+  }
+
+  hasHelper(name: HelperName): boolean {
+    if (!(name in BpfFunc)) throw new DslError('DSL_HELPER_UNAVAILABLE', `hasHelper(): unknown helper ${JSON.stringify(name)}`, callerLocation());
+    return profileAllowsHelper(this.rec.profile, this.rec.progType, name, this.rec.attachType);
   }
 
   redirectNeigh(ifindex: unknown, flags: unknown = 0) {

@@ -190,6 +190,8 @@ export function lbUp(options: LbUpOptions): LbUpResult {
   const cgroup = resolve(options.cgroup ?? cgroup2Root());
   const wantedCgroup = cgroupId(cgroup);
   checkPinDir(pinDir);
+  const nodeAddresses = options.nodeAddresses ?? localAddresses();
+  for (const a of nodeAddresses) if (!isIPv4(a) && !isIPv6(a)) throw new DeployError('LB_BAD_NODE_ADDRESS', `node address ${JSON.stringify(a)} is not an IPv4 or IPv6 address`);
   const target = options.target ?? 'host';
   const lb = options.programs === undefined ? socketLbPrograms({ ...options.socketLb, target }) : undefined;
   const { compiled, entries } = compileForHooks(lb ? lb.programs : options.programs, lb ? lb.profile : target);
@@ -225,6 +227,8 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       if (first) createdDirs.push(first);
     }
     using obj = loadObject(compiled.object, { pinRoot: pinDir, objectName: OBJECT_NAME, profile: compiled.profile, onMismatch: options.onMismatch ?? 'error' });
+    // Before the programs go live, so a NodePort connect to a node address is translated from the first one.
+    const writtenAddresses = writeNodeAddresses(obj, nodeAddresses);
     const deployed: DeployedProgram[] = [];
     for (const e of entries) {
       const prog = obj.program(e.name);
@@ -252,7 +256,6 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       detached.push(hook);
     }
     repinObjectMaps(obj, pinDir);
-    const nodeAddresses = writeNodeAddresses(obj, options.nodeAddresses ?? localAddresses());
     const mapReports = obj.describe().maps.filter((m) => m.pinnedPath && !m.pinnedPath.startsWith(objectDir(pinDir)));
     return {
       pinDir,
@@ -262,7 +265,7 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       maps: mapReports.map((m) => ({ name: m.name, origin: m.origin, pin: m.pinnedPath! })),
       detached,
       omitted: lb?.omitted ?? [],
-      nodeAddresses,
+      nodeAddresses: writtenAddresses,
     };
   } catch (e) {
     for (const l of created) {
@@ -304,7 +307,6 @@ function localAddresses(): string[] {
 
 /** Makes the node-address maps hold exactly `addresses` (those the object has maps for); returns what was written. */
 function writeNodeAddresses(obj: ReturnType<typeof loadObject>, addresses: readonly string[]): string[] {
-  for (const a of addresses) if (!isIPv4(a) && !isIPv6(a)) throw new DeployError('LB_BAD_NODE_ADDRESS', `node address ${JSON.stringify(a)} is not an IPv4 or IPv6 address`);
   const written: string[] = [];
   for (const [name, codec, wanted] of [
     ['lb4_node_addrs', ipv4, addresses.filter((a) => isIPv4(a))],

@@ -72,7 +72,13 @@ function offsets<const N extends string>(s: StructSchema, names: readonly N[]): 
   return out;
 }
 
-const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+// Byte writers: a DataView per entry would be most of the cost (and garbage) of a large sync.
+const put16be = (b: Uint8Array, at: number, v: number) => ((b[at] = v >>> 8), (b[at + 1] = v & 255));
+const put16le = (b: Uint8Array, at: number, v: number) => ((b[at] = v & 255), (b[at + 1] = v >>> 8));
+const put32le = (b: Uint8Array, at: number, v: number) => ((b[at] = v & 255), (b[at + 1] = (v >>> 8) & 255), (b[at + 2] = (v >>> 16) & 255), (b[at + 3] = v >>> 24));
+const get16be = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
+const get16le = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+const get32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
 function entries(family: AddressFamily, key: StructSchema, backend: StructSchema, revNat: StructSchema): FamilyEntries {
   const k = offsets(key, ['address', 'port', 'backendSlot', 'proto', 'scope']);
@@ -80,67 +86,63 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
   const b = offsets(backend, ['address', 'port', 'proto', 'flags']);
   const r = offsets(revNat, ['address', 'port']);
   const text = (bytes: Uint8Array, at: number) =>
-    family === 'ipv4' ? formatIpv4(view(bytes).getUint32(at, false)) : formatIpv6(bytes, at);
+    family === 'ipv4' ? formatIpv4(((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) : formatIpv6(bytes, at);
   return {
     family,
     serviceKey(address, port, backendSlot, proto) {
       const out = new Uint8Array(key.size);
-      const d = view(out);
       out.set(address, k.address);
-      d.setUint16(k.port, port, false);
-      d.setUint16(k.backendSlot, backendSlot, true);
+      put16be(out, k.port, port);
+      put16le(out, k.backendSlot, backendSlot);
       out[k.proto] = proto;
       out[k.scope] = SERVICE_SCOPE_EXTERNAL;
       return out;
     },
     decodeServiceKey(bytes) {
-      const d = view(bytes);
-      return { address: text(bytes, k.address), port: d.getUint16(k.port, false), backendSlot: d.getUint16(k.backendSlot, true), proto: bytes[k.proto]!, scope: bytes[k.scope]! };
+      return { address: text(bytes, k.address), port: get16be(bytes, k.port), backendSlot: get16le(bytes, k.backendSlot), proto: bytes[k.proto]!, scope: bytes[k.scope]! };
     },
     serviceValue(backendId, count, revNatIndex, flags) {
       const out = new Uint8Array(ServiceEntry.size);
-      const d = view(out);
-      d.setUint32(v.backendId, backendId, true);
-      d.setUint16(v.count, count, true);
-      d.setUint16(v.revNatIndex, revNatIndex, true);
+      put32le(out, v.backendId, backendId);
+      put16le(out, v.count, count);
+      put16le(out, v.revNatIndex, revNatIndex);
       out[v.flags] = flags;
       return out;
     },
     decodeServiceValue(bytes) {
-      const d = view(bytes);
-      return { backendId: d.getUint32(v.backendId, true), count: d.getUint16(v.count, true), revNatIndex: d.getUint16(v.revNatIndex, true), flags: bytes[v.flags]!, flags2: bytes[v.flags2]! };
+      return { backendId: get32le(bytes, v.backendId), count: get16le(bytes, v.count), revNatIndex: get16le(bytes, v.revNatIndex), flags: bytes[v.flags]!, flags2: bytes[v.flags2]! };
     },
     backendKey(id) {
       const out = new Uint8Array(4);
-      view(out).setUint32(0, id, true);
+      put32le(out, 0, id);
       return out;
     },
-    decodeBackendKey: (bytes) => view(bytes).getUint32(0, true),
+    decodeBackendKey: (bytes) => get32le(bytes, 0),
     backendValue(address, port, proto, flags) {
       const out = new Uint8Array(backend.size);
       out.set(address, b.address);
-      view(out).setUint16(b.port, port, false);
+      put16be(out, b.port, port);
       out[b.proto] = proto;
       out[b.flags] = flags;
       return out;
     },
     decodeBackendValue(bytes) {
-      return { address: text(bytes, b.address), port: view(bytes).getUint16(b.port, false), proto: bytes[b.proto]!, flags: bytes[b.flags]! };
+      return { address: text(bytes, b.address), port: get16be(bytes, b.port), proto: bytes[b.proto]!, flags: bytes[b.flags]! };
     },
     revNatKey(index) {
       const out = new Uint8Array(2);
-      view(out).setUint16(0, index, true);
+      put16le(out, 0, index);
       return out;
     },
-    decodeRevNatKey: (bytes) => view(bytes).getUint16(0, true),
+    decodeRevNatKey: (bytes) => get16le(bytes, 0),
     revNatValue(address, port) {
       const out = new Uint8Array(revNat.size);
       out.set(address, r.address);
-      view(out).setUint16(r.port, port, false);
+      put16be(out, r.port, port);
       return out;
     },
     decodeRevNatValue(bytes) {
-      return { address: text(bytes, r.address), port: view(bytes).getUint16(r.port, false) };
+      return { address: text(bytes, r.address), port: get16be(bytes, r.port) };
     },
     sizes: { serviceKey: key.size, serviceValue: ServiceEntry.size, backendValue: backend.size, revNatValue: revNat.size },
   };

@@ -124,6 +124,7 @@ export class ServiceManager implements Disposable {
     this.maxBackendsPerService = limit;
     let backends = 0;
     let orphans = 0;
+    const leftovers: { family: AddressFamily; op: MapOp }[] = [];
     for (const family of ['ipv4', 'ipv6'] as const) {
       const names = FAMILY_MAPS[family];
       const given = [maps[names.services], maps[names.backends], maps[names.revNat]];
@@ -151,11 +152,13 @@ export class ServiceManager implements Disposable {
       const maxId = backendIds.reduce((a, b) => Math.max(a, b), tables.backends.maxEntries);
       const maxRevNat = Math.min(65535, revNats.reduce((a, b) => Math.max(a, b), tables.revNat.maxEntries));
       this.#families.set(family, { enc, tables, backendIds: new IdAllocator(maxId, backendIds), revNatIndexes: new IdAllocator(maxRevNat, revNats), used });
-      for (const op of found.orphans) this.#table(family, op.table).delete(op.key);
+      leftovers.push(...found.orphans.map((op) => ({ family, op })));
       backends += backendIds.length;
-      orphans += found.orphans.length;
     }
     if (this.#families.size === 0) throw new ServiceError('LB_MAPS', 'no service maps given: pass the IPv4 maps, the IPv6 maps or both');
+    // Only once both families restored cleanly: nothing is written when a restore is refused.
+    for (const { family, op } of leftovers) this.#table(family, op.table).delete(op.key);
+    orphans = leftovers.length;
     this.restored = { services: this.#services.size, backends, orphansRemoved: orphans };
   }
 
@@ -385,39 +388,55 @@ export class ServiceManager implements Disposable {
     };
   }
 
-  /** Refuses plans whose entries would at some point exceed a map's capacity (checked in the order they run). */
+  /** Refuses plans whose entries would at some point exceed a map's capacity (in the order they run). */
   #checkCapacity(plans: readonly ServicePlan[]): void {
-    const running = new Map<Family, Record<TableName, number>>();
-    for (const p of plans) {
-      const f = this.#family(p.family);
+    const running = new Map<Family, number[]>();
+    for (const g of schedule(plans)) {
+      const f = this.#family(g.family);
       let r = running.get(f);
-      if (!r) running.set(f, (r = { ...f.used }));
-      for (const op of p.ops) {
-        if (op.value !== undefined && op.prev === undefined) r[op.table]++;
-        else if (op.value === undefined) r[op.table]--;
-        const t = f.tables[op.table];
-        if (r[op.table] > t.maxEntries)
-          throw new ServiceError('LB_MAP_FULL', `map "${t.name}" is full: ${p.id} needs more entries than its ${t.maxEntries} (${f.used[op.table]} in use)`);
+      if (!r) running.set(f, (r = TABLES.map((t) => f.used[t])));
+      const i = TABLE_INDEX[g.table];
+      if (g.remove) r[i]! -= g.ops.length;
+      else for (const op of g.ops) if (op.prev === undefined) r[i]!++;
+      const t = f.tables[g.table];
+      if (r[i]! > t.maxEntries) {
+        const who = g.plans.map((p) => p.id);
+        throw new ServiceError(
+          'LB_MAP_FULL',
+          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[i]} entries, it holds ${t.maxEntries} (${f.used[g.table]} in use)`,
+        );
       }
     }
   }
 
-  /** Runs the plans' writes in order; on a failure undoes them in reverse and throws. */
+  /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
   #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
-    const done: { family: AddressFamily; op: MapOp }[] = [];
+    /** Writes that may have reached the kernel, in order, with their family. */
+    const touched: { family: AddressFamily; op: MapOp }[] = [];
+    let writes = 0;
     try {
-      for (const p of plans)
-        for (const op of p.ops) {
-          const t = this.#table(p.family, op.table);
-          if (op.value === undefined) t.delete(op.key);
-          else t.update(op.key, op.value);
-          done.push({ family: p.family, op });
-        }
-      return done.length;
+      for (const g of schedule(plans)) {
+        const t = this.#table(g.family, g.table);
+        const batch = g.ops.length > 1 && (g.remove ? t.deleteMany : t.updateMany);
+        if (batch) {
+          for (const op of g.ops) touched.push({ family: g.family, op });
+          if (g.remove) t.deleteMany!(g.ops.map((op) => op.key));
+          else t.updateMany!(g.ops.map((op) => op.key), g.ops.map((op) => op.value!));
+          writes += g.ops.length;
+        } else
+          for (const op of g.ops) {
+            // One element either happened or not: it joins the undo list once it did.
+            if (op.value === undefined) t.delete(op.key);
+            else t.update(op.key, op.value);
+            touched.push({ family: g.family, op });
+            writes++;
+          }
+      }
+      return writes;
     } catch (e) {
-      const failed = done.length;
+      // Undo everything that may have been written (a write that did not happen undoes to what is there anyway).
       const rollbackErrors: unknown[] = [];
-      for (const { family, op } of done.reverse()) {
+      for (const { family, op } of touched.reverse()) {
         try {
           const t = this.#table(family, op.table);
           if (op.prev === undefined) t.delete(op.key);
@@ -431,15 +450,57 @@ export class ServiceManager implements Disposable {
       if (rollbackErrors.length > 0) {
         this.#broken = new ServiceError(
           'LB_ROLLBACK_FAILED',
-          `a map write failed (${why}) and ${rollbackErrors.length} of ${failed} undo writes failed too: the maps may be inconsistent; reopen the manager to restore from them`,
+          `a map write failed (${why}) and ${rollbackErrors.length} undo writes failed too: the maps may be inconsistent; reopen the manager to restore from them`,
           { cause: e },
         );
         throw this.#broken;
       }
       const full = e instanceof BpfError && (e.errno === 'E2BIG' || e.errno === 'ENOSPC' || e.errno === 'ENOMEM');
-      throw new ServiceError(full ? 'LB_MAP_FULL' : 'LB_WRITE_FAILED', `a map write failed after ${failed} writes, which were rolled back: ${why}`, { cause: e });
+      throw new ServiceError(full ? 'LB_MAP_FULL' : 'LB_WRITE_FAILED', `a map write failed after ${writes} writes, which were rolled back: ${why}`, { cause: e });
     }
   }
+}
+
+/** Writes of one kind (update or delete) to one map, in order, and the plans they come from. */
+interface WriteGroup {
+  readonly family: AddressFamily;
+  readonly table: TableName;
+  readonly remove: boolean;
+  readonly ops: MapOp[];
+  readonly plans: ServicePlan[];
+}
+
+const TABLE_INDEX: Record<TableName, number> = { services: 0, backends: 1, revNat: 2 };
+const TABLES: readonly TableName[] = ['services', 'backends', 'revNat'];
+
+/**
+ * The order writes go out in, as groups of writes of one kind to one map:
+ * deletions of services first (they free entries), then upserts; within each
+ * stage the services advance phase by phase together (plan.ts), so each one
+ * still sees its own writes in order while one phase of many services can go
+ * to the kernel as one batch.
+ */
+function schedule(plans: readonly ServicePlan[]): WriteGroup[] {
+  const out: WriteGroup[] = [];
+  for (const removed of [true, false]) {
+    // phase → 12 slots: family (2) × table (3) × kind (2).
+    const phases: (WriteGroup | undefined)[][] = [];
+    for (const p of plans) {
+      if ((p.kind === 'removed') !== removed) continue;
+      const fam = p.family === 'ipv4' ? 0 : 1;
+      for (const op of p.ops) {
+        const row = (phases[op.phase] ??= []);
+        const remove = op.value === undefined;
+        const slot = fam * 6 + TABLE_INDEX[op.table] * 2 + (remove ? 1 : 0);
+        let g = row[slot];
+        if (!g) row[slot] = g = { family: p.family, table: op.table, remove, ops: [], plans: [] };
+        g.ops.push(op);
+        if (g.plans[g.plans.length - 1] !== p) g.plans.push(p);
+      }
+    }
+    for (const row of phases) if (row) for (const g of row) if (g) out.push(g);
+  }
+  return out;
 }
 
 /** A string that sorts like the address's bytes. */

@@ -32,8 +32,14 @@ import { sameBytes, slotKey, type BackendState, type ServiceState, type SlotStat
 /** Which of a family's three maps an operation writes. */
 export type TableName = 'services' | 'backends' | 'revNat';
 
-/** One map write: `value` undefined deletes. `prev` is what the entry held (undefined: absent), for rollback. */
+/**
+ * One map write: `value` undefined deletes. `prev` is what the entry held
+ * (undefined: absent), for rollback. `phase` is its step in the order above;
+ * writes of one phase are independent of each other, so the manager may issue
+ * the same phase of many services together (in batches).
+ */
 export interface MapOp {
+  readonly phase: number;
   readonly table: TableName;
   readonly key: Uint8Array;
   readonly value: Uint8Array | undefined;
@@ -109,7 +115,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     const old = prevByKey.get(b.key);
     const id = old?.id ?? ids.backendId();
     const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
-    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
+    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ phase: 1, table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
     backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
     idOf.set(b.key, id);
   }
@@ -118,7 +124,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
   if (!prev || !sameBytes(prev.revNatBytes, revNatBytes)) {
     const idx = enc.revNatKey(revNatIndex);
-    ops.push({ table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
+    ops.push({ phase: 2, table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
   }
 
   // The new slot layout: active backends in 1..count, draining ones after.
@@ -132,12 +138,12 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
     slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
   }
-  const slotOp = (p: number): MapOp | undefined => {
+  const slotOp = (p: number, phase: number): MapOp | undefined => {
     const old = prev?.slots.get(p);
     const now = slots.get(p);
     if (now && old && sameBytes(old.bytes, now.bytes)) return undefined;
     if (!now && !old) return undefined;
-    return { table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
+    return { phase, table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
   };
   const shrinking = (p: number) => p > count && p <= oldCount;
   const sorted = (m: Iterable<number>) => [...m].sort((a, b) => a - b);
@@ -145,31 +151,31 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   // 3. Slots no reader can pick before or after, or swaps within both counts.
   for (const p of sorted(slots.keys())) {
     if (shrinking(p)) continue;
-    const op = slotOp(p);
+    const op = slotOp(p, 3);
     if (op) ops.push(op);
   }
 
   // 4. The frontend: the new count takes effect.
   const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
   if (!prev || !sameBytes(prev.frontendBytes, frontendBytes))
-    ops.push({ table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
+    ops.push({ phase: 4, table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
 
   // 5. Slots readers could pick until step 4, and slots beyond the new layout.
   for (const p of sorted(slots.keys())) {
     if (!shrinking(p)) continue;
-    const op = slotOp(p);
+    const op = slotOp(p, 5);
     if (op) ops.push(op);
   }
   for (const p of sorted(prev?.slots.keys() ?? [])) {
     if (slots.has(p)) continue;
-    ops.push(slotOp(p)!);
+    ops.push(slotOp(p, 5)!);
   }
 
   // 6. Backends that left the service.
   const releasedBackendIds: number[] = [];
   for (const old of prev?.backends.values() ?? []) {
     if (idOf.has(old.key)) continue;
-    ops.push({ table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
+    ops.push({ phase: 6, table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
     releasedBackendIds.push(old.id);
   }
 
@@ -196,11 +202,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
 
 /** The plan that removes a service. */
 export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan {
-  const ops: MapOp[] = [{ table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
+  const ops: MapOp[] = [{ phase: 1, table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
   for (const p of [...prev.slots.keys()].sort((a, b) => a - b))
-    ops.push({ table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
-  for (const b of prev.backends.values()) ops.push({ table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
-  ops.push({ table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
+    ops.push({ phase: 2, table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
+  for (const b of prev.backends.values()) ops.push({ phase: 3, table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
+  ops.push({ phase: 4, table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
   return {
     id: prev.id,
     family: prev.family,

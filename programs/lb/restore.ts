@@ -64,7 +64,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
   const usedRevNat = new Map<number, string>();
   for (const g of groups.values()) {
     if (!g.frontend) {
-      for (const s of g.slots.values()) orphans.push({ table: 'services', key: s.key, value: undefined, prev: s.bytes });
+      for (const s of g.slots.values()) orphans.push({ phase: 1, table: 'services', key: s.key, value: undefined, prev: s.bytes });
       continue;
     }
     const protocol = protocolOf(g.proto);
@@ -88,7 +88,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       if (!b) {
         if (p <= fe.count) throw fail(`slot ${p} of ${id} names backend ${backendId}, which is not in ${tables.backends.name}`);
         // A draining slot whose backend is gone: a leftover of an interrupted delete.
-        orphans.push({ table: 'services', key: row.key, value: undefined, prev: row.bytes });
+        orphans.push({ phase: 1, table: 'services', key: row.key, value: undefined, prev: row.bytes });
         continue;
       }
       const owner = usedBackends.get(backendId);
@@ -121,7 +121,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       backends,
     });
   }
-  for (const [id, row] of backendRows) if (!usedBackends.has(id)) orphans.push({ table: 'backends', key: row.key, value: undefined, prev: row.bytes });
-  for (const [idx, row] of revNatRows) if (!usedRevNat.has(idx)) orphans.push({ table: 'revNat', key: row.key, value: undefined, prev: row.bytes });
+  for (const [id, row] of backendRows) if (!usedBackends.has(id)) orphans.push({ phase: 2, table: 'backends', key: row.key, value: undefined, prev: row.bytes });
+  for (const [idx, row] of revNatRows) if (!usedRevNat.has(idx)) orphans.push({ phase: 3, table: 'revNat', key: row.key, value: undefined, prev: row.bytes });
   return { services, orphans };
 }

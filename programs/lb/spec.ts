@@ -215,6 +215,8 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     throw new ServiceError('LB_INVALID_ADDRESS', `a NodePort frontend has the wildcard address (0.0.0.0 or ::), got '${frontend.address}'`, { path: at(path, 'frontend.address') });
   if (!nodePort && isWildcard(frontend.address))
     throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is only valid for a NodePort frontend (set nodePort: true)`, { path: at(path, 'frontend.address') });
+  if (frontend.family === 'ipv6' && frontend.address.startsWith('::ffff:') && frontend.address.includes('.'))
+    throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is IPv4-mapped: the datapath looks such destinations up in the IPv4 tables, so give the IPv4 address ${frontend.address.slice(7)}`, { path: at(path, 'frontend.address') });
   if (nodePort && externalIP) throw new ServiceError('LB_INVALID_SPEC', 'a frontend is either nodePort or externalIP, not both', { path });
   if (!Array.isArray(s.backends)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(s.backends)}`, { path: at(path, 'backends') });
   if (s.backends.length > maxBackends)

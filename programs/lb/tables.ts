@@ -20,6 +20,22 @@ export interface ServiceTable {
   delete(key: Uint8Array): boolean;
   /** Every entry (copies). */
   entries(): Iterable<readonly [Uint8Array, Uint8Array]>;
+  /**
+   * Creates or replaces many entries in one call, if the table can. On a
+   * failure any prefix of them may have been written.
+   */
+  updateMany?(keys: readonly Uint8Array[], values: readonly Uint8Array[]): void;
+  /** Deletes many (present) entries in one call, if the table can; on a failure any prefix may be gone. */
+  deleteMany?(keys: readonly Uint8Array[]): void;
+}
+
+/** Elements per batch syscall: bounds the buffers and the time one call holds the map. */
+const BATCH = 4096;
+
+function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(parts.length * size);
+  for (let i = 0; i < parts.length; i++) out.set(parts[i]!, i * size);
+  return out;
 }
 
 /** Anything the manager accepts as a map: an open loader map or a table. */
@@ -28,6 +44,27 @@ export type TableLike = ServiceTable | BpfMap<any, any>; // eslint-disable-line 
 /** A table over an open kernel map (the handle's codecs are bypassed: bytes go straight to bpf()). */
 export function kernelTable(map: BpfMap<any, any>): ServiceTable { // eslint-disable-line @typescript-eslint/no-explicit-any
   const ctx = (op: string) => ({ subject: `${op} map "${map.name}"` });
+  // Batch operations came in 5.6; on older kernels the first refusal switches to one call per element.
+  let batches = true;
+  const many = (cmd: number, keys: readonly Uint8Array[], values: readonly Uint8Array[] | undefined, one: (i: number) => void, what: string) => {
+    for (let at = 0; at < keys.length; at += BATCH) {
+      const n = Math.min(BATCH, keys.length - at);
+      if (batches) {
+        try {
+          sys.mapBatch(
+            cmd,
+            { fd: map.fd, keys: concat(keys.slice(at, at + n), map.keySize), ...(values ? { values: concat(values.slice(at, at + n), map.valueSize) } : {}), count: n },
+            ctx(what),
+          );
+          continue;
+        } catch (e) {
+          if (!(e instanceof BpfError && ['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP'].includes(e.errno) && at === 0)) throw e;
+          batches = false;
+        }
+      }
+      for (let i = at; i < at + n; i++) one(i);
+    }
+  };
   return {
     name: map.name,
     keySize: map.keySize,
@@ -41,6 +78,12 @@ export function kernelTable(map: BpfMap<any, any>): ServiceTable { // eslint-dis
     },
     entries() {
       return readAll(map);
+    },
+    updateMany(keys, values) {
+      many(sys.Cmd.MAP_UPDATE_BATCH, keys, values, (i) => sys.mapUpdateElem(map.fd, keys[i]!, values[i]!, 0, ctx('update of')), 'batch update of');
+    },
+    deleteMany(keys) {
+      many(sys.Cmd.MAP_DELETE_BATCH, keys, undefined, (i) => void sys.mapDeleteElem(map.fd, keys[i]!, ctx('delete from')), 'batch delete from');
     },
   };
 }

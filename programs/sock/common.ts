@@ -12,6 +12,9 @@ import type { ResolvedSocketLbOptions } from './options.js';
 /** errno a refused connect/sendmsg reports where the kernel lets the program choose. */
 export const ECONNREFUSED = 111;
 
+/** Tries at frontend → slot → backend before refusing (see translate4). */
+export const ATTEMPTS = 2;
+
 /** 2^32 / golden ratio: spreads consecutive socket cookies over the slots. */
 const GOLDEN32 = 0x9e3779b1;
 

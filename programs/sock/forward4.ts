@@ -9,7 +9,7 @@ import type { B, Place, SockAddrCtx, Value } from '../../dsl/program/index.js';
 import { u8, u16 } from '../../dsl/types/index.js';
 import { backends4, nodeAddrs4, services4, sockBackend4, sockRevNat4 } from '../lb/maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, ServiceKey4, SockRevNat4, SockRevNatKey4 } from '../lb/schemas.js';
-import { pickSlot, refuse, skipForeignNetns } from './common.js';
+import { ATTEMPTS, pickSlot, refuse, skipForeignNetns } from './common.js';
 import type { SocketLbFeatures } from './features.js';
 import type { ResolvedSocketLbOptions } from './options.js';
 
@@ -58,26 +58,31 @@ export function translate4(b: B, d: Dest4, o: ResolvedSocketLbOptions, f: Socket
     });
   }
 
-  const svc = b.lookup(services4, key).orReturn(1);
-  b.if(svc.count.eq(0), () => refuse(b, f));
   const cookie = b.socketCookie();
-  key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
-  b.lookup(services4, key).ifPresent((slot) => {
-    b.lookup(backends4, slot.backendId).ifPresent((be) => {
-      // What the application asked for, kept for replies and getpeername.
-      const frontend = b.local(SockRevNat4, { address: d.address, port: d.port, revNatIndex: svc.revNatIndex });
-      d.address.set(be.address);
-      d.port.set(be.port);
-      const remember = () => {
-        b.update(sockRevNat4, b.local(SockRevNatKey4, { cookie, address: be.address, port: be.port }), frontend);
-        if (f.release) b.update(sockBackend4, cookie, { address: be.address, port: be.port });
-      };
-      // UDP replies need the entry (recvmsg); TCP only for getpeername.
-      if (f.getpeername) remember();
-      else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
-      b.return(1);
+  // A slot or backend can vanish between reading the frontend and the slot when the
+  // manager shrinks the service right then; the second attempt reads the new count.
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    key.backendSlot.set(0);
+    const svc = b.lookup(services4, key).orReturn(1);
+    b.if(svc.count.eq(0), () => refuse(b, f));
+    key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
+    b.lookup(services4, key).ifPresent((slot) => {
+      b.lookup(backends4, slot.backendId).ifPresent((be) => {
+        // What the application asked for, kept for replies and getpeername.
+        const frontend = b.local(SockRevNat4, { address: d.address, port: d.port, revNatIndex: svc.revNatIndex });
+        d.address.set(be.address);
+        d.port.set(be.port);
+        const remember = () => {
+          b.update(sockRevNat4, b.local(SockRevNatKey4, { cookie, address: be.address, port: be.port }), frontend);
+          if (f.release) b.update(sockBackend4, cookie, { address: be.address, port: be.port });
+        };
+        // UDP replies need the entry (recvmsg); TCP only for getpeername.
+        if (f.getpeername) remember();
+        else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
+        b.return(1);
+      });
     });
-  });
-  // A slot or backend missing: the service is being changed; refuse rather than send to the VIP.
+  }
+  // Still no backend: the service is being changed; refuse rather than send to the VIP.
   refuse(b, f);
 }

@@ -8,7 +8,7 @@ import { ipv6, u8, u16 } from '../../dsl/types/index.js';
 import { backends6, nodeAddrs6, services6, sockBackend6, sockRevNat6 } from '../lb/maps.js';
 import { IPPROTO_UDP, ServiceKey6, SockRevNat6, SockRevNatKey6 } from '../lb/schemas.js';
 import { onlyTcpUdp, translate4 } from './forward4.js';
-import { pickSlot, refuse, skipForeignNetns } from './common.js';
+import { ATTEMPTS, pickSlot, refuse, skipForeignNetns } from './common.js';
 import type { SocketLbFeatures } from './features.js';
 import type { ResolvedSocketLbOptions } from './options.js';
 
@@ -46,31 +46,35 @@ export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendm
     });
   }
 
-  const svc = b.lookup(services6, key).orReturn(1);
-  b.if(svc.count.eq(0), () => refuse(b, f));
   const cookie = b.socketCookie();
-  key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
-  b.lookup(services6, key).ifPresent((slot) => {
-    b.lookup(backends6, slot.backendId).ifPresent((be) => {
-      const frontend = b.local(SockRevNat6, { port: ctx.user_port, revNatIndex: svc.revNatIndex });
-      frontend.address.set(ctx.user_ip6);
-      ctx.user_ip6.set(be.address);
-      ctx.user_port.set(be.port);
-      const remember = () => {
-        const rk = b.local(SockRevNatKey6, { cookie, port: be.port });
-        rk.address.set(be.address);
-        b.update(sockRevNat6, rk, frontend);
-        if (f.release) {
-          const last = b.local(sockBackend6.value, { port: be.port });
-          last.address.set(be.address);
-          b.update(sockBackend6, cookie, last);
-        }
-      };
-      if (f.getpeername) remember();
-      else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
-      b.return(1);
+  // As in translate4: a second attempt when a slot or backend vanished under a shrink.
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    key.backendSlot.set(0);
+    const svc = b.lookup(services6, key).orReturn(1);
+    b.if(svc.count.eq(0), () => refuse(b, f));
+    key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
+    b.lookup(services6, key).ifPresent((slot) => {
+      b.lookup(backends6, slot.backendId).ifPresent((be) => {
+        const frontend = b.local(SockRevNat6, { port: ctx.user_port, revNatIndex: svc.revNatIndex });
+        frontend.address.set(ctx.user_ip6);
+        ctx.user_ip6.set(be.address);
+        ctx.user_port.set(be.port);
+        const remember = () => {
+          const rk = b.local(SockRevNatKey6, { cookie, port: be.port });
+          rk.address.set(be.address);
+          b.update(sockRevNat6, rk, frontend);
+          if (f.release) {
+            const last = b.local(sockBackend6.value, { port: be.port });
+            last.address.set(be.address);
+            b.update(sockBackend6, cookie, last);
+          }
+        };
+        if (f.getpeername) remember();
+        else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
+        b.return(1);
+      });
     });
-  });
+  }
   refuse(b, f);
 }
 

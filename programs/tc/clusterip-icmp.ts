@@ -14,7 +14,7 @@
  * TCP checksum lies beyond the 8 bytes every error carries and is left as is
  * (the receiving stack does not check it).
  */
-import type { B } from '../../dsl/program/index.js';
+import type { B, Value } from '../../dsl/program/index.js';
 import { be16, struct, u8, u16, u32 } from '../../dsl/types/index.js';
 import { ctLookup, type CtPacket } from './conntrack.js';
 import { TC_ACT_OK } from './conntrack-drops.js';
@@ -35,7 +35,7 @@ const Embedded6 = struct('tc_embedded6', { ip: Ipv6Hdr, sport: be16, dport: be16
  * its checksums and the ICMP checksum; returns TC_ACT_OK when the packet holds
  * less than the embedded IP header plus 8 bytes.
  */
-function rewriteEmbedded(F: Family, b: B, nexthdr: FamilyView, side: 'saddr' | 'daddr', addr: AddrView, port: AddrView): void {
+function rewriteEmbedded(F: Family, b: B, nexthdr: Value<'u8'>, side: 'saddr' | 'daddr', addr: AddrView, port: Value<'be16'>): void {
   const portField = side === 'saddr' ? 'sport' : 'dport';
   const schema = F.v6 ? Embedded6 : Embedded4;
   const before: FamilyView = b.local(schema as never);

@@ -17,7 +17,7 @@ import { u8, u16 } from '../../dsl/types/index.js';
 import { icmpErrorPath } from './clusterip-icmp.js';
 import { replyPath } from './clusterip-reply.js';
 import { selectBackend } from './clusterip-service.js';
-import { ctCreate, ctLookup, nowSeconds, type CtPacket } from './conntrack.js';
+import { ctCreate, ctLookup, ctStore, nowSeconds, type CtPacket } from './conntrack.js';
 import { dropWith, TC_ACT_OK } from './conntrack-drops.js';
 import { DROP_CT_CREATE } from './conntrack-maps.js';
 import { CT_F_LB_LOOPBACK, CT_OUT, CT_RELATED } from './conntrack-schemas.js';
@@ -54,7 +54,7 @@ function clusterIp(F: Family, b: B, ctx: TcCtx): void {
     const created = ctCreate(b, F.ctMap, tuple, { revNatIndex, backendId, flags }, p);
     b.if(created.result.lt(0), () => dropWith(b, DROP_CT_CREATE));
     tuple.flags.set(CT_RELATED);
-    b.update(F.ctMap, tuple, created.entry, 'any');
+    ctStore(b, F.ctMap, tuple, created.entry);
     tuple.flags.set(CT_OUT);
   });
   b.if(hairpin.ne(0), () => b.return(b.redirect(ctx.ifindex, 0)));

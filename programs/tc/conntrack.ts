@@ -9,11 +9,12 @@
  * lives CT_LIFETIME_SYN; non-TCP flows live CT_LIFETIME_NONTCP after each packet.
  * Times are seconds of `bpf_ktime_get_ns()`.
  */
-import type { B, Int, Value, Var } from '../../dsl/program/index.js';
+import type { B, Int, Ptr, Value, Var } from '../../dsl/program/index.js';
+import type { ct4 } from './conntrack-maps.js';
 import { u8, u16, u32, u64 } from '../../dsl/types/index.js';
-import type { FamilyMap, FamilyView } from './parse-family.js';
+import type { CtEntryView, CtKeyView, CtMapDef } from './parse-family.js';
 import {
-  CT_F_RX_CLOSING, CT_F_SEEN_NON_SYN, CT_F_TX_CLOSING, CT_LIFETIME_CLOSE, CT_LIFETIME_NONTCP, CT_LIFETIME_SYN, CT_LIFETIME_TCP, CtEntry,
+  CT_F_RX_CLOSING, CT_F_SEEN_NON_SYN, CT_F_TX_CLOSING, CT_LIFETIME_CLOSE, CT_LIFETIME_NONTCP, CT_LIFETIME_SYN, CT_LIFETIME_TCP, CtEntry, type CtKey4,
 } from './conntrack-schemas.js';
 import { PROTO_TCP, TCP_FLAG_FIN, TCP_FLAG_RST, TCP_FLAG_SYN } from './parse-headers.js';
 
@@ -54,7 +55,8 @@ const CLOSING = CT_F_RX_CLOSING | CT_F_TX_CLOSING;
  * counters, or a stack entry being built): counters, seen flags, TCP state and
  * lifetime.
  */
-export function ctAccount(b: B, e: FamilyView, dir: CtDir, p: CtPacket, atomic: boolean): void {
+export function ctAccount(b: B, entry: CtEntryView, dir: CtDir, p: CtPacket, atomic: boolean): void {
+  const e = entry as Ptr<typeof CtEntry, 'map_value'>;
   const packets = dir === 'tx' ? e.txPackets : e.rxPackets;
   const bytes = dir === 'tx' ? e.txBytes : e.rxBytes;
   if (atomic) {
@@ -118,12 +120,12 @@ export interface CtLookupOptions {
  * (direction `dir`) and copies out its revNatIndex, backendId and flags.
  * An entry whose lifetime has passed counts as absent (LRU reclaims it).
  */
-export function ctLookup(b: B, map: FamilyMap, key: FamilyView, dir: CtDir, p: CtPacket, options: CtLookupOptions = {}): CtFound {
+export function ctLookup(b: B, map: CtMapDef, key: CtKeyView, dir: CtDir, p: CtPacket, options: CtLookupOptions = {}): CtFound {
   const found = b.let(u8, 0);
   const revNatIndex = b.let(u16, 0);
   const backendId = b.let(u32, 0);
   const flags = b.let(u16, 0);
-  b.lookup(map, key).ifPresent((e: FamilyView) => {
+  b.lookup(map as typeof ct4, key as Ptr<typeof CtKey4, 'stack'>).ifPresent((e) => {
     const take = () => {
       found.set(1);
       revNatIndex.set(e.revNatIndex);
@@ -157,11 +159,16 @@ export interface CtInit {
  * and returns the entry written, so the caller can store the same one under
  * more keys (`ctStore`). Returns the update's result (< 0: failed).
  */
-export function ctCreate(b: B, map: FamilyMap, key: FamilyView, init: CtInit, p: CtPacket): { entry: FamilyView; result: Int<'s64'> } {
-  const entry: FamilyView = b.local(CtEntry, { created: p.now });
+export function ctCreate(b: B, map: CtMapDef, key: CtKeyView, init: CtInit, p: CtPacket): { entry: Ptr<typeof CtEntry, 'stack'>; result: Int<'s64'> } {
+  const entry = b.local(CtEntry, { created: p.now });
   entry.revNatIndex.set(init.revNatIndex);
   entry.backendId.set(init.backendId);
   entry.flags.set(init.flags);
   ctAccount(b, entry, 'tx', p, false);
-  return { entry, result: b.update(map, key, entry, 'any') };
+  return { entry, result: b.update(map as typeof ct4, key as Ptr<typeof CtKey4, 'stack'>, entry, 'any') };
+}
+
+/** Stores `entry` under `key` too (e.g. the CT_RELATED entry next to a new CT_OUT one); returns the update's result. */
+export function ctStore(b: B, map: CtMapDef, key: CtKeyView, entry: Ptr<typeof CtEntry, 'stack'>): Int<'s64'> {
+  return b.update(map as typeof ct4, key as Ptr<typeof CtKey4, 'stack'>, entry, 'any');
 }

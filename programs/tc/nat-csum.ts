@@ -4,17 +4,17 @@
  * IP and UDP checksums inside an ICMP error's embedded packet, which are plain
  * bytes of the ICMP payload.
  */
-import type { Int, Value } from '../../dsl/program/index.js';
-import { be16, u16, u32 } from '../../dsl/types/index.js';
+import type { Int, Value, View } from '../../dsl/program/index.js';
+import { be16, type ipv4, type ipv6, u16, u32 } from '../../dsl/types/index.js';
 import type { AddrView, Family } from './parse-family.js';
 
 /** The 16-bit words of an address of family F as host-order u32 values. */
 export function addrWords(F: Family, a: AddrView): Int<'u32'>[] {
   if (!F.v6) {
-    const v: Int<'u32'> = a.get().to(u32);
+    const v = (a as View<typeof ipv4, 'stack'>).get().to(u32);
     return [v.shr(16), v.and(0xffff)];
   }
-  return Array.from({ length: 8 }, (_, i) => a.half(i).to(u16).to(u32) as Int<'u32'>);
+  return Array.from({ length: 8 }, (_, i) => (a as View<typeof ipv6, 'stack'>).half(i).to(u16).to(u32));
 }
 
 /** A be16 field as a host-order u32 word. */

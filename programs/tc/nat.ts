@@ -7,7 +7,7 @@
  * IPv4 UDP checksum stays zero and a result of zero is written as 0xffff. The
  * new bytes are written with `skb_store_bytes` afterwards.
  */
-import type { B, Int, Value } from '../../dsl/program/index.js';
+import type { B, Int, Value, View } from '../../dsl/program/index.js';
 import { ipv4, ipv6, be16, u8, u32 } from '../../dsl/types/index.js';
 import type { AddrView, Family } from './parse-family.js';
 import { PROTO_UDP, TCP_CSUM_OFF, UDP_CSUM_OFF } from './parse-headers.js';
@@ -43,8 +43,8 @@ export function l4CsumOf(F: Family, b: B, nexthdr: Value<'u8'>): L4Csum {
  */
 export function natAddr(F: Family, b: B, l4: L4Csum | undefined, addrOff: number, from: AddrView, to: AddrView, ipCsumOff = F.ipCsumOff): void {
   if (!F.v6) {
-    const old: Value<'be32'> = from.get();
-    const now: Value<'be32'> = to.get();
+    const old = (from as View<typeof ipv4, 'stack'>).get();
+    const now = (to as View<typeof ipv4, 'stack'>).get();
     if (l4) b.l4CsumReplace(l4.off, old, now, l4.udp.mul(BPF_F_MARK_MANGLED_0).or(BPF_F_PSEUDO_HDR | 4));
     if (ipCsumOff !== undefined) b.l3CsumReplace(ipCsumOff, old, now, 4);
     const bytes = b.local(ipv4);
@@ -53,9 +53,9 @@ export function natAddr(F: Family, b: B, l4: L4Csum | undefined, addrOff: number
     return;
   }
   const old = b.local(ipv6);
-  old.set(from);
+  old.set(from as View<typeof ipv6, 'stack'>);
   const now = b.local(ipv6);
-  now.set(to);
+  now.set(to as View<typeof ipv6, 'stack'>);
   if (l4) {
     const diff = b.csumDiff(old, now, 0);
     b.if(

@@ -7,24 +7,33 @@
  * Views of addresses are typed loosely here (`AddrView`): an IPv4 address is a
  * be32 place, an IPv6 address a 16-byte view; both copy with `.set(other)`.
  */
-import type { B, Cond, MapDef } from '../../dsl/program/index.js';
+import type { B, Cond, MapDef, Ptr, Region, View } from '../../dsl/program/index.js';
 import { ipv4, ipv6, type AnySchema } from '../../dsl/types/index.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
 import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
 import { ct4, ct6 } from './conntrack-maps.js';
-import { CtKey4, CtKey6 } from './conntrack-schemas.js';
+import { CtEntry, CtKey4, CtKey6 } from './conntrack-schemas.js';
 import {
   ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_TIME_EXCEED,
   IPV4_HLEN, IPV6_HLEN, PROTO_ICMP, PROTO_ICMPV6,
 } from './parse-headers.js';
 
-/** An address place/view of either family (be32 place or 16-byte IPv6 view). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AddrView = any;
-/** A stack/map view of a struct of either family (conntrack key, backend, …). */
+/** An address of either family in memory: a be32 place (IPv4) or a 16-byte view (IPv6). */
+export type AddrView = View<typeof ipv4, Region> | View<typeof ipv6, Region>;
+/** A conntrack key of either family on the stack. */
+export type CtKeyView = Ptr<typeof CtKey4, 'stack'> | Ptr<typeof CtKey6, 'stack'>;
+/** A conntrack entry in its map or on the stack. */
+export type CtEntryView = Ptr<typeof CtEntry, 'map_value'> | Ptr<typeof CtEntry, 'stack'>;
+/** The conntrack map of either family. */
+export type CtMapDef = typeof ct4 | typeof ct6;
+/**
+ * A view of a family-dependent struct (service key, backend, reverse-NAT
+ * entry, embedded header) in code written once for both families; the schema
+ * comes from the `Family`, so the view is typed loosely.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type FamilyView = any;
-/** A map of either family. */
+/** A family-dependent map (services, backends, reverse NAT). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type FamilyMap = MapDef<any, any, 'hash'>;
 
@@ -54,7 +63,7 @@ export interface Family {
   readonly serviceKey: AnySchema;
   readonly backend: AnySchema;
   readonly revNat: AnySchema;
-  readonly ctMap: FamilyMap;
+  readonly ctMap: CtMapDef;
   readonly servicesMap: FamilyMap;
   readonly backendsMap: FamilyMap;
   readonly revNatMap: FamilyMap;
@@ -70,6 +79,9 @@ export interface Family {
   /** A stack local holding the constant address `text`. */
   addrConst(b: B, text: string): AddrView;
 }
+
+type V4 = View<typeof ipv4, 'stack'>;
+type V6 = View<typeof ipv6, 'stack'>;
 
 /** Dotted-quad text → host-order number. */
 function ipv4Number(text: string): number {
@@ -105,8 +117,8 @@ export const IPV4: Family = Object.freeze({
   backendsMap: backends4,
   revNatMap: revNat4,
   loopback: HAIRPIN_IPV4,
-  copyAddr: (dst: AddrView, src: AddrView) => dst.set(src),
-  addrEq: (_b: B, x: AddrView, y: AddrView) => x.eq(y),
+  copyAddr: (dst: AddrView, src: AddrView) => (dst as V4).set(src as V4),
+  addrEq: (_b: B, x: AddrView, y: AddrView) => (x as V4).eq(y as V4),
   addrConst: (b: B, text: string) => b.local(ipv4, ipv4Number(text)),
 });
 
@@ -133,9 +145,11 @@ export const IPV6: Family = Object.freeze({
   backendsMap: backends6,
   revNatMap: revNat6,
   loopback: HAIRPIN_IPV6,
-  copyAddr: (dst: AddrView, src: AddrView) => dst.set(src),
-  addrEq: (_b: B, x: AddrView, y: AddrView) =>
-    x.word(0).eq(y.word(0)).and(() => x.word(1).eq(y.word(1))).and(() => x.word(2).eq(y.word(2))).and(() => x.word(3).eq(y.word(3))),
+  copyAddr: (dst: AddrView, src: AddrView) => (dst as V6).set(src as V6),
+  addrEq: (_b: B, a: AddrView, c: AddrView) => {
+    const [x, y] = [a as V6, c as V6];
+    return x.word(0).eq(y.word(0)).and(() => x.word(1).eq(y.word(1))).and(() => x.word(2).eq(y.word(2))).and(() => x.word(3).eq(y.word(3)));
+  },
   addrConst: (b: B, text: string) => b.local(ipv6, text),
 });
 

@@ -11,7 +11,7 @@
  */
 import type { B, Var } from '../../dsl/program/index.js';
 import { struct, u8 } from '../../dsl/types/index.js';
-import type { Family, FamilyView } from './parse-family.js';
+import type { AddrView, CtKeyView, Family, FamilyView } from './parse-family.js';
 import { CT_OUT } from './conntrack-schemas.js';
 import { IcmpHdr, Ipv4Hdr, Ipv6Hdr, L4Ports, PROTO_TCP, PROTO_UDP, TcpHdr, ICMP_HLEN } from './parse-headers.js';
 
@@ -31,15 +31,15 @@ export interface Parsed {
    * The packet's tuple as a conntrack key with `flags = CT_OUT` (for an ICMP
    * error: the embedded packet's tuple, as that packet was sent).
    */
-  readonly tuple: FamilyView;
+  readonly tuple: CtKeyView;
   /** TCP flags (0 for UDP and ICMP errors). */
   readonly tcpFlags: Var<'u8'>;
   /** PKT_L4 or PKT_ICMP_ERROR. */
   readonly kind: Var<'u8'>;
   /** Outer source address (an ICMP error's sender). */
-  readonly outerSaddr: FamilyView;
+  readonly outerSaddr: AddrView;
   /** Outer destination address (an ICMP error's receiver). */
-  readonly outerDaddr: FamilyView;
+  readonly outerDaddr: AddrView;
 }
 
 /**

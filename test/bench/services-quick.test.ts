@@ -39,6 +39,7 @@ describe('bench:services --quick', () => {
       expect(report.machine.iptables).toMatch(/nf_tables|legacy/);
       expect(report.machine.loadavgStart).toHaveLength(3);
       expect(report.results.map((x) => x.services)).toEqual([1, 1000]);
+      expect(report.tsbpfPrograms).toContain('sock4_connect@connect4');
       const perVariant = report.settings.rounds * report.settings.connectionsPerRound;
       expect(perVariant).toBeGreaterThan(0);
       for (const row of report.results) {

@@ -34,7 +34,8 @@ describe('service set', () => {
     const all = benchServices(3, real);
     expect(all[2]!.endpoints).toEqual(real);
     expect(all.map((s) => s.vip)).toEqual(['10.96.0.1', '10.96.0.2', MEASURED_VIP]);
-    expect(all[0]!.endpoints.map((e) => e.address)).toEqual(['10.244.128.0', '10.244.128.1']);
+    expect(all[0]!.endpoints.map((e) => e.address)).toEqual(['10.128.0.1', '10.128.0.2']);
+    expect(benchService(59_999).endpoints.map((e) => e.address)).toEqual(['10.129.212.191', '10.129.212.192']);
     expect(new Set(benchServices(10_000, real).map((s) => s.vip)).size).toBe(10_000);
     expect(() => benchService(-1)).toThrow(RangeError);
   });

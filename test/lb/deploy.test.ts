@@ -4,7 +4,8 @@
  * the maps by name; a second `lbUp` swaps the programs in the same links and
  * reuses the maps with their entries; `lbDown` detaches and keeps the maps;
  * `purge` removes them; a wrong pin directory or cgroup is refused before
- * anything is loaded.
+ * anything is loaded. By default it deploys the whole socket LB and writes the
+ * node's addresses.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { BpfMap } from '../../loader/maps/index.js';
 import { queryCgroup } from '../../loader/links/index.js';
 import { DeployError, lbDown, lbStatus, lbUp } from '../../programs/lb/deploy.js';
+import { ipv4, ipv6, u8 } from '../../dsl/types/index.js';
 import { ServiceEntry, ServiceKey4 } from '../../programs/lb/schemas.js';
 import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
@@ -122,6 +124,34 @@ describe('lb deploy lifecycle', () => {
         // Already gone.
       }
       rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!need({ kernel: true }))('the socket LB by default: every hook attached, node addresses written (and replaced on the next up), a bad one refused before loading', () => {
+    using pins = createPinDir('lbdeploy');
+    using cg = createTestCgroup('lbdeploy');
+    const pinDir = join(pins.path, 'lb');
+    const nodeAddrs = () => {
+      using m4 = BpfMap.fromPin(join(pinDir, 'lb4_node_addrs'), { key: ipv4, value: u8 });
+      using m6 = BpfMap.fromPin(join(pinDir, 'lb6_node_addrs'), { key: ipv6, value: u8 });
+      return [...m4.keys(), ...m6.keys()].sort();
+    };
+    try {
+      expect(() => lbUp({ cgroup: cg.path, pinDir, nodeAddresses: ['192.0.2.300'] })).toThrow(expect.objectContaining({ code: 'LB_BAD_NODE_ADDRESS' }));
+      expect(existsSync(pinDir)).toBe(false);
+      const up = lbUp({ cgroup: cg.path, pinDir, nodeAddresses: ['192.0.2.7', 'fd00::7'] });
+      expect(up.programs.map((p) => p.hook).sort()).toEqual(['connect4', 'connect6', 'getpeername4', 'getpeername6', 'recvmsg4', 'recvmsg6', 'sendmsg4', 'sendmsg6', 'sock_release']);
+      expect(up.omitted).toEqual([]);
+      for (const p of up.programs) expect(attached(cg.path, p.hook)).toEqual([p.progId]);
+      expect(nodeAddrs()).toEqual(['192.0.2.7', 'fd00::7']);
+      expect(lbUp({ cgroup: cg.path, pinDir, nodeAddresses: ['192.0.2.8'] }).nodeAddresses).toEqual(['192.0.2.8']);
+      expect(nodeAddrs()).toEqual(['192.0.2.8']);
+    } finally {
+      try {
+        lbDown({ pinDir, purge: true });
+      } catch {
+        // Gone with the bpffs.
+      }
     }
   });
 });

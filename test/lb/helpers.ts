@@ -105,6 +105,27 @@ export function instrument(inner: TableLike, budget: FailureBudget = { remaining
     },
     entries: () => t.entries(),
   };
+  // Batches pass through; a failure inside one writes the elements before it, like a kernel batch that stops midway.
+  if (t.updateMany)
+    self.updateMany = (keys, values) => {
+      if (budget.remaining !== undefined && budget.remaining < keys.length) {
+        for (let i = 0; i < keys.length; i++) self.update(keys[i]!, values[i]!);
+        return;
+      }
+      if (budget.remaining !== undefined) budget.remaining -= keys.length;
+      t.updateMany!(keys, values);
+      self.writes += keys.length;
+    };
+  if (t.deleteMany)
+    self.deleteMany = (keys) => {
+      if (budget.remaining !== undefined && budget.remaining < keys.length) {
+        for (const k of keys) self.delete(k);
+        return;
+      }
+      if (budget.remaining !== undefined) budget.remaining -= keys.length;
+      t.deleteMany!(keys);
+      self.writes += keys.length;
+    };
   return self;
 }
 

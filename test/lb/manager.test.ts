@@ -115,6 +115,7 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '10.96.0.256' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, frontend: { ...fe, address: '0.0.0.0' } })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, nodePort: true })],
+      ['LB_INVALID_ADDRESS', () => m.upsertService({ frontend: { ...fe, address: '::ffff:10.96.0.10' }, backends: [] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: 'backend-1', port: 80 }] })],
       ['LB_INVALID_ADDRESS', () => m.upsertService({ ...web, backends: [{ address: '0.0.0.0', port: 80 }] })],
       ['LB_INVALID_PORT', () => m.upsertService({ ...web, frontend: { ...fe, port: 0 } })],
@@ -211,6 +212,40 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
     // The update creates a backend, rewrites slot 1 and deletes the old backend; the addition takes 4 writes.
     expect(failures).toBe(3 + 4);
     expect(m2.list().map((s) => s.frontend.address)).toEqual(['10.96.0.10', 'fd00::b']);
+  });
+
+  it('rolls back batched writes that stop midway', () => {
+    using maps = createMaps();
+    const inst = instrumentAll(maps);
+    const m = ServiceManager.fromMaps(inst.tables);
+    const svc = (i: number, n = 2): ServiceSpec => ({
+      frontend: { address: `10.96.3.${i}`, port: 80, protocol: 'TCP' },
+      backends: Array.from({ length: n }, (_, k) => ({ address: `10.244.3.${i}`, port: 9000 + k })),
+    });
+    m.sync(Array.from({ length: 30 }, (_, i) => svc(i)));
+    const before = rawDump(maps);
+    const listBefore = m.list();
+    // Everything changes: 10 removed, 10 grown, 10 shrunk, 10 added; one phase of many services goes out as one batch.
+    const desired = [...Array.from({ length: 10 }, (_, i) => svc(10 + i, 3)), ...Array.from({ length: 10 }, (_, i) => svc(20 + i, 1)), ...Array.from({ length: 10 }, (_, i) => svc(40 + i))];
+    let total = 0;
+    for (const k of [0, 1, 9, 10, 11, 25, 40, 60, 80, 100, 1000]) {
+      inst.budget.remaining = k;
+      let error: unknown;
+      try {
+        total = m.sync(desired).writes;
+      } catch (e) {
+        error = e;
+      }
+      inst.budget.remaining = undefined;
+      if (error === undefined) break;
+      expect((error as ServiceError).code).toBe('LB_WRITE_FAILED');
+      expect(rawDump(maps)).toEqual(before);
+      expect(m.list()).toEqual(listBefore);
+    }
+    // Removed: 6 entries each; grown: backend + new slot + 2 slots (count) + frontend; shrunk: slot 1 (count) + frontend + slot 2 + backend; added: 6.
+    expect(total).toBe(10 * 6 + 10 * 5 + 10 * 4 + 10 * 6);
+    expect(m.list().map((s) => s.frontend.address)).toEqual(desired.map((d) => d.frontend.address));
+    expect(decodedDump(maps, 'ipv4').services).toHaveLength(10 * 4 + 10 * 2 + 10 * 3);
   });
 
   it('restores services, ids and free lists from pinned maps', () => {

@@ -103,6 +103,35 @@ describe('write order under a reader that looks after every write', () => {
   });
 });
 
+describe('cost of one change', () => {
+  it('adding, updating and deleting one service with 10,000 present touches only its own entries and reads nothing', () => {
+    const maps = memoryMaps();
+    const m = ServiceManager.fromMaps(maps);
+    const svc = (i: number, n = 2): ServiceSpec => ({
+      frontend: { address: `10.96.${i >> 8}.${i & 255}`, port: 80, protocol: 'TCP' },
+      backends: Array.from({ length: n }, (_, k) => ({ address: `10.244.${i >> 8}.${i & 255}`, port: 8000 + k })),
+    });
+    m.sync(Array.from({ length: 10_000 }, (_, i) => svc(i)));
+    let reads = 0;
+    let writes = 0;
+    for (const t of Object.values(maps)) {
+      const { update, delete: del, entries } = t;
+      Object.assign(t, {
+        update: (k: Uint8Array, v: Uint8Array) => (writes++, update(k, v)),
+        delete: (k: Uint8Array) => (writes++, del(k)),
+        entries: () => (reads++, entries()),
+      });
+    }
+    expect(m.upsertService(svc(20_000)).writes).toBe(6);
+    expect(m.upsertService(svc(20_000, 3)).writes).toBe(5);
+    expect(m.upsertService(svc(20_000, 3)).writes).toBe(0);
+    expect(m.deleteService(svc(20_000).frontend)).toBe(true);
+    expect(writes).toBe(6 + 5 + 8);
+    expect(reads).toBe(0);
+    expect(m.size).toBe(10_000);
+  });
+});
+
 describe('entry encoders', () => {
   it('give the same bytes as the shared schemas', () => {
     const random = rng(3);

@@ -142,3 +142,67 @@ net.createServer((s) => s.end('listener ' + listenPort)).listen(Number(listenPor
   c.on('error', (e) => out({ ok: false, code: e.code }));
 });
 `;
+
+/**
+ * argv: family(4|6) → one unbound UDP socket; prints `{ "ready": true }`, then
+ * for each stdin line `host port` sends one datagram from that socket and prints
+ * the reply as a `UdpResult` (TIMEOUT after 1 s). Exits when stdin ends.
+ */
+export const UDP_STEPS = `
+const dgram = require('node:dgram');
+const readline = require('node:readline');
+const [family] = process.argv.slice(1);
+const sock = dgram.createSocket(family === '6' ? 'udp6' : 'udp4');
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+setTimeout(() => process.exit(0), 12000);
+sock.bind(0, () => say({ ok: true, data: 'ready' }));
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  const [host, port] = l.trim().split(' ');
+  const timer = setTimeout(() => { sock.removeAllListeners('message'); say({ ok: false, code: 'TIMEOUT' }); }, 1000);
+  sock.once('message', (m, r) => { clearTimeout(timer); say({ ok: true, data: m.toString(), from: r.address + ':' + r.port }); });
+  sock.send(Buffer.from('step'), Number(port), host, (err) => { if (err) { clearTimeout(timer); sock.removeAllListeners('message'); say({ ok: false, code: err.code }); } });
+});
+rl.on('close', () => { sock.close(); process.exit(0); });
+`;
+
+/** What {@link CHURN_CLIENT} counted. */
+export interface ChurnResult {
+  readonly ok: number;
+  /** Failed connections by errno code. */
+  readonly failed: Record<string, number>;
+  /** Answers by backend address. */
+  readonly byBackend: Record<string, number>;
+  readonly ms: number;
+}
+
+/**
+ * argv: host port count concurrency → makes `count` TCP connections (request,
+ * answer, close), `concurrency` at a time, and prints a `ChurnResult`. Bounded
+ * to 20 s.
+ */
+export const CHURN_CLIENT = `
+const net = require('node:net');
+const [host, port, count, conc] = process.argv.slice(1).map((x, i) => (i === 0 ? x : Number(x)));
+const res = { ok: 0, failed: {}, byBackend: {}, ms: 0 };
+const t0 = Date.now();
+let started = 0, finished = 0;
+const done = () => { res.ms = Date.now() - t0; process.stdout.write(JSON.stringify(res) + '\\n'); process.exit(0); };
+setTimeout(() => { res.failed.UNFINISHED = count - finished; done(); }, 20000);
+const one = () => {
+  if (started >= count) return;
+  started++;
+  const c = net.connect({ host, port });
+  let data = '';
+  const end = (err) => {
+    if (err) res.failed[err] = (res.failed[err] || 0) + 1;
+    else { res.ok++; const b = data.split(' ')[1]; res.byBackend[b] = (res.byBackend[b] || 0) + 1; }
+    if (++finished === count) return done();
+    one();
+  };
+  c.on('data', (d) => (data += d));
+  c.on('end', () => end(data.startsWith('backend ') ? undefined : 'EMPTY'));
+  c.on('error', (e) => end(e.code));
+};
+for (let k = 0; k < conc; k++) one();
+`;

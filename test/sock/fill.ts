@@ -47,6 +47,21 @@ export function fillService(obj: LoadedObject, s: TestService): void {
   revNat?.set(raw(u16.encode(s.revNatIndex)), raw(v6 ? RevNat6.encode(rn) : RevNat4.encode(rn)));
 }
 
+/** Removes `s` again in the manager's order: frontend first, then slots, backends and the reverse-NAT entry. */
+export function deleteService(obj: LoadedObject, s: TestService): void {
+  const v6 = s.address.includes(':');
+  const proto = s.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+  const Key = v6 ? ServiceKey6 : ServiceKey4;
+  const services = obj.map(v6 ? 'lb6_services' : 'lb4_services');
+  const key = { address: s.address, port: s.port, backendSlot: 0, proto, scope: 0 };
+  services.delete(raw(Key.encode(key as never)));
+  s.backends.forEach((_, i) => {
+    services.delete(raw(Key.encode({ ...key, backendSlot: i + 1 } as never)));
+    obj.map(v6 ? 'lb6_backends' : 'lb4_backends').delete(raw(u32.encode((s.firstBackendId ?? 1) + i)));
+  });
+  obj.maps.get(v6 ? 'lb6_reverse_nat' : 'lb4_reverse_nat')?.delete(raw(u16.encode(s.revNatIndex)));
+}
+
 /** Marks `address` as one of the node's own addresses (lb4_node_addrs / lb6_node_addrs). */
 export function addNodeAddress(obj: LoadedObject, address: string): void {
   for (const e of nodeAddressEntries([address])) obj.map(e.map).set(raw(e.key), raw(e.value));

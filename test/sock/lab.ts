@@ -58,6 +58,8 @@ export interface SockLab {
   readonly obj: LoadedObject;
   /** Backend addresses (in the backend namespace). */
   readonly backends4: readonly [string, string];
+  /** More IPv4 backend addresses (`extraBackends4`), .4 onwards. */
+  readonly extra4: readonly string[];
   readonly backends6: readonly [string, string];
   /** The client namespace's own addresses. */
   readonly client4: string;
@@ -66,10 +68,11 @@ export interface SockLab {
   client<T>(script: string, args: readonly (string | number)[], timeoutMs?: number): Promise<T>;
   /**
    * Starts a Node script in the client namespace inside the test cgroup and
-   * resolves with its first JSON line; `end()` closes its stdin (the script exits
+   * resolves with its first JSON line; `ask(line)` writes a line to its stdin and
+   * resolves with the next JSON line; `end()` closes its stdin (the script exits
    * then) and waits for it.
    */
-  start<T>(script: string, args: readonly (string | number)[]): Promise<{ first: T; end(): Promise<void> }>;
+  start<T>(script: string, args: readonly (string | number)[]): Promise<{ first: T; ask(line: string): Promise<T>; end(): Promise<void> }>;
   /** Runs a command (e.g. dig) in the client namespace inside the test cgroup. */
   run(argv: readonly string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): void;
@@ -81,6 +84,8 @@ export interface SockLabOptions extends SocketLbOptions {
   readonly subnet: number;
   /** Attach the programs (default true). */
   readonly attach?: boolean;
+  /** IPv4 backend addresses beyond the two (default 0, at most 20). */
+  readonly extraBackends4?: number;
   /** Host-namespace-only mode with the client namespace as the "host" (its SO_NETNS_COOKIE as hostNetnsCookie). */
   readonly clientIsHost?: boolean;
 }
@@ -93,7 +98,8 @@ export function netnsCookie(ns: string): bigint {
 
 /** Builds the lab (cleaning up what it made if a step fails). */
 export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
-  const { subnet, attach = true, clientIsHost = false, ...options } = o;
+  const { subnet, attach = true, clientIsHost = false, extraBackends4 = 0, ...options } = o;
+  if (!Number.isInteger(extraBackends4) || extraBackends4 < 0 || extraBackends4 > 20) throw new Error('openSockLab: extraBackends4 must be 0..20');
   const undo: (() => void)[] = [];
   const close = () => {
     for (const u of undo.reverse()) {
@@ -110,7 +116,8 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     const backends4 = [`10.200.${subnet}.2`, `10.200.${subnet}.3`] as const;
     const client6 = `fd00:200:${subnet}::1`;
     const backends6 = [`fd00:200:${subnet}::2`, `fd00:200:${subnet}::3`] as const;
-    ip('-n', net.b, 'addr', 'add', `${backends4[1]}/24`, 'dev', net.vethB);
+    const extra4 = Array.from({ length: extraBackends4 }, (_, k) => `10.200.${subnet}.${4 + k}`);
+    for (const a of [backends4[1], ...extra4]) ip('-n', net.b, 'addr', 'add', `${a}/24`, 'dev', net.vethB);
     ip('-n', net.a, 'addr', 'add', `${client6}/64`, 'dev', net.vethA, 'nodad');
     for (const a of backends6) ip('-n', net.b, 'addr', 'add', `${a}/64`, 'dev', net.vethB, 'nodad');
 
@@ -128,25 +135,49 @@ export async function openSockLab(o: SockLabOptions): Promise<SockLab> {
     });
     if (attach) for (const a of lb.attach) links.push(attachCgroup(obj.program(a.program), { hook: a.hook, cgroup: cgroup.path }));
 
-    const server = await startServer(net.b, [...backends4, ...backends6]);
+    const server = await startServer(net.b, [...backends4, ...extra4, ...backends6]);
     undo.push(() => stopServer(server));
 
     const run = (argv: readonly string[], timeoutMs = 8000) => runInCgroup(cgroup.path, argv, { netns: net.a, timeoutMs });
     const start = async <T,>(script: string, args: readonly (string | number)[]) => {
-      let first!: (v: T) => void;
-      const got = new Promise<T>((r) => (first = r));
+      // JSON lines in order; each waiter takes the next one.
+      const lines: T[] = [];
+      const waiters: ((v: T) => void)[] = [];
       let buf = '';
       const argv = ['sh', '-c', 'echo $$ > "$0" && exec "$@"', join(cgroup.path, 'cgroup.procs'), 'ip', 'netns', 'exec', net.a, process.execPath, '-e', script, ...args.map(String)];
       const child = runBounded(argv, 15_000, (c) => {
         buf += c;
-        const line = buf.split('\n').find((l) => l.startsWith('{'));
-        if (line) first(JSON.parse(line) as T);
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.startsWith('{')) continue;
+          const v = JSON.parse(line) as T;
+          const w = waiters.shift();
+          if (w) w(v);
+          else lines.push(v);
+        }
       });
-      const r = await Promise.race([got, child.then((x) => { throw new Error(`client exited before its result (code ${x.code}): ${x.stderr}`); })]);
-      return { first: r, end: async () => { child.child.stdin!.end(); await child; } };
+      const exited = child.then((x): never => {
+        throw new Error(`client exited before its result (code ${x.code}): ${x.stderr}`);
+      });
+      exited.catch(() => {});
+      const next = () => Promise.race([lines.length ? Promise.resolve(lines.shift()!) : new Promise<T>((r) => waiters.push(r)), exited]);
+      const first = await next();
+      return {
+        first,
+        ask: (line: string) => {
+          child.child.stdin!.write(line + '\n');
+          return next();
+        },
+        end: async () => {
+          child.child.stdin!.end();
+          await child;
+        },
+      };
     };
     return {
-      net, cgroup, pins, lb, obj, backends4, backends6, client4: net.addrA, client6,
+      net, cgroup, pins, lb, obj, backends4, extra4, backends6, client4: net.addrA, client6,
       run,
       start,
       async client<T>(script: string, args: readonly (string | number)[], timeoutMs = 8000): Promise<T> {

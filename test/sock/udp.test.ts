@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { need } from '../support/env.js';
 import { listNetns } from '../support/netns.js';
-import { UDP_CLIENT, type UdpResult } from './clients.js';
-import { fillService } from './fill.js';
+import { UDP_CLIENT, UDP_STEPS, type UdpResult } from './clients.js';
+import { deleteService, dumpSockRevNat4, fillService } from './fill.js';
 import { BACKEND_PORT, openSockLab, type SockLab } from './lab.js';
 
 const VIP4 = '10.96.0.20';
@@ -75,10 +75,35 @@ describe.skipIf(!need({ kernel: true, tools: ['dig'] }))('socket LB: UDP to a Cl
     }
   });
 
-  it('a socket sending straight to a backend gets replies from the backend', async () => {
-    const [b4] = lab.backends4;
-    const r = await lab.client<UdpResult[]>(UDP_CLIENT, [b4, BACKEND_PORT.udp, 3, 'unconnected', 4, 'one']);
-    expect(r.map((x) => [x.ok, x.from, backendOf(x)])).toEqual(Array(3).fill([true, `${b4}:${BACKEND_PORT.udp}`, b4]));
+  it('a socket sending straight to a backend gets replies from the backend, while another socket has an entry for it', async () => {
+    // Socket A talks to the VIP: the backend it got now has a reverse-NAT entry (A's cookie).
+    const a = await lab.start<UdpResult>(UDP_STEPS, [4]);
+    try {
+      const viaVip = await a.ask(`${VIP4} 7000`);
+      expect(viaVip).toMatchObject({ ok: true, from: `${VIP4}:7000` });
+      const x = backendOf(viaVip)!;
+      expect(dumpSockRevNat4(lab.obj).map((e) => e.backend)).toContain(`${x}:${BACKEND_PORT.udp}`);
+      // Socket B sends to that backend directly: nothing to restore for B's cookie.
+      const r = await lab.client<UdpResult[]>(UDP_CLIENT, [x, BACKEND_PORT.udp, 3, 'unconnected', 4, 'one']);
+      expect(r.map((y) => [y.ok, y.from, backendOf(y)])).toEqual(Array(3).fill([true, `${x}:${BACKEND_PORT.udp}`, x]));
+    } finally {
+      await a.end();
+    }
+  });
+
+  it('once the service is deleted, replies from its old backend are no longer given its address', async () => {
+    const svc = { address: '10.96.0.21', port: 7001, proto: 'udp', revNatIndex: 9, firstBackendId: 90, backends: [{ address: lab.backends4[1], port: BACKEND_PORT.udp }] } as const;
+    fillService(lab.obj, svc);
+    const a = await lab.start<UdpResult>(UDP_STEPS, [4]);
+    try {
+      expect(await a.ask(`${svc.address} ${svc.port}`)).toMatchObject({ ok: true, from: `${svc.address}:${svc.port}`, data: `backend ${lab.backends4[1]} step` });
+      // While the service exists, the same socket hearing from the backend sees the service.
+      expect(await a.ask(`${lab.backends4[1]} ${BACKEND_PORT.udp}`)).toMatchObject({ ok: true, from: `${svc.address}:${svc.port}` });
+      deleteService(lab.obj, svc);
+      expect(await a.ask(`${lab.backends4[1]} ${BACKEND_PORT.udp}`)).toMatchObject({ ok: true, from: `${lab.backends4[1]}:${BACKEND_PORT.udp}` });
+    } finally {
+      await a.end();
+    }
   });
 
   // dig talks over a connected UDP socket (connect4 picks the backend; the kernel

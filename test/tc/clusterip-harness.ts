@@ -76,14 +76,17 @@ export interface Datapath extends Disposable {
 
 const protoNumber = (p: 'tcp' | 'udp') => (p === 'tcp' ? 6 : 17);
 
-/** Loads build `name` with its own private bpffs for the pinned maps. */
-export function loadDatapath(name: BuildName): Datapath {
-  const pins: PinDir = createPinDir('tcct');
+/**
+ * Loads build `name` with its own private bpffs for the pinned maps, or with
+ * `shared` (a reload: the pinned maps are reused; the caller owns that pin dir).
+ */
+export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
+  const pins: PinDir = shared ?? createPinDir('tcct');
   let obj: LoadedObject;
   try {
     obj = loadObject(buildDatapath(name).object, { pinRoot: pins.path });
   } catch (e) {
-    pins.cleanup();
+    if (!shared) pins.cleanup();
     throw e;
   }
   const prog = obj.program('tc_clusterip');
@@ -94,7 +97,7 @@ export function loadDatapath(name: BuildName): Datapath {
   const ctMap = (v6: boolean) => obj.map(v6 ? 'tc_ct6' : 'tc_ct4');
   const close = () => {
     obj.close();
-    pins.cleanup();
+    if (!shared) pins.cleanup();
   };
   return {
     obj,

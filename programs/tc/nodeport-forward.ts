@@ -1,0 +1,133 @@
+/**
+ * The request path of NodePort: a packet to the node address whose port is a
+ * NodePort frontend (wildcard address 0 in the shared services table) gets a
+ * backend — sticky per client tuple through the flows table — and then
+ * - local backend: DNAT, a reverse entry for the reply (no SNAT), MACs of the
+ *   pod and its host-side veth, redirect to that veth;
+ * - remote backend: DNAT + SNAT to the node address with port allocation,
+ *   FIB/neighbour, redirect out.
+ * `externalTrafficPolicy=Local` services select from their INTERNAL-scope
+ * frontend (local backends only) and are never SNATed. Services without
+ * (usable) backends drop with a counter.
+ */
+import type { B, Int } from '../../dsl/program/index.js';
+import { TcAct } from '../../dsl/kernel/index.js';
+import { u16, u32, u8 } from '../../dsl/types/index.js';
+import {
+  BACKEND_FLAG_LOCAL, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
+} from '../lb/schemas.js';
+import type { AnyPlace } from './nodeport-csum.js';
+import type { NpFamily } from './nodeport-family.js';
+import { rewriteTuple, type Parsed } from './nodeport-rewrite.js';
+import { NP_FLOW_LOCAL, NpDrop } from './nodeport-schemas.js';
+import { setEntry, setKey, type Scratch } from './nodeport-scratch.js';
+import { drop, fibRedirect } from './fib-redirect.js';
+import { allocateSnatPort, SnatResult } from './snat-alloc.js';
+import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_NO_SNAT } from './snat-schemas.js';
+import { loose } from './nodeport-loose.js';
+
+/** Picks a backend for a new flow into `flow` (stack), or returns from the program. */
+function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scratch): void {
+  const svcKey: AnyPlace = loose(b).local(fam.ServiceKey, { port: pkt.ports.dport, proto: pkt.proto, scope: SERVICE_SCOPE_EXTERNAL });
+  const svc = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.OK) as AnyPlace;
+  const flags: Int<'u8'> = svc.flags.get();
+  const count = b.let(u16, svc.count);
+  flow.revNatIndex.set(svc.revNatIndex);
+  b.if(flags.and(SERVICE_FLAG_NODEPORT).eq(0), () => b.return(TcAct.OK));
+  const localOnly = flags.and(SERVICE_FLAG_EXTERNAL_LOCAL).ne(0);
+  b.if(localOnly, () => {
+    svcKey.scope.set(SERVICE_SCOPE_INTERNAL);
+    count.set(0);
+    loose(b).lookup(fam.services, svcKey).ifPresent((x: AnyPlace) => count.set(x.count));
+  });
+  b.if(count.eq(0), () => drop(b, s, NpDrop.NO_BACKEND));
+  svcKey.backendSlot.set(b.prandom().mod(count.to(u32)).add(1).to(u16));
+  const slot = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.SHOT) as AnyPlace;
+  const backend: AnyPlace = loose(b).local(fam.Backend);
+  const have = b.let(u8, 0);
+  loose(b).lookup(fam.backends, slot.backendId).ifPresent((be) => {
+    backend.set(be);
+    have.set(1);
+  });
+  b.if(have.eq(0), () => drop(b, s, NpDrop.BACKEND_GONE));
+  const isLocal = backend.flags.and(BACKEND_FLAG_LOCAL).ne(0);
+  // Local policy never leaves the node, whatever the INTERNAL frontend lists.
+  b.if(localOnly.and(isLocal.not()), () => drop(b, s, NpDrop.NO_BACKEND));
+  flow.backendAddr.set(backend.address);
+  flow.backendPort.set(backend.port);
+  b.if(isLocal, () => flow.flags.set(NP_FLOW_LOCAL));
+  flow.created.set(b.ktimeGetNs());
+}
+
+/** Local backend: DNAT, reverse entry, pod MACs, redirect to the host-side veth. */
+function toLocalBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: AnyPlace, isNew: Int<'u8'>, s: Scratch): void {
+  const ep: AnyPlace = loose(b).local(fam.endpoints.value!);
+  const have = b.let(u8, 0);
+  loose(b).lookup(fam.endpoints, flow.backendAddr).ifPresent((e) => {
+    ep.set(e);
+    have.set(1);
+  });
+  b.if(have.eq(0), () => drop(b, s, NpDrop.NO_ENDPOINT));
+  const { ip, ports } = pkt;
+  b.if(isNew.ne(0), () => {
+    setKey(s.keyB, flow.backendAddr, ip.saddr, flow.backendPort, ports.sport, pkt.proto, SNAT_DIR_IN);
+    setEntry(s.entryB, flow.created, ip.saddr, ports.sport, flow.revNatIndex, SNAT_FLAG_NO_SNAT);
+    loose(b).update(fam.snat, s.keyB, s.entryB, 'any');
+  });
+  rewriteTuple(b, fam, pkt, { daddr: flow.backendAddr, dport: flow.backendPort }, TcAct.SHOT);
+  eth.dst.set(ep.podMac);
+  eth.src.set(ep.hostMac);
+  b.return(b.redirect(ep.ifindex, 0));
+}
+
+/** Remote backend: DNAT + SNAT (allocating a port for a new flow), FIB, redirect out. */
+function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: AnyPlace, s: Scratch): void {
+  const { ip, ports } = pkt;
+  const { cfg, keyA: fwdKey, entryA: fwd, keyB: revKey, entryB: rev } = s;
+  setKey(fwdKey, ip.saddr, flow.backendAddr, ports.sport, flow.backendPort, pkt.proto, SNAT_DIR_OUT);
+  const have = b.let(u8, 0);
+  loose(b).lookup(fam.snat, fwdKey).ifPresent((e) => {
+    fwd.set(e);
+    have.set(1);
+  });
+  b.if(have.eq(0), () => {
+    // The forward entry's port and the reverse key's dport are set per candidate.
+    setEntry(fwd, flow.created, cfg.nodeIp, 0, 0, 0);
+    setKey(revKey, flow.backendAddr, cfg.nodeIp, flow.backendPort, 0, pkt.proto, SNAT_DIR_IN);
+    setEntry(rev, flow.created, ip.saddr, ports.sport, flow.revNatIndex, 0);
+    const { result } = allocateSnatPort(b, {
+      map: fam.snat, fwdKey, fwdEntry: fwd, revKey, revEntry: rev, idx: s.idx,
+      origPort: ports.sport.to(u16).to(u32), min: cfg.portMin.to(u32), max: cfg.portMax.to(u32),
+    });
+    b.if(result.ne(SnatResult.OK), () => drop(b, s, NpDrop.SNAT_EXHAUSTED));
+  });
+  rewriteTuple(b, fam, pkt, { saddr: fwd.addr, sport: fwd.port, daddr: flow.backendAddr, dport: flow.backendPort }, TcAct.SHOT);
+  fibRedirect(b, fam, pkt, eth, s);
+}
+
+/**
+ * Emits the request path for a packet addressed to the node. Returns TC_ACT_OK
+ * from the program for packets that are not NodePort traffic. Expects
+ * `s.keyA` to hold the packet's tuple (as the reply path leaves it).
+ */
+export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Scratch): void {
+  const { ip } = pkt;
+  b.if(fam.eq(ip.daddr, s.cfg.nodeIp).not(), () => b.return(TcAct.OK));
+  const key = s.keyA;
+  key.dir.set(SNAT_DIR_OUT);
+  const flow: AnyPlace = loose(b).local(fam.Flow);
+  const isNew = b.let(u8, 0);
+  loose(b).lookup(fam.flows, key).ifPresent(
+    (f) => flow.set(f),
+    () => {
+      selectBackend(b, fam, pkt, flow, s);
+      loose(b).update(fam.flows, key, flow, 'any');
+      // The client's next hop back: its Ethernet source, for replies without a FIB neighbour.
+      const n: AnyPlace = loose(b).local(fam.neigh.value!);
+      n.mac.set(eth.src);
+      loose(b).update(fam.neigh, key.saddr, n, 'any');
+      isNew.set(1);
+    },
+  );
+  b.if(flow.flags.and(NP_FLOW_LOCAL).ne(0), () => toLocalBackend(b, fam, pkt, eth, flow, isNew, s), () => toRemoteBackend(b, fam, pkt, eth, flow, s));
+}

@@ -1,0 +1,75 @@
+/**
+ * The NodePort programs (tc, direct action), one per address family:
+ * - `np4_ingress` / `np6_ingress` on the node's native device: replies of
+ *   translated flows first (reverse SNAT + reverse DNAT + redirect to the
+ *   client), then NodePort requests (local or remote backend);
+ * - `np4_from_pod` / `np6_from_pod` on the host-side veth of a local backend:
+ *   its NodePort replies (reverse DNAT + redirect to the client);
+ * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
+ *   flows register their ports so NodePort SNAT does not reuse them.
+ * Anything else passes (TC_ACT_OK). The same source builds for every profile;
+ * on 4.19 dsl/fit splits the programs into tail calls.
+ */
+import { program, type B } from '../../dsl/program/index.js';
+import { TcAct } from '../../dsl/kernel/index.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../lb/schemas.js';
+import type { AnyPlace } from './nodeport-csum.js';
+import { family4, family6, type NpFamily } from './nodeport-family.js';
+import { forwardPath } from './nodeport-forward.js';
+import { NpEth, NpPorts } from './nodeport-headers.js';
+import { replyPath } from './nodeport-reply.js';
+import { registerHostFlow } from './snat-host.js';
+import type { Parsed } from './nodeport-rewrite.js';
+import { allocScratch, type Scratch } from './nodeport-scratch.js';
+import { loose } from './nodeport-loose.js';
+
+/** Parses Ethernet, L3 and the ports and loads the node configuration; returns TC_ACT_OK for anything NodePort does not handle. */
+function prologue(b: B, fam: NpFamily): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
+  const eth = b.parse(NpEth, 0).orReturn(TcAct.OK);
+  b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.OK));
+  const { ip, proto } = fam.parseL3(b, TcAct.OK);
+  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(TcAct.OK));
+  const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
+  const s = allocScratch(b, fam);
+  loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
+  // An unconfigured node (address 0) translates nothing.
+  b.if(fam.isZero(s.cfg.nodeIp), () => b.return(TcAct.OK));
+  return { eth, pkt: { ip, ports, proto }, s };
+}
+
+function nativeDevice(fam: NpFamily) {
+  return (b: B) => {
+    const { eth, pkt, s } = prologue(b, fam);
+    replyPath(b, fam, pkt, eth, s);
+    forwardPath(b, fam, pkt, eth, s);
+    b.return(TcAct.OK);
+  };
+}
+
+function fromLocalBackend(fam: NpFamily) {
+  return (b: B) => {
+    const { eth, pkt, s } = prologue(b, fam);
+    replyPath(b, fam, pkt, eth, s);
+    b.return(TcAct.OK);
+  };
+}
+
+function hostEgress(fam: NpFamily) {
+  return (b: B) => {
+    const { pkt, s } = prologue(b, fam);
+    registerHostFlow(b, fam, pkt, s);
+  };
+}
+
+/** IPv4 NodePort on the native device (tc ingress). */
+export const nodePort4 = program('tc', 'np4_ingress', nativeDevice(family4));
+/** IPv6 NodePort on the native device (tc ingress). */
+export const nodePort6 = program('tc', 'np6_ingress', nativeDevice(family6));
+/** IPv4 NodePort replies from a local backend (tc ingress of its host-side veth). */
+export const nodePortFromPod4 = program('tc', 'np4_from_pod', fromLocalBackend(family4));
+/** IPv6 NodePort replies from a local backend. */
+export const nodePortFromPod6 = program('tc', 'np6_from_pod', fromLocalBackend(family6));
+/** IPv4 host flows leaving the native device (tc egress). */
+export const hostEgress4 = program('tc', 'np4_egress', hostEgress(family4));
+/** IPv6 host flows leaving the native device (tc egress). */
+export const hostEgress6 = program('tc', 'np6_egress', hostEgress(family6));

@@ -1,0 +1,190 @@
+/**
+ * The NodePort test bench: the programs of programs/tc/nodeport.ts built for a
+ * profile and loaded (maps unpinned: every load gets fresh tables), the service
+ * tables filled for a test, and a network namespace that plays the node's
+ * routing state for bpf_fib_lookup.
+ *
+ * Namespace: BPF_PROG_TEST_RUN builds its skb on the loopback device of the
+ * *calling thread's* network namespace and bpf_fib_lookup resolves routes and
+ * neighbours there, so runs happen inside `withNetns(ns, …)` (loader/netlink:
+ * setns(2) on the calling thread, switched back right after the synchronous
+ * run). The namespace has a veth pair np0/np1 (np0 = the "native device", node
+ * address 10.99.0.1/24 and fd99::1/64), permanent neighbours for the client and
+ * the remote backend, none for a second client, and a route to 10.98.0.0/24 /
+ * fd98::/64 via a gateway (a client behind a router); forwarding is on, as on a node.
+ */
+import { compile } from '../../dsl/compile/index.js';
+import { profileByName } from '../../dsl/kernel/index.js';
+import type { ObjectSpec } from '../../dsl/object/index.js';
+import { loadObject, type LoadedObject } from '../../loader/object/index.js';
+import { withNetns } from '../../loader/netlink/netns.js';
+import type { RunResult } from '../../loader/programs/program.js';
+import * as nodeport from '../../programs/tc/nodeport.js';
+import { BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from '../../programs/lb/schemas.js';
+import { createNetns, deleteNetns, ip, nsExec } from '../support/netns.js';
+import type { MapDef } from '../../dsl/program/index.js';
+import type { AnySchema } from '../../dsl/types/index.js';
+import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../../programs/lb/maps.js';
+import { localEndpoints4, localEndpoints6, npConfig4, npConfig6 } from '../../programs/tc/nodeport-maps.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** Every named profile the programs must build and run for. */
+export const PROFILES = ['4.19', '5.4', '5.10', '5.15', '6.1', '6.6'] as const;
+
+/** Addresses and MACs of the test topology. */
+export const NET = {
+  node4: '10.99.0.1', node6: 'fd99::1',
+  client4: '10.99.0.2', client6: 'fd99::2', clientMac: '02:00:00:00:00:c1',
+  /** A client the namespace has no neighbour entry for. */
+  lonely4: '10.99.0.9', lonely6: 'fd99::9', lonelyMac: '02:00:00:00:00:c9',
+  remote4: '10.99.0.3', remote6: 'fd99::3', remoteMac: '02:00:00:00:00:b1',
+  /** Behind the gateway. */
+  far4: '10.98.0.7', far6: 'fd98::7', gw4: '10.99.0.254', gw6: 'fd99::fe', gwMac: '02:00:00:00:00:fe',
+  /** A local backend pod. */
+  pod4: '10.244.0.5', pod6: 'fd44::5', podMac: '02:00:00:00:00:a5', vethMac: '02:00:00:00:00:a6', vethIfindex: 4242,
+  /** MAC of np0, set explicitly. */
+  nodeMac: '02:00:00:00:00:01',
+  nodePort: 30080,
+  backendPort: 8080,
+} as const;
+
+/** The namespace with its native device. */
+export interface NodeNs extends Disposable {
+  readonly name: string;
+  readonly ifindex: number;
+  cleanup(): void;
+}
+
+/** Creates the node namespace (see the file comment). */
+export function createNodeNs(): NodeNs {
+  const name = createNetns('np');
+  try {
+    const n = (...a: string[]) => ip('-n', name, ...a);
+    n('link', 'add', 'np0', 'address', NET.nodeMac, 'type', 'veth', 'peer', 'name', 'np1');
+    n('addr', 'add', `${NET.node4}/24`, 'dev', 'np0');
+    n('addr', 'add', `${NET.node6}/64`, 'dev', 'np0', 'nodad');
+    // bpf_fib_lookup refuses devices that do not forward (FWD_DISABLED), OUTPUT flag or not; a node forwards anyway.
+    nsExec(name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+    n('link', 'set', 'np0', 'up');
+    n('link', 'set', 'np1', 'up');
+    for (const [a, m] of [[NET.client4, NET.clientMac], [NET.client6, NET.clientMac], [NET.remote4, NET.remoteMac], [NET.remote6, NET.remoteMac], [NET.gw4, NET.gwMac], [NET.gw6, NET.gwMac]] as const)
+      n('neigh', 'replace', a, 'lladdr', m, 'dev', 'np0', 'nud', 'permanent');
+    n('route', 'add', '10.98.0.0/24', 'via', NET.gw4, 'dev', 'np0');
+    n('-6', 'route', 'add', 'fd98::/64', 'via', NET.gw6, 'dev', 'np0');
+    const ifindex = Number(JSON.parse(n('-j', 'link', 'show', 'np0'))[0].ifindex);
+    const cleanup = () => deleteNetns(name);
+    return { name, ifindex, cleanup, [Symbol.dispose]: cleanup };
+  } catch (e) {
+    deleteNetns(name);
+    throw e;
+  }
+}
+
+const specs = new Map<string, ObjectSpec>();
+
+/** The fitted object for a profile (built once per profile): pins dropped so each load has its own maps. */
+export function nodePortSpec(target: string): ObjectSpec {
+  let spec = specs.get(target);
+  if (!spec) {
+    const { object } = compile(nodeport, { target });
+    spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
+    specs.set(target, spec);
+  }
+  return spec;
+}
+
+/** A loaded NodePort object plus helpers to fill its tables. */
+export interface Bench extends Disposable {
+  readonly obj: LoadedObject;
+  readonly spec: ObjectSpec;
+  readonly ns: NodeNs;
+  /** Runs program `name` on `data` inside the node namespace. */
+  run(name: string, data: Uint8Array): RunResult;
+  close(): void;
+}
+
+/** Loads the object for `target` (verifier log level 1 for the stats) and writes the node configuration. */
+export function loadBench(target: string, ns: NodeNs, opts: { portMin?: number; portMax?: number } = {}): Bench {
+  const spec = nodePortSpec(target);
+  const obj = loadObject(spec, { profile: profileByName(target), logLevel: 1 });
+  try {
+    const cfg = { ifindex: ns.ifindex, mac: NET.nodeMac, portMin: opts.portMin ?? 32768, portMax: opts.portMax ?? 65535 };
+    const b0 = { obj } as Bench;
+    table(b0, npConfig4).set(0, { ...cfg, nodeIp: NET.node4 });
+    table(b0, npConfig6).set(0, { ...cfg, nodeIp: NET.node6 });
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+  const close = () => obj.close();
+  return {
+    obj, spec, ns, close, [Symbol.dispose]: close,
+    run: (name, data) => withNetns(ns.name, () => obj.program(name).run({ data })),
+  };
+}
+
+/** A backend for {@link addService}. */
+export interface TestBackend {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number;
+  readonly local?: boolean;
+}
+
+/**
+ * Writes a NodePort service (wildcard frontend, `NET.nodePort`) with backends
+ * into the IPv4 or IPv6 tables, its reverse-NAT entry (wildcard address: the
+ * program restores the node address) and local endpoints for local backends.
+ * `externalLocal` sets externalTrafficPolicy=Local: an INTERNAL-scope frontend
+ * lists only the local backends.
+ */
+export function addService(bench: Bench, v6: boolean, opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number }): void {
+  const [services, backends, revNat, eps] = v6 ? [services6, backends6, revNat6, localEndpoints6] : [services4, backends4, revNat4, localEndpoints4];
+  const proto = opts.proto ?? IPPROTO_TCP;
+  const port = opts.port ?? NET.nodePort;
+  const zero = v6 ? '::' : '0.0.0.0';
+  const flags = SERVICE_FLAG_NODEPORT | (opts.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
+  const write = (scope: number, list: readonly TestBackend[]) => {
+    const key = { address: zero, port, proto, scope };
+    table(bench, services).set({ ...key, backendSlot: 0 }, { backendId: 0, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 });
+    list.forEach((be, i) => table(bench, services).set({ ...key, backendSlot: i + 1 }, { backendId: be.id, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 }));
+  };
+  write(SERVICE_SCOPE_EXTERNAL, opts.backends);
+  if (opts.externalLocal) write(SERVICE_SCOPE_INTERNAL, opts.backends.filter((b) => b.local));
+  table(bench, revNat).set(opts.revNatIndex, { address: zero, port });
+  for (const be of opts.backends) {
+    table(bench, backends).set(be.id, { address: be.address, port: be.port, proto, flags: be.local ? BACKEND_FLAG_LOCAL : 0 });
+    if (be.local) table(bench, eps).set(be.address, { ifindex: NET.vethIfindex, podMac: NET.podMac, hostMac: NET.vethMac });
+  }
+}
+
+/** Typed access to one of the object's maps through its declaration's schemas. */
+export interface Table {
+  set(key: unknown, value: unknown, mode?: 'any' | 'noexist'): void;
+  get(key: unknown): any;
+  delete(key: unknown): boolean;
+  /** Every entry, decoded. */
+  entries(): [any, any][];
+}
+
+/** {@link Table} for map declaration `def` in the loaded object. */
+export function table(bench: Bench, def: MapDef): Table {
+  const m = bench.obj.map(def.name);
+  const k = def.key as AnySchema;
+  const v = def.value as AnySchema;
+  return {
+    set: (key, value, mode = 'any') => void m.update(k.encode(key as never) as never, v.encode(value as never) as never, mode),
+    get: (key) => {
+      const raw = m.get(k.encode(key as never) as never) as Uint8Array | undefined;
+      return raw === undefined ? undefined : v.decode(raw);
+    },
+    delete: (key) => m.delete(k.encode(key as never) as never),
+    entries: () => m.lookupBatch().map(([a, b]) => [k.decode(a as Uint8Array), v.decode(b as Uint8Array)]),
+  };
+}
+
+/** Reads counter `i` of an ARRAY of u64 counters. */
+export function counter(bench: Bench, def: MapDef, i: number): bigint {
+  return table(bench, def).get(i) as bigint;
+}
