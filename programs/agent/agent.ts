@@ -82,6 +82,8 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     pinDir: options.pinDir ?? DEFAULT_PIN_DIR,
     ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}),
     ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
+    ...(options.tcDevices?.length ? { tcDevices: options.tcDevices } : {}),
+    ...(options.tcNetns !== undefined ? { tcNetns: options.tcNetns } : {}),
     nodePortRange: range,
     ipv4,
     ipv6,

@@ -3,7 +3,9 @@
  * for this node's kernel and settings and deployed with `lbUp` (maps pinned
  * by name and reused, links pinned and swapped atomically when already
  * attached, so a restarted agent never leaves a gap), its service tables
- * written through a `ServiceManager` restored from the pins.
+ * written through a `ServiceManager` restored from the pins. With
+ * `tcDevices`, the tc ClusterIP datapath is deployed next to it on those
+ * devices, reading the same service tables (tc-datapath.ts).
  */
 import { lbDown, lbUp } from '../lb/deploy.js';
 import { ServiceManager } from '../lb/manager.js';
@@ -11,6 +13,7 @@ import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
 import type { Logger } from './log.js';
 import { DEFAULT_PIN_DIR } from './agent.js';
 import { ManagerProgrammer } from './manager-programmer.js';
+import { deployTcClusterIp, removeTcClusterIp } from './tc-datapath.js';
 
 /** The socket-LB datapath factory (see the module comment). */
 export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: Logger): Datapath => {
@@ -22,6 +25,15 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
     target: settings.target ?? 'host',
     socketLb: { ipv4: settings.ipv4, ipv6: settings.ipv6, nodePortRange: settings.nodePortRange, hostNamespaceOnly: settings.hostNamespaceOnly },
   });
+  let tc: ReturnType<typeof deployTcClusterIp> | undefined;
+  if (settings.tcDevices?.length) {
+    try {
+      tc = deployTcClusterIp({ pinDir: up.pinDir, devices: settings.tcDevices, target: settings.target ?? 'host', ...(settings.tcNetns !== undefined ? { netns: settings.tcNetns } : {}) });
+    } catch (e) {
+      log.error('tc datapath not deployed; the socket LB runs alone', { devices: settings.tcDevices, error: e });
+      throw e;
+    }
+  }
   const deployMs = performance.now() - t0;
   const manager = ServiceManager.fromPins(up.pinDir);
   const programmer = new ManagerProgrammer(manager, log, { nodePorts: settings.nodePortRange !== false });
@@ -35,6 +47,7 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
       programs: up.programs.map((p) => `${p.hook}:${p.action}`),
       mapsReused: up.maps.filter((m) => m.origin === 'reused').map((m) => m.name),
       omitted: up.omitted.map((o) => `${o.hook}: ${o.reason}`),
+      ...(tc ? { tc: tc.devices.map((d) => `${d.device}:${d.action}:${d.mode}`) } : {}),
       restoredServices: manager.restored.services,
       restoredBackends: manager.restored.backends,
       deployMs: Math.round(deployMs),
@@ -42,12 +55,14 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
     close: () => manager.close(),
     uninstall: () => {
       manager.close();
+      removeTcClusterIp(up.pinDir);
       lbDown({ pinDir: up.pinDir, purge: true });
     },
   };
 };
 
 /** Removes a socket-LB datapath left pinned at `pinDir` (programs detached, maps unpinned) without starting an agent. */
-export function uninstallSocketLb(pinDir = DEFAULT_PIN_DIR): { detached: readonly string[]; removedMaps: readonly string[] } {
-  return lbDown({ pinDir, purge: true });
+export function uninstallSocketLb(pinDir = DEFAULT_PIN_DIR): { detached: readonly string[]; removedMaps: readonly string[]; tcDevices: readonly string[] } {
+  const tcDevices = removeTcClusterIp(pinDir);
+  return { ...lbDown({ pinDir, purge: true }), tcDevices };
 }
