@@ -56,6 +56,8 @@ export interface Agent {
   readonly store: ServiceStore;
   readonly loop: SyncLoop;
   readonly metrics: AgentMetrics;
+  /** resourceVersion each informer has applied up to (tests wait on it). */
+  resourceVersions(): Record<'services' | 'endpointslices', string>;
   /** The ops server's bound address, when it runs. */
   readonly opsAddress: string | undefined;
   /** Resolves when both informers have listed and the first full sync is written. */
@@ -179,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     loop,
     metrics,
     opsAddress: ops?.address,
+    resourceVersions: () => watch!.resourceVersions(),
     programmed,
     health,
     async stop() {

@@ -76,6 +76,11 @@ export class ClusterWatch {
     return this.services.synced && this.slices.synced;
   }
 
+  /** resourceVersion each informer has applied up to. */
+  resourceVersions(): Record<WatchedResource, string> {
+    return { services: this.services.resourceVersion, endpointslices: this.slices.resourceVersion };
+  }
+
   /** Counters per informer. */
   stats(): Record<WatchedResource, InformerStats> {
     return { services: this.services.stats, endpointslices: this.slices.stats };

@@ -188,6 +188,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     await this.listWatch.stop();
   }
 
+  /** resourceVersion of the last list or event applied ('' before the first list). */
+  get resourceVersion(): string {
+    return this.listWatch.latestResourceVersion();
+  }
+
   /** The cached objects. */
   list(): readonly T[] {
     return this.listWatch.list();
