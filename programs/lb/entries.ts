@@ -58,6 +58,12 @@ export interface FamilyEntries {
   decodeRevNatKey(bytes: Uint8Array): number;
   revNatValue(address: Uint8Array, port: number): Uint8Array;
   decodeRevNatValue(bytes: Uint8Array): RevNatFields;
+  /** Whether backend value bytes hold exactly these fields (no decode, no allocation). */
+  backendIs(bytes: Uint8Array, address: Uint8Array, port: number, proto: number, flags: number): boolean;
+  /** Whether services value bytes hold exactly these fields (flags2 and padding zero). */
+  serviceIs(bytes: Uint8Array, backendId: number, count: number, revNatIndex: number, flags: number): boolean;
+  /** Whether reverse-NAT value bytes hold exactly this frontend. */
+  revNatIs(bytes: Uint8Array, address: Uint8Array, port: number): boolean;
   /** Byte sizes the maps must have. */
   readonly sizes: { readonly serviceKey: number; readonly serviceValue: number; readonly backendValue: number; readonly revNatValue: number };
 }
@@ -78,6 +84,10 @@ const put16le = (b: Uint8Array, at: number, v: number) => ((b[at] = v & 255), (b
 const put32le = (b: Uint8Array, at: number, v: number) => ((b[at] = v & 255), (b[at + 1] = (v >>> 8) & 255), (b[at + 2] = (v >>> 16) & 255), (b[at + 3] = v >>> 24));
 const get16be = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
 const get16le = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+const sameAt = (b: Uint8Array, at: number, want: Uint8Array) => {
+  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false;
+  return true;
+};
 const get32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
 function entries(family: AddressFamily, key: StructSchema, backend: StructSchema, revNat: StructSchema): FamilyEntries {
@@ -143,6 +153,21 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     },
     decodeRevNatValue(bytes) {
       return { address: text(bytes, r.address), port: get16be(bytes, r.port) };
+    },
+    serviceIs(bytes, backendId, count, revNatIndex, flags) {
+      if (bytes.length !== ServiceEntry.size || get32le(bytes, v.backendId) !== backendId || get16le(bytes, v.count) !== count) return false;
+      if (get16le(bytes, v.revNatIndex) !== revNatIndex || bytes[v.flags] !== flags || bytes[v.flags2] !== 0) return false;
+      for (let i = v.flags2 + 1; i < ServiceEntry.size; i++) if (bytes[i] !== 0) return false;
+      return true;
+    },
+    backendIs(bytes, address, port, proto, flags) {
+      return sameAt(bytes, b.address, address) && get16be(bytes, b.port) === port && bytes[b.proto] === proto && bytes[b.flags] === flags && bytes.length === backend.size;
+    },
+    revNatIs(bytes, address, port) {
+      if (bytes.length !== revNat.size || !sameAt(bytes, r.address, address) || get16be(bytes, r.port) !== port) return false;
+      // Padding is written as zeros.
+      for (let i = r.port + 2; i < revNat.size; i++) if (bytes[i] !== 0) return false;
+      return true;
     },
     sizes: { serviceKey: key.size, serviceValue: ServiceEntry.size, backendValue: backend.size, revNatValue: revNat.size },
   };

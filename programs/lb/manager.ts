@@ -328,6 +328,10 @@ export class ServiceManager implements Disposable {
     // Commit the new state; ids are returned only now, so none is reused within the request.
     const report = { added: [] as string[], updated: [] as string[], removed: [] as string[], unchanged: 0, writes };
     for (const p of plans) {
+      if (p.kind === 'unchanged') {
+        report.unchanged++;
+        continue;
+      }
       const f = this.#family(p.family);
       const before = this.#services.get(p.id);
       if (before) for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] -= entriesOf(before)[t];
@@ -337,8 +341,7 @@ export class ServiceManager implements Disposable {
       } else this.#services.delete(p.id);
       for (const id of p.releasedBackendIds) f.backendIds.release(id);
       if (p.releasedRevNat !== undefined) f.revNatIndexes.release(p.releasedRevNat);
-      if (p.kind === 'unchanged') report.unchanged++;
-      else report[p.kind].push(p.id);
+      report[p.kind].push(p.id);
     }
     return report;
   }
@@ -411,38 +414,45 @@ export class ServiceManager implements Disposable {
 
   /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
   #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
-    /** Writes that may have reached the kernel, in order, with their family. */
-    const touched: { family: AddressFamily; op: MapOp }[] = [];
+    /** Groups whose writes may have reached the kernel, with how many of their ops (in order). */
+    const touched: { group: WriteGroup; count: number }[] = [];
     let writes = 0;
     try {
       for (const g of schedule(plans)) {
         const t = this.#table(g.family, g.table);
         const batch = g.ops.length > 1 && (g.remove ? t.deleteMany : t.updateMany);
         if (batch) {
-          for (const op of g.ops) touched.push({ family: g.family, op });
+          // A batch that fails may have written any prefix: all of it is undone.
+          touched.push({ group: g, count: g.ops.length });
           if (g.remove) t.deleteMany!(g.ops.map((op) => op.key));
           else t.updateMany!(g.ops.map((op) => op.key), g.ops.map((op) => op.value!));
           writes += g.ops.length;
-        } else
+        } else {
+          // One element either happened or not: it joins the undo list once it did.
+          const done = { group: g, count: 0 };
+          touched.push(done);
           for (const op of g.ops) {
-            // One element either happened or not: it joins the undo list once it did.
             if (op.value === undefined) t.delete(op.key);
             else t.update(op.key, op.value);
-            touched.push({ family: g.family, op });
+            done.count++;
             writes++;
           }
+        }
       }
       return writes;
     } catch (e) {
       // Undo everything that may have been written (a write that did not happen undoes to what is there anyway).
       const rollbackErrors: unknown[] = [];
-      for (const { family, op } of touched.reverse()) {
-        try {
-          const t = this.#table(family, op.table);
-          if (op.prev === undefined) t.delete(op.key);
-          else t.update(op.key, op.prev);
-        } catch (u) {
-          rollbackErrors.push(u);
+      for (const { group, count } of touched.reverse()) {
+        const t = this.#table(group.family, group.table);
+        for (let i = count - 1; i >= 0; i--) {
+          const op = group.ops[i]!;
+          try {
+            if (op.prev === undefined) t.delete(op.key);
+            else t.update(op.key, op.prev);
+          } catch (u) {
+            rollbackErrors.push(u);
+          }
         }
       }
       undoAllocations();

@@ -104,9 +104,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const oldCount = prev?.count ?? 0;
 
   const prevByKey = new Map<string, BackendState>();
-  for (const b of prev?.backends.values() ?? []) prevByKey.set(b.key, b);
   const prevPos = new Map<string, number>();
-  for (const [p, s] of prev?.slots ?? []) prevPos.set(prev!.backends.get(s.backendId)!.key, p);
+  if (prev) {
+    for (const b of prev.backends.values()) prevByKey.set(b.key, b);
+    for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
+  }
 
   // 1. Backend entries.
   const backends = new Map<number, BackendState>();
@@ -225,31 +227,32 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan 
  * beyond it, and every entry holding the bytes a plan would write.
  */
 function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
+  const n = want.backends.length;
   if (prev.nodePort !== want.nodePort || prev.externalIP !== want.externalIP) return false;
-  if (prev.backends.size !== want.backends.length || prev.slots.size !== want.backends.length) return false;
+  if (prev.backends.size !== n || prev.slots.size !== n) return false;
   const flags = serviceFlags(want);
-  const fe = enc.decodeServiceValue(prev.frontendBytes);
   let active = 0;
   for (const b of want.backends) if (!b.terminating) active++;
-  if (fe.count !== active || fe.flags !== flags || fe.revNatIndex !== prev.revNatIndex || fe.backendId !== 0 || fe.flags2 !== 0 || prev.count !== active) return false;
-  const byKey = new Map<string, { id: number; terminating: boolean }>();
-  for (const b of want.backends) byKey.set(b.key, { id: 0, terminating: b.terminating });
-  for (const b of prev.backends.values()) {
-    const w = byKey.get(b.key);
-    if (!w) return false;
-    w.id = b.id;
-    const bv = enc.decodeBackendValue(b.bytes);
-    if (bv.proto !== want.proto || bv.flags !== (w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+  if (prev.count !== active || !enc.serviceIs(prev.frontendBytes, 0, active, prev.revNatIndex, flags)) return false;
+  if (!enc.revNatIs(prev.revNatBytes, want.addressBytes, want.port)) return false;
+  // Few backends (the usual case): a scan beats building a map.
+  let byKey: Map<string, NormalizedBackend> | undefined;
+  if (n > 8) {
+    byKey = new Map();
+    for (const b of want.backends) byKey.set(b.key, b);
   }
-  const seen = new Set<number>();
+  const find = (key: string) => (byKey ? byKey.get(key) : want.backends.find((b) => b.key === key));
+  // Slot positions are distinct map keys and there are n of them, each naming a backend of the n: checking
+  // each slot's position class and backend, and each backend's bytes, covers the whole service.
+  const ids = new Set<number>();
   for (const [p, s] of prev.slots) {
     const b = prev.backends.get(s.backendId);
-    if (!b || seen.has(s.backendId) || p < 1 || p > want.backends.length) return false;
-    seen.add(s.backendId);
-    if (byKey.get(b.key)!.terminating !== p > active) return false;
-    const sv = enc.decodeServiceValue(s.bytes);
-    if (sv.count !== active || sv.revNatIndex !== prev.revNatIndex || sv.flags !== flags || sv.flags2 !== 0) return false;
+    if (!b || p < 1 || p > n) return false;
+    const w = find(b.key);
+    if (!w || w.terminating !== p > active) return false;
+    if (!enc.serviceIs(s.bytes, s.backendId, active, prev.revNatIndex, flags)) return false;
+    if (!enc.backendIs(b.bytes, w.bytes, w.port, want.proto, w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+    ids.add(s.backendId);
   }
-  const rn = enc.decodeRevNatValue(prev.revNatBytes);
-  return rn.address === want.address && rn.port === want.port;
+  return ids.size === n;
 }

@@ -5,7 +5,7 @@
  * canonical text, so two spellings of one address are one frontend, before
  * anything is written.
  */
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../dsl/types/index.js';
+import { formatIpv6, parseIpv4, parseIpv6 } from '../../dsl/types/index.js';
 import { ServiceError } from './errors.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './schemas.js';
 
@@ -121,7 +121,8 @@ export function canonicalAddress(text: unknown): { address: string; family: Addr
   const v4 = parseIpv4(text);
   if (v4 === undefined) return undefined;
   const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
-  return { address: formatIpv4(v4), family: 'ipv4', bytes };
+  // parseIpv4 accepts only the canonical spelling (no leading zeros), so the text is already canonical.
+  return { address: text, family: 'ipv4', bytes };
 }
 
 /** Whether a canonical address is its family's unspecified (wildcard) address. */

@@ -6,6 +6,7 @@
  * refuses midway, restore from pins, and sync writing only the difference.
  */
 import { describe, expect, it } from 'vitest';
+import { BpfMap } from '../../loader/index.js';
 import { ServiceError, ServiceManager, kernelTable, type ServiceSpec } from '../../programs/lb/index.js';
 import { BACKEND_FLAG_TERMINATING, IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_NODEPORT } from '../../programs/lb/schemas.js';
 import { createPinDir } from '../support/bpffs.js';
@@ -275,6 +276,21 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
     expect(new Set(all).size).toBe(all.length);
     // Unchanged after restore: the same desired set costs no write.
     expect(m.upsertService(specs[1]!)).toMatchObject({ change: 'unchanged', writes: 0 });
+  });
+
+  it('refuses pin directories without complete, matching service maps', () => {
+    using pins = createPinDir('lbpins');
+    expectCode(() => ServiceManager.fromPins(`${pins.path}/nothing-here`), 'LB_MAPS');
+    const e = expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS');
+    expect(e.message).toMatch(/no service maps pinned in .*lb4_services/);
+    using maps = createMaps();
+    maps.services4.pin(`${pins.path}/lb4_services`);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS').message).toMatch(/the ipv4 maps come together/);
+    // A map of another shape under a service map's name.
+    using wrong = BpfMap.create({ name: 'lb4_backends', type: 'HASH', key: 4, value: 4, maxEntries: 16 });
+    wrong.pin(`${pins.path}/lb4_backends`);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path), 'LB_MAPS').message).toMatch(/does not match "lb4_backends": value size 4/);
+    expect(expectCode(() => ServiceManager.fromPins(pins.path, { create: true }), 'LB_MAPS').message).toMatch(/lb4_backends/);
   });
 
   it('restores ids after exhaustion: the freed ones are reused, oldest first', () => {

@@ -35,18 +35,21 @@ describe('write order under a reader that looks after every write', () => {
     let checks = 0;
     // Backends a reader may legitimately be sent to during the current change: active before or after it.
     let allowed = new Set<string>();
+    // Plain checks (vitest's expect costs more than the whole check, thousands of times over).
     const look = () => {
       const d = decodedDump(maps, 'ipv4');
       const backends = new Map(d.backends.map((b) => [b.id, b]));
       const revNats = new Set(d.revNat.map((r) => r.index));
+      const entries = new Map(d.services.map((x) => [`${x.address}:${x.port}:${x.proto}:${x.backendSlot}`, x]));
       for (const fe of d.services.filter((s) => s.backendSlot === 0)) {
-        expect(revNats.has(fe.revNatIndex), `revNat ${fe.revNatIndex}`).toBe(true);
+        if (!revNats.has(fe.revNatIndex)) throw new Error(`${fe.address}:${fe.port}: reverse-NAT ${fe.revNatIndex} missing`);
         for (let slot = 1; slot <= fe.count; slot++) {
-          const s = d.services.find((x) => x.address === fe.address && x.port === fe.port && x.proto === fe.proto && x.backendSlot === slot);
-          expect(s, `slot ${slot} of ${fe.address}:${fe.port} (count ${fe.count})`).toBeDefined();
-          const b = backends.get(s!.backendId);
-          expect(b, `backend ${s!.backendId} of slot ${slot}`).toBeDefined();
-          expect(allowed.has(`${fe.address}:${fe.port}>${b!.address}:${b!.port}`), `${fe.address}:${fe.port}>${b!.address}:${b!.port} in ${[...allowed].join(",")}`).toBe(true);
+          const s = entries.get(`${fe.address}:${fe.port}:${fe.proto}:${slot}`);
+          if (!s) throw new Error(`slot ${slot} of ${fe.address}:${fe.port} (count ${fe.count}) missing`);
+          const b = backends.get(s.backendId);
+          if (!b) throw new Error(`backend ${s.backendId} of slot ${slot} of ${fe.address}:${fe.port} missing`);
+          const pair = `${fe.address}:${fe.port}>${b.address}:${b.port}`;
+          if (!allowed.has(pair)) throw new Error(`${pair} is visible but neither active before nor after the change`);
         }
       }
       checks++;
@@ -129,6 +132,62 @@ describe('cost of one change', () => {
     expect(writes).toBe(6 + 5 + 8);
     expect(reads).toBe(0);
     expect(m.size).toBe(10_000);
+  });
+});
+
+describe('families and handles', () => {
+  it('a manager with IPv4 maps only refuses IPv6 services, and maps come per family', () => {
+    const all = memoryMaps();
+    const m = ServiceManager.fromMaps({ services4: all.services4, backends4: all.backends4, revNat4: all.revNat4 });
+    expect(m.families).toEqual(['ipv4']);
+    let err: unknown;
+    try {
+      m.sync([{ frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [] }, { frontend: { address: 'fd00::1', port: 80, protocol: 'TCP' }, backends: [] }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ServiceError);
+    expect((err as ServiceError).code).toBe('LB_FAMILY_UNAVAILABLE');
+    expect((err as ServiceError).path).toBe('upsert[1].frontend');
+    expect(all.services4.size).toBe(0);
+    expect(() => ServiceManager.fromMaps({ services6: all.services6 })).toThrow(/ipv6 maps come together/);
+    expect(() => ServiceManager.fromMaps({})).toThrow(/no service maps given/);
+    expect(() => ServiceManager.fromMaps({ services4: all.backends4, backends4: all.backends4, revNat4: all.revNat4 })).toThrow(/services4 \(map "lb4_backends"\) has 4-byte keys/);
+    expect(() => ServiceManager.fromMaps(all, { maxBackendsPerService: 70000 })).toThrow(ServiceError);
+  });
+
+  it('usage reports the entries held per map', () => {
+    const all = memoryMaps();
+    const m = ServiceManager.fromMaps(all);
+    m.upsertService({ frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [{ address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 1, terminating: true }] });
+    expect(m.usage().filter((u) => u.entries > 0)).toEqual([
+      { name: 'lb4_services', entries: 3, maxEntries: 65536 },
+      { name: 'lb4_backends', entries: 2, maxEntries: 65536 },
+      { name: 'lb4_reverse_nat', entries: 1, maxEntries: 65536 },
+    ]);
+    expect(m.usage().map((u) => u.entries)).toEqual([all.services4.size, all.backends4.size, all.revNat4.size, 0, 0, 0]);
+  });
+});
+
+describe('unchanged detection', () => {
+  it('rewrites exactly the entries whose bytes differ from what the spec means', () => {
+    const maps = memoryMaps();
+    const spec: ServiceSpec = { frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [{ address: '10.244.0.1', port: 80 }, { address: '10.244.0.2', port: 80, terminating: true }] };
+    ServiceManager.fromMaps(maps).upsertService(spec);
+    // Damage one byte per table: a backend's flags, the reverse-NAT padding, a slot's flags2.
+    const damage = (t: ServiceTable, pick: (k: Uint8Array, v: Uint8Array) => boolean, at: number) => {
+      const [k, v] = [...t.entries()].find(([k, v]) => pick(k, v))!;
+      const bad = v.slice();
+      bad[at] ^= 1;
+      t.update(k, bad);
+    };
+    damage(maps.backends4, (k) => k[0] === 2, 7);
+    damage(maps.revNat4, () => true, 7);
+    damage(maps.services4, (k) => k[6] === 1, 9);
+    const m = ServiceManager.fromMaps(maps);
+    expect(m.upsertService(spec)).toMatchObject({ change: 'updated', writes: 3 });
+    expect(m.upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
+    expect(ServiceManager.fromMaps(maps).upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
   });
 });
 

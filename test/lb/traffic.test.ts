@@ -7,7 +7,7 @@
  * continuously costs no connection; a manager reopened from the pins carries on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
+import { ServiceManager, mapsOf, type ServiceSpec } from '../../programs/lb/index.js';
 import { need } from '../support/env.js';
 import { listNetns } from '../support/netns.js';
 import { TCP_CLIENT, type TcpResult } from '../sock/clients.js';
@@ -41,6 +41,8 @@ describe.skipIf(!need({ kernel: true }))('service manager + socket LB, real traf
     expect(r.filter((x) => !x.ok)).toEqual([]);
     expect(reached(r)).toEqual(new Set([`backend ${b1}`, `backend ${b2}`]));
     expect(new Set(r.map((x) => x.peer))).toEqual(new Set([`${VIP}:80`]));
+    // The same maps reached through the loaded object's handles restore the same services.
+    expect(ServiceManager.fromMaps(mapsOf(lab.obj)).list()).toEqual(m.list());
     const r6 = await lab.client<TcpResult[]>(TCP_CLIENT, [VIP6, 80, 30]);
     expect(r6.filter((x) => !x.ok)).toEqual([]);
     expect(reached(r6)).toEqual(new Set(lab.backends6.map((a) => `backend ${a}`)));

@@ -66,7 +66,7 @@ describe.skipIf(!need({ kernel: true }))('socket LB + ServiceManager: churn', ()
     // Every answer came from one of the service's backends, and the churn reached most of them.
     for (const b of Object.keys(r.byBackend)) expect(all).toContain(b);
     expect(Object.keys(r.byBackend).length).toBeGreaterThanOrEqual(4);
-    expect(updates).toBeGreaterThan(50);
+    expect(updates).toBeGreaterThan(20);
   });
 
   it('a draining backend gets no new connections; the live ones do', async () => {

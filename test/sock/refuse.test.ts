@@ -34,11 +34,9 @@ for (const [target, errno, subnet] of [['host', 'ECONNREFUSED', 65], ['5.10', 'E
     });
 
     it(`TCP connect fails with ${errno} (IPv4 and IPv6)`, async () => {
-      const t0 = Date.now();
+      // An errno per connect, none left waiting (the client would report fewer results after its 6 s limit).
       expect(await lab.client<TcpResult[]>(TCP_CLIENT, [EMPTY4, 80, 2])).toEqual(Array(2).fill({ ok: false, code: errno }));
       expect(await lab.client<TcpResult[]>(TCP_CLIENT, [EMPTY6, 80, 2])).toEqual(Array(2).fill({ ok: false, code: errno }));
-      // Refused, not timed out (the client would give up after 6 s).
-      expect(Date.now() - t0).toBeLessThan(5000);
     });
 
     it(`UDP sendto and connect fail with ${errno}`, async () => {
