@@ -108,7 +108,7 @@ export function registerAgent(program: Command): void {
     .option('--no-ipv6', 'do not proxy IPv6 services')
     .option('--host-namespace-only', "translate only the host network namespace's sockets (pods left to a service mesh)")
     .option('--node-address <ip...>', "the node's own addresses for NodePort from the node (default: every interface address)")
-    .option('--tc-device <ifname...>', "also attach the tc ClusterIP datapath at ingress of these devices (pods' host-side veths; for --host-namespace-only)")
+    .option('--tc-device <ifname...>', "also attach the tc ClusterIP datapath at ingress of these devices or patterns like 'lxc*' (pods' host-side veths, rescanned every 5 s; for --host-namespace-only)")
     .option('--listen <host:port>', "address of /healthz and /metrics, or 'none'", '0.0.0.0:10256')
     .option('--target <profile>', 'kernel profile to build for (default: probe this kernel)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

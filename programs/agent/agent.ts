@@ -86,6 +86,7 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
     ...(options.tcDevices?.length ? { tcDevices: options.tcDevices } : {}),
     ...(options.tcNetns !== undefined ? { tcNetns: options.tcNetns } : {}),
+    ...(options.tcRescanMs !== undefined ? { tcRescanMs: options.tcRescanMs } : {}),
     nodePortRange: range,
     ipv4,
     ipv6,

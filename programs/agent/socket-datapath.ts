@@ -13,7 +13,7 @@ import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
 import type { Logger } from './log.js';
 import { DEFAULT_PIN_DIR } from './agent.js';
 import { ManagerProgrammer } from './manager-programmer.js';
-import { deployTcClusterIp, removeTcClusterIp } from './tc-datapath.js';
+import { removeTcClusterIp, TcDatapath, type TcDeployed } from './tc-datapath.js';
 
 /** The socket-LB datapath factory (see the module comment). */
 export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: Logger): Datapath => {
@@ -25,14 +25,25 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
     target: settings.target ?? 'host',
     socketLb: { ipv4: settings.ipv4, ipv6: settings.ipv6, nodePortRange: settings.nodePortRange, hostNamespaceOnly: settings.hostNamespaceOnly },
   });
-  let tc: ReturnType<typeof deployTcClusterIp> | undefined;
+  let tc: { datapath: TcDatapath; devices: TcDeployed[] } | undefined;
+  let rescan: NodeJS.Timeout | undefined;
   if (settings.tcDevices?.length) {
     try {
-      tc = deployTcClusterIp({ pinDir: up.pinDir, devices: settings.tcDevices, target: settings.target ?? 'host', ...(settings.tcNetns !== undefined ? { netns: settings.tcNetns } : {}) });
+      tc = TcDatapath.deploy({ pinDir: up.pinDir, devices: settings.tcDevices, target: settings.target ?? 'host', ...(settings.tcNetns !== undefined ? { netns: settings.tcNetns } : {}) });
     } catch (e) {
-      log.error('tc datapath not deployed; the socket LB runs alone', { devices: settings.tcDevices, error: e });
+      log.error('tc datapath not deployed', { devices: settings.tcDevices, error: e });
       throw e;
     }
+    const tcDatapath = tc.datapath;
+    rescan = setInterval(() => {
+      try {
+        const changed = tcDatapath.rescan();
+        if (changed.length) log.info('tc devices changed', { devices: changed.map((d) => `${d.device}:${d.action}:${d.mode}`) });
+      } catch (e) {
+        log.warn('tc device rescan failed', { error: e });
+      }
+    }, settings.tcRescanMs ?? 5000);
+    rescan.unref();
   }
   const deployMs = performance.now() - t0;
   const manager = ServiceManager.fromPins(up.pinDir);
@@ -52,8 +63,14 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
       restoredBackends: manager.restored.backends,
       deployMs: Math.round(deployMs),
     },
-    close: () => manager.close(),
+    close: () => {
+      clearInterval(rescan);
+      tc?.datapath.close();
+      manager.close();
+    },
     uninstall: () => {
+      clearInterval(rescan);
+      tc?.datapath.close();
       manager.close();
       removeTcClusterIp(up.pinDir);
       lbDown({ pinDir: up.pinDir, purge: true });

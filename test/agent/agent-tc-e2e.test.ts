@@ -19,12 +19,20 @@ import { createTestCgroup, type TestCgroup } from '../support/cgroup.js';
 import { need } from '../support/env.js';
 import { FakeKubeApi } from '../support/kube-api.js';
 import { makeService, makeSlice } from '../support/kube-objects.js';
-import { runBounded } from '../support/netns.js';
+import { ip, runBounded } from '../support/netns.js';
 import { BACKEND_SERVER, createClusterIpTopology, POD_CLIENT, type ClusterIpTopology } from '../tc/clusterip-e2e-topology.js';
 
 const COUNT = 6;
 const VIP4 = '10.96.0.10';
 const VIP6 = 'fd00:96::10';
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 interface PodResult {
   readonly tcp: { ok: boolean; data?: string; peer?: string; code?: string }[];
@@ -45,8 +53,9 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc ClusterIP dat
       kubeConfig: loadKubeConfig({ apiServer: api.url, env: {} }).config,
       pinDir,
       cgroup: cg.path,
-      tcDevices: [topo.podVeth, topo.backendVeth],
+      tcDevices: [topo.podVeth, 'b*'],
       tcNetns: topo.node,
+      tcRescanMs: 100,
       listen: false,
       target: 'host',
       datapath: socketLbDatapath,
@@ -100,6 +109,18 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc ClusterIP dat
       expect(r.tcp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ ok: true, data: `pong:ping-${i}:${pod}`, peer: `${vip}:80` })));
       expect(r.udp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ data: `pong:dgram-${i}:${pod}`, peer: `${vip}:53` })));
     }
+  });
+
+  it('rescans: a matching device created later is attached, a deleted one loses its pin', async () => {
+    const pin = join(pinDir, 'tc-links', 'bx1');
+    ip('-n', topo.node, 'link', 'add', 'bx1', 'type', 'veth', 'peer', 'name', 'cx1');
+    try {
+      await waitFor('bx1 attached', () => existsSync(pin));
+      expect(existsSync(join(pinDir, 'tc-links', 'cx1'))).toBe(false);
+    } finally {
+      ip('-n', topo.node, 'link', 'del', 'bx1');
+    }
+    await waitFor('bx1 pin removed', () => !existsSync(pin));
   });
 
   it('a restarted agent swaps its programs into the pinned tc links; uninstall detaches them', async () => {
