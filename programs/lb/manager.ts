@@ -310,6 +310,7 @@ export class ServiceManager implements Disposable {
       }
     };
     const plans: ServicePlan[] = [];
+    let groups: WriteGroup[];
     try {
       for (const s of removals) plans.push(planDelete(s, this.#family(s.family).enc));
       const ordered = [...wanted.filter((w) => this.#services.has(w.id)), ...wanted.filter((w) => !this.#services.has(w.id))];
@@ -317,13 +318,14 @@ export class ServiceManager implements Disposable {
         const f = this.#family(w.family);
         plans.push(planUpsert(this.#services.get(w.id), w, f.enc, this.#idSource(f)));
       }
-      this.#checkCapacity(plans);
+      groups = schedule(plans);
+      this.#checkCapacity(groups);
     } catch (e) {
       undoAllocations();
       throw e;
     }
 
-    const writes = this.#execute(plans, undoAllocations);
+    const writes = this.#execute(groups, undoAllocations);
 
     // Commit the new state; ids are returned only now, so none is reused within the request.
     const report = { added: [] as string[], updated: [] as string[], removed: [] as string[], unchanged: 0, writes };
@@ -334,10 +336,18 @@ export class ServiceManager implements Disposable {
       }
       const f = this.#family(p.family);
       const before = this.#services.get(p.id);
-      if (before) for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] -= entriesOf(before)[t];
+      if (before) {
+        const e = entriesOf(before);
+        f.used.services -= e.services;
+        f.used.backends -= e.backends;
+        f.used.revNat -= e.revNat;
+      }
       if (p.next) {
         this.#services.set(p.id, p.next);
-        for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] += entriesOf(p.next)[t];
+        const e = entriesOf(p.next);
+        f.used.services += e.services;
+        f.used.backends += e.backends;
+        f.used.revNat += e.revNat;
       } else this.#services.delete(p.id);
       for (const id of p.releasedBackendIds) f.backendIds.release(id);
       if (p.releasedRevNat !== undefined) f.revNatIndexes.release(p.releasedRevNat);
@@ -392,9 +402,9 @@ export class ServiceManager implements Disposable {
   }
 
   /** Refuses plans whose entries would at some point exceed a map's capacity (in the order they run). */
-  #checkCapacity(plans: readonly ServicePlan[]): void {
+  #checkCapacity(groups: readonly WriteGroup[]): void {
     const running = new Map<Family, number[]>();
-    for (const g of schedule(plans)) {
+    for (const g of groups) {
       const f = this.#family(g.family);
       let r = running.get(f);
       if (!r) running.set(f, (r = TABLES.map((t) => f.used[t])));
@@ -412,20 +422,20 @@ export class ServiceManager implements Disposable {
     }
   }
 
-  /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
-  #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
+  /** Runs the writes group by group, in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
+  #execute(groups: readonly WriteGroup[], undoAllocations: () => void): number {
     /** Groups whose writes may have reached the kernel, with how many of their ops (in order). */
     const touched: { group: WriteGroup; count: number }[] = [];
     let writes = 0;
     try {
-      for (const g of schedule(plans)) {
+      for (const g of groups) {
         const t = this.#table(g.family, g.table);
         const batch = g.ops.length > 1 && (g.remove ? t.deleteMany : t.updateMany);
         if (batch) {
           // A batch that fails may have written any prefix: all of it is undone.
           touched.push({ group: g, count: g.ops.length });
-          if (g.remove) t.deleteMany!(g.ops.map((op) => op.key));
-          else t.updateMany!(g.ops.map((op) => op.key), g.ops.map((op) => op.value!));
+          if (g.remove) t.deleteMany!(packed(g.ops, t.keySize, false));
+          else t.updateMany!(packed(g.ops, t.keySize, false), packed(g.ops, t.valueSize, true));
           writes += g.ops.length;
         } else {
           // One element either happened or not: it joins the undo list once it did.
@@ -509,6 +519,19 @@ function schedule(plans: readonly ServicePlan[]): WriteGroup[] {
       }
     }
     for (const row of phases) if (row) for (const g of row) if (g) out.push(g);
+  }
+  return out;
+}
+
+/** The ops' keys (or values) back to back, as batch operations take them. */
+function packed(ops: readonly MapOp[], size: number, values: boolean): Uint8Array {
+  const out = new Uint8Array(ops.length * size);
+  let at = 0;
+  for (const op of ops) {
+    const part = values ? op.value! : op.key;
+    // A byte loop: for entries of a dozen bytes it beats TypedArray.set, whose fixed cost dominates.
+    for (let i = 0; i < size; i++) out[at + i] = part[i]!;
+    at += size;
   }
   return out;
 }

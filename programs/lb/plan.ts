@@ -93,7 +93,8 @@ function layout(items: readonly NormalizedBackend[], lo: number, prevPos: Readon
 
 /** The plan that makes the maps hold `want` (given what `prev` left there). */
 export function planUpsert(prev: ServiceState | undefined, want: NormalizedService, enc: FamilyEntries, ids: IdSource): ServicePlan {
-  if (prev && holdsExactly(prev, want, enc))
+  if (!prev) return planAdd(want, enc, ids);
+  if (holdsExactly(prev, want, enc))
     return { id: want.id, family: want.family, kind: 'unchanged', ops: [], next: prev, releasedBackendIds: [], releasedRevNat: undefined };
   const ops: MapOp[] = [];
   const revNatIndex = prev?.revNatIndex ?? ids.revNatIndex();
@@ -200,6 +201,40 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   };
   const kind = !prev ? 'added' : ops.length === 0 ? 'unchanged' : 'updated';
   return { id: want.id, family: want.family, kind, ops, next: kind === 'unchanged' ? prev : next, releasedBackendIds, releasedRevNat: undefined };
+}
+
+/**
+ * `planUpsert` for a service that does not exist yet (most of a first sync),
+ * without the diffing: the same writes in the same order (steps 1–4; no
+ * reader sees anything before the frontend), active backends in slots
+ * `1..count` in input order and draining ones after them.
+ */
+function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource): ServicePlan {
+  const revNatIndex = ids.revNatIndex();
+  const flags = serviceFlags(want);
+  let count = 0;
+  for (const b of want.backends) if (!b.terminating) count++;
+  const ops: MapOp[] = [];
+  const backends = new Map<number, BackendState>();
+  const slots = new Map<number, SlotState>();
+  let active = 1;
+  let draining = count + 1;
+  for (const b of want.backends) {
+    const id = ids.backendId();
+    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
+    ops.push({ phase: 1, table: 'backends', key: enc.backendKey(id), value: bytes, prev: undefined });
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes });
+    const p = b.terminating ? draining++ : active++;
+    slots.set(p, { backendId: id, bytes: enc.serviceValue(id, count, revNatIndex, flags) });
+  }
+  const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
+  ops.push({ phase: 2, table: 'revNat', key: enc.revNatKey(revNatIndex), value: revNatBytes, prev: undefined });
+  for (let p = 1; p <= want.backends.length; p++) ops.push({ phase: 3, table: 'services', key: slotKey(enc, want, p), value: slots.get(p)!.bytes, prev: undefined });
+  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
+  ops.push({ phase: 4, table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: undefined });
+  const { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP } = want;
+  const next: ServiceState = { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, revNatIndex, count, frontendBytes, revNatBytes, slots, backends };
+  return { id, family, kind: 'added', ops, next, releasedBackendIds: [], releasedRevNat: undefined };
 }
 
 /** The plan that removes a service. */
