@@ -1,0 +1,129 @@
+/**
+ * ns/packet of one scenario on both sides with BPF_PROG_TEST_RUN, interleaved
+ * round by round (the order alternating), after checking that both sides give
+ * the same return code, the same output frame and the same conntrack state —
+ * what makes the C program a fair twin. A mismatch throws (the bench fails).
+ */
+import type { Program } from '../../loader/programs/index.js';
+import { clearFlow, fillServices, flowState, type Scenario } from './clusterip-scenarios.js';
+import type { Side } from './twins.js';
+
+/** Settings of a measurement. */
+export interface MeasureSettings {
+  /** Interleaved rounds per scenario. */
+  readonly rounds: number;
+  /** PROG_TEST_RUN repeat count per round (established/reply paths). */
+  readonly repeat: number;
+  /** Single runs per round for new-flow paths (state deleted before each). */
+  readonly freshRuns: number;
+}
+
+/** What one side did on a scenario. */
+export interface SideResult {
+  /** Median over rounds of the kernel's mean ns per run. */
+  readonly nsPerPacket: number;
+  /** Every round's mean ns per run. */
+  readonly roundsNs: number[];
+  /** Packets the side ran in the timed rounds. */
+  readonly packets: number;
+  readonly retval: number;
+}
+
+/** One scenario's comparison. */
+export interface ScenarioResult {
+  readonly id: string;
+  readonly what: string;
+  readonly tsbpf: SideResult;
+  readonly clang: SideResult;
+  /** tsbpf / clang, of the medians. */
+  readonly ratio: number;
+  /** Both sides produced byte-identical output frames and the same return code and conntrack state. */
+  readonly identical: true;
+  /** The output frame differs from the input (the path rewrote it). */
+  readonly rewritten: boolean;
+  readonly retval: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The program a side runs. */
+function prog(side: Side): Program {
+  return side.obj.program('tc_clusterip');
+}
+
+/** Brings a side into the scenario's state and returns its program. */
+function prepare(side: Side, s: Scenario): Program {
+  const p = prog(side);
+  clearFlow(side.obj);
+  s.setup(side.obj, (packet) => void p.run({ data: packet }));
+  return p;
+}
+
+/** Throws unless the two outputs agree. */
+function same(s: Scenario, what: string, a: { retval: number; data: Uint8Array }, b: { retval: number; data: Uint8Array }, sa: string, sb: string): void {
+  if (a.retval !== b.retval || hex(a.data) !== hex(b.data) || sa !== sb) {
+    throw new Error(`${s.id} (${what}): the C twin is not a twin — tsbpf retval ${a.retval} frame ${hex(a.data)} ct ${sa}; clang retval ${b.retval} frame ${hex(b.data)} ct ${sb}`);
+  }
+}
+
+/** Fills both sides' service tables with the same contents. */
+export function fillBoth(sides: readonly Side[], extraServices: number): void {
+  for (const side of sides) fillServices(side.obj, extraServices);
+}
+
+/** Checks then times scenario `s` on both sides. */
+export function measureScenario(sides: readonly [Side, Side], s: Scenario, settings: MeasureSettings): ScenarioResult {
+  const outs = sides.map((side) => {
+    const p = prepare(side, s);
+    const r = p.run({ data: s.packet });
+    return { retval: r.retval, data: r.data, state: flowState(side.obj) };
+  });
+  same(s, 'first run', outs[0]!, outs[1]!, outs[0]!.state, outs[1]!.state);
+  for (const side of sides) prepare(side, s);
+
+  const rounds: [number[], number[]] = [[], []];
+  const packets = [0, 0];
+  for (let round = 0; round < settings.rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    const last: ({ retval: number; data: Uint8Array } | undefined)[] = [undefined, undefined];
+    for (const i of order) {
+      const side = sides[i]!;
+      const p = prog(side);
+      if (s.fresh) {
+        let total = 0;
+        for (let k = 0; k < settings.freshRuns; k++) {
+          clearFlow(side.obj);
+          const r = p.run({ data: s.packet, repeat: 1 });
+          total += r.duration;
+          last[i] = r;
+        }
+        rounds[i]!.push(total / settings.freshRuns);
+        packets[i]! += settings.freshRuns;
+      } else {
+        const r = p.run({ data: s.packet, repeat: settings.repeat });
+        rounds[i]!.push(r.duration);
+        packets[i]! += settings.repeat;
+        last[i] = r;
+      }
+    }
+    same(s, `round ${round}`, last[0]!, last[1]!, '', '');
+  }
+  const result = (i: 0 | 1): SideResult => ({ nsPerPacket: median(rounds[i]), roundsNs: rounds[i], packets: packets[i]!, retval: outs[i]!.retval });
+  const tsbpf = result(0);
+  const clang = result(1);
+  return {
+    id: s.id,
+    what: s.what,
+    tsbpf,
+    clang,
+    ratio: tsbpf.nsPerPacket / clang.nsPerPacket,
+    identical: true,
+    rewritten: hex(outs[0]!.data) !== hex(s.packet),
+    retval: outs[0]!.retval,
+  };
+}
