@@ -16,10 +16,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLUSTERIP_SCENARIOS } from './tc/clusterip-scenarios.js';
-import { fillBoth, measureScenario } from './tc/measure.js';
+import { createNodeNs } from '../test/tc/nodeport-env.js';
+import { CLUSTERIP_SCENARIOS, fillServices } from './tc/clusterip-scenarios.js';
+import { measureScenario, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
+import { fillNodePort, NODEPORT_SCENARIOS, runInNode } from './tc/nodeport-scenarios.js';
 import { reportMarkdown, reportSvg, type ProgramSize, type TcBenchReport } from './tc/report.js';
-import { CLANG_ARGS, loadClusterIpTwins, PROFILE, type Side } from './tc/twins.js';
+import { CLANG_ARGS, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +49,7 @@ function sizeOf(side: Side, program: string): ProgramSize {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:tc needs root (bpf() and BPF_PROG_TEST_RUN)');
   const quick = process.argv.includes('--quick');
-  const settings = {
+  const settings: MeasureSettings & TcBenchReport['settings'] = {
     rounds: positiveInt('rounds', quick ? 3 : 21, 1000),
     repeat: positiveInt('repeat', quick ? 10_000 : 1_000_000, 100_000_000),
     freshRuns: quick ? 200 : 2000,
@@ -58,23 +60,36 @@ async function main(): Promise<void> {
   const out = arg('out') ?? (quick ? join(tmpdir(), 'tsbpf-bench-tc-quick') : join(import.meta.dirname, 'results'));
   const started = Date.now();
   const loadavgStart = load();
-  using twins = loadClusterIpTwins();
-  fillBoth(twins.sides, settings.extraServices);
-  const results = CLUSTERIP_SCENARIOS.map((s) => {
-    const r = measureScenario(twins.sides, s, settings);
-    process.stderr.write(`${s.id}: tsbpf ${r.tsbpf.nsPerPacket.toFixed(1)} ns, clang ${r.clang.nsPerPacket.toFixed(1)} ns, ×${r.ratio.toFixed(3)}\n`);
-    return r;
-  });
+  const results: ScenarioResult[] = [];
+  const sizes: TcBenchReport['sizes'] = [];
+  const measureAll = (twins: Twins, scenarios: readonly Scenario[], run: RunOn, programs: string[]) => {
+    for (const s of scenarios) {
+      const r = measureScenario(twins.sides, s, settings, run);
+      process.stderr.write(`${s.id}: tsbpf ${r.tsbpf.nsPerPacket.toFixed(1)} ns, clang ${r.clang.nsPerPacket.toFixed(1)} ns, ×${r.ratio.toFixed(3)}\n`);
+      results.push(r);
+    }
+    for (const program of programs) sizes.push({ program, tsbpf: sizeOf(twins.sides[0], program), clang: sizeOf(twins.sides[1], program) });
+  };
+  {
+    using twins = loadClusterIpTwins();
+    for (const side of twins.sides) fillServices(side.obj, settings.extraServices);
+    measureAll(twins, CLUSTERIP_SCENARIOS, (obj, program, data, repeat) => obj.program(program).run({ data, repeat: repeat ?? 0 }), ['tc_clusterip']);
+  }
+  {
+    using ns = createNodeNs();
+    using twins = loadNodePortTwins();
+    for (const side of twins.sides) fillNodePort(side.obj, ns, settings.extraServices);
+    measureAll(twins, NODEPORT_SCENARIOS, runInNode(ns), ['np4_ingress', 'np4_from_pod']);
+  }
   const report: TcBenchReport = {
     benchmark: 'tc',
     quick,
     date: new Date(started).toISOString(),
     machine: { kernel: release(), cpus: cpus().length, loadavgStart, loadavgEnd: load() },
     settings,
-    sizes: [{ program: 'tc_clusterip', tsbpf: sizeOf(twins.sides[0], 'tc_clusterip'), clang: sizeOf(twins.sides[1], 'tc_clusterip') }],
+    sizes,
     results,
     notMeasured: [
-      'NodePort local / remote (SNAT + FIB + redirect) / reply ns/packet: no C twin of programs/tc/nodeport*.ts yet',
       'throughput through veth NodePort vs iptables DNAT',
       'p50/p99 latency of the tc ClusterIP path at 1 and 10,000 services vs direct',
     ],

@@ -7,44 +7,40 @@
 import { u16, u32 } from '../../dsl/types/index.js';
 import type { LoadedObject } from '../../loader/object/index.js';
 import { Backend4, RevNat4, ServiceEntry, ServiceKey4 } from '../../programs/lb/schemas.js';
-import { CT_OUT, CT_RELATED, CT_SERVICE, CtEntry, CtKey4 } from '../../programs/tc/conntrack-schemas.js';
+import { CT_OUT, CT_RELATED, CT_SERVICE, CtKey4 } from '../../programs/tc/conntrack-schemas.js';
 import { ACK, l4Frame, SYN } from '../../test/tc/clusterip-packets.js';
+import type { Scenario } from './measure.js';
+import { clearState, readState, type StateEntry } from './state.js';
 
 /** The measured service: one backend, so both sides pick the same one. */
 export const CLIENT = { addr: '10.0.0.2', port: 40000 };
 export const VIP = { addr: '10.96.0.10', port: 80, revNatIndex: 7 };
 export const BACKEND = { id: 1, addr: '10.0.1.5', port: 8080 };
 
-/** A benchmarked path. */
-export interface Scenario {
-  readonly id: string;
-  readonly what: string;
-  readonly packet: Uint8Array;
-  /** Deletes the flow's conntrack entries before every run (ns/packet of a new flow). */
-  readonly fresh: boolean;
-  /** Brings a side's maps into the state the path needs (after the flow was cleared). */
-  setup(obj: LoadedObject, run: (p: Uint8Array) => void): void;
-}
-
 const ctKey = (saddr: string, sport: number, daddr: string, dport: number, flags: number) =>
   CtKey4.encode({ saddr, daddr, sport, dport, nexthdr: 6, flags });
 
-/** The flow's conntrack keys (service entry before DNAT, egress and related after). */
-export const FLOW_KEYS = [
+/** CtEntry bytes that depend on the clock: lifetime (32..36) and created (48..52). */
+const CT_CLOCK = [[32, 36], [48, 52]] as const;
+/** The flow's conntrack entries (service entry before DNAT, egress and related after). */
+export const FLOW: readonly StateEntry[] = [
   ctKey(CLIENT.addr, CLIENT.port, VIP.addr, VIP.port, CT_SERVICE),
   ctKey(CLIENT.addr, CLIENT.port, BACKEND.addr, BACKEND.port, CT_OUT),
   ctKey(CLIENT.addr, CLIENT.port, BACKEND.addr, BACKEND.port, CT_RELATED),
-];
+].map((key) => ({ map: 'tc_ct4', key, clock: CT_CLOCK }));
 
 const syn = l4Frame(CLIENT.addr, VIP.addr, { proto: 'tcp', sport: CLIENT.port, dport: VIP.port, flags: SYN });
 const ack = l4Frame(CLIENT.addr, VIP.addr, { proto: 'tcp', sport: CLIENT.port, dport: VIP.port, flags: ACK, payload: [1, 2, 3, 4, 5, 6] });
 const reply = l4Frame(BACKEND.addr, CLIENT.addr, { proto: 'tcp', sport: BACKEND.port, dport: CLIENT.port, flags: ACK, payload: [6, 5, 4, 3, 2, 1] }, true);
 
 /** The ClusterIP scenarios. */
+const PROGRAM = 'tc_clusterip';
+const base = { program: PROGRAM, clear: (o: LoadedObject) => clearState(o, FLOW), state: (o: LoadedObject) => readState(o, FLOW) };
+const afterSyn = (o: LoadedObject, run: Parameters<Scenario['setup']>[1]) => void run(o, PROGRAM, syn);
 export const CLUSTERIP_SCENARIOS: readonly Scenario[] = [
-  { id: 'clusterip-request-new', what: 'ClusterIP request, new flow (SYN; service lookup, backend pick, DNAT, 3 CT entries created)', packet: syn, fresh: true, setup: () => {} },
-  { id: 'clusterip-request-established', what: 'ClusterIP request, established flow (ACK; sticky backend, DNAT, CT accounting)', packet: ack, fresh: false, setup: (_o, run) => run(syn) },
-  { id: 'clusterip-reply', what: 'ClusterIP reply (backend → client; reverse NAT to the VIP)', packet: reply, fresh: false, setup: (_o, run) => run(syn) },
+  { ...base, id: 'clusterip-request-new', what: 'ClusterIP request, new flow (SYN; service lookup, backend pick, DNAT, 3 CT entries created)', packet: syn, fresh: true, setup: () => {} },
+  { ...base, id: 'clusterip-request-established', what: 'ClusterIP request, established flow (ACK; sticky backend, DNAT, CT accounting)', packet: ack, fresh: false, setup: afterSyn },
+  { ...base, id: 'clusterip-reply', what: 'ClusterIP reply (backend → client; reverse NAT to the VIP)', packet: reply, fresh: false, setup: afterSyn },
 ];
 
 /**
@@ -67,19 +63,4 @@ export function fillServices(obj: LoadedObject, extra: number): void {
     add(`10.97.${(n >> 8) & 0xff}.${n & 0xff}`, 80, 1000 + i, 1000 + i, `10.1.${(n >> 8) & 0xff}.${n & 0xff}`, 8080);
   }
   add(VIP.addr, VIP.port, VIP.revNatIndex, BACKEND.id, BACKEND.addr, BACKEND.port);
-}
-
-/** Deletes the measured flow's conntrack entries. */
-export function clearFlow(obj: LoadedObject): void {
-  const ct = obj.map('tc_ct4');
-  for (const k of FLOW_KEYS) ct.delete(k);
-}
-
-/** The flow's conntrack entries with the clock-dependent fields zeroed, for comparing sides. */
-export function flowState(obj: LoadedObject): string {
-  const ct = obj.map('tc_ct4');
-  return JSON.stringify(FLOW_KEYS.map((k) => {
-    const v = ct.get(k) as Uint8Array | undefined;
-    return v === undefined ? null : { ...CtEntry.decode(v), lifetime: 0, created: 0 };
-  }), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -4,9 +4,29 @@
  * the same return code, the same output frame and the same conntrack state —
  * what makes the C program a fair twin. A mismatch throws (the bench fails).
  */
-import type { Program } from '../../loader/programs/index.js';
-import { clearFlow, fillServices, flowState, type Scenario } from './clusterip-scenarios.js';
+import type { LoadedObject } from '../../loader/object/index.js';
+import type { RunResult } from '../../loader/programs/index.js';
 import type { Side } from './twins.js';
+
+/** Runs a program on a frame (inside whatever namespace the scenario needs). */
+export type RunOn = (obj: LoadedObject, program: string, packet: Uint8Array, repeat?: number) => RunResult;
+
+/** A benchmarked path. */
+export interface Scenario {
+  readonly id: string;
+  readonly what: string;
+  /** The program that runs the packet (same name on both sides). */
+  readonly program: string;
+  readonly packet: Uint8Array;
+  /** The flow's state is deleted before every run (ns/packet of a new flow). */
+  readonly fresh: boolean;
+  /** Deletes the flow's state (every entry the path creates). */
+  clear(obj: LoadedObject): void;
+  /** The flow's state with clock-dependent bytes zeroed, for comparing sides. */
+  state(obj: LoadedObject): string;
+  /** Brings a side into the state the path needs (after `clear`). */
+  setup(obj: LoadedObject, run: RunOn): void;
+}
 
 /** Settings of a measurement. */
 export interface MeasureSettings {
@@ -20,7 +40,7 @@ export interface MeasureSettings {
 
 /** What one side did on a scenario. */
 export interface SideResult {
-  /** Median over rounds of the kernel's mean ns per run. */
+  /** Interquartile mean over rounds of the kernel's mean ns per run. */
   readonly nsPerPacket: number;
   /** Every round's mean ns per run. */
   readonly roundsNs: number[];
@@ -35,7 +55,7 @@ export interface ScenarioResult {
   readonly what: string;
   readonly tsbpf: SideResult;
   readonly clang: SideResult;
-  /** tsbpf / clang, of the medians. */
+  /** tsbpf / clang, of the interquartile means. */
   readonly ratio: number;
   /** Both sides produced byte-identical output frames and the same return code and conntrack state. */
   readonly identical: true;
@@ -45,23 +65,22 @@ export interface ScenarioResult {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const median = (xs: number[]) => {
+/**
+ * Interquartile mean: the mean of the middle half of the rounds. Robust to a
+ * round disturbed by other load like a median, but finer than the kernel's
+ * whole-nanosecond per-round means.
+ */
+export function interquartileMean(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** The program a side runs. */
-function prog(side: Side): Program {
-  return side.obj.program('tc_clusterip');
+  const q = Math.floor(s.length / 4);
+  const mid = s.slice(q, s.length - q);
+  return mid.reduce((a, b) => a + b, 0) / mid.length;
 }
 
-/** Brings a side into the scenario's state and returns its program. */
-function prepare(side: Side, s: Scenario): Program {
-  const p = prog(side);
-  clearFlow(side.obj);
-  s.setup(side.obj, (packet) => void p.run({ data: packet }));
-  return p;
+/** Brings a side into the scenario's state. */
+function prepare(side: Side, s: Scenario, run: RunOn): void {
+  s.clear(side.obj);
+  s.setup(side.obj, run);
 }
 
 /** Throws unless the two outputs agree. */
@@ -71,20 +90,15 @@ function same(s: Scenario, what: string, a: { retval: number; data: Uint8Array }
   }
 }
 
-/** Fills both sides' service tables with the same contents. */
-export function fillBoth(sides: readonly Side[], extraServices: number): void {
-  for (const side of sides) fillServices(side.obj, extraServices);
-}
-
 /** Checks then times scenario `s` on both sides. */
-export function measureScenario(sides: readonly [Side, Side], s: Scenario, settings: MeasureSettings): ScenarioResult {
+export function measureScenario(sides: readonly [Side, Side], s: Scenario, settings: MeasureSettings, run: RunOn): ScenarioResult {
   const outs = sides.map((side) => {
-    const p = prepare(side, s);
-    const r = p.run({ data: s.packet });
-    return { retval: r.retval, data: r.data, state: flowState(side.obj) };
+    prepare(side, s, run);
+    const r = run(side.obj, s.program, s.packet);
+    return { retval: r.retval, data: r.data, state: s.state(side.obj) };
   });
   same(s, 'first run', outs[0]!, outs[1]!, outs[0]!.state, outs[1]!.state);
-  for (const side of sides) prepare(side, s);
+  for (const side of sides) prepare(side, s, run);
 
   const rounds: [number[], number[]] = [[], []];
   const packets = [0, 0];
@@ -93,19 +107,18 @@ export function measureScenario(sides: readonly [Side, Side], s: Scenario, setti
     const last: ({ retval: number; data: Uint8Array } | undefined)[] = [undefined, undefined];
     for (const i of order) {
       const side = sides[i]!;
-      const p = prog(side);
       if (s.fresh) {
         let total = 0;
         for (let k = 0; k < settings.freshRuns; k++) {
-          clearFlow(side.obj);
-          const r = p.run({ data: s.packet, repeat: 1 });
+          s.clear(side.obj);
+          const r = run(side.obj, s.program, s.packet, 1);
           total += r.duration;
           last[i] = r;
         }
         rounds[i]!.push(total / settings.freshRuns);
         packets[i]! += settings.freshRuns;
       } else {
-        const r = p.run({ data: s.packet, repeat: settings.repeat });
+        const r = run(side.obj, s.program, s.packet, settings.repeat);
         rounds[i]!.push(r.duration);
         packets[i]! += settings.repeat;
         last[i] = r;
@@ -113,7 +126,7 @@ export function measureScenario(sides: readonly [Side, Side], s: Scenario, setti
     }
     same(s, `round ${round}`, last[0]!, last[1]!, '', '');
   }
-  const result = (i: 0 | 1): SideResult => ({ nsPerPacket: median(rounds[i]), roundsNs: rounds[i], packets: packets[i]!, retval: outs[i]!.retval });
+  const result = (i: 0 | 1): SideResult => ({ nsPerPacket: interquartileMean(rounds[i]), roundsNs: rounds[i], packets: packets[i]!, retval: outs[i]!.retval });
   const tsbpf = result(0);
   const clang = result(1);
   return {

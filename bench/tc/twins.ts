@@ -11,15 +11,21 @@ import { join } from 'node:path';
 import { compile } from '../../dsl/compile/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { createPinDir, type LabPinDir } from '../../programs/lab/index.js';
+import type { ObjectSpec } from '../../dsl/object/index.js';
 import * as clusterip from '../../programs/tc/clusterip.js';
+import { nodePortSpec } from '../../test/tc/nodeport-env.js';
 
 /** The tsbpf profile the bench builds for (the newest; this kernel is newer). */
 export const PROFILE = '6.6';
 /** The C compiler command line of the twin (BTF from -g only). */
 export const CLANG_ARGS = ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', '-I/usr/include/x86_64-linux-gnu'];
 
-/** Maps both sides must hold with the same shape. */
-export const SHARED_MAPS = ['lb4_services', 'lb4_backends', 'lb4_reverse_nat', 'tc_ct4', 'tc_drop_reasons'] as const;
+/** Maps both ClusterIP sides must hold with the same shape. */
+export const CLUSTERIP_MAPS = ['lb4_services', 'lb4_backends', 'lb4_reverse_nat', 'tc_ct4', 'tc_drop_reasons'] as const;
+/** Maps both NodePort sides must hold with the same shape. */
+export const NODEPORT_MAPS = [
+  'lb4_services', 'lb4_backends', 'lb4_reverse_nat', 'np4_config', 'np4_local_eps', 'np4_flows', 'snat4_map', 'neigh4_map', 'snat_retries', 'np_drops', 'np_paths',
+] as const;
 
 /** One loaded side. */
 export interface Side {
@@ -27,8 +33,8 @@ export interface Side {
   readonly obj: LoadedObject;
 }
 
-/** Both sides of the ClusterIP comparison. */
-export interface ClusterIpTwins extends Disposable {
+/** Both sides of a comparison. */
+export interface Twins extends Disposable {
   readonly sides: readonly [Side, Side];
   close(): void;
 }
@@ -55,8 +61,11 @@ export function checkSameMaps(a: LoadedObject, b: LoadedObject, names: readonly 
   }
 }
 
-/** Loads the tsbpf ClusterIP datapath (maps pinned in a private bpffs) and its clang twin. */
-export function loadClusterIpTwins(): ClusterIpTwins {
+/**
+ * Loads a tsbpf object (maps pinned, if it pins, in a private bpffs) and the
+ * clang build of bench/tc/<cName>.c, and checks their shared maps agree.
+ */
+export function loadTwins(ours: ObjectSpec, cName: string, shared: readonly string[]): Twins {
   const pins: LabPinDir = createPinDir('tcbench');
   const opened: LoadedObject[] = [];
   const close = () => {
@@ -64,14 +73,24 @@ export function loadClusterIpTwins(): ClusterIpTwins {
     pins.cleanup();
   };
   try {
-    const ours = loadObject(compile(clusterip, { target: PROFILE }).object, { pinRoot: pins.path });
-    opened.push(ours);
-    const theirs = loadObject(clangObject('clusterip'), {});
-    opened.push(theirs);
-    checkSameMaps(ours, theirs, SHARED_MAPS);
-    return { sides: [{ id: 'tsbpf', obj: ours }, { id: 'clang', obj: theirs }], close, [Symbol.dispose]: close };
+    const a = loadObject(ours, { pinRoot: pins.path });
+    opened.push(a);
+    const b = loadObject(clangObject(cName), {});
+    opened.push(b);
+    checkSameMaps(a, b, shared);
+    return { sides: [{ id: 'tsbpf', obj: a }, { id: 'clang', obj: b }], close, [Symbol.dispose]: close };
   } catch (e) {
     close();
     throw e;
   }
+}
+
+/** The ClusterIP datapath (programs/tc/clusterip.ts) and its twin. */
+export function loadClusterIpTwins(): Twins {
+  return loadTwins(compile(clusterip, { target: PROFILE }).object, 'clusterip', CLUSTERIP_MAPS);
+}
+
+/** The NodePort datapath (programs/tc/nodeport.ts, IPv4 programs) and its twin. */
+export function loadNodePortTwins(): Twins {
+  return loadTwins(nodePortSpec(PROFILE), 'nodeport', NODEPORT_MAPS);
 }
