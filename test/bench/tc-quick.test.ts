@@ -1,0 +1,75 @@
+/**
+ * The quick tc benchmark, run for real: `bench/tc.ts --quick` in a child, then
+ * its report checked for shape and for what makes the numbers meaningful —
+ * every path ran packets on both sides, rewrote the frame, and both sides gave
+ * the same return code, frame and state. Also: the twin check really fails when
+ * the two sides disagree (different map contents). No timing thresholds.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startChild } from '../../programs/lab/index.js';
+import { CLUSTERIP_SCENARIOS, fillServices } from '../../bench/tc/clusterip-scenarios.js';
+import { measureScenario } from '../../bench/tc/measure.js';
+import { NODEPORT_SCENARIOS } from '../../bench/tc/nodeport-scenarios.js';
+import type { TcBenchReport } from '../../bench/tc/report.js';
+import { loadClusterIpTwins } from '../../bench/tc/twins.js';
+import { Backend4 } from '../../programs/lb/schemas.js';
+import { u32 } from '../../dsl/types/index.js';
+import { need } from '../support/env.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('bench:tc --quick', () => {
+  it.skipIf(!need({ kernel: true, tools: ['clang-19', 'ip'] }))('measures every path on both sides with identical output', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tsbpf-bench-tc-quick-'));
+    try {
+      const child = startChild([process.execPath, '--import', 'tsx', join(root, 'bench', 'tc.ts'), '--quick', '--out', out], { timeoutMs: 240_000 });
+      const r = await child.done;
+      expect(r.timedOut).toBe(false);
+      expect(r.stderr.includes('bench:tc:') ? r.stderr : '').toBe('');
+      expect(r.code).toBe(0);
+
+      const report = JSON.parse(readFileSync(join(out, 'tc.json'), 'utf8')) as TcBenchReport;
+      expect(report).toMatchObject({ benchmark: 'tc', quick: true });
+      expect(report.machine.loadavgStart).toHaveLength(3);
+      const ids = [...CLUSTERIP_SCENARIOS, ...NODEPORT_SCENARIOS].map((s) => s.id);
+      expect(report.results.map((x) => x.id)).toEqual(ids);
+      for (const x of report.results) {
+        expect(x.identical, x.id).toBe(true);
+        expect(x.rewritten, x.id).toBe(true);
+        // ClusterIP passes the rewritten packet on; NodePort redirects it (TC_ACT_REDIRECT).
+        expect(x.retval, x.id).toBe(x.id.startsWith('clusterip') ? 0 : 7);
+        for (const side of [x.tsbpf, x.clang]) {
+          expect(side.retval, x.id).toBe(x.retval);
+          expect(side.roundsNs, x.id).toHaveLength(report.settings.rounds);
+          expect(side.packets, x.id).toBeGreaterThan(0);
+          expect(side.nsPerPacket, x.id).toBeGreaterThan(0);
+        }
+        expect(x.ratio, x.id).toBeCloseTo(x.tsbpf.nsPerPacket / x.clang.nsPerPacket, 6);
+      }
+      expect(report.sizes.map((s) => s.program)).toEqual(['tc_clusterip', 'np4_ingress', 'np4_from_pod']);
+      for (const s of report.sizes) for (const v of [s.tsbpf, s.clang]) expect(v.xlatedInsns, s.program).toBeGreaterThan(0);
+
+      const md = readFileSync(join(out, 'tc.md'), 'utf8');
+      for (const id of ids) expect(md).toMatch(new RegExp(`^\\| ${id} \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+× \\|`, 'm'));
+      const svg = readFileSync(join(out, 'tc.svg'), 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(svg.match(/<rect x="230" y="\d+" width="[0-9.]+" height="16"/g)).toHaveLength(2 * ids.length);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it.skipIf(!need({ kernel: true, tools: ['clang-19'] }))('fails loudly when the twin does not produce the same packet', () => {
+    using twins = loadClusterIpTwins();
+    for (const side of twins.sides) fillServices(side.obj, 0);
+    // The clang side's backend listens on another port: same path, different output frame.
+    twins.sides[1].obj.map('lb4_backends').set(u32.encode(1), Backend4.encode({ address: '10.0.1.5', port: 8081, proto: 6, flags: 0 }));
+    const run = (obj: (typeof twins.sides)[0]['obj'], program: string, data: Uint8Array, repeat?: number) => obj.program(program).run({ data, repeat: repeat ?? 0 });
+    const s = CLUSTERIP_SCENARIOS.find((x) => x.id === 'clusterip-request-established')!;
+    expect(() => measureScenario(twins.sides, s, { rounds: 1, repeat: 10, freshRuns: 1 }, run)).toThrow(/clusterip-request-established \(first run\): the C twin is not a twin/);
+  });
+});
