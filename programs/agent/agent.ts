@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { agentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { ClusterWatch, type ClusterWatchTuning } from './cluster-watch.js';
 import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
+import type { ServiceProgrammer } from './programmer.js';
 import { AgentError } from './errors.js';
 import { loadKubeConfig, type KubeConnectionOptions } from './kubeconfig.js';
 import type { Logger } from './log.js';
@@ -95,7 +96,11 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   };
 }
 
-/** Starts the agent; see the module comment. Resolves once the datapath is set up and the informers started. */
+/**
+ * Starts the agent; see the module comment. Resolves once the datapath is set
+ * up and the informers started (their lists are requested first, so the API
+ * server prepares them while the datapath is built).
+ */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const { log } = options;
   const settings = nodeSettings({ ...options, env: options.env });
@@ -103,15 +108,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   if (settings.nodeName === undefined) log.warn('no node name (set K8S_NODE_NAME from spec.nodeName): endpoints are not marked local', {});
 
   const t0 = performance.now();
-  const datapath = await options.datapath(settings, log);
-  log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });
-
   const store = new ServiceStore();
+  let datapath: Datapath | undefined;
+  // The sync loop starts only after the datapath is up (begin() below), so the
+  // forwarding programmer is never used before `datapath` is set.
+  const programmer: ServiceProgrammer = {
+    apply: (changes, full) => datapath!.programmer.apply(changes, full),
+    counts: () => datapath?.programmer.counts() ?? { frontends: 0, backends: 0 },
+    fill: () => datapath?.programmer.fill() ?? [],
+  };
   let watch: ClusterWatch | undefined;
   let metrics!: AgentMetrics;
   const loop = new SyncLoop({
     store,
-    programmer: datapath.programmer,
+    programmer,
     debounceMs: options.debounceMs,
     onSync: (r) => {
       metrics.synced(r);
@@ -125,7 +135,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       log.error('sync failed; retrying', { services, error: err });
     },
   });
-  metrics = agentMetrics({ store, loop, watch: () => watch, programmer: () => datapath.programmer });
+  metrics = agentMetrics({ store, loop, watch: () => watch, programmer: () => (datapath ? programmer : undefined) });
 
   let stopped = false;
   const health = (): Health => {
@@ -136,16 +146,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     if (pending > STUCK_AFTER_MS) return { ok: false, reason: `changes waiting ${Math.round(pending / 1000)} s to be programmed` };
     return { ok: true };
   };
-
-  let ops: OpsServer | undefined;
-  try {
-    const listen = options.listen ?? DEFAULT_LISTEN;
-    if (listen !== false) ops = await startOpsServer(listen, health, () => metrics.registry.render());
-  } catch (e) {
-    datapath.close();
-    throw e;
-  }
-  if (ops) log.info('ops server listening', { address: ops.address, paths: ['/healthz', '/metrics'] });
 
   const changeCounters: Record<string, { inc(): void }> = {};
   watch = new ClusterWatch(
@@ -161,8 +161,29 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     },
     options.informers,
   );
+  // Lists are asked for first: the API server prepares them while this node
+  // builds and loads its datapath; nothing is programmed before both are done.
   log.info('watching', { server: kube.server, source: kube.source, node: settings.nodeName });
-  const programmed = watch.start().then(async () => {
+  const listed = watch.start();
+  listed.catch(() => {});
+  // Let the list requests go out (connect, write) before the datapath build blocks the thread.
+  await new Promise((r) => setTimeout(r, 5));
+
+  let ops: OpsServer | undefined;
+  try {
+    datapath = await options.datapath(settings, log);
+    log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });
+    const listen = options.listen ?? DEFAULT_LISTEN;
+    if (listen !== false) ops = await startOpsServer(listen, health, () => metrics.registry.render());
+  } catch (e) {
+    loop.close();
+    await watch.stop();
+    datapath?.close();
+    throw e;
+  }
+  if (ops) log.info('ops server listening', { address: ops.address, paths: ['/healthz', '/metrics'] });
+  const dp = datapath;
+  const programmed = listed.then(async () => {
     loop.begin();
     await loop.idle();
   });
@@ -177,7 +198,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   return {
     settings,
-    datapath,
+    datapath: dp,
     store,
     loop,
     metrics,
@@ -187,12 +208,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     health,
     async stop() {
       await stop();
-      datapath.close();
+      dp.close();
       log.info('stopped; datapath left in place (pinned)', { pinDir: settings.pinDir });
     },
     async uninstall() {
       await stop();
-      datapath.uninstall();
+      dp.uninstall();
       log.info('datapath removed', { pinDir: settings.pinDir });
     },
   };
