@@ -113,7 +113,8 @@ describe.skipIf(!kernel)('and/or-heavy programs: optimised = not optimised, in t
             throw new Error(`packet ${k} (${Buffer.from(data).toString('hex')}): ${(e as Error).message}`);
           }
         });
-        return { size, rets, stats: obj.maps.get(stats.name)!.get(0) };
+        const counters = obj.maps.get(stats.name)!.get(0) as { hits: bigint; lazy: bigint; last: number; flags: number };
+        return { size, rets, stats: counters };
       });
       const [opt, plain] = results as [(typeof results)[0], (typeof results)[0]];
       expect(opt.rets).toEqual(plain.rets);
