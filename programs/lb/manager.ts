@@ -289,7 +289,7 @@ export class ServiceManager implements Disposable {
       const path = `upsert[${i}]`;
       const n = normalizeService(spec, path, this.maxBackendsPerService);
       claim(n.id, path);
-      this.#family(n.family, `${path}.frontend`);
+      if (!this.#families.has(n.family)) this.#family(n.family, `${path}.frontend`);
       return n;
     });
     const removals: ServiceState[] = [];

@@ -120,7 +120,11 @@ export function canonicalAddress(text: unknown): { address: string; family: Addr
   }
   const v4 = parseIpv4(text);
   if (v4 === undefined) return undefined;
-  const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
+  const bytes = new Uint8Array(4);
+  bytes[0] = v4 >>> 24;
+  bytes[1] = v4 >>> 16;
+  bytes[2] = v4 >>> 8;
+  bytes[3] = v4;
   // parseIpv4 accepts only the canonical spelling (no leading zeros), so the text is already canonical.
   return { address: text, family: 'ipv4', bytes };
 }

@@ -330,6 +330,7 @@ describe('entry encoders', () => {
 describe('spec parsing', () => {
   it('canonicalises frontends and endpoints', () => {
     expect(parseFrontend('10.96.0.10:53/udp')).toEqual({ address: '10.96.0.10', port: 53, protocol: 'UDP' });
+    expect(parseEndpoint('255.0.10.100:1')).toMatchObject({ address: '255.0.10.100', family: 'ipv4', bytes: Uint8Array.from([255, 0, 10, 100]) });
     expect(parseFrontend('[FD00:0::A]:443')).toEqual({ address: 'fd00::a', port: 443, protocol: 'TCP' });
     expect(parseEndpoint('[::ffff:10.0.0.1]:80')).toMatchObject({ address: '::ffff:10.0.0.1', family: 'ipv6' });
     const n = normalizeService({ frontend: { address: 'fd00:0:0:0:0:0:0:a', port: 80, protocol: 'TCP' }, backends: [{ address: 'FD00::1', port: 8080 }] });
@@ -345,6 +346,15 @@ describe('spec parsing', () => {
       ['10.0.0.1:99999', 'LB_INVALID_PORT'],
       ['10.0.0.1:8x', 'LB_INVALID_PORT'],
       ['010.0.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.00:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.1.2:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.256:80', 'LB_INVALID_ADDRESS'],
+      ['10..0.1:80', 'LB_INVALID_ADDRESS'],
+      ['.10.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.:80', 'LB_INVALID_ADDRESS'],
+      ['1e1.0.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['1000.0.0.1:80', 'LB_INVALID_ADDRESS'],
       ['10.0.0.1:80/sctp', 'LB_INVALID_PROTOCOL'],
     ];
     for (const [text, code] of cases) {
