@@ -160,14 +160,18 @@ setTimeout(() => process.exit(0), deadlineMs);
  * TCP connections (at most `parallel` at a time; each sends ping-i and reads the
  * answer up to the server's close) and `count` UDP datagrams from one
  * unconnected socket (udpPort 0: none). Each TCP result carries the time it
- * started (ms since the client began) so the tests can relate it to churn.
- * Prints one JSON line.
+ * started (ms since the client began); a line written to its stdin is recorded
+ * in `marks` with the same clock, so tests can relate connections to changes
+ * they make. Prints `done <n>` after every 50 connections, then one JSON line.
  */
 export const CLIENT = `
 const net = require('node:net'), dgram = require('node:dgram');
 const [host, tcpPort, udpPort, count, parallel, timeoutMs] = [process.argv[1], ...process.argv.slice(2).map(Number)];
 const t0 = Date.now();
 const tcp = new Array(count);
+const marks = {};
+let done = 0;
+process.stdin.setEncoding('utf8').on('data', (d) => { for (const l of d.split('\\n')) if (l) marks[l] = Date.now() - t0; });
 const tcpOne = (i) => new Promise((res) => {
   const at = Date.now() - t0;
   const c = net.connect({ host, port: tcpPort }, () => c.write('ping-' + i));
@@ -179,7 +183,13 @@ const tcpOne = (i) => new Promise((res) => {
 });
 (async () => {
   let next = 0;
-  const worker = async () => { while (next < count) { const i = next++; tcp[i] = await tcpOne(i); } };
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      tcp[i] = await tcpOne(i);
+      if (++done % 50 === 0) process.stdout.write('done ' + done + '\\n');
+    }
+  };
   if (tcpPort > 0) await Promise.all(Array.from({ length: parallel }, worker));
   const udp = [];
   if (udpPort > 0) {
@@ -192,7 +202,7 @@ const tcpOne = (i) => new Promise((res) => {
     await new Promise((r) => setTimeout(r, 400));
     u.close();
   }
-  process.stdout.write(JSON.stringify({ tcp: tcpPort > 0 ? tcp : [], udp }) + '\\n');
+  process.stdout.write(JSON.stringify({ tcp: tcpPort > 0 ? tcp : [], udp, marks }) + '\\n', () => process.exit(0));
 })();
 `;
 
@@ -230,6 +240,8 @@ export interface TcpResult {
 export interface ClientResult {
   readonly tcp: TcpResult[];
   readonly udp: { data: string; peer: string }[];
+  /** Client-clock time (ms) of each line written to its stdin. */
+  readonly marks: Record<string, number>;
 }
 
 /** A running backend server (see {@link BACKEND}); `stop()` ends it and waits. */
@@ -238,11 +250,12 @@ export interface Backend {
   stop(): Promise<void>;
 }
 
-/** Starts {@link BACKEND} named `name` in `ns` on TCP 8080 (+8081) and UDP 5353; resolves once it listens. */
-export async function startBackend(ns: string, name: string, lifetimeMs = 60_000): Promise<Backend> {
+/** Starts {@link BACKEND} named `name` in `ns` on TCP `tcpPort` (and +1) and UDP `udpPort`; resolves once it listens. */
+export async function startBackend(ns: string, name: string, opts: { tcpPort?: number; udpPort?: number; lifetimeMs?: number } = {}): Promise<Backend> {
+  const lifetimeMs = opts.lifetimeMs ?? 60_000;
   let ready!: () => void;
   const up = new Promise<void>((r) => (ready = r));
-  const child = runBounded(['ip', 'netns', 'exec', ns, process.execPath, '-e', BACKEND, name, '8080', '5353', String(lifetimeMs)], lifetimeMs + 5_000, (c) => {
+  const child = runBounded(['ip', 'netns', 'exec', ns, process.execPath, '-e', BACKEND, name, String(opts.tcpPort ?? 8080), String(opts.udpPort ?? 5353), String(lifetimeMs)], lifetimeMs + 5_000, (c) => {
     if (c.includes('ready')) ready();
   });
   const stop = async () => {
@@ -258,11 +271,51 @@ export async function startBackend(ns: string, name: string, lifetimeMs = 60_000
   return { child, stop };
 }
 
-/** Runs {@link CLIENT} in `ns` and returns its result (bounded by `limitMs`). */
-export async function runClient(ns: string, host: string, opts: { tcpPort: number; udpPort?: number; count: number; parallel?: number; timeoutMs?: number; limitMs?: number }): Promise<ClientResult> {
+/** Options of {@link startClient}. */
+export interface ClientOptions {
+  readonly tcpPort: number;
+  readonly udpPort?: number;
+  readonly count: number;
+  readonly parallel?: number;
+  /** Per-connection time limit (default 2,000 ms). */
+  readonly timeoutMs?: number;
+  /** Limit for the whole client (default 60 s). */
+  readonly limitMs?: number;
+}
+
+/** A running {@link CLIENT}: its result, how many connections finished so far, and `mark(label)`. */
+export interface RunningClient {
+  readonly result: Promise<ClientResult>;
+  /** Connections finished (in steps of 50). */
+  progress(): number;
+  /** Records `label` at the client's current time (see `ClientResult.marks`). */
+  mark(label: string): void;
+  finished(): boolean;
+}
+
+/** Starts {@link CLIENT} in `ns` against `host`. */
+export function startClient(ns: string, host: string, opts: ClientOptions): RunningClient {
   const args = [host, opts.tcpPort, opts.udpPort ?? 0, opts.count, opts.parallel ?? 1, opts.timeoutMs ?? 2_000].map(String);
-  const r = await runBounded(['ip', 'netns', 'exec', ns, process.execPath, '-e', CLIENT, ...args], opts.limitMs ?? 60_000);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`client gave no result (code ${r.code}, timed out ${r.timedOut}): ${r.stderr}`);
-  return JSON.parse(line) as ClientResult;
+  let progress = 0;
+  let finished = false;
+  const child = runBounded(['ip', 'netns', 'exec', ns, process.execPath, '-e', CLIENT, ...args], opts.limitMs ?? 60_000, (c) => {
+    for (const m of c.matchAll(/^done (\d+)$/gm)) progress = Math.max(progress, Number(m[1]));
+  });
+  const result = child.then((r) => {
+    finished = true;
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (!line) throw new Error(`client gave no result (code ${r.code}, timed out ${r.timedOut}): ${r.stderr}`);
+    return JSON.parse(line) as ClientResult;
+  });
+  return {
+    result,
+    progress: () => progress,
+    mark: (label) => void child.child.stdin!.write(`${label}\n`),
+    finished: () => finished,
+  };
+}
+
+/** Runs {@link CLIENT} in `ns` to the end and returns its result. */
+export function runClient(ns: string, host: string, opts: ClientOptions): Promise<ClientResult> {
+  return startClient(ns, host, opts).result;
 }
