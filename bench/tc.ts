@@ -26,11 +26,15 @@ import { join } from 'node:path';
 import { createNodeNs } from '../test/tc/nodeport-env.js';
 import { CLUSTERIP_SCENARIOS, fillServices } from './tc/clusterip-scenarios.js';
 import { measureScenario, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
+import { compareMix } from './tc/insn-classes.js';
 import { runLatency } from './tc/latency.js';
 import { fillNodePort, NODEPORT_SCENARIOS, runInNode } from './tc/nodeport-scenarios.js';
 import { runNodePortThroughput } from './tc/nodeport-throughput.js';
 import { reportMarkdown, reportSvg, type ProgramSize, type TcBenchReport } from './tc/report.js';
-import { CLANG_ARGS, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
+import { compile } from '../dsl/compile/index.js';
+import * as clusterip from '../programs/tc/clusterip.js';
+import { nodePortSpec } from '../test/tc/nodeport-env.js';
+import { CLANG_ARGS, clangObject, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,6 +106,10 @@ async function main(): Promise<void> {
     machine: { kernel: release(), cpus: cpus().length, loadavgStart, loadavgEnd: load() },
     settings,
     sizes,
+    mix: [
+      { program: 'tc_clusterip', ...compareMix(compile(clusterip, { target: PROFILE }).object, clangObject('clusterip'), 'tc_clusterip') },
+      ...['np4_ingress', 'np4_from_pod'].map((program) => ({ program, ...compareMix(nodePortSpec(PROFILE), clangObject('nodeport'), program) })),
+    ],
     results,
     throughput,
     latency,

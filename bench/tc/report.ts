@@ -1,4 +1,5 @@
 /** The tc benchmark's report as markdown and as an SVG bar chart of the ratios (by hand, no dependencies). */
+import type { InsnMix } from './insn-classes.js';
 import type { LatencyLab, LatencyRow, LatencySettings } from './latency.js';
 import type { ScenarioResult } from './measure.js';
 import { THROUGHPUT_VARIANTS, type ThroughputResult } from './nodeport-throughput.js';
@@ -20,6 +21,8 @@ export interface TcBenchReport {
   readonly machine: { kernel: string; cpus: number; loadavgStart: number[]; loadavgEnd: number[] };
   readonly settings: { rounds: number; repeat: number; freshRuns: number; extraServices: number; profile: string; clang: string };
   readonly sizes: { program: string; tsbpf: ProgramSize; clang: ProgramSize }[];
+  /** Static instruction mix of each program, as built (before loading). */
+  readonly mix: { program: string; tsbpf: InsnMix; clang: InsnMix }[];
   readonly results: ScenarioResult[];
   /** NodePort request/response throughput vs iptables DNAT. */
   readonly throughput: ThroughputResult & { settings: { rounds: number; connectionsPerRound: number } };
@@ -41,6 +44,10 @@ export function reportMarkdown(r: TcBenchReport): string {
   l.push('', '## Program size (kernel view)', '', '| program | tsbpf xlated insns / jited bytes / verified | clang xlated insns / jited bytes / verified |', '|---|---:|---:|');
   const sz = (s: ProgramSize) => `${s.xlatedInsns} / ${s.jitedBytes} / ${s.verifiedInsns}`;
   for (const s of r.sizes) l.push(`| ${s.program} | ${sz(s.tsbpf)} | ${sz(s.clang)} |`);
+  l.push('', '## Instruction mix as built (tsbpf / clang)', '', 'Where the extra instructions are: stack loads/stores are values kept in stack slots; mem stores are packet and map-value writes.', '');
+  const keys = ['total', 'stackLoads', 'stackStores', 'memLoads', 'memStores', 'calls', 'moves', 'alu', 'jumps', 'ld64'] as const;
+  l.push(`| program | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`);
+  for (const m of r.mix) l.push(`| ${m.program} | ${keys.map((k) => `${m.tsbpf[k]} / ${m.clang[k]}`).join(' | ')} |`);
   const t = r.throughput;
   l.push('', '## NodePort throughput: tsbpf vs iptables DNAT (remote backend)', '');
   l.push(`New TCP connections (connect, request, reply, close) from a client to a NodePort whose backend is on another host of the same LAN; ${t.settings.rounds} interleaved rounds × ${t.settings.connectionsPerRound} connections per variant. `
