@@ -56,6 +56,8 @@ export interface Agent {
   readonly store: ServiceStore;
   readonly loop: SyncLoop;
   readonly metrics: AgentMetrics;
+  /** resourceVersion each informer has applied up to (tests wait on it). */
+  resourceVersions(): Record<'services' | 'endpointslices', string>;
   /** The ops server's bound address, when it runs. */
   readonly opsAddress: string | undefined;
   /** Resolves when both informers have listed and the first full sync is written. */
@@ -82,6 +84,9 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     pinDir: options.pinDir ?? DEFAULT_PIN_DIR,
     ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}),
     ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
+    ...(options.tcDevices?.length ? { tcDevices: options.tcDevices } : {}),
+    ...(options.tcNetns !== undefined ? { tcNetns: options.tcNetns } : {}),
+    ...(options.tcRescanMs !== undefined ? { tcRescanMs: options.tcRescanMs } : {}),
     nodePortRange: range,
     ipv4,
     ipv6,
@@ -177,6 +182,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     loop,
     metrics,
     opsAddress: ops?.address,
+    resourceVersions: () => watch!.resourceVersions(),
     programmed,
     health,
     async stop() {
