@@ -1,17 +1,24 @@
 /**
- * Benchmark: ns/packet of the tc ClusterIP datapath (programs/tc/clusterip.ts,
- * as tsbpf builds it) against a clang-19 -O2 build of its C twin
- * (bench/tc/clusterip.c), loaded side by side, filled with the same map
- * contents and run on the same crafted frames with BPF_PROG_TEST_RUN,
- * interleaved; reported as ratios (goal ≤ 1.05×). Both sides must give the same
- * return code, byte-identical frames and the same conntrack entries, or the
- * bench fails.
+ * Benchmark of the tc datapath (issue 11 item 5), three parts:
+ * 1. ns/packet of each ClusterIP and NodePort path (programs/tc/clusterip.ts,
+ *    nodeport.ts, as tsbpf builds them) against clang-19 -O2 builds of C twins
+ *    (bench/tc/clusterip.c, nodeport.c), loaded side by side, filled with the
+ *    same map contents and run on the same crafted frames with
+ *    BPF_PROG_TEST_RUN, interleaved; ratios (goal ≤ 1.05×). Both sides must
+ *    give the same return code, byte-identical frames and the same map state,
+ *    or the bench fails;
+ * 2. request/response throughput through NodePort to a remote backend, tsbpf
+ *    vs iptables DNAT + MASQUERADE, in one namespace topology
+ *    (bench/tc/nodeport-throughput.ts);
+ * 3. p50/p99 connection latency through the tc ClusterIP path (socket LB off)
+ *    at 1 and 10,000 services vs direct (bench/tc/latency.ts; goal p50 ≤ 1.10×).
  *
  *   npm run bench:tc                  # full run, results in bench/results/tc.{json,md,svg}
  *   npm run bench:tc -- --quick       # few rounds, results in a temp dir (CI)
  *   options: --out DIR  --rounds R  --repeat N
  *
- * Needs root and clang-19.
+ * Needs root, clang-19, ip and iptables-nft-restore (or -legacy-restore). Namespaces, rules and
+ * programs exist only for the run and are removed at its end.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -19,9 +26,15 @@ import { join } from 'node:path';
 import { createNodeNs } from '../test/tc/nodeport-env.js';
 import { CLUSTERIP_SCENARIOS, fillServices } from './tc/clusterip-scenarios.js';
 import { measureScenario, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
+import { compareMix } from './tc/insn-classes.js';
+import { runLatency } from './tc/latency.js';
 import { fillNodePort, NODEPORT_SCENARIOS, runInNode } from './tc/nodeport-scenarios.js';
+import { runNodePortThroughput } from './tc/nodeport-throughput.js';
 import { reportMarkdown, reportSvg, type ProgramSize, type TcBenchReport } from './tc/report.js';
-import { CLANG_ARGS, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
+import { compile } from '../dsl/compile/index.js';
+import * as clusterip from '../programs/tc/clusterip.js';
+import { nodePortSpec } from '../test/tc/nodeport-env.js';
+import { CLANG_ARGS, clangObject, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -81,6 +94,11 @@ async function main(): Promise<void> {
     for (const side of twins.sides) fillNodePort(side.obj, ns, settings.extraServices);
     measureAll(twins, NODEPORT_SCENARIOS, runInNode(ns), ['np4_ingress', 'np4_from_pod']);
   }
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const throughputSettings = { rounds: quick ? 2 : 10, connectionsPerRound: quick ? 100 : 1000 };
+  const throughput = { settings: throughputSettings, ...(await runNodePortThroughput(throughputSettings, log)) };
+  const latencySettings = { serviceCounts: [1, 10_000], rounds: quick ? 2 : 10, connectionsPerRound: quick ? 100 : 1000 };
+  const latency = { settings: latencySettings, ...(await runLatency(latencySettings, log)) };
   const report: TcBenchReport = {
     benchmark: 'tc',
     quick,
@@ -88,11 +106,13 @@ async function main(): Promise<void> {
     machine: { kernel: release(), cpus: cpus().length, loadavgStart, loadavgEnd: load() },
     settings,
     sizes,
-    results,
-    notMeasured: [
-      'throughput through veth NodePort vs iptables DNAT',
-      'p50/p99 latency of the tc ClusterIP path at 1 and 10,000 services vs direct',
+    mix: [
+      { program: 'tc_clusterip', ...compareMix(compile(clusterip, { target: PROFILE }).object, clangObject('clusterip'), 'tc_clusterip') },
+      ...['np4_ingress', 'np4_from_pod'].map((program) => ({ program, ...compareMix(nodePortSpec(PROFILE), clangObject('nodeport'), program) })),
     ],
+    results,
+    throughput,
+    latency,
     durationS: Math.round((Date.now() - started) / 1000),
   };
   mkdirSync(out, { recursive: true });

@@ -44,10 +44,11 @@ export const CLUSTERIP_SCENARIOS: readonly Scenario[] = [
 ];
 
 /**
- * Fills a side's service tables: the measured service plus `extra` others
- * (each with one backend of its own), so lookups hit a populated hash table.
+ * Fills a side's service tables: the measured service (VIP → `backend`) plus
+ * `extra` others numbered from `firstExtra` (each with one backend of its own),
+ * so lookups hit a populated hash table.
  */
-export function fillServices(obj: LoadedObject, extra: number): void {
+export function fillServices(obj: LoadedObject, extra: number, backend: { addr: string; port: number } = BACKEND, firstExtra = 0): void {
   const services = obj.map('lb4_services');
   const backends = obj.map('lb4_backends');
   const revNat = obj.map('lb4_reverse_nat');
@@ -58,9 +59,9 @@ export function fillServices(obj: LoadedObject, extra: number): void {
     backends.set(u32.encode(backendId), Backend4.encode({ address: addr, port: bport, proto: 6, flags: 0 }));
     revNat.set(u16.encode(revNatIndex), RevNat4.encode({ address: vip, port }));
   };
-  for (let i = 0; i < extra; i++) {
+  for (let i = firstExtra; i < firstExtra + extra; i++) {
     const n = i + 1;
     add(`10.97.${(n >> 8) & 0xff}.${n & 0xff}`, 80, 1000 + i, 1000 + i, `10.1.${(n >> 8) & 0xff}.${n & 0xff}`, 8080);
   }
-  add(VIP.addr, VIP.port, VIP.revNatIndex, BACKEND.id, BACKEND.addr, BACKEND.port);
+  add(VIP.addr, VIP.port, VIP.revNatIndex, BACKEND.id, backend.addr, backend.port);
 }

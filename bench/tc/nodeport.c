@@ -298,9 +298,12 @@ INLINE int select_backend(struct ip4 *ip, struct ports *pt, __u8 proto, struct n
   }
   if (count == 0) { bump(&np_drops, DROP_NO_BACKEND); return TC_ACT_SHOT; }
   key.backend_slot = (__u16)(bpf_get_prandom_u32() % (__u32)count + 1);
+  /* A slot or backend removed under us counts as gone. */
+  __u32 backend_id = 0;
   struct lb_service *slot = bpf_map_lookup_elem(&lb4_services, &key);
-  if (!slot) return TC_ACT_SHOT;
-  struct lb4_backend *be = bpf_map_lookup_elem(&lb4_backends, &slot->backend_id);
+  if (slot) backend_id = slot->backend_id;
+  if (backend_id == 0) { bump(&np_drops, DROP_BACKEND_GONE); return TC_ACT_SHOT; }
+  struct lb4_backend *be = bpf_map_lookup_elem(&lb4_backends, &backend_id);
   if (!be) { bump(&np_drops, DROP_BACKEND_GONE); return TC_ACT_SHOT; }
   struct lb4_backend backend = *be;
   int is_local = (backend.flags & BACKEND_FLAG_LOCAL) != 0;
