@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     const listedAt: Record<string, number> = {};
     const warnings: string[] = [];
     const rssBefore = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     agent = await startAgent({
       kubeConfig: loadKubeConfig({ apiServer: url, env: {} }).config,
@@ -112,16 +113,23 @@ async function main(): Promise<void> {
     const datapathMs = performance.now() - t0;
     await agent.programmed;
     const coldMs = performance.now() - t0;
+    const cpuCold = process.cpuUsage(cpu0);
+    const cpuColdMs = (cpuCold.user + cpuCold.system) / 1000;
     const full = reports.find((r) => r.full)!;
     const counts = agent.datapath.programmer.counts();
     const memCold = process.memoryUsage();
 
     reports.length = 0;
+    const cpu1 = process.cpuUsage();
     send(`churn ${RATE} ${SECONDS}`);
     const churned = Number(await expect('churned'));
-    await new Promise((r) => setTimeout(r, 200));
+    // The server has sent every change; wait until this process has read and programmed them all.
+    const until = performance.now() + 30_000;
+    while (reports.reduce((n, r) => n + r.triggerLatenciesMs.length, 0) < churned && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     await agent.loop.idle();
     const memChurn = process.memoryUsage();
+    const cpuChurn = process.cpuUsage(cpu1);
+    const cpuChurnMs = (cpuChurn.user + cpuChurn.system) / 1000;
     const trigger = reports.flatMap((r) => r.triggerLatenciesMs);
     const event = reports.flatMap((r) => r.eventLatenciesMs);
     const syncMs = reports.map((r) => r.durationMs);
@@ -151,12 +159,13 @@ async function main(): Promise<void> {
       frontends: counts.frontends,
       backends: counts.backends,
       populateMs,
-      coldStart: { totalMs: coldMs, datapathMs, listedMs: listedAt, fullSyncMs: full.durationMs },
+      coldStart: { totalMs: coldMs, cpuMs: cpuColdMs, datapathMs, listedMs: listedAt, fullSyncMs: full.durationMs },
       churn: {
         rate: RATE,
         seconds: SECONDS,
         changes: churned,
         syncs: reports.length,
+        cpuMsPerChange: cpuChurnMs / churned,
         programmingLatencyMs: { n: trigger.length, p50: quantile(trigger, 0.5), p99: quantile(trigger, 0.99), max: Math.max(...trigger) },
         eventLatencyMs: { p50: quantile(event, 0.5), p99: quantile(event, 0.99), max: Math.max(...event) },
         syncDurationMs: { p50: quantile(syncMs, 0.5), p99: quantile(syncMs, 0.99) },
@@ -167,10 +176,10 @@ async function main(): Promise<void> {
     };
     const text = [
       `agent scale (${date}, load ${load}): ${SERVICES} services, ${SERVICES * PER_SERVICE} endpoints (${counts.frontends} frontends, ${counts.backends} backends programmed)`,
-      `  cold start to fully programmed: ${ms(coldMs)} (datapath compile+load+attach ${ms(datapathMs)}; listed services at ${ms(listedAt.services ?? NaN)}, endpointslices at ${ms(listedAt.endpointslices ?? NaN)}; full sync ${ms(full.durationMs)})`,
+      `  cold start to fully programmed: ${ms(coldMs)}, agent CPU ${ms(cpuColdMs)} (datapath compile+load+attach ${ms(datapathMs)}; listed services at ${ms(listedAt.services ?? NaN)}, endpointslices at ${ms(listedAt.endpointslices ?? NaN)}; full sync ${ms(full.durationMs)})`,
       `  kube-proxy iptables-restore of the same state: ${ms(iptablesMs)}  → agent cold start / iptables-restore = ${(coldMs / iptablesMs).toFixed(2)}x`,
       `  churn ${churned} changes at ${RATE}/s in ${reports.length} syncs: programming latency p50 ${ms(result.churn.programmingLatencyMs.p50)}, p99 ${ms(result.churn.programmingLatencyMs.p99)}, max ${ms(result.churn.programmingLatencyMs.max)}`,
-      `    watch event → programmed p50 ${ms(result.churn.eventLatencyMs.p50)}, p99 ${ms(result.churn.eventLatencyMs.p99)}; sync p50 ${ms(result.churn.syncDurationMs.p50)}, p99 ${ms(result.churn.syncDurationMs.p99)}`,
+      `    agent CPU per change ${ms(cpuChurnMs / churned)} (${((cpuChurnMs / (SECONDS * 1000)) * 100).toFixed(0)}% of one core); watch event → programmed p50 ${ms(result.churn.eventLatencyMs.p50)}, p99 ${ms(result.churn.eventLatencyMs.p99)}; sync p50 ${ms(result.churn.syncDurationMs.p50)}, p99 ${ms(result.churn.syncDurationMs.p99)}`,
       `  memory: RSS ${mb(rssBefore)} before, ${mb(memCold.rss)} programmed (heap ${mb(memCold.heapUsed)}), ${mb(memChurn.rss)} after churn (heap ${mb(memChurn.heapUsed)})`,
       warnings.length ? `  warnings logged: ${warnings.length} (first: ${warnings[0]})` : '',
     ].filter(Boolean).join('\n');

@@ -22,6 +22,7 @@ export interface AgentCliOptions {
   readonly ipv6: boolean;
   readonly hostNamespaceOnly?: boolean;
   readonly nodeAddress?: string[];
+  readonly tcDevice?: string[];
   readonly listen: string;
   readonly target?: string;
   readonly logLevel: string;
@@ -53,7 +54,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const { socketLbDatapath, uninstallSocketLb } = await import('../../programs/agent/socket-datapath.js');
   if (opts.uninstall) {
     const r = uninstallSocketLb(opts.pin);
-    log.info('datapath removed', { pinDir: opts.pin, detached: r.detached, removedMaps: r.removedMaps.length });
+    log.info('datapath removed', { pinDir: opts.pin, detached: r.detached, tcDevices: r.tcDevices, removedMaps: r.removedMaps.length });
     return;
   }
   const { startAgent } = await import('../../programs/agent/agent.js');
@@ -67,6 +68,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     ipv4: opts.ipv4,
     ipv6: opts.ipv6,
     hostNamespaceOnly: opts.hostNamespaceOnly ?? false,
+    ...(opts.tcDevice?.length ? { tcDevices: opts.tcDevice.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
     ...(opts.nodeAddress?.length ? { nodeAddresses: opts.nodeAddress.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     listen: opts.listen === 'none' ? false : opts.listen,
@@ -106,6 +108,7 @@ export function registerAgent(program: Command): void {
     .option('--no-ipv6', 'do not proxy IPv6 services')
     .option('--host-namespace-only', "translate only the host network namespace's sockets (pods left to a service mesh)")
     .option('--node-address <ip...>', "the node's own addresses for NodePort from the node (default: every interface address)")
+    .option('--tc-device <ifname...>', "also attach the tc ClusterIP datapath at ingress of these devices or patterns like 'lxc*' (pods' host-side veths, rescanned every 5 s; for --host-namespace-only)")
     .option('--listen <host:port>', "address of /healthz and /metrics, or 'none'", '0.0.0.0:10256')
     .option('--target <profile>', 'kernel profile to build for (default: probe this kernel)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

@@ -3,7 +3,7 @@
  * (lowering, clean-ups, the bpf_loop rewrite) learn a node's operands, so a new
  * node kind or a new condition form is taught to all of them at once.
  */
-import { condParts, type Base, type Node, type Operand, type VReg } from './nodes.js';
+import { condParts, type Base, type CondExpr, type Node, type Operand, type VReg } from './nodes.js';
 
 /**
  * The operands `n` itself reads: for an `if`, those of every comparison in its
@@ -46,4 +46,19 @@ export function nestedBodies(n: Node): readonly (readonly Node[])[] {
   if (n.op === 'if') return [...condParts(n.cond).blocks, n.then, n.else];
   if (n.op === 'loop') return [n.body];
   return [];
+}
+
+/** `e` with every node list it runs lazily (the `before` parts of and/or) passed through `f`. */
+export function mapCondBlocks(e: CondExpr, f: (nodes: readonly Node[]) => Node[]): CondExpr {
+  if ('cmp' in e) return e;
+  if ('not' in e) return { not: mapCondBlocks(e.not, f) };
+  if ('before' in e) return { before: f(e.before), cond: mapCondBlocks(e.cond, f) };
+  return 'all' in e ? { all: e.all.map((x) => mapCondBlocks(x, f)) } : { any: e.any.map((x) => mapCondBlocks(x, f)) };
+}
+
+/** `n` with each node list nested in it ({@link nestedBodies}: condition parts, arms, loop body) passed through `f`. */
+export function mapBodies(n: Node, f: (nodes: readonly Node[]) => Node[]): Node {
+  if (n.op === 'if') return { ...n, cond: mapCondBlocks(n.cond, f), then: f(n.then), else: f(n.else) };
+  if (n.op === 'loop') return { ...n, body: f(n.body) };
+  return n;
 }

@@ -23,7 +23,7 @@
  */
 import { DslError } from '../ir/errors.js';
 import type { FrameObject, IrFunction, LoopNode, Node, Operand, VReg } from '../ir/index.js';
-import { nestedBodies, registersRead, type CondExpr } from '../ir/index.js';
+import { mapCondBlocks, nestedBodies, registersRead } from '../ir/index.js';
 import { BpfFunc, type TargetProfile } from '../kernel/index.js';
 
 /** `bpf_loop`'s helper id (181). */
@@ -72,14 +72,6 @@ function countNodes(body: readonly Node[]): number {
 export interface BpfLoopResult {
   readonly fn: IrFunction;
   readonly callbacks: readonly IrFunction[];
-}
-
-/** `e` with every node list it runs lazily (the `before` parts of and/or) passed through `f`. */
-function mapCondBlocks(e: CondExpr, f: (nodes: readonly Node[]) => Node[]): CondExpr {
-  if ('cmp' in e) return e;
-  if ('not' in e) return { not: mapCondBlocks(e.not, f) };
-  if ('before' in e) return { before: f(e.before), cond: mapCondBlocks(e.cond, f) };
-  return 'all' in e ? { all: e.all.map((x) => mapCondBlocks(x, f)) } : { any: e.any.map((x) => mapCondBlocks(x, f)) };
 }
 
 /** Virtual registers nodes read and write (nested bodies included). */

@@ -11,8 +11,14 @@
  *   can read them, or lie outside every local (the zero-fill of a local's
  *   alignment tail), is dropped;
  * - dead code: pure operations whose result nobody reads are dropped.
+ *
+ * Combined conditions (and/or) are followed exactly: their `before` parts run on
+ * some paths only, so what such a part writes is known afterwards only where every
+ * path ran it (the value facts at each exit of the condition are the meet over the
+ * paths that reach it), while what it reads counts as a real use everywhere (a
+ * store feeding only a short-circuited part is kept).
  */
-import { nestedBodies, registersRead, type Base, type Cond, type CondExpr, type FrameObject, type IrFunction, type Node, type Operand, type VReg } from '../ir/index.js';
+import { condParts, mapBodies, nestedBodies, registersRead, type Base, type CondExpr, type FrameObject, type IrFunction, type Node, type Operand, type VReg } from '../ir/index.js';
 
 type Fact =
   | { readonly k: 'add'; readonly a: VReg; readonly c: bigint }
@@ -37,6 +43,21 @@ class Env {
   copy(): Env {
     return new Env(this.stackEscapes, new Map(this.facts), new Map(this.loads));
   }
+  /** What holds both here and in `o` (where two paths join). */
+  meet(o: Env): Env {
+    const facts = new Map<VReg, Fact>();
+    for (const [k, f] of this.facts) if (sameFact(f, o.facts.get(k))) facts.set(k, f);
+    const loads = new Map<string, Avail>();
+    for (const [k, l] of this.loads) if (o.loads.get(k)?.dst === l.dst) loads.set(k, l);
+    return new Env(this.stackEscapes, facts, loads);
+  }
+  /** Makes this environment hold exactly what `o` holds. */
+  assign(o: Env): void {
+    this.facts.clear();
+    this.loads.clear();
+    for (const [k, f] of o.facts) this.facts.set(k, f);
+    for (const [k, l] of o.loads) this.loads.set(k, l);
+  }
   /** `v` gets a new value: forget what was known about it and everything derived from it. */
   kill(v: VReg): void {
     this.facts.delete(v);
@@ -51,6 +72,24 @@ class Env {
     }
   }
 }
+
+function sameFact(f: Fact, g: Fact | undefined): boolean {
+  if (!g || f.k !== g.k || f.a !== g.a) return false;
+  if (f.k === 'add') return f.c === (g as typeof f).c;
+  if (f.k === 'swap' || f.k === 'low') return f.bits === (g as typeof f).bits;
+  return true;
+}
+
+/** The meet of two optional environments (`null`: no path gets there). */
+const meetOf = (a: Env | null, b: Env | null): Env | null => (a && b ? a.meet(b) : (a ?? b));
+
+/**
+ * Loaded values kept for reuse at once. Each is a register live until its last
+ * reuse; many of them (say an address's words read again in a long chain of
+ * comparisons) outnumber the registers, and a spill costs more than the load it
+ * saves, or the stack it needs is not there.
+ */
+const MAX_KEPT_LOADS = 12;
 
 const S16_MIN = -32768;
 const S16_MAX = 32767;
@@ -84,14 +123,9 @@ function effects(nodes: readonly Node[], defs: Set<VReg>): boolean {
     const d = defOf(n);
     if (d !== undefined) defs.add(d);
     if (n.op === 'store' || n.op === 'atomic' || n.op === 'call' || n.op === 'callfn') memory = true;
-    if (n.op === 'if') {
-      memory = effects(n.then, defs) || memory;
-      memory = effects(n.else, defs) || memory;
-    }
-    if (n.op === 'loop') {
-      defs.add(n.iv);
-      memory = effects(n.body, defs) || memory;
-    }
+    if (n.op === 'loop') defs.add(n.iv);
+    // A condition's lazy parts count too: they may have run.
+    for (const body of nestedBodies(n)) memory = effects(body, defs) || memory;
   }
   return memory;
 }
@@ -133,11 +167,60 @@ function propagateCopies(n: Node, env: Env): Node {
       return { ...n, args: n.args.map(r) };
     case 'return':
       return { ...n, value: r(n.value) };
-    case 'if':
-      return { ...n, cond: { ...plain(n.cond), a: r(plain(n.cond).a), b: r(plain(n.cond).b) } };
     default:
+      // An `if` reads its comparisons at different points: see forwardCond.
       return n;
   }
+}
+
+const copyOf = <T extends Operand>(o: T, env: Env): T => {
+  if (typeof o !== 'number') return o;
+  const f = env.facts.get(o);
+  return (f?.k === 'copy' ? f.a : o) as T;
+};
+
+/** A condition after {@link forwardCond}, with what is known where it decides true (`t`) or false (`f`); `null` where it never does. */
+interface CondFlow {
+  readonly e: CondExpr;
+  readonly t: Env | null;
+  readonly f: Env | null;
+}
+
+/**
+ * Forwards through a condition in evaluation order, starting from `env` (not
+ * changed): each comparison reads copies' originals as known at that point, each
+ * lazy `before` part is forwarded from what holds where it starts. The result
+ * says what holds at the true and at the false exit: the meet over the paths
+ * that leave there (a part skipped on some of them adds nothing).
+ */
+function forwardCond(e: CondExpr, env: Env): CondFlow {
+  if ('cmp' in e) return { e: { ...e, a: copyOf(e.a, env), b: copyOf(e.b, env) }, t: env.copy(), f: env.copy() };
+  if ('not' in e) {
+    const r = forwardCond(e.not, env);
+    return { e: { not: r.e }, t: r.f, f: r.t };
+  }
+  if ('before' in e) {
+    const inner = env.copy();
+    const before = forward(e.before, inner);
+    const r = forwardCond(e.cond, inner);
+    return { e: { before, cond: r.e }, t: r.t, f: r.f };
+  }
+  // all(...) is decided false by the first false part, any(...) true by the first true one.
+  const all = 'all' in e;
+  const parts: CondExpr[] = [];
+  let cur: Env | null = env;
+  let early: Env | null = null;
+  for (const p of all ? e.all : e.any) {
+    if (cur === null) {
+      parts.push(p); // never evaluated
+      continue;
+    }
+    const r = forwardCond(p, cur);
+    parts.push(r.e);
+    early = meetOf(early, all ? r.f : r.t);
+    cur = all ? r.t : r.f;
+  }
+  return all ? { e: { all: parts }, t: cur, f: early } : { e: { any: parts }, t: early, f: cur };
 }
 
 function forward(nodes: readonly Node[], env: Env): Node[] {
@@ -208,12 +291,16 @@ function forward(nodes: readonly Node[], env: Env): Node[] {
         const prev = env.loads.get(key);
         env.kill(n.dst);
         if (prev && prev.dst !== n.dst) {
+          // Most recently used last: the oldest kept value is forgotten first.
+          env.loads.delete(key);
+          env.loads.set(key, prev);
           env.facts.set(n.dst, { k: 'copy', a: prev.dst });
           out.push({ op: 'mov', dst: n.dst, a: prev.dst, width: 64, src: n.src });
           continue;
         }
         n = { ...n, base, off };
         if (base !== n.dst) env.loads.set(key, { dst: n.dst, base, off, size: n.size });
+        while (env.loads.size > MAX_KEPT_LOADS) env.loads.delete(env.loads.keys().next().value!);
         out.push(n);
         continue;
       }
@@ -248,15 +335,19 @@ function forward(nodes: readonly Node[], env: Env): Node[] {
         out.push(n);
         continue;
       case 'if': {
-        const then = forward(n.then, env.copy());
-        const els = forward(n.else, env.copy());
+        const c = forwardCond(n.cond, env);
+        // After the if: what held at both exits of the condition and survives the arms that fall through.
+        const joined = meetOf(c.t, c.f) ?? env.copy();
+        const then = forward(n.then, c.t ?? env.copy());
+        const els = forward(n.else, c.f ?? env.copy());
+        env.assign(joined);
         const defs = new Set<VReg>();
         let memory = false;
         if (fallsThrough(n.then)) memory = effects(n.then, defs) || memory;
         if (fallsThrough(n.else)) memory = effects(n.else, defs) || memory;
         for (const d of defs) env.kill(d);
         if (memory) env.clobber();
-        out.push({ ...n, then, else: els });
+        out.push({ ...n, cond: c.e, then, else: els });
         continue;
       }
       case 'loop': {
@@ -287,9 +378,7 @@ function dropDead(nodes: readonly Node[], used: ReadonlySet<VReg>): Node[] {
   const out: Node[] = [];
   for (const n of nodes) {
     if (PURE.has(n.op) && !used.has(defOf(n)!)) continue;
-    if (n.op === 'if') out.push({ ...n, then: dropDead(n.then, used), else: dropDead(n.else, used) });
-    else if (n.op === 'loop') out.push({ ...n, body: dropDead(n.body, used) });
-    else out.push(n);
+    out.push(mapBodies(n, (body) => dropDead(body, used)));
   }
   return out;
 }
@@ -302,13 +391,13 @@ function deadCode(body: Node[], params: readonly VReg[]): Node[] {
     // Loop counters are read by the loop itself.
     const ivs = (ns: readonly Node[]): void => {
       for (const n of ns) {
-        if (n.op === 'loop') used.add(n.iv), ivs(n.body);
-        if (n.op === 'if') ivs(n.then), ivs(n.else);
+        if (n.op === 'loop') used.add(n.iv);
+        for (const body of nestedBodies(n)) ivs(body);
       }
     };
     ivs(body);
     const next = dropDead(body, used);
-    const size = (ns: readonly Node[]): number => ns.reduce((k, n) => k + 1 + (n.op === 'if' ? size(n.then) + size(n.else) : n.op === 'loop' ? size(n.body) : 0), 0);
+    const size = (ns: readonly Node[]): number => ns.reduce((k, n) => k + 1 + nestedBodies(n).reduce((j, b) => j + size(b), 0), 0);
     if (size(next) === size(body)) return next;
     body = next;
   }
@@ -321,8 +410,7 @@ function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
   const walk = (ns: readonly Node[], f: (n: Node) => void) => {
     for (const n of ns) {
       f(n);
-      if (n.op === 'if') walk(n.then, f), walk(n.else, f);
-      if (n.op === 'loop') walk(n.body, f);
+      for (const nested of nestedBodies(n)) walk(nested, f);
     }
   };
   walk(body, (n) => {
@@ -332,16 +420,9 @@ function stackAddressesOnlyInCalls(body: readonly Node[]): boolean {
   walk(body, (n) => {
     // A subfunction given a stack address could hand it back: then it is a pointer like any other.
     if (n.op === 'callfn' && n.args.some((a) => isVReg(a) && addrs.has(a))) ok = false;
-    if (n.op === 'call' || n.op === 'callfn' || n.op === 'if' || n.op === 'loop') {
-      if (n.op === 'if') {
-        const { a, b } = plain(n.cond);
-        if (addrs.has(a) || (isVReg(b) && addrs.has(b))) ok = false;
-      }
-      return;
-    }
-    const used = new Set<VReg>();
-    usesOf(n, used);
-    for (const a of addrs) if (used.has(a)) ok = false;
+    if (n.op === 'call' || n.op === 'callfn') return;
+    // Only the node's own operands (an if's comparisons): nested nodes are visited by the walk.
+    for (const r of registersRead(n)) if (addrs.has(r)) ok = false;
     // A redefined stack address could be anything afterwards.
     const d = defOf(n);
     if (d !== undefined && addrs.has(d) && n.op !== 'frameaddr') ok = false;
@@ -360,8 +441,7 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
   const walk = (ns: readonly Node[]) => {
     for (const n of ns) {
       if (n.op === 'load' && n.base === 'fp') for (let b = n.off; b < n.off + n.size; b++) loaded.add(b);
-      if (n.op === 'if') walk(n.then), walk(n.else);
-      if (n.op === 'loop') walk(n.body);
+      for (const nested of nestedBodies(n)) walk(nested);
     }
   };
   walk(body);
@@ -372,8 +452,7 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
   const collect = (ns: readonly Node[]) => {
     for (const n of ns) {
       if (n.op === 'frameaddr') addrOff.set(n.dst, addrOff.has(n.dst) && addrOff.get(n.dst) !== n.off ? undefined : n.off);
-      if (n.op === 'if') collect(n.then), collect(n.else);
-      if (n.op === 'loop') collect(n.body);
+      for (const nested of nestedBodies(n)) collect(nested);
     }
   };
   collect(body);
@@ -419,6 +498,8 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
         case 'return':
           return { written: null, stopped: false };
         case 'if': {
+          // The condition's lazy parts may run (their reads count) or not (their writes do not).
+          for (const part of condParts(m.cond).blocks) if (scan(part, 0, lo, hi).stopped) return { written, stopped: true };
           const a = scan(m.then, 0, lo, hi);
           const b = scan(m.else, 0, lo, hi);
           const ga = a.written === null ? null : new Set([...a.written, ...written]);
@@ -440,9 +521,7 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
   const block = (ns: readonly Node[]): Node[] => {
     const out: Node[] = [];
     ns.forEach((n, k) => {
-      if (n.op === 'if') return out.push({ ...n, then: block(n.then), else: block(n.else) });
-      if (n.op === 'loop') return out.push({ ...n, body: block(n.body) });
-      if (n.op !== 'store' || n.base !== 'fp') return out.push(n);
+      if (n.op !== 'store' || n.base !== 'fp') return out.push(mapBodies(n, block));
       const { written } = scan(ns, k + 1, n.off, n.off + n.size);
       if (written === null) return;
       for (let b = n.off; b < n.off + n.size; b++) if (!written.has(b) && !neverRead(b)) return out.push(n);
@@ -453,29 +532,8 @@ function deadStores(body: readonly Node[], objects: readonly FrameObject[]): Nod
   return block(body);
 }
 
-/** Whether any `if` in `nodes` has a combined (and/or/not) condition. */
-function hasCombinedCond(nodes: readonly Node[]): boolean {
-  return nodes.some((n) =>
-    n.op === 'if' ? !isPlain(n.cond) || hasCombinedCond(n.then) || hasCombinedCond(n.else) : n.op === 'loop' ? hasCombinedCond(n.body) : false,
-  );
-}
-
-const isPlain = (c: CondExpr): c is Cond => 'cmp' in c;
-
-/**
- * The condition of an `if` the clean-ups look at: always a plain comparison,
- * because {@link optimize} leaves functions with combined conditions alone.
- */
-const plain = (c: CondExpr): Cond => c as Cond;
-
-/**
- * Runs the clean-ups over one function. A function with combined conditions
- * (and/or with lazily run parts) is left as it is: the passes here do not yet
- * follow the extra control flow those parts add, and a missed read would be
- * wrong code, not just bigger code.
- */
+/** Runs the clean-ups over one function. */
 export function optimize(fn: IrFunction): IrFunction {
-  if (hasCombinedCond(fn.body)) return fn;
   let body = forward(fn.body, new Env(!stackAddressesOnlyInCalls(fn.body)));
   body = deadCode(body, fn.params);
   body = deadStores(body, fn.objects);

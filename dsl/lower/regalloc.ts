@@ -22,6 +22,11 @@ const COLOR_ORDER = [1, 2, 3, 4, 5, 0, 6, 7, 8, 9];
 
 /** Live-out sets of every instruction. */
 export function liveness(code: readonly MInsn[]): Set<Reg>[] {
+  return liveOutOf(code, code.map(usesOf), code.map(defsOf));
+}
+
+/** Live-out sets by backward dataflow over the control-flow graph, for any notion of use and definition. */
+function liveOutOf(code: readonly MInsn[], uses: readonly (readonly number[])[], defs: readonly (readonly number[])[]): Set<number>[] {
   const n = code.length;
   const labelAt = new Map<string, number>();
   code.forEach((i, k) => {
@@ -33,10 +38,8 @@ export function liveness(code: readonly MInsn[]): Set<Reg>[] {
     if (i.k !== 'ja' && i.k !== 'exit' && k + 1 < n) s.push(k + 1);
     return s;
   });
-  const uses = code.map(usesOf);
-  const defs = code.map(defsOf);
-  const liveIn: Set<Reg>[] = code.map(() => new Set());
-  const liveOut: Set<Reg>[] = code.map(() => new Set());
+  const liveIn: Set<number>[] = code.map(() => new Set());
+  const liveOut: Set<number>[] = code.map(() => new Set());
   let changed = true;
   while (changed) {
     changed = false;
@@ -64,9 +67,17 @@ export function allocate(input: readonly MInsn[], firstFree: number, spillBase: 
   let next = firstFree;
   let slots = 0;
   const unspillable = new Set<Reg>();
+  const spilledAt = new Map<number, SourceLocation | undefined>();
   for (let round = 0; round < 16; round++) {
     const colors = color(code, unspillable);
-    if (colors.spilled.length === 0) return { code: rewrite(code, colors.map), spillSlots: slots };
+    if (colors.spilled.length === 0) {
+      const packed = packSpillSlots(rewrite(code, colors.map), spillBase, slots);
+      if (spillBase + 8 * packed.spillSlots > maxFrame) {
+        const where = spilledAt.get(packed.firstOver(Math.floor((maxFrame - spillBase) / 8)) ?? slots - 1);
+        throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${maxFrame} bytes: spilling a value needs ${spillBase + 8 * packed.spillSlots} bytes`, where);
+      }
+      return { code: packed.code, spillSlots: packed.spillSlots };
+    }
     // Values spilled together that are never live at once share a slot (earlier rounds' slots stay taken).
     const roundBase = slots;
     const members: Reg[][] = [];
@@ -77,10 +88,7 @@ export function allocate(input: readonly MInsn[], firstFree: number, spillBase: 
       const slot = roundBase + k;
       slots = Math.max(slots, slot + 1);
       const off = -(spillBase + 8 * (slot + 1));
-      if (spillBase + 8 * (slot + 1) > maxFrame) {
-        const where = code.find((i) => defsOf(i).includes(v) && i.src)?.src;
-        throw new DslError('DSL_STACK_OVERFLOW', `stack frame exceeds ${maxFrame} bytes: spilling a value needs ${spillBase + 8 * (slot + 1)} bytes`, where);
-      }
+      spilledAt.set(slot, code.find((i) => defsOf(i).includes(v) && i.src)?.src);
       const out: MInsn[] = [];
       for (const i of code) {
         const used = usesOf(i).includes(v);
@@ -240,4 +248,44 @@ function rewrite(code: readonly MInsn[], map: ReadonlyMap<Reg, number>): MInsn[]
     out.push(j);
   }
   return out;
+}
+
+/**
+ * Spill slots of different rounds whose values are never live at once share a
+ * slot: each slot is a variable (stored by its spill stores, read by its reloads),
+ * slots that are live together interfere, and the slots are coloured greedily.
+ * Spill accesses are the 8-byte r10 accesses below the locals (`spillBase`).
+ */
+function packSpillSlots(code: readonly MInsn[], spillBase: number, slots: number): { code: MInsn[]; spillSlots: number; firstOver: (limit: number) => number | undefined } {
+  const slotOf = (i: MInsn): number | undefined =>
+    (i.k === 'ld' || i.k === 'st') && i.base === FP && i.off <= -(spillBase + 8) ? -i.off / 8 - spillBase / 8 - 1 : undefined;
+  const uses = code.map((i) => (i.k === 'ld' && slotOf(i) !== undefined ? [slotOf(i)!] : []));
+  const defs = code.map((i) => (i.k === 'st' && slotOf(i) !== undefined ? [slotOf(i)!] : []));
+  const liveOut = liveOutOf(code, uses, defs);
+  const adj: Set<number>[] = Array.from({ length: slots }, () => new Set());
+  const edge = (a: number, b: number) => {
+    if (a !== b) adj[a]!.add(b), adj[b]!.add(a);
+  };
+  code.forEach((_, k) => {
+    const out = [...liveOut[k]!];
+    for (const d of defs[k]!) for (const l of out) edge(d, l);
+    for (let x = 0; x < out.length; x++) for (let y = x + 1; y < out.length; y++) edge(out[x]!, out[y]!);
+  });
+  const colour: number[] = [];
+  let spillSlots = 0;
+  for (let s = 0; s < slots; s++) {
+    const taken = new Set([...adj[s]!].filter((t) => t < s).map((t) => colour[t]!));
+    let c = 0;
+    while (taken.has(c)) c++;
+    colour[s] = c;
+    spillSlots = Math.max(spillSlots, c + 1);
+  }
+  const out = code.map((i) => {
+    const s = slotOf(i);
+    return s === undefined ? i : ({ ...i, off: -(spillBase + 8 * (colour[s]! + 1)) } as MInsn);
+  });
+  return { code: out, spillSlots, firstOver: (limit) => {
+    const s = colour.findIndex((c) => c >= limit);
+    return s < 0 ? undefined : s;
+  } };
 }

@@ -42,6 +42,8 @@ export interface BuildOptions {
    * oversize program with DSL_TOO_BIG naming its TypeScript line.
    */
   readonly skipSizeCheck?: boolean;
+  /** Run the IR clean-ups of the lowering (default true; false shows what they save, or checks them against the plain code). */
+  readonly optimize?: boolean;
 }
 
 type AnyProgram = ProgramDef<string>;
@@ -205,6 +207,7 @@ export function build(input: unknown, options: BuildOptions = {}): BuildResult {
     ...(options.passes ? { passes: options.passes } : {}),
     ...(options.unroll ? { unroll: options.unroll } : {}),
     ...(options.skipSizeCheck ? { skipSizeCheck: true } : {}),
+    ...(options.optimize === false ? { optimize: false } : {}),
   };
   const progSpecs: ProgramSpec[] = [];
   const subSpecs: SubprogramSpec[] = [];

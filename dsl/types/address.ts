@@ -25,17 +25,30 @@ export type AddressBytesSchema<Fmt extends 'ipv6' | 'mac'> = Omit<
 
 /** Parses dotted-quad IPv4 text to its 32-bit value, or returns undefined. */
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // A character loop rather than split + regex: the service manager parses tens of thousands per sync.
   let value = 0;
-  for (const p of parts) {
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
     // Leading zeros are rejected: '010' means octal to some parsers and decimal to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    value = value * 256 + n;
+    if (digits === 1 && part === 0) return undefined;
+    part = part * 10 + (c - 48);
+    digits++;
+    if (part > 255) return undefined;
   }
-  return value;
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + part;
 }
 
 /** Renders a 32-bit value as dotted-quad text. */

@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { agentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { ClusterWatch, type ClusterWatchTuning } from './cluster-watch.js';
 import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
+import type { ServiceProgrammer } from './programmer.js';
 import { AgentError } from './errors.js';
 import { loadKubeConfig, type KubeConnectionOptions } from './kubeconfig.js';
 import type { Logger } from './log.js';
@@ -56,6 +57,8 @@ export interface Agent {
   readonly store: ServiceStore;
   readonly loop: SyncLoop;
   readonly metrics: AgentMetrics;
+  /** resourceVersion each informer has applied up to (tests wait on it). */
+  resourceVersions(): Record<'services' | 'endpointslices', string>;
   /** The ops server's bound address, when it runs. */
   readonly opsAddress: string | undefined;
   /** Resolves when both informers have listed and the first full sync is written. */
@@ -82,6 +85,9 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     pinDir: options.pinDir ?? DEFAULT_PIN_DIR,
     ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}),
     ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
+    ...(options.tcDevices?.length ? { tcDevices: options.tcDevices } : {}),
+    ...(options.tcNetns !== undefined ? { tcNetns: options.tcNetns } : {}),
+    ...(options.tcRescanMs !== undefined ? { tcRescanMs: options.tcRescanMs } : {}),
     nodePortRange: range,
     ipv4,
     ipv6,
@@ -90,7 +96,11 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   };
 }
 
-/** Starts the agent; see the module comment. Resolves once the datapath is set up and the informers started. */
+/**
+ * Starts the agent; see the module comment. Resolves once the datapath is set
+ * up and the informers started (their lists are requested first, so the API
+ * server prepares them while the datapath is built).
+ */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const { log } = options;
   const settings = nodeSettings({ ...options, env: options.env });
@@ -98,15 +108,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   if (settings.nodeName === undefined) log.warn('no node name (set K8S_NODE_NAME from spec.nodeName): endpoints are not marked local', {});
 
   const t0 = performance.now();
-  const datapath = await options.datapath(settings, log);
-  log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });
-
   const store = new ServiceStore();
+  let datapath: Datapath | undefined;
+  // The sync loop starts only after the datapath is up (begin() below), so the
+  // forwarding programmer is never used before `datapath` is set.
+  const programmer: ServiceProgrammer = {
+    apply: (changes, full) => datapath!.programmer.apply(changes, full),
+    counts: () => datapath?.programmer.counts() ?? { frontends: 0, backends: 0 },
+    fill: () => datapath?.programmer.fill() ?? [],
+  };
   let watch: ClusterWatch | undefined;
   let metrics!: AgentMetrics;
   const loop = new SyncLoop({
     store,
-    programmer: datapath.programmer,
+    programmer,
     debounceMs: options.debounceMs,
     onSync: (r) => {
       metrics.synced(r);
@@ -120,7 +135,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       log.error('sync failed; retrying', { services, error: err });
     },
   });
-  metrics = agentMetrics({ store, loop, watch: () => watch, programmer: () => datapath.programmer });
+  metrics = agentMetrics({ store, loop, watch: () => watch, programmer: () => (datapath ? programmer : undefined) });
 
   let stopped = false;
   const health = (): Health => {
@@ -131,16 +146,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     if (pending > STUCK_AFTER_MS) return { ok: false, reason: `changes waiting ${Math.round(pending / 1000)} s to be programmed` };
     return { ok: true };
   };
-
-  let ops: OpsServer | undefined;
-  try {
-    const listen = options.listen ?? DEFAULT_LISTEN;
-    if (listen !== false) ops = await startOpsServer(listen, health, () => metrics.registry.render());
-  } catch (e) {
-    datapath.close();
-    throw e;
-  }
-  if (ops) log.info('ops server listening', { address: ops.address, paths: ['/healthz', '/metrics'] });
 
   const changeCounters: Record<string, { inc(): void }> = {};
   watch = new ClusterWatch(
@@ -156,8 +161,29 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     },
     options.informers,
   );
+  // Lists are asked for first: the API server prepares them while this node
+  // builds and loads its datapath; nothing is programmed before both are done.
   log.info('watching', { server: kube.server, source: kube.source, node: settings.nodeName });
-  const programmed = watch.start().then(async () => {
+  const listed = watch.start();
+  listed.catch(() => {});
+  // Let the list requests go out (connect, write) before the datapath build blocks the thread.
+  await new Promise((r) => setTimeout(r, 5));
+
+  let ops: OpsServer | undefined;
+  try {
+    datapath = await options.datapath(settings, log);
+    log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });
+    const listen = options.listen ?? DEFAULT_LISTEN;
+    if (listen !== false) ops = await startOpsServer(listen, health, () => metrics.registry.render());
+  } catch (e) {
+    loop.close();
+    await watch.stop();
+    datapath?.close();
+    throw e;
+  }
+  if (ops) log.info('ops server listening', { address: ops.address, paths: ['/healthz', '/metrics'] });
+  const dp = datapath;
+  const programmed = listed.then(async () => {
     loop.begin();
     await loop.idle();
   });
@@ -172,21 +198,22 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   return {
     settings,
-    datapath,
+    datapath: dp,
     store,
     loop,
     metrics,
     opsAddress: ops?.address,
+    resourceVersions: () => watch!.resourceVersions(),
     programmed,
     health,
     async stop() {
       await stop();
-      datapath.close();
+      dp.close();
       log.info('stopped; datapath left in place (pinned)', { pinDir: settings.pinDir });
     },
     async uninstall() {
       await stop();
-      datapath.uninstall();
+      dp.uninstall();
       log.info('datapath removed', { pinDir: settings.pinDir });
     },
   };

@@ -29,6 +29,23 @@ export interface ClusterWatchTuning {
   readonly idleTimeoutMs?: number;
 }
 
+/** Annotation kubectl keeps a whole copy of the applied object in. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what the agent never reads but would hold for every object:
+ * `managedFields` and kubectl's last-applied copy (together often larger than
+ * the rest of the object). In place: the informer's cache holds the same object.
+ */
+export function trimObject<T extends { metadata?: { managedFields?: unknown; annotations?: Record<string, string> } }>(obj: T): T {
+  const md = obj.metadata;
+  if (md) {
+    delete md.managedFields;
+    if (md.annotations && LAST_APPLIED in md.annotations) delete md.annotations[LAST_APPLIED];
+  }
+  return obj;
+}
+
 /** Services + EndpointSlices informers over one store. */
 export class ClusterWatch {
   private readonly services: ResilientInformer<V1Service>;
@@ -41,7 +58,7 @@ export class ClusterWatch {
       path: '/api/v1/services',
       list: () => listRaw<V1Service>(config, '/api/v1/services'),
       handlers: {
-        upsert: (o) => handlers.changed(store.upsertService(o), 'services', 'upsert'),
+        upsert: (o) => handlers.changed(store.upsertService(trimObject(o)), 'services', 'upsert'),
         delete: (o) => handlers.changed(store.deleteService(o), 'services', 'delete'),
         listed: (n) => handlers.listed?.('services', n),
         failed: (e, a, d) => handlers.failed?.('services', e, a, d),
@@ -53,7 +70,7 @@ export class ClusterWatch {
       path: '/apis/discovery.k8s.io/v1/endpointslices',
       list: () => listRaw<V1EndpointSlice>(config, '/apis/discovery.k8s.io/v1/endpointslices'),
       handlers: {
-        upsert: (o) => handlers.changed(store.upsertSlice(o), 'endpointslices', 'upsert'),
+        upsert: (o) => handlers.changed(store.upsertSlice(trimObject(o)), 'endpointslices', 'upsert'),
         delete: (o) => handlers.changed(store.deleteSlice(o), 'endpointslices', 'delete'),
         listed: (n) => handlers.listed?.('endpointslices', n),
         failed: (e, a, d) => handlers.failed?.('endpointslices', e, a, d),
@@ -74,6 +91,11 @@ export class ClusterWatch {
   /** Whether both have listed at least once. */
   get synced(): boolean {
     return this.services.synced && this.slices.synced;
+  }
+
+  /** resourceVersion each informer has applied up to. */
+  resourceVersions(): Record<WatchedResource, string> {
+    return { services: this.services.resourceVersion, endpointslices: this.slices.resourceVersion };
   }
 
   /** Counters per informer. */

@@ -23,6 +23,12 @@ export interface NodeSettings {
   readonly ipv6: boolean;
   /** Translate only host-namespace sockets (pods left to a mesh or the tc datapath). */
   readonly hostNamespaceOnly: boolean;
+  /** Host-side veths of pods to attach the tc ClusterIP datapath to: names or `*` patterns (default none). */
+  readonly tcDevices?: readonly string[];
+  /** How often matching devices that appeared are attached (default 5 s). */
+  readonly tcRescanMs?: number;
+  /** Network namespace of `tcDevices` (default: the agent's). */
+  readonly tcNetns?: string;
   /** Kernel profile to build for (default `host`: probe the running kernel). */
   readonly target?: string;
 }

@@ -46,15 +46,16 @@ export interface RevNatFields {
 /** Encoders/decoders of one family's entries; addresses are given as their network-order bytes. */
 export interface FamilyEntries {
   readonly family: AddressFamily;
-  serviceKey(address: Uint8Array, port: number, backendSlot: number, proto: number): Uint8Array;
+  /** A services key; written into `out` (which keeps its zero padding) when given. */
+  serviceKey(address: Uint8Array, port: number, backendSlot: number, proto: number, out?: Uint8Array): Uint8Array;
   decodeServiceKey(bytes: Uint8Array): ServiceKeyFields;
   serviceValue(backendId: number, count: number, revNatIndex: number, flags: number): Uint8Array;
   decodeServiceValue(bytes: Uint8Array): ServiceEntryFields;
-  backendKey(id: number): Uint8Array;
+  backendKey(id: number, out?: Uint8Array): Uint8Array;
   decodeBackendKey(bytes: Uint8Array): number;
   backendValue(address: Uint8Array, port: number, proto: number, flags: number): Uint8Array;
   decodeBackendValue(bytes: Uint8Array): BackendFields;
-  revNatKey(index: number): Uint8Array;
+  revNatKey(index: number, out?: Uint8Array): Uint8Array;
   decodeRevNatKey(bytes: Uint8Array): number;
   revNatValue(address: Uint8Array, port: number): Uint8Array;
   decodeRevNatValue(bytes: Uint8Array): RevNatFields;
@@ -99,9 +100,8 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     family === 'ipv4' ? formatIpv4(((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) : formatIpv6(bytes, at);
   return {
     family,
-    serviceKey(address, port, backendSlot, proto) {
-      const out = new Uint8Array(key.size);
-      out.set(address, k.address);
+    serviceKey(address, port, backendSlot, proto, out = new Uint8Array(key.size)) {
+      for (let i = 0; i < address.length; i++) out[k.address + i] = address[i]!;
       put16be(out, k.port, port);
       put16le(out, k.backendSlot, backendSlot);
       out[k.proto] = proto;
@@ -122,15 +122,14 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     decodeServiceValue(bytes) {
       return { backendId: get32le(bytes, v.backendId), count: get16le(bytes, v.count), revNatIndex: get16le(bytes, v.revNatIndex), flags: bytes[v.flags]!, flags2: bytes[v.flags2]! };
     },
-    backendKey(id) {
-      const out = new Uint8Array(4);
+    backendKey(id, out = new Uint8Array(4)) {
       put32le(out, 0, id);
       return out;
     },
     decodeBackendKey: (bytes) => get32le(bytes, 0),
     backendValue(address, port, proto, flags) {
       const out = new Uint8Array(backend.size);
-      out.set(address, b.address);
+      for (let i = 0; i < address.length; i++) out[b.address + i] = address[i]!;
       put16be(out, b.port, port);
       out[b.proto] = proto;
       out[b.flags] = flags;
@@ -139,15 +138,14 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     decodeBackendValue(bytes) {
       return { address: text(bytes, b.address), port: get16be(bytes, b.port), proto: bytes[b.proto]!, flags: bytes[b.flags]! };
     },
-    revNatKey(index) {
-      const out = new Uint8Array(2);
+    revNatKey(index, out = new Uint8Array(2)) {
       put16le(out, 0, index);
       return out;
     },
     decodeRevNatKey: (bytes) => get16le(bytes, 0),
     revNatValue(address, port) {
       const out = new Uint8Array(revNat.size);
-      out.set(address, r.address);
+      for (let i = 0; i < address.length; i++) out[r.address + i] = address[i]!;
       put16be(out, r.port, port);
       return out;
     },

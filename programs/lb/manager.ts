@@ -14,7 +14,7 @@ import { entries4, entries6, type FamilyEntries } from './entries.js';
 import { ServiceError } from './errors.js';
 import { IdAllocator } from './ids.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from './maps.js';
-import { planDelete, planUpsert, type IdSource, type MapOp, type ServicePlan, type TableName } from './plan.js';
+import { planDelete, planUpsert, type IdSource, type MapOp, type ServicePlan } from './plan.js';
 import { restoreFamily, type FamilyTables } from './restore.js';
 import {
   DEFAULT_MAX_BACKENDS_PER_SERVICE, MAX_BACKEND_SLOTS, normalizeFrontend, normalizeService, parseFrontend,
@@ -22,6 +22,7 @@ import {
 } from './spec.js';
 import { entriesOf, toService, type ServiceState } from './state.js';
 import { asTable, type ServiceTable, type TableLike } from './tables.js';
+import { WriteSchedule, type TableName, type TableSizes, type WriteGroup } from './writes.js';
 
 /** The maps a manager writes; a family is either given completely (its three maps) or not at all. */
 export interface ServiceMaps {
@@ -288,7 +289,7 @@ export class ServiceManager implements Disposable {
       const path = `upsert[${i}]`;
       const n = normalizeService(spec, path, this.maxBackendsPerService);
       claim(n.id, path);
-      this.#family(n.family, `${path}.frontend`);
+      if (!this.#families.has(n.family)) this.#family(n.family, `${path}.frontend`);
       return n;
     });
     const removals: ServiceState[] = [];
@@ -310,20 +311,30 @@ export class ServiceManager implements Disposable {
       }
     };
     const plans: ServicePlan[] = [];
+    const sched = new WriteSchedule(this.#tableSizes());
+    let groups: WriteGroup[];
     try {
-      for (const s of removals) plans.push(planDelete(s, this.#family(s.family).enc));
+      for (const s of removals) {
+        sched.begin(s.id, s.family, true);
+        plans.push(planDelete(s, this.#family(s.family).enc, sched));
+      }
       const ordered = [...wanted.filter((w) => this.#services.has(w.id)), ...wanted.filter((w) => !this.#services.has(w.id))];
+      const idSources = new Map<Family, IdSource>();
       for (const w of ordered) {
         const f = this.#family(w.family);
-        plans.push(planUpsert(this.#services.get(w.id), w, f.enc, this.#idSource(f)));
+        let source = idSources.get(f);
+        if (!source) idSources.set(f, (source = this.#idSource(f)));
+        sched.begin(w.id, w.family, false);
+        plans.push(planUpsert(this.#services.get(w.id), w, f.enc, source, sched));
       }
-      this.#checkCapacity(plans);
+      groups = sched.groups();
+      this.#checkCapacity(groups);
     } catch (e) {
       undoAllocations();
       throw e;
     }
 
-    const writes = this.#execute(plans, undoAllocations);
+    const writes = this.#execute(groups, undoAllocations);
 
     // Commit the new state; ids are returned only now, so none is reused within the request.
     const report = { added: [] as string[], updated: [] as string[], removed: [] as string[], unchanged: 0, writes };
@@ -334,10 +345,18 @@ export class ServiceManager implements Disposable {
       }
       const f = this.#family(p.family);
       const before = this.#services.get(p.id);
-      if (before) for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] -= entriesOf(before)[t];
+      if (before) {
+        const e = entriesOf(before);
+        f.used.services -= e.services;
+        f.used.backends -= e.backends;
+        f.used.revNat -= e.revNat;
+      }
       if (p.next) {
         this.#services.set(p.id, p.next);
-        for (const t of ['services', 'backends', 'revNat'] as const) f.used[t] += entriesOf(p.next)[t];
+        const e = entriesOf(p.next);
+        f.used.services += e.services;
+        f.used.backends += e.backends;
+        f.used.revNat += e.revNat;
       } else this.#services.delete(p.id);
       for (const id of p.releasedBackendIds) f.backendIds.release(id);
       if (p.releasedRevNat !== undefined) f.revNatIndexes.release(p.releasedRevNat);
@@ -391,49 +410,58 @@ export class ServiceManager implements Disposable {
     };
   }
 
-  /** Refuses plans whose entries would at some point exceed a map's capacity (in the order they run). */
-  #checkCapacity(plans: readonly ServicePlan[]): void {
-    const running = new Map<Family, number[]>();
-    for (const g of schedule(plans)) {
+  /** Key and value sizes of the families' tables, for the write schedule. */
+  #tableSizes(): Partial<Record<AddressFamily, TableSizes>> {
+    const out: Partial<Record<AddressFamily, TableSizes>> = {};
+    for (const [family, f] of this.#families) {
+      const size = (t: ServiceTable) => ({ key: t.keySize, value: t.valueSize });
+      out[family] = { services: size(f.tables.services), backends: size(f.tables.backends), revNat: size(f.tables.revNat) };
+    }
+    return out;
+  }
+
+  /** Refuses writes that would at some point exceed a map's capacity (in the order they run). */
+  #checkCapacity(groups: readonly WriteGroup[]): void {
+    const running = new Map<Family, Record<TableName, number>>();
+    for (const g of groups) {
       const f = this.#family(g.family);
       let r = running.get(f);
-      if (!r) running.set(f, (r = TABLES.map((t) => f.used[t])));
-      const i = TABLE_INDEX[g.table];
-      if (g.remove) r[i]! -= g.ops.length;
-      else for (const op of g.ops) if (op.prev === undefined) r[i]!++;
+      if (!r) running.set(f, (r = { ...f.used }));
+      r[g.table] += g.remove ? -g.count : g.created;
       const t = f.tables[g.table];
-      if (r[i]! > t.maxEntries) {
-        const who = g.plans.map((p) => p.id);
+      if (r[g.table] > t.maxEntries) {
+        const who = g.services;
         throw new ServiceError(
           'LB_MAP_FULL',
-          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[i]} entries, it holds ${t.maxEntries} (${f.used[g.table]} in use)`,
+          `map "${t.name}" is full: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''} would need ${r[g.table]} entries, it holds ${t.maxEntries} (${f.used[g.table]} in use)`,
         );
       }
     }
   }
 
-  /** Runs the plans' writes in `schedule` order (batched where the map can); on a failure undoes them in reverse and throws. */
-  #execute(plans: readonly ServicePlan[], undoAllocations: () => void): number {
-    /** Groups whose writes may have reached the kernel, with how many of their ops (in order). */
+  /** Runs the writes group by group, in schedule order (batched where the map can); on a failure undoes them in reverse and throws. */
+  #execute(groups: readonly WriteGroup[], undoAllocations: () => void): number {
+    /** Groups whose writes may have reached the kernel, with how many of their entries (in order). */
     const touched: { group: WriteGroup; count: number }[] = [];
     let writes = 0;
     try {
-      for (const g of schedule(plans)) {
+      for (const g of groups) {
         const t = this.#table(g.family, g.table);
-        const batch = g.ops.length > 1 && (g.remove ? t.deleteMany : t.updateMany);
+        const batch = g.count > 1 && (g.remove ? t.deleteMany : t.updateMany);
         if (batch) {
           // A batch that fails may have written any prefix: all of it is undone.
-          touched.push({ group: g, count: g.ops.length });
-          if (g.remove) t.deleteMany!(g.ops.map((op) => op.key));
-          else t.updateMany!(g.ops.map((op) => op.key), g.ops.map((op) => op.value!));
-          writes += g.ops.length;
+          touched.push({ group: g, count: g.count });
+          const keys = g.keys.subarray(0, g.count * g.keySize);
+          if (g.remove) t.deleteMany!(keys);
+          else t.updateMany!(keys, g.values.subarray(0, g.count * g.valueSize));
+          writes += g.count;
         } else {
           // One element either happened or not: it joins the undo list once it did.
           const done = { group: g, count: 0 };
           touched.push(done);
-          for (const op of g.ops) {
-            if (op.value === undefined) t.delete(op.key);
-            else t.update(op.key, op.value);
+          for (let i = 0; i < g.count; i++) {
+            if (g.remove) t.delete(g.key(i));
+            else t.update(g.key(i), g.value(i));
             done.count++;
             writes++;
           }
@@ -446,10 +474,10 @@ export class ServiceManager implements Disposable {
       for (const { group, count } of touched.reverse()) {
         const t = this.#table(group.family, group.table);
         for (let i = count - 1; i >= 0; i--) {
-          const op = group.ops[i]!;
+          const prev = group.prev(i);
           try {
-            if (op.prev === undefined) t.delete(op.key);
-            else t.update(op.key, op.prev);
+            if (prev === undefined) t.delete(group.key(i));
+            else t.update(group.key(i), prev);
           } catch (u) {
             rollbackErrors.push(u);
           }
@@ -469,48 +497,6 @@ export class ServiceManager implements Disposable {
       throw new ServiceError(full ? 'LB_MAP_FULL' : 'LB_WRITE_FAILED', `a map write failed after ${writes} writes, which were rolled back: ${why}`, { cause: e });
     }
   }
-}
-
-/** Writes of one kind (update or delete) to one map, in order, and the plans they come from. */
-interface WriteGroup {
-  readonly family: AddressFamily;
-  readonly table: TableName;
-  readonly remove: boolean;
-  readonly ops: MapOp[];
-  readonly plans: ServicePlan[];
-}
-
-const TABLE_INDEX: Record<TableName, number> = { services: 0, backends: 1, revNat: 2 };
-const TABLES: readonly TableName[] = ['services', 'backends', 'revNat'];
-
-/**
- * The order writes go out in, as groups of writes of one kind to one map:
- * deletions of services first (they free entries), then upserts; within each
- * stage the services advance phase by phase together (plan.ts), so each one
- * still sees its own writes in order while one phase of many services can go
- * to the kernel as one batch.
- */
-function schedule(plans: readonly ServicePlan[]): WriteGroup[] {
-  const out: WriteGroup[] = [];
-  for (const removed of [true, false]) {
-    // phase → 12 slots: family (2) × table (3) × kind (2).
-    const phases: (WriteGroup | undefined)[][] = [];
-    for (const p of plans) {
-      if ((p.kind === 'removed') !== removed) continue;
-      const fam = p.family === 'ipv4' ? 0 : 1;
-      for (const op of p.ops) {
-        const row = (phases[op.phase] ??= []);
-        const remove = op.value === undefined;
-        const slot = fam * 6 + TABLE_INDEX[op.table] * 2 + (remove ? 1 : 0);
-        let g = row[slot];
-        if (!g) row[slot] = g = { family: p.family, table: op.table, remove, ops: [], plans: [] };
-        g.ops.push(op);
-        if (g.plans[g.plans.length - 1] !== p) g.plans.push(p);
-      }
-    }
-    for (const row of phases) if (row) for (const g of row) if (g) out.push(g);
-  }
-  return out;
 }
 
 /** A string that sorts like the address's bytes. */

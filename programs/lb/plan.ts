@@ -1,7 +1,7 @@
 /**
- * Planning a change to one service as an ordered list of map writes, pure (no
- * kernel): the manager executes the list in order and undoes it in reverse on
- * failure. The order is what keeps a connect that races with the update
+ * Planning a change to one service as an ordered list of map writes, appended
+ * to the request's schedule (writes.ts; no kernel here): the manager executes
+ * them in order and undoes them in reverse on failure. The order is what keeps a connect that races with the update
  * consistent — at every step, each slot `1..count` of the frontend a reader
  * can see exists and names a backend entry that exists:
  *
@@ -28,9 +28,9 @@ import type { FamilyEntries } from './entries.js';
 import { BACKEND_FLAG_TERMINATING, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT } from './schemas.js';
 import type { NormalizedBackend, NormalizedService } from './spec.js';
 import { sameBytes, slotKey, type BackendState, type ServiceState, type SlotState } from './state.js';
+import type { TableName } from './writes.js';
 
-/** Which of a family's three maps an operation writes. */
-export type TableName = 'services' | 'backends' | 'revNat';
+export type { TableName } from './writes.js';
 
 /**
  * One map write: `value` undefined deletes. `prev` is what the entry held
@@ -46,15 +46,21 @@ export interface MapOp {
   readonly prev: Uint8Array | undefined;
 }
 
-/** The writes of one service change and the state they lead to. */
+/** Where a plan appends its writes, in order (`WriteSchedule`); `key` and `value` are copied at once. */
+export interface WriteSink {
+  write(phase: number, table: TableName, key: Uint8Array, value: Uint8Array | undefined, prev: Uint8Array | undefined): void;
+}
+
+/** The outcome of planning one service change: the state it leads to (its writes went to the sink). */
 export interface ServicePlan {
   readonly id: string;
   readonly family: FamilyEntries['family'];
   readonly kind: 'added' | 'updated' | 'removed' | 'unchanged';
-  readonly ops: readonly MapOp[];
-  /** State after the ops (undefined: the service is gone). */
+  /** Writes appended to the sink. */
+  readonly writes: number;
+  /** State after the writes (undefined: the service is gone). */
   readonly next: ServiceState | undefined;
-  /** Backend ids to return to the pool once the ops are applied. */
+  /** Backend ids to return to the pool once the writes are applied. */
   readonly releasedBackendIds: readonly number[];
   /** Reverse-NAT index to return once applied. */
   readonly releasedRevNat: number | undefined;
@@ -70,6 +76,10 @@ export interface IdSource {
 export function serviceFlags(s: { nodePort: boolean; externalIP: boolean }): number {
   return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0);
 }
+
+// The sink copies keys as they are written, so one scratch key per size serves every plan (padding stays zero).
+const scratch: Uint8Array[] = [];
+const key = (size: number) => (scratch[size] ??= new Uint8Array(size));
 
 /**
  * Positions `lo..lo+items.length-1` for `items`: an item keeps its previous
@@ -91,24 +101,28 @@ function layout(items: readonly NormalizedBackend[], lo: number, prevPos: Readon
   }
 }
 
-/** The plan that makes the maps hold `want` (given what `prev` left there). */
-export function planUpsert(prev: ServiceState | undefined, want: NormalizedService, enc: FamilyEntries, ids: IdSource): ServicePlan {
-  if (prev && holdsExactly(prev, want, enc))
-    return { id: want.id, family: want.family, kind: 'unchanged', ops: [], next: prev, releasedBackendIds: [], releasedRevNat: undefined };
-  const ops: MapOp[] = [];
-  const revNatIndex = prev?.revNatIndex ?? ids.revNatIndex();
+/** Plans the writes that make the maps hold `want` (given what `prev` left there) into `out`. */
+export function planUpsert(prev: ServiceState | undefined, want: NormalizedService, enc: FamilyEntries, ids: IdSource, out: WriteSink): ServicePlan {
+  if (!prev) return planAdd(want, enc, ids, out);
+  if (holdsExactly(prev, want, enc))
+    return { id: want.id, family: want.family, kind: 'unchanged', writes: 0, next: prev, releasedBackendIds: [], releasedRevNat: undefined };
+  let writes = 0;
+  const write = (phase: number, table: TableName, k: Uint8Array, value: Uint8Array | undefined, before: Uint8Array | undefined) => {
+    out.write(phase, table, k, value, before);
+    writes++;
+  };
+  const sk = key(enc.sizes.serviceKey);
+  const revNatIndex = prev.revNatIndex;
   const flags = serviceFlags(want);
   const active = want.backends.filter((b) => !b.terminating);
   const draining = want.backends.filter((b) => b.terminating);
   const count = active.length;
-  const oldCount = prev?.count ?? 0;
+  const oldCount = prev.count;
 
   const prevByKey = new Map<string, BackendState>();
   const prevPos = new Map<string, number>();
-  if (prev) {
-    for (const b of prev.backends.values()) prevByKey.set(b.key, b);
-    for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
-  }
+  for (const b of prev.backends.values()) prevByKey.set(b.key, b);
+  for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
 
   // 1. Backend entries.
   const backends = new Map<number, BackendState>();
@@ -117,17 +131,15 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     const old = prevByKey.get(b.key);
     const id = old?.id ?? ids.backendId();
     const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
-    if (!old || !sameBytes(old.bytes, bytes)) ops.push({ phase: 1, table: 'backends', key: enc.backendKey(id), value: bytes, prev: old?.bytes });
-    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
+    const same = old !== undefined && sameBytes(old.bytes, bytes);
+    if (!same) write(1, 'backends', enc.backendKey(id, key(4)), bytes, old?.bytes);
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: same ? old.bytes : bytes });
     idOf.set(b.key, id);
   }
 
   // 2. Reverse NAT.
   const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
-  if (!prev || !sameBytes(prev.revNatBytes, revNatBytes)) {
-    const idx = enc.revNatKey(revNatIndex);
-    ops.push({ phase: 2, table: 'revNat', key: idx, value: revNatBytes, prev: prev?.revNatBytes });
-  }
+  if (!sameBytes(prev.revNatBytes, revNatBytes)) write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), revNatBytes, prev.revNatBytes);
 
   // The new slot layout: active backends in 1..count, draining ones after.
   const positions = new Map<number, NormalizedBackend>();
@@ -136,51 +148,41 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const slots = new Map<number, SlotState>();
   for (const [p, b] of positions) {
     const backendId = idOf.get(b.key)!;
-    const old = prev?.slots.get(p);
+    const old = prev.slots.get(p);
     const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
     slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
   }
-  const slotOp = (p: number, phase: number): MapOp | undefined => {
-    const old = prev?.slots.get(p);
+  const slotWrite = (p: number, phase: number) => {
+    const old = prev.slots.get(p);
     const now = slots.get(p);
-    if (now && old && sameBytes(old.bytes, now.bytes)) return undefined;
-    if (!now && !old) return undefined;
-    return { phase, table: 'services', key: slotKey(enc, want, p), value: now?.bytes, prev: old?.bytes };
+    if (now && old && sameBytes(old.bytes, now.bytes)) return;
+    if (!now && !old) return;
+    write(phase, 'services', slotKey(enc, want, p, sk), now?.bytes, old?.bytes);
   };
   const shrinking = (p: number) => p > count && p <= oldCount;
   const sorted = (m: Iterable<number>) => [...m].sort((a, b) => a - b);
 
   // 3. Slots no reader can pick before or after, or swaps within both counts.
-  for (const p of sorted(slots.keys())) {
-    if (shrinking(p)) continue;
-    const op = slotOp(p, 3);
-    if (op) ops.push(op);
-  }
+  for (const p of sorted(slots.keys())) if (!shrinking(p)) slotWrite(p, 3);
 
   // 4. The frontend: the new count takes effect.
   const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
-  if (!prev || !sameBytes(prev.frontendBytes, frontendBytes))
-    ops.push({ phase: 4, table: 'services', key: slotKey(enc, want, 0), value: frontendBytes, prev: prev?.frontendBytes });
+  const sameFrontend = sameBytes(prev.frontendBytes, frontendBytes);
+  if (!sameFrontend) write(4, 'services', slotKey(enc, want, 0, sk), frontendBytes, prev.frontendBytes);
 
   // 5. Slots readers could pick until step 4, and slots beyond the new layout.
-  for (const p of sorted(slots.keys())) {
-    if (!shrinking(p)) continue;
-    const op = slotOp(p, 5);
-    if (op) ops.push(op);
-  }
-  for (const p of sorted(prev?.slots.keys() ?? [])) {
-    if (slots.has(p)) continue;
-    ops.push(slotOp(p, 5)!);
-  }
+  for (const p of sorted(slots.keys())) if (shrinking(p)) slotWrite(p, 5);
+  for (const p of sorted(prev.slots.keys())) if (!slots.has(p)) slotWrite(p, 5);
 
   // 6. Backends that left the service.
   const releasedBackendIds: number[] = [];
-  for (const old of prev?.backends.values() ?? []) {
+  for (const old of prev.backends.values()) {
     if (idOf.has(old.key)) continue;
-    ops.push({ phase: 6, table: 'backends', key: enc.backendKey(old.id), value: undefined, prev: old.bytes });
+    write(6, 'backends', enc.backendKey(old.id, key(4)), undefined, old.bytes);
     releasedBackendIds.push(old.id);
   }
 
+  if (writes === 0) return { id: want.id, family: want.family, kind: 'unchanged', writes: 0, next: prev, releasedBackendIds, releasedRevNat: undefined };
   const next: ServiceState = {
     id: want.id,
     family: want.family,
@@ -193,27 +195,60 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     externalIP: want.externalIP,
     revNatIndex,
     count,
-    frontendBytes: prev && sameBytes(prev.frontendBytes, frontendBytes) ? prev.frontendBytes : frontendBytes,
-    revNatBytes: prev && sameBytes(prev.revNatBytes, revNatBytes) ? prev.revNatBytes : revNatBytes,
+    frontendBytes: sameFrontend ? prev.frontendBytes : frontendBytes,
+    revNatBytes: sameBytes(prev.revNatBytes, revNatBytes) ? prev.revNatBytes : revNatBytes,
     slots,
     backends,
   };
-  const kind = !prev ? 'added' : ops.length === 0 ? 'unchanged' : 'updated';
-  return { id: want.id, family: want.family, kind, ops, next: kind === 'unchanged' ? prev : next, releasedBackendIds, releasedRevNat: undefined };
+  return { id: want.id, family: want.family, kind: 'updated', writes, next, releasedBackendIds, releasedRevNat: undefined };
 }
 
-/** The plan that removes a service. */
-export function planDelete(prev: ServiceState, enc: FamilyEntries): ServicePlan {
-  const ops: MapOp[] = [{ phase: 1, table: 'services', key: slotKey(enc, prev, 0), value: undefined, prev: prev.frontendBytes }];
-  for (const p of [...prev.slots.keys()].sort((a, b) => a - b))
-    ops.push({ phase: 2, table: 'services', key: slotKey(enc, prev, p), value: undefined, prev: prev.slots.get(p)!.bytes });
-  for (const b of prev.backends.values()) ops.push({ phase: 3, table: 'backends', key: enc.backendKey(b.id), value: undefined, prev: b.bytes });
-  ops.push({ phase: 4, table: 'revNat', key: enc.revNatKey(prev.revNatIndex), value: undefined, prev: prev.revNatBytes });
+/**
+ * `planUpsert` for a service that does not exist yet (most of a first sync),
+ * without the diffing: the same writes in the same order (steps 1–4; no
+ * reader sees anything before the frontend), active backends in slots
+ * `1..count` in input order and draining ones after them.
+ */
+function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out: WriteSink): ServicePlan {
+  const sk = key(enc.sizes.serviceKey);
+  const revNatIndex = ids.revNatIndex();
+  const flags = serviceFlags(want);
+  let count = 0;
+  for (const b of want.backends) if (!b.terminating) count++;
+  const backends = new Map<number, BackendState>();
+  const slots = new Map<number, SlotState>();
+  let active = 1;
+  let draining = count + 1;
+  for (const b of want.backends) {
+    const id = ids.backendId();
+    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
+    out.write(1, 'backends', enc.backendKey(id, key(4)), bytes, undefined);
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes });
+    const p = b.terminating ? draining++ : active++;
+    slots.set(p, { backendId: id, bytes: enc.serviceValue(id, count, revNatIndex, flags) });
+  }
+  const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
+  out.write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), revNatBytes, undefined);
+  for (let p = 1; p <= want.backends.length; p++) out.write(3, 'services', slotKey(enc, want, p, sk), slots.get(p)!.bytes, undefined);
+  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
+  out.write(4, 'services', slotKey(enc, want, 0, sk), frontendBytes, undefined);
+  const { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP } = want;
+  const next: ServiceState = { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, revNatIndex, count, frontendBytes, revNatBytes, slots, backends };
+  return { id, family, kind: 'added', writes: 2 * want.backends.length + 2, next, releasedBackendIds: [], releasedRevNat: undefined };
+}
+
+/** Plans the removal of a service into `out`. */
+export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSink): ServicePlan {
+  const sk = key(enc.sizes.serviceKey);
+  out.write(1, 'services', slotKey(enc, prev, 0, sk), undefined, prev.frontendBytes);
+  for (const p of [...prev.slots.keys()].sort((a, b) => a - b)) out.write(2, 'services', slotKey(enc, prev, p, sk), undefined, prev.slots.get(p)!.bytes);
+  for (const b of prev.backends.values()) out.write(3, 'backends', enc.backendKey(b.id, key(4)), undefined, b.bytes);
+  out.write(4, 'revNat', enc.revNatKey(prev.revNatIndex, key(2)), undefined, prev.revNatBytes);
   return {
     id: prev.id,
     family: prev.family,
     kind: 'removed',
-    ops,
+    writes: 2 + prev.slots.size + prev.backends.size,
     next: undefined,
     releasedBackendIds: [...prev.backends.keys()],
     releasedRevNat: prev.revNatIndex,

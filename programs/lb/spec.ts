@@ -120,7 +120,11 @@ export function canonicalAddress(text: unknown): { address: string; family: Addr
   }
   const v4 = parseIpv4(text);
   if (v4 === undefined) return undefined;
-  const bytes = new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
+  const bytes = new Uint8Array(4);
+  bytes[0] = v4 >>> 24;
+  bytes[1] = v4 >>> 16;
+  bytes[2] = v4 >>> 8;
+  bytes[3] = v4;
   // parseIpv4 accepts only the canonical spelling (no leading zeros), so the text is already canonical.
   return { address: text, family: 'ipv4', bytes };
 }
@@ -170,14 +174,23 @@ export function parseFrontend(text: string, path = ''): FrontendSpec {
 }
 
 function checkPort(port: unknown, path: string, shown: unknown = port): asserts port is number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-    throw new ServiceError('LB_INVALID_PORT', `port must be an integer in 1..65535, got ${describe(shown)}`, { path });
+  if (!isPort(port)) throw new ServiceError('LB_INVALID_PORT', `port must be an integer in 1..65535, got ${describe(shown)}`, { path });
+}
+
+function isPort(port: unknown): port is number {
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
+/** The first own field of `v` not in `allowed` (for-in: no key array per spec in a large sync). */
+function unknownField(v: object, allowed: readonly string[]): string | undefined {
+  for (const k in v) if (Object.hasOwn(v, k) && !allowed.includes(k)) return k;
+  return undefined;
 }
 
 function checkObject(v: unknown, path: string, what: string, allowed: readonly string[]): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ServiceError('LB_INVALID_SPEC', `${what} must be an object, got ${describe(v)}`, { path });
-  for (const k of Object.keys(v))
-    if (!allowed.includes(k)) throw new ServiceError('LB_INVALID_SPEC', `unknown field '${k}' in ${what} (fields: ${allowed.join(', ')})`, { path });
+  const k = unknownField(v, allowed);
+  if (k !== undefined) throw new ServiceError('LB_INVALID_SPEC', `unknown field '${k}' in ${what} (fields: ${allowed.join(', ')})`, { path });
   return v as Record<string, unknown>;
 }
 
@@ -188,18 +201,21 @@ function checkFlag(v: unknown, path: string): boolean {
 }
 
 const at = (path: string, field: string) => (path ? `${path}.${field}` : field);
+const BACKEND_FIELDS = ['address', 'port', 'terminating'] as const;
 
 /** Validates a frontend and gives its canonical form. */
 export function normalizeFrontend(frontend: unknown, path = 'frontend'): NormalizedFrontend {
   const f = checkObject(frontend, path, 'a frontend', ['address', 'port', 'protocol']);
   const addr = canonicalAddress(f.address);
   if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(f.address)} is not an IPv4 or IPv6 address`, { path: at(path, 'address') });
-  checkPort(f.port, at(path, 'port'));
+  if (!isPort(f.port)) checkPort(f.port, at(path, 'port'));
+  const port = f.port as number;
   if (f.protocol !== 'TCP' && f.protocol !== 'UDP')
     throw new ServiceError('LB_INVALID_PROTOCOL', `protocol must be 'TCP' or 'UDP', got ${describe(f.protocol)}`, { path: at(path, 'protocol') });
   const protocol: Protocol = f.protocol;
-  const canonical = { address: addr.address, port: f.port, protocol };
-  return { id: formatFrontend(canonical), family: addr.family, ...canonical, proto: protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP, addressBytes: addr.bytes };
+  const { address, family, bytes } = addr;
+  const id = `${formatEndpoint(address, port)}/${protocol}`;
+  return { id, family, address, port, protocol, proto: protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP, addressBytes: bytes };
 }
 
 /**
@@ -208,10 +224,11 @@ export function normalizeFrontend(frontend: unknown, path = 'frontend'): Normali
  * problem. Pure: nothing is written.
  */
 export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT_MAX_BACKENDS_PER_SERVICE): NormalizedService {
+  // Paths are built only when something is wrong: a full sync validates tens of thousands of specs.
   const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP']);
   const frontend = normalizeFrontend(s.frontend, at(path, 'frontend'));
-  const nodePort = checkFlag(s.nodePort, at(path, 'nodePort'));
-  const externalIP = checkFlag(s.externalIP, at(path, 'externalIP'));
+  const nodePort = s.nodePort === undefined ? false : checkFlag(s.nodePort, at(path, 'nodePort'));
+  const externalIP = s.externalIP === undefined ? false : checkFlag(s.externalIP, at(path, 'externalIP'));
   if (nodePort && !isWildcard(frontend.address))
     throw new ServiceError('LB_INVALID_ADDRESS', `a NodePort frontend has the wildcard address (0.0.0.0 or ::), got '${frontend.address}'`, { path: at(path, 'frontend.address') });
   if (!nodePort && isWildcard(frontend.address))
@@ -219,24 +236,32 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
   if (frontend.family === 'ipv6' && frontend.address.startsWith('::ffff:') && frontend.address.includes('.'))
     throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is IPv4-mapped: the datapath looks such destinations up in the IPv4 tables, so give the IPv4 address ${frontend.address.slice(7)}`, { path: at(path, 'frontend.address') });
   if (nodePort && externalIP) throw new ServiceError('LB_INVALID_SPEC', 'a frontend is either nodePort or externalIP, not both', { path });
-  if (!Array.isArray(s.backends)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(s.backends)}`, { path: at(path, 'backends') });
-  if (s.backends.length > maxBackends)
-    throw new ServiceError('LB_TOO_MANY_BACKENDS', `${s.backends.length} backends for ${frontend.id}; at most ${maxBackends} per service`, { path: at(path, 'backends') });
-  const seen = new Set<string>();
-  const backends: NormalizedBackend[] = s.backends.map((b: unknown, i: number) => {
-    const bp = `${at(path, 'backends')}[${i}]`;
-    const o = checkObject(b, bp, 'a backend', ['address', 'port', 'terminating']);
+  const list = s.backends;
+  if (!Array.isArray(list)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(list)}`, { path: at(path, 'backends') });
+  if (list.length > maxBackends)
+    throw new ServiceError('LB_TOO_MANY_BACKENDS', `${list.length} backends for ${frontend.id}; at most ${maxBackends} per service`, { path: at(path, 'backends') });
+  const backends: NormalizedBackend[] = [];
+  // Few backends (the usual case): a scan beats building a set.
+  const seen = list.length > 8 ? new Set<string>() : undefined;
+  for (let i = 0; i < list.length; i++) {
+    const b: unknown = list[i];
+    const bp = () => `${at(path, 'backends')}[${i}]`;
+    if (typeof b !== 'object' || b === null || Array.isArray(b) || unknownField(b, BACKEND_FIELDS) !== undefined) checkObject(b, bp(), 'a backend', BACKEND_FIELDS);
+    const o = b as Record<string, unknown>;
     const addr = canonicalAddress(o.address);
-    if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(o.address)} is not an IPv4 or IPv6 address`, { path: at(bp, 'address') });
-    if (isWildcard(addr.address)) throw new ServiceError('LB_INVALID_ADDRESS', `a backend cannot have the unspecified address '${addr.address}'`, { path: at(bp, 'address') });
+    if (!addr) throw new ServiceError('LB_INVALID_ADDRESS', `${describe(o.address)} is not an IPv4 or IPv6 address`, { path: at(bp(), 'address') });
+    if (isWildcard(addr.address)) throw new ServiceError('LB_INVALID_ADDRESS', `a backend cannot have the unspecified address '${addr.address}'`, { path: at(bp(), 'address') });
     if (addr.family !== frontend.family)
-      throw new ServiceError('LB_MIXED_FAMILY', `${addr.family === 'ipv6' ? 'IPv6' : 'IPv4'} backend ${addr.address} for ${frontend.family === 'ipv6' ? 'IPv6' : 'IPv4'} frontend ${frontend.id}`, { path: at(bp, 'address') });
-    checkPort(o.port, at(bp, 'port'));
-    const key = formatEndpoint(addr.address, o.port);
-    if (seen.has(key)) throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp });
-    seen.add(key);
-    return { key, address: addr.address, port: o.port, terminating: checkFlag(o.terminating, at(bp, 'terminating')), bytes: addr.bytes };
-  });
+      throw new ServiceError('LB_MIXED_FAMILY', `${addr.family === 'ipv6' ? 'IPv6' : 'IPv4'} backend ${addr.address} for ${frontend.family === 'ipv6' ? 'IPv6' : 'IPv4'} frontend ${frontend.id}`, { path: at(bp(), 'address') });
+    if (!isPort(o.port)) checkPort(o.port, at(bp(), 'port'));
+    const port = o.port as number;
+    const terminating = o.terminating === undefined ? false : checkFlag(o.terminating, at(bp(), 'terminating'));
+    const key = formatEndpoint(addr.address, port);
+    if (seen ? seen.has(key) : backends.some((x) => x.key === key))
+      throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp() });
+    seen?.add(key);
+    backends.push({ key, address: addr.address, port, terminating, bytes: addr.bytes });
+  }
   const { id, family, address, port, protocol, proto, addressBytes } = frontend;
   return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, backends };
 }

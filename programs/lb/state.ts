@@ -85,6 +85,6 @@ export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined):
 }
 
 /** The services-map key of a service's slot (0: the frontend). */
-export function slotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number): Uint8Array {
-  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto);
+export function slotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number, out?: Uint8Array): Uint8Array {
+  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto, out);
 }

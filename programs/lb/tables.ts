@@ -21,22 +21,18 @@ export interface ServiceTable {
   /** Every entry (copies). */
   entries(): Iterable<readonly [Uint8Array, Uint8Array]>;
   /**
-   * Creates or replaces many entries in one call, if the table can. On a
-   * failure any prefix of them may have been written.
+   * Creates or replaces many entries in one call, if the table can: `keys`
+   * and `values` are the entries back to back (`keySize`/`valueSize` bytes
+   * each), the layout the kernel's batch operations take. On a failure any
+   * prefix of them may have been written.
    */
-  updateMany?(keys: readonly Uint8Array[], values: readonly Uint8Array[]): void;
-  /** Deletes many (present) entries in one call, if the table can; on a failure any prefix may be gone. */
-  deleteMany?(keys: readonly Uint8Array[]): void;
+  updateMany?(keys: Uint8Array, values: Uint8Array): void;
+  /** Deletes many (present) entries in one call, if the table can (`keys` back to back); on a failure any prefix may be gone. */
+  deleteMany?(keys: Uint8Array): void;
 }
 
 /** Elements per batch syscall: bounds the buffers and the time one call holds the map. */
 const BATCH = 4096;
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(parts.length * size);
-  for (let i = 0; i < parts.length; i++) out.set(parts[i]!, i * size);
-  return out;
-}
 
 /** Anything the manager accepts as a map: an open loader map or a table. */
 export type TableLike = ServiceTable | BpfMap<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -46,23 +42,27 @@ export function kernelTable(map: BpfMap<any, any>): ServiceTable { // eslint-dis
   const ctx = (op: string) => ({ subject: `${op} map "${map.name}"` });
   // Batch operations came in 5.6; on older kernels the first refusal switches to one call per element.
   let batches = true;
-  const many = (cmd: number, keys: readonly Uint8Array[], values: readonly Uint8Array[] | undefined, one: (i: number) => void, what: string) => {
-    for (let at = 0; at < keys.length; at += BATCH) {
-      const n = Math.min(BATCH, keys.length - at);
+  const many = (cmd: number, keys: Uint8Array, values: Uint8Array | undefined, what: string) => {
+    const count = keys.length / map.keySize;
+    for (let at = 0; at < count; at += BATCH) {
+      const n = Math.min(BATCH, count - at);
+      // Views, not copies: the kernel reads the entries straight from the caller's buffers.
+      const k = keys.subarray(at * map.keySize, (at + n) * map.keySize);
+      const v = values?.subarray(at * map.valueSize, (at + n) * map.valueSize);
       if (batches) {
         try {
-          sys.mapBatch(
-            cmd,
-            { fd: map.fd, keys: concat(keys.slice(at, at + n), map.keySize), ...(values ? { values: concat(values.slice(at, at + n), map.valueSize) } : {}), count: n },
-            ctx(what),
-          );
+          sys.mapBatch(cmd, { fd: map.fd, keys: k, ...(v ? { values: v } : {}), count: n }, ctx(what));
           continue;
         } catch (e) {
           if (!(e instanceof BpfError && ['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP'].includes(e.errno) && at === 0)) throw e;
           batches = false;
         }
       }
-      for (let i = at; i < at + n; i++) one(i);
+      for (let i = 0; i < n; i++) {
+        const key = k.subarray(i * map.keySize, (i + 1) * map.keySize);
+        if (v) sys.mapUpdateElem(map.fd, key, v.subarray(i * map.valueSize, (i + 1) * map.valueSize), 0, ctx('update of'));
+        else sys.mapDeleteElem(map.fd, key, ctx('delete from'));
+      }
     }
   };
   return {
@@ -80,10 +80,10 @@ export function kernelTable(map: BpfMap<any, any>): ServiceTable { // eslint-dis
       return readAll(map);
     },
     updateMany(keys, values) {
-      many(sys.Cmd.MAP_UPDATE_BATCH, keys, values, (i) => sys.mapUpdateElem(map.fd, keys[i]!, values[i]!, 0, ctx('update of')), 'batch update of');
+      many(sys.Cmd.MAP_UPDATE_BATCH, keys, values, 'batch update of');
     },
     deleteMany(keys) {
-      many(sys.Cmd.MAP_DELETE_BATCH, keys, undefined, (i) => void sys.mapDeleteElem(map.fd, keys[i]!, ctx('delete from')), 'batch delete from');
+      many(sys.Cmd.MAP_DELETE_BATCH, keys, undefined, 'batch delete from');
     },
   };
 }

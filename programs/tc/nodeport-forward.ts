@@ -42,10 +42,13 @@ function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scra
   });
   b.if(count.eq(0), () => drop(b, s, NpDrop.NO_BACKEND));
   svcKey.backendSlot.set(b.prandom().mod(count.to(u32)).add(1).to(u16));
-  const slot = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.SHOT) as AnyPlace;
+  // A slot or backend removed under us (the manager is rewriting the service) counts as gone.
+  const backendId = b.let(u32, 0);
+  loose(b).lookup(fam.services, svcKey).ifPresent((x: AnyPlace) => backendId.set(x.backendId));
+  b.if(backendId.eq(0), () => drop(b, s, NpDrop.BACKEND_GONE));
   const backend: AnyPlace = loose(b).local(fam.Backend);
   const have = b.let(u8, 0);
-  loose(b).lookup(fam.backends, slot.backendId).ifPresent((be) => {
+  loose(b).lookup(fam.backends, backendId).ifPresent((be) => {
     backend.set(be);
     have.set(1);
   });

@@ -78,7 +78,11 @@ describe.skipIf(!need({ kernel: true }))('agent: Services and EndpointSlices to 
   const slice = (eps: EndpointSpec[]) => makeSlice('shop', 'web-abc', 'web', eps, [{ name: 'http', port: BACKEND_PORT.tcp }], new Date());
   /** Waits until the agent programmed everything the server has sent. */
   const settled = async () => {
-    await waitFor('agent to catch up', () => agent!.loop.pendingForMs() === 0);
+    // Every change the server made has reached the agent's informers, then the syncs are done.
+    await waitFor('agent to catch up', () => {
+      const rv = agent!.resourceVersions();
+      return (['services', 'endpointslices'] as const).every((r) => api.lastResourceVersion(r) === '0' || Number(rv[r]) >= Number(api.lastResourceVersion(r)));
+    });
     await agent!.loop.idle();
   };
   const startInProcess = async () =>

@@ -129,6 +129,8 @@ describe('agent informers against a list/watch server', () => {
     expect(programmer.fulls).toBe(1);
     const web = programmer.programmed.get('shop/web')!;
     expect(web.service.spec?.clusterIP).toBe('10.96.12.40');
+    // kubectl's last-applied copy is not kept.
+    expect(web.service.metadata?.annotations).toEqual({});
     expect(web.slices.map((s) => s.endpoints.map((e) => e.conditions?.terminating))).toEqual([[false, true]]);
     await converged();
   });

@@ -106,25 +106,28 @@ export function instrument(inner: TableLike, budget: FailureBudget = { remaining
     entries: () => t.entries(),
   };
   // Batches pass through; a failure inside one writes the elements before it, like a kernel batch that stops midway.
+  const part = (buf: Uint8Array, size: number, i: number) => buf.slice(i * size, (i + 1) * size);
   if (t.updateMany)
     self.updateMany = (keys, values) => {
-      if (budget.remaining !== undefined && budget.remaining < keys.length) {
-        for (let i = 0; i < keys.length; i++) self.update(keys[i]!, values[i]!);
+      const n = keys.length / t.keySize;
+      if (budget.remaining !== undefined && budget.remaining < n) {
+        for (let i = 0; i < n; i++) self.update(part(keys, t.keySize, i), part(values, t.valueSize, i));
         return;
       }
-      if (budget.remaining !== undefined) budget.remaining -= keys.length;
+      if (budget.remaining !== undefined) budget.remaining -= n;
       t.updateMany!(keys, values);
-      self.writes += keys.length;
+      self.writes += n;
     };
   if (t.deleteMany)
     self.deleteMany = (keys) => {
-      if (budget.remaining !== undefined && budget.remaining < keys.length) {
-        for (const k of keys) self.delete(k);
+      const n = keys.length / t.keySize;
+      if (budget.remaining !== undefined && budget.remaining < n) {
+        for (let i = 0; i < n; i++) self.delete(part(keys, t.keySize, i));
         return;
       }
-      if (budget.remaining !== undefined) budget.remaining -= keys.length;
+      if (budget.remaining !== undefined) budget.remaining -= n;
       t.deleteMany!(keys);
-      self.writes += keys.length;
+      self.writes += n;
     };
   return self;
 }

@@ -14,7 +14,7 @@ import {
   Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
 } from '../../programs/lb/schemas.js';
 import { ServiceError, ServiceManager, normalizeService, parseEndpoint, parseFrontend, type ServiceSpec } from '../../programs/lb/index.js';
-import { decodedDump, memoryMaps } from './helpers.js';
+import { decodedDump, memoryMaps, rawDump } from './helpers.js';
 import type { ServiceTable } from '../../programs/lb/tables.js';
 
 /** A deterministic PRNG (mulberry32). */
@@ -102,6 +102,115 @@ describe('write order under a reader that looks after every write', () => {
     }
     expect(checks).toBeGreaterThan(1000);
     // After all that churn, a fresh manager restores exactly the same services.
+    expect(ServiceManager.fromMaps(maps).list()).toEqual(m.list());
+  });
+});
+
+describe('write order of batched syncs', () => {
+  it('many services changing in one sync, batched per phase, never show a reader an inconsistent service, nor does a rollback', () => {
+    const maps = memoryMaps();
+    // Backends a reader may be sent to right now: per frontend, active before or after the current sync.
+    let allowed = new Set<string>();
+    let checks = 0;
+    const look = () => {
+      const d = decodedDump(maps, 'ipv4');
+      const backends = new Map(d.backends.map((b) => [b.id, b]));
+      const revNats = new Set(d.revNat.map((r) => r.index));
+      const entries = new Map(d.services.map((x) => [`${x.address}:${x.backendSlot}`, x]));
+      for (const fe of d.services.filter((x) => x.backendSlot === 0)) {
+        if (!revNats.has(fe.revNatIndex)) throw new Error(`${fe.address}: reverse-NAT ${fe.revNatIndex} missing`);
+        for (let slot = 1; slot <= fe.count; slot++) {
+          const e = entries.get(`${fe.address}:${slot}`);
+          if (!e) throw new Error(`slot ${slot} of ${fe.address} (count ${fe.count}) missing`);
+          const b = backends.get(e.backendId);
+          if (!b) throw new Error(`backend ${e.backendId} of slot ${slot} of ${fe.address} missing`);
+          if (!allowed.has(`${fe.address}>${b.address}`)) throw new Error(`${fe.address}>${b.address} is visible but neither active before nor after the sync`);
+        }
+      }
+      checks++;
+    };
+    // Tables with batch operations that apply one element at a time (a reader can see any prefix of a kernel
+    // batch), look after each element, and can fail at the n-th element of the request, batch or not.
+    let failAt: number | undefined;
+    let batches = 0;
+    let largestBatch = 0;
+    const step = (write: () => void) => {
+      if (failAt !== undefined && failAt-- === 0) throw new Error('injected failure');
+      write();
+      look();
+    };
+    const batched = Object.fromEntries(
+      Object.entries(maps).map(([k, t]) => {
+        const table: ServiceTable = {
+          name: t.name,
+          keySize: t.keySize,
+          valueSize: t.valueSize,
+          maxEntries: t.maxEntries,
+          update: (key, value) => step(() => t.update(key, value)),
+          delete: (key) => {
+            let r = false;
+            step(() => (r = t.delete(key)));
+            return r;
+          },
+          entries: () => t.entries(),
+          updateMany(keys, values) {
+            const n = keys.length / t.keySize;
+            batches++;
+            largestBatch = Math.max(largestBatch, n);
+            for (let i = 0; i < n; i++) step(() => t.update(keys.slice(i * t.keySize, (i + 1) * t.keySize), values.slice(i * t.valueSize, (i + 1) * t.valueSize)));
+          },
+          deleteMany(keys) {
+            const n = keys.length / t.keySize;
+            batches++;
+            largestBatch = Math.max(largestBatch, n);
+            for (let i = 0; i < n; i++) step(() => t.delete(keys.slice(i * t.keySize, (i + 1) * t.keySize)));
+          },
+        };
+        return [k, table];
+      }),
+    );
+    const m = ServiceManager.fromMaps(batched);
+    const random = rng(11);
+    const vip = (i: number) => `10.96.1.${i}`;
+    const spec = (i: number): ServiceSpec => ({
+      frontend: { address: vip(i), port: 80, protocol: 'TCP' },
+      backends: Array.from({ length: 6 }, (_, k) => `10.244.${i}.${k + 1}`)
+        .filter(() => random() < 0.5)
+        .map((address) => ({ address, port: 8080, terminating: random() < 0.25 }))
+        .sort(() => random() - 0.5),
+    });
+    const activeOf = (specs: readonly ServiceSpec[]) => specs.flatMap((x) => x.backends.filter((b) => !b.terminating).map((b) => `${x.frontend.address}>${b.address}`));
+    let current: ServiceSpec[] = [];
+    let rolledBack = 0;
+    for (let round = 0; round < 10; round++) {
+      // About a fifth of the services go, a fifth come, the rest are redrawn (grown, shrunk, drained, swapped or the same).
+      const desired = Array.from({ length: 24 }, (_, i) => i).filter(() => random() < 0.8).map(spec);
+      allowed = new Set([...activeOf(current), ...activeOf(desired)]);
+      const before = rawDump(maps);
+      const listBefore = m.list();
+      failAt = Math.floor(random() * 80);
+      let error: unknown;
+      try {
+        m.sync(desired);
+      } catch (e) {
+        error = e;
+      }
+      failAt = undefined;
+      if (error !== undefined) {
+        rolledBack++;
+        expect((error as ServiceError).code).toBe('LB_WRITE_FAILED');
+        expect(rawDump(maps)).toEqual(before);
+        expect(m.list()).toEqual(listBefore);
+        m.sync(desired);
+      }
+      current = desired;
+      expect(m.list().map((x) => x.frontend.address).sort()).toEqual(desired.map((x) => x.frontend.address).sort());
+    }
+    // The batched path was taken with many services per batch, failures hit it, and the reader looked at every element.
+    expect(batches).toBeGreaterThan(30);
+    expect(largestBatch).toBeGreaterThan(10);
+    expect(rolledBack).toBeGreaterThan(3);
+    expect(checks).toBeGreaterThan(1000);
     expect(ServiceManager.fromMaps(maps).list()).toEqual(m.list());
   });
 });
@@ -221,6 +330,7 @@ describe('entry encoders', () => {
 describe('spec parsing', () => {
   it('canonicalises frontends and endpoints', () => {
     expect(parseFrontend('10.96.0.10:53/udp')).toEqual({ address: '10.96.0.10', port: 53, protocol: 'UDP' });
+    expect(parseEndpoint('255.0.10.100:1')).toMatchObject({ address: '255.0.10.100', family: 'ipv4', bytes: Uint8Array.from([255, 0, 10, 100]) });
     expect(parseFrontend('[FD00:0::A]:443')).toEqual({ address: 'fd00::a', port: 443, protocol: 'TCP' });
     expect(parseEndpoint('[::ffff:10.0.0.1]:80')).toMatchObject({ address: '::ffff:10.0.0.1', family: 'ipv6' });
     const n = normalizeService({ frontend: { address: 'fd00:0:0:0:0:0:0:a', port: 80, protocol: 'TCP' }, backends: [{ address: 'FD00::1', port: 8080 }] });
@@ -236,6 +346,15 @@ describe('spec parsing', () => {
       ['10.0.0.1:99999', 'LB_INVALID_PORT'],
       ['10.0.0.1:8x', 'LB_INVALID_PORT'],
       ['010.0.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.00:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.1.2:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.256:80', 'LB_INVALID_ADDRESS'],
+      ['10..0.1:80', 'LB_INVALID_ADDRESS'],
+      ['.10.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['10.0.0.:80', 'LB_INVALID_ADDRESS'],
+      ['1e1.0.0.1:80', 'LB_INVALID_ADDRESS'],
+      ['1000.0.0.1:80', 'LB_INVALID_ADDRESS'],
       ['10.0.0.1:80/sctp', 'LB_INVALID_PROTOCOL'],
     ];
     for (const [text, code] of cases) {

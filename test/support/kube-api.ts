@@ -81,6 +81,7 @@ export class FakeKubeApi implements AsyncDisposable {
   expireContinue = false;
   private rv = 1000;
   private compactedRv = 0;
+  private readonly lastRv: Record<Resource, number> = { services: 0, endpointslices: 0 };
   private readonly objects: Record<Resource, Map<string, KubeObject>> = { services: new Map(), endpointslices: new Map() };
   private readonly history: Record<Resource, Event[]> = { services: [], endpointslices: [] };
   private readonly watches = new Set<OpenWatch>();
@@ -104,6 +105,11 @@ export class FakeKubeApi implements AsyncDisposable {
   /** The current resourceVersion. */
   get resourceVersion(): number {
     return this.rv;
+  }
+
+  /** resourceVersion of the last change to `resource` (what a caught-up informer has applied). */
+  lastResourceVersion(resource: Resource): string {
+    return String(this.lastRv[resource]);
   }
 
   /** Open watch connections. */
@@ -277,6 +283,7 @@ export class FakeKubeApi implements AsyncDisposable {
   }
 
   private emit(resource: Resource, event: Event): void {
+    this.lastRv[resource] = event.rv;
     this.history[resource].push(event);
     for (const w of this.watches) if (w.resource === resource) this.write(w, { type: event.type, object: event.object });
   }

@@ -1,13 +1,13 @@
 /**
  * The NodePort datapath as the end-to-end tests run it on node A: the
- * programs of programs/tc/nodeport.ts built for a profile (4.19: the splitter
- * cuts what is too big into tail calls), loaded with their maps pinned in a
+ * programs of programs/tc/nodeport.ts built for a profile (4.19: the IPv6 ingress
+ * program is cut into tail calls, see compileNodePort), loaded with their maps pinned in a
  * private bpffs (a second load with the same pins is a reload that keeps the
  * tables), the node configuration written through the agent, NodePort services
  * written into the shared service tables, and the attachments: tcx for the 6.6
  * build, netlink tc (clsact + direct-action cls_bpf) for 4.19.
  */
-import { compile, type CompileResult } from '../../dsl/compile/index.js';
+import type { CompileResult } from '../../dsl/compile/index.js';
 import { profileByName } from '../../dsl/kernel/index.js';
 import type { MapDef } from '../../dsl/program/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
@@ -18,9 +18,9 @@ import {
   BACKEND_FLAG_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
 } from '../../programs/lb/schemas.js';
 import { setLocalEndpoint, setNodeConfig } from '../../programs/tc/nodeport-agent.js';
-import * as nodeport from '../../programs/tc/nodeport.js';
 import type { PinDir } from '../support/bpffs.js';
 import { ADDRS, type NodePortTopology } from './nodeport-e2e-topology.js';
+import { compileNodePort } from './nodeport-env.js';
 
 /** The builds the end-to-end tests run, with how they attach. */
 export const E2E_BUILDS = [
@@ -38,7 +38,7 @@ const built = new Map<string, CompileResult>();
 export function buildNodePort(target: E2eBuild): CompileResult {
   let r = built.get(target);
   if (!r) {
-    r = compile(nodeport, { target });
+    r = compileNodePort(target);
     built.set(target, r);
   }
   return r;

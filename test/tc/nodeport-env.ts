@@ -83,11 +83,20 @@ export function createNodeNs(): NodeNs {
 
 const specs = new Map<string, ObjectSpec>();
 
+/**
+ * How the NodePort object is compiled for `target`: on 4.19 the IPv6 ingress
+ * program is always split (pieces of at most 3,584 instructions), so the tail-call
+ * chain is exercised whether or not the optimised program needs it to fit 4,096.
+ */
+export function compileNodePort(target: string) {
+  return compile(nodeport, { target, ...(target === '4.19' ? { split: (p: { name: string }) => (p.name === 'np6_ingress' ? { force: true, limit: 3584 } : undefined) } : {}) });
+}
+
 /** The fitted object for a profile (built once per profile): pins dropped so each load has its own maps. */
 export function nodePortSpec(target: string): ObjectSpec {
   let spec = specs.get(target);
   if (!spec) {
-    const { object } = compile(nodeport, { target });
+    const { object } = compileNodePort(target);
     spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
     specs.set(target, spec);
   }

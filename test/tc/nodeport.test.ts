@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcAct } from '../../dsl/kernel/index.js';
+import { backends4, backends6 } from '../../programs/lb/maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../programs/lb/schemas.js';
 import { neigh4, neigh6 } from '../../programs/tc/neigh-maps.js';
 import { npDrops, npFlows4, npFlows6, npPaths } from '../../programs/tc/nodeport-maps.js';
@@ -211,8 +212,13 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             expectPacket(lo.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort }), `local-policy flow ${i}`);
           }
           expect(table(bench, f.snat).entries().every(([, e]) => e.flags === SNAT_FLAG_NO_SNAT)).toBe(true);
+          // A slot naming a backend that is gone: dropped and counted.
+          addService(bench, f.v6, { revNatIndex: REV + 2, port: 30083, backends: [{ id: 41, address: f.remote, port: NET.backendPort }] });
+          table(bench, f.v6 ? backends6 : backends4).delete(41);
+          const gone = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport: 40009, dport: 30083 }));
+          expect(gone.retval).toBe(TcAct.SHOT);
           // The agent's view of the same counters.
-          expect(dropCounters(bench.obj)).toEqual({ NO_BACKEND: 2n, BACKEND_GONE: 0n, NO_ENDPOINT: 0n, SNAT_EXHAUSTED: 0n, FIB_FAILED: 0n, NO_NEIGH: 0n, NO_CONFIG: 0n });
+          expect(dropCounters(bench.obj)).toEqual({ NO_BACKEND: 2n, BACKEND_GONE: 1n, NO_ENDPOINT: 0n, SNAT_EXHAUSTED: 0n, FIB_FAILED: 0n, NO_NEIGH: 0n, NO_CONFIG: 0n });
         }));
 
       it(`${target} ${f.name}: SNAT collides with a host flow (registered on egress): the next candidate is taken, the host flow's replies pass`, () =>
