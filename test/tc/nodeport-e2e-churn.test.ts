@@ -12,8 +12,9 @@
  *   atomically while 1,000 connections run and two long TCP connections (one
  *   to the local backend, one SNATed to the remote one) are open; both long
  *   connections keep working afterwards and no connection fails.
- * The 6.6 build attaches with tcx, the 4.19 build with netlink tc. Loops are
- * bounded by count and every child by a time limit.
+ * IPv4 for every build, and IPv6 for 4.19 (its ingress program split into tail
+ * calls). The 6.6 build attaches with tcx, the 4.19 build with netlink tc.
+ * Loops are bounded by count and every child by a time limit.
  */
 import { describe, expect, it } from 'vitest';
 import { listTcFilters, queryTcx } from '../../loader/links/index.js';
@@ -27,18 +28,21 @@ import { ADDRS, createNodePortTopology, LONG, runClient, startBackend, startClie
 
 const ok = need({ kernel: true, tools: ['ip'] });
 const CONNECTIONS = 1000;
-const fam = ADDRS.v4;
-const A: E2eBackend = { id: 1, address: fam.podA, port: 8080, local: true };
-const B: E2eBackend = { id: 2, address: fam.podB, port: 8080, local: false };
-const B2: E2eBackend = { id: 3, address: fam.podB, port: 8090, local: false };
+/** Every build with IPv4, and 4.19 with IPv6 too (its ingress program is the one split into tail calls). */
+const CASES = E2E_BUILDS.flatMap(({ build, mode }) => (build === '4.19' ? [false, true] : [false]).map((v6) => ({ build, mode, v6 })));
 
 /** Which backend answered a connection (`pong:<name>:…`). */
 const answeredBy = (t: TcpResult) => t.data?.split(':')[1];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath reload', () => {
-  for (const { build, mode } of E2E_BUILDS) {
-    it(`${build} (${mode}): ${CONNECTIONS} connections through backend churn, none failed; the removed backend gets none after its removal`, async () => {
+  for (const { build, mode, v6 } of CASES) {
+    const fam = v6 ? ADDRS.v6 : ADDRS.v4;
+    const f = v6 ? '6' : '4';
+    const A: E2eBackend = { id: 1, address: fam.podA, port: 8080, local: true };
+    const B: E2eBackend = { id: 2, address: fam.podB, port: 8080, local: false };
+    const B2: E2eBackend = { id: 3, address: fam.podB, port: 8090, local: false };
+    it(`${build} (${mode}) IPv${f}: ${CONNECTIONS} connections through backend churn, none failed; the removed backend gets none after its removal`, async () => {
       const topo = createNodePortTopology();
       const pins = createPinDir('tcnpchurn');
       const closers: { close(): void }[] = [];
@@ -46,13 +50,13 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
       try {
         const obj = loadNodePort(build, pins, topo);
         closers.push(obj);
-        const links = attachNodePort(obj, topo, false, mode);
+        const links = attachNodePort(obj, topo, v6, mode);
         closers.push(links.native, links.fromPod);
         const b2 = await startBackend(topo.podB, 'B2', { tcpPort: 8090, udpPort: 5390 });
         servers.push(await startBackend(topo.podA, 'A'), await startBackend(topo.podB, 'B'), b2);
         let count = 3;
         const set = (backends: E2eBackend[]) => {
-          writeNodePortService(obj, false, { port: 30090, proto: 'tcp', revNatIndex: 9, backends }, count);
+          writeNodePortService(obj, v6, { port: 30090, proto: 'tcp', revNatIndex: 9, backends }, count);
           count = backends.length;
         };
         set([A, B, B2]);
@@ -98,7 +102,7 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
         const lateToB2 = r.tcp.filter((t) => answeredBy(t) === 'B2' && t.at > removedAt);
         expect(lateToB2).toEqual([]);
         const afterRemoval = r.tcp.filter((t) => t.at > removedAt).length;
-        console.log(`${build} churn: ${changes} table changes, answered A ${by.A}, B ${by.B}, B2 ${by.B2} (removed at ${removedAt} ms; ${afterRemoval} connections started after, none to it), failed ${failed.length}`);
+        console.log(`${build} IPv${f} churn: ${changes} table changes, answered A ${by.A}, B ${by.B}, B2 ${by.B2} (removed at ${removedAt} ms; ${afterRemoval} connections started after, none to it), failed ${failed.length}`);
         expect(dropCounters(obj).BACKEND_GONE + dropCounters(obj).NO_BACKEND).toBe(0n);
       } finally {
         for (const s of servers) await s.stop();
@@ -108,7 +112,7 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
       }
     }, 180_000);
 
-    it(`${build} (${mode}): a reload with the pinned maps kept keeps established connections and loses no new one`, async () => {
+    it(`${build} (${mode}) IPv${f}: a reload with the pinned maps kept keeps established connections and loses no new one`, async () => {
       const topo = createNodePortTopology();
       const pins = createPinDir('tcnpreload');
       const loaded: LoadedObject[] = [];
@@ -118,12 +122,12 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
       try {
         const first = loadNodePort(build, pins, topo);
         loaded.push(first);
-        const attached = attachNodePort(first, topo, false, mode);
+        const attached = attachNodePort(first, topo, v6, mode);
         links.push(attached.native, attached.fromPod);
-        writeNodePortService(first, false, { port: 30090, proto: 'tcp', revNatIndex: 9, backends: [A, B] });
+        writeNodePortService(first, v6, { port: 30090, proto: 'tcp', revNatIndex: 9, backends: [A, B] });
         // The echo ports (8081) of each backend, one service each.
-        writeNodePortService(first, false, { port: 30091, proto: 'tcp', revNatIndex: 10, backends: [{ ...A, id: 11, port: 8081 }] });
-        writeNodePortService(first, false, { port: 30092, proto: 'tcp', revNatIndex: 11, backends: [{ ...B, id: 12, port: 8081 }] });
+        writeNodePortService(first, v6, { port: 30091, proto: 'tcp', revNatIndex: 10, backends: [{ ...A, id: 11, port: 8081 }] });
+        writeNodePortService(first, v6, { port: 30092, proto: 'tcp', revNatIndex: 11, backends: [{ ...B, id: 12, port: 8081 }] });
         servers.push(await startBackend(topo.podA, 'A'), await startBackend(topo.podB, 'B'));
 
         const long = async (port: number, name: string) => {
@@ -145,9 +149,9 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
         while (client.progress() < 100 && !client.finished()) await sleep(5);
         const second = loadNodePort(build, pins, topo);
         loaded.push(second);
-        for (const m of ['np4_flows', 'snat4_map', 'lb4_services', 'lb4_backends', 'np4_local_eps']) expect(second.mapOrigin(m), m).toBe('reused');
-        links[0]!.replace(second.program('np4_ingress'));
-        links[1]!.replace(second.program('np4_from_pod'));
+        for (const m of [`np${f}_flows`, `snat${f}_map`, `lb${f}_services`, `lb${f}_backends`, `np${f}_local_eps`]) expect(second.mapOrigin(m), m).toBe('reused');
+        links[0]!.replace(second.program(`np${f}_ingress`));
+        links[1]!.replace(second.program(`np${f}_from_pod`));
         first.close();
         loaded.shift();
         const reloadedWhileRunning = !client.finished();
@@ -155,8 +159,8 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
         // What is attached now is the second copy.
         const attachedIds = (iface: string) =>
           mode === 'tcx' ? queryTcx({ iface, netns: topo.nodeA }, 'ingress').progIds : listTcFilters({ iface, netns: topo.nodeA }, 'ingress').map((f) => f.progId);
-        expect(attachedIds(topo.native.ifname)).toEqual([second.program('np4_ingress').info().id]);
-        expect(attachedIds(topo.podAVeth.ifname)).toEqual([second.program('np4_from_pod').info().id]);
+        expect(attachedIds(topo.native.ifname)).toEqual([second.program(`np${f}_ingress`).info().id]);
+        expect(attachedIds(topo.podAVeth.ifname)).toEqual([second.program(`np${f}_from_pod`).info().id]);
 
         for (const c of [toLocal, toRemote]) c.child.stdin!.write('go\n');
         const [doneLocal, doneRemote] = await Promise.all([toLocal, toRemote]);

@@ -66,9 +66,8 @@ export function loadNodePort(build: E2eBuild, pins: PinDir, topo: NodePortTopolo
 
 /**
  * Attaches one family's NodePort programs on node A: `npX_ingress` on the
- * native device's ingress and `npX_from_pod` on the local backend's veth. One
- * family per device: the programs pass other traffic with TC_ACT_OK, which ends
- * both a tcx chain and a cls_bpf filter list.
+ * native device's ingress and `npX_from_pod` on the local backend's veth (the
+ * dual-stack test attaches both families itself).
  */
 export function attachNodePort(obj: LoadedObject, topo: NodePortTopology, v6: boolean, mode: E2eMode): { native: E2eLink; fromPod: E2eLink } {
   const f = v6 ? '6' : '4';
