@@ -146,11 +146,12 @@ describe.skipIf(!ok)('NodePort end to end through backend churn and a datapath r
         const { c: toLocal } = await long(30091, 'A');
         const { c: toRemote } = await long(30092, 'B');
 
-        const client = startClient(topo.client, fam.nodeA, { tcpPort: 30090, count: CONNECTIONS, parallel: 4, timeoutMs: 5_000, limitMs: 120_000 });
-        while (client.progress() < 100 && !client.finished()) await sleep(5);
+        // The new copy is loaded (verified, its maps the pinned ones) while the old one runs; the swap happens under traffic.
         const second = loadNodePort(build, pins, topo);
         loaded.push(second);
         for (const m of [`np${f}_flows`, `snat${f}_map`, `lb${f}_services`, `lb${f}_backends`, `np${f}_local_eps`]) expect(second.mapOrigin(m), m).toBe('reused');
+        const client = startClient(topo.client, fam.nodeA, { tcpPort: 30090, count: CONNECTIONS, parallel: 4, timeoutMs: 5_000, limitMs: 120_000 });
+        while (client.progress() < 100 && !client.finished()) await sleep(5);
         links[0]!.replace(second.program(`np${f}_ingress`));
         links[1]!.replace(second.program(`np${f}_from_pod`));
         first.close();
