@@ -80,6 +80,14 @@ export { serviceFlags } from './state.js';
 // The sink copies keys as they are written, so one scratch key per size serves every plan (padding stays zero).
 const scratch: Uint8Array[] = [];
 const key = (size: number) => (scratch[size] ??= new Uint8Array(size));
+// Likewise values, one scratch per family and table (written only by that table's encoder, so padding stays zero).
+const scratchValues = new Map<string, Uint8Array>();
+const value = (enc: FamilyEntries, table: TableName, size: number) => {
+  const id = `${enc.family}/${table}`;
+  let b = scratchValues.get(id);
+  if (!b) scratchValues.set(id, (b = new Uint8Array(size)));
+  return b;
+};
 
 /**
  * Positions `lo..lo+items.length-1` for `items`: an item keeps its previous
@@ -242,10 +250,11 @@ function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out
 /** Plans the removal of a service into `out`. */
 export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSink): ServicePlan {
   const sk = key(enc.sizes.serviceKey);
-  out.write(1, 'services', slotKey(enc, prev, 0, sk), undefined, frontendBytesOf(enc, prev));
-  for (const p of [...prev.slots.keys()].sort((a, b) => a - b)) out.write(2, 'services', slotKey(enc, prev, p, sk), undefined, slotBytes(enc, prev, prev.slots.get(p)!));
-  for (const b of prev.backends.values()) out.write(3, 'backends', enc.backendKey(b.id, key(4)), undefined, backendBytes(enc, prev, b));
-  out.write(4, 'revNat', enc.revNatKey(prev.revNatIndex, key(2)), undefined, revNatBytesOf(enc, prev));
+  const sv = value(enc, 'services', enc.sizes.serviceValue);
+  out.write(1, 'services', slotKey(enc, prev, 0, sk), undefined, frontendBytesOf(enc, prev, sv));
+  for (const p of [...prev.slots.keys()].sort((a, b) => a - b)) out.write(2, 'services', slotKey(enc, prev, p, sk), undefined, slotBytes(enc, prev, prev.slots.get(p)!, sv));
+  for (const b of prev.backends.values()) out.write(3, 'backends', enc.backendKey(b.id, key(4)), undefined, backendBytes(enc, prev, b, value(enc, 'backends', enc.sizes.backendValue)));
+  out.write(4, 'revNat', enc.revNatKey(prev.revNatIndex, key(2)), undefined, revNatBytesOf(enc, prev, value(enc, 'revNat', enc.sizes.revNatValue)));
   return {
     id: prev.id,
     family: prev.family,

@@ -103,22 +103,24 @@ export function serviceFlags(s: { nodePort: boolean; externalIP: boolean }): num
   return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0);
 }
 
-/** The frontend entry's value bytes as they are in the map (a fresh array). */
-export function frontendBytes(enc: FamilyEntries, s: ServiceState): Uint8Array {
-  return s.frontendRaw ?? enc.serviceValue(0, s.count, s.revNatIndex, serviceFlags(s));
+// The byte getters below encode into `out` when given (a scratch buffer only they write, so its padding stays zero).
+
+/** The frontend entry's value bytes as they are in the map. */
+export function frontendBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
+  return s.frontendRaw ?? enc.serviceValue(0, s.count, s.revNatIndex, serviceFlags(s), out);
 }
 
 /** The reverse-NAT entry's value bytes as they are in the map. */
-export function revNatBytes(enc: FamilyEntries, s: ServiceState): Uint8Array {
-  return s.revNatRaw ?? enc.revNatValue(s.addressBytes, s.port);
+export function revNatBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
+  return s.revNatRaw ?? enc.revNatValue(s.addressBytes, s.port, out);
 }
 
 /** A slot's value bytes as they are in the map. */
-export function slotBytes(enc: FamilyEntries, s: ServiceState, slot: SlotState): Uint8Array {
-  return slot.raw ?? enc.serviceValue(slot.backendId, s.count, s.revNatIndex, serviceFlags(s));
+export function slotBytes(enc: FamilyEntries, s: ServiceState, slot: SlotState, out?: Uint8Array): Uint8Array {
+  return slot.raw ?? enc.serviceValue(slot.backendId, s.count, s.revNatIndex, serviceFlags(s), out);
 }
 
 /** A backend's value bytes as they are in the map. */
-export function backendBytes(enc: FamilyEntries, s: ServiceState, b: BackendState): Uint8Array {
-  return b.raw ?? enc.backendValue(b.addressBytes, b.port, s.proto, b.flags);
+export function backendBytes(enc: FamilyEntries, s: ServiceState, b: BackendState, out?: Uint8Array): Uint8Array {
+  return b.raw ?? enc.backendValue(b.addressBytes, b.port, s.proto, b.flags, out);
 }
