@@ -14,29 +14,13 @@
  * Needs root, clang-19, iptables and nft. Every rule lives inside the run's own
  * namespaces; they are deleted at the end and on Ctrl-C.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { arg, positiveInt, runMain, writeResults } from './cli.js';
 import { run } from '../programs/lab/index.js';
 import { reportMarkdown, reportSvg } from './services/report.js';
 import { runServicesBench, type BenchOptions } from './services/run.js';
 import type { IptablesBackend } from './services/variants.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return v;
-}
-
-function positiveInt(name: string, fallback: number, max: number): number {
-  const text = arg(name);
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} ${text}: want an integer 1..${max}`);
-  return v;
-}
 
 /** The iptables backend the host uses (what kube-proxy's iptables wrapper would pick on it). */
 function hostIptablesBackend(): IptablesBackend {
@@ -63,15 +47,7 @@ async function main(): Promise<void> {
   };
   const out = arg('out') ?? (quick ? join(tmpdir(), 'tsbpf-bench-services-quick') : join(import.meta.dirname, 'results'));
   const report = await runServicesBench(options);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'services.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(out, 'services.md'), reportMarkdown(report));
-  writeFileSync(join(out, 'services.svg'), reportSvg(report));
-  process.stdout.write(reportMarkdown(report));
-  process.stdout.write(`\nresults: ${join(out, 'services.json')}, services.md, services.svg\n`);
+  writeResults(out, 'services', report, reportMarkdown(report), reportSvg(report));
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench:services: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-});
+runMain('services', main);

@@ -20,9 +20,9 @@
  * Needs root, clang-19, ip and iptables-nft-restore (or -legacy-restore). Namespaces, rules and
  * programs exist only for the run and are removed at its end.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { arg, positiveInt, runMain, writeResults } from './cli.js';
 import { createNodeNs } from '../test/tc/nodeport-env.js';
 import { CLUSTERIP_SCENARIOS, fillServices } from './tc/clusterip-scenarios.js';
 import { measureScenario, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
@@ -35,22 +35,6 @@ import { compile } from '../dsl/compile/index.js';
 import * as clusterip from '../programs/tc/clusterip.js';
 import { nodePortSpec } from '../test/tc/nodeport-env.js';
 import { CLANG_ARGS, clangObject, loadClusterIpTwins, loadNodePortTwins, PROFILE, type Side, type Twins } from './tc/twins.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return v;
-}
-
-function positiveInt(name: string, fallback: number, max: number): number {
-  const text = arg(name);
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} ${text}: want an integer 1..${max}`);
-  return v;
-}
 
 const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
@@ -115,15 +99,7 @@ async function main(): Promise<void> {
     latency,
     durationS: Math.round((Date.now() - started) / 1000),
   };
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'tc.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(out, 'tc.md'), reportMarkdown(report));
-  writeFileSync(join(out, 'tc.svg'), reportSvg(report));
-  process.stdout.write(reportMarkdown(report));
-  process.stdout.write(`\nresults: ${join(out, 'tc.json')}, tc.md, tc.svg\n`);
+  writeResults(out, 'tc', report, reportMarkdown(report), reportSvg(report));
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench:tc: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-});
+runMain('tc', main);

@@ -49,15 +49,18 @@ export interface FamilyEntries {
   /** A services key; written into `out` (which keeps its zero padding) when given. */
   serviceKey(address: Uint8Array, port: number, backendSlot: number, proto: number, out?: Uint8Array): Uint8Array;
   decodeServiceKey(bytes: Uint8Array): ServiceKeyFields;
-  serviceValue(backendId: number, count: number, revNatIndex: number, flags: number): Uint8Array;
+  /** A services value; written into `out` (whose other bytes must be zero) when given. */
+  serviceValue(backendId: number, count: number, revNatIndex: number, flags: number, out?: Uint8Array): Uint8Array;
   decodeServiceValue(bytes: Uint8Array): ServiceEntryFields;
   backendKey(id: number, out?: Uint8Array): Uint8Array;
   decodeBackendKey(bytes: Uint8Array): number;
-  backendValue(address: Uint8Array, port: number, proto: number, flags: number): Uint8Array;
+  /** A backends value; `out` as for `serviceValue`. */
+  backendValue(address: Uint8Array, port: number, proto: number, flags: number, out?: Uint8Array): Uint8Array;
   decodeBackendValue(bytes: Uint8Array): BackendFields;
   revNatKey(index: number, out?: Uint8Array): Uint8Array;
   decodeRevNatKey(bytes: Uint8Array): number;
-  revNatValue(address: Uint8Array, port: number): Uint8Array;
+  /** A reverse-NAT value; `out` as for `serviceValue`. */
+  revNatValue(address: Uint8Array, port: number, out?: Uint8Array): Uint8Array;
   decodeRevNatValue(bytes: Uint8Array): RevNatFields;
   /** Whether backend value bytes hold exactly these fields (no decode, no allocation). */
   backendIs(bytes: Uint8Array, address: Uint8Array, port: number, proto: number, flags: number): boolean;
@@ -111,8 +114,7 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     decodeServiceKey(bytes) {
       return { address: text(bytes, k.address), port: get16be(bytes, k.port), backendSlot: get16le(bytes, k.backendSlot), proto: bytes[k.proto]!, scope: bytes[k.scope]! };
     },
-    serviceValue(backendId, count, revNatIndex, flags) {
-      const out = new Uint8Array(ServiceEntry.size);
+    serviceValue(backendId, count, revNatIndex, flags, out = new Uint8Array(ServiceEntry.size)) {
       put32le(out, v.backendId, backendId);
       put16le(out, v.count, count);
       put16le(out, v.revNatIndex, revNatIndex);
@@ -127,8 +129,7 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
       return out;
     },
     decodeBackendKey: (bytes) => get32le(bytes, 0),
-    backendValue(address, port, proto, flags) {
-      const out = new Uint8Array(backend.size);
+    backendValue(address, port, proto, flags, out = new Uint8Array(backend.size)) {
       for (let i = 0; i < address.length; i++) out[b.address + i] = address[i]!;
       put16be(out, b.port, port);
       out[b.proto] = proto;
@@ -143,8 +144,7 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
       return out;
     },
     decodeRevNatKey: (bytes) => get16le(bytes, 0),
-    revNatValue(address, port) {
-      const out = new Uint8Array(revNat.size);
+    revNatValue(address, port, out = new Uint8Array(revNat.size)) {
       for (let i = 0; i < address.length; i++) out[r.address + i] = address[i]!;
       put16be(out, r.port, port);
       return out;

@@ -25,9 +25,12 @@
  * slot or backend as "service has no backend" for that one connect.
  */
 import type { FamilyEntries } from './entries.js';
-import { BACKEND_FLAG_TERMINATING, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT } from './schemas.js';
+import { BACKEND_FLAG_TERMINATING } from './schemas.js';
 import type { NormalizedBackend, NormalizedService } from './spec.js';
-import { sameBytes, slotKey, type BackendState, type ServiceState, type SlotState } from './state.js';
+import {
+  backendBytes, frontendBytes as frontendBytesOf, revNatBytes as revNatBytesOf, sameBytes, serviceFlags, slotBytes, slotKey,
+  type BackendState, type ServiceState, type SlotState,
+} from './state.js';
 import type { TableName } from './writes.js';
 
 export type { TableName } from './writes.js';
@@ -72,14 +75,19 @@ export interface IdSource {
   revNatIndex(): number;
 }
 
-/** `ServiceEntry.flags` of a service. */
-export function serviceFlags(s: { nodePort: boolean; externalIP: boolean }): number {
-  return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0);
-}
+export { serviceFlags } from './state.js';
 
 // The sink copies keys as they are written, so one scratch key per size serves every plan (padding stays zero).
 const scratch: Uint8Array[] = [];
 const key = (size: number) => (scratch[size] ??= new Uint8Array(size));
+// Likewise values, one scratch per family and table (written only by that table's encoder, so padding stays zero).
+const scratchValues = new Map<string, Uint8Array>();
+const value = (enc: FamilyEntries, table: TableName, size: number) => {
+  const id = `${enc.family}/${table}`;
+  let b = scratchValues.get(id);
+  if (!b) scratchValues.set(id, (b = new Uint8Array(size)));
+  return b;
+};
 
 /**
  * Positions `lo..lo+items.length-1` for `items`: an item keeps its previous
@@ -119,45 +127,52 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const count = active.length;
   const oldCount = prev.count;
 
-  const prevByKey = new Map<string, BackendState>();
+  // What the maps hold now, as bytes (the diff and the rollback values).
+  const prevByKey = new Map<string, { state: BackendState; bytes: Uint8Array }>();
   const prevPos = new Map<string, number>();
-  for (const b of prev.backends.values()) prevByKey.set(b.key, b);
-  for (const [p, s] of prev.slots) prevPos.set(prev.backends.get(s.backendId)!.key, p);
+  const prevSlots = new Map<number, Uint8Array>();
+  for (const b of prev.backends.values()) prevByKey.set(b.key, { state: b, bytes: backendBytes(enc, prev, b) });
+  for (const [p, s] of prev.slots) {
+    prevPos.set(prev.backends.get(s.backendId)!.key, p);
+    prevSlots.set(p, slotBytes(enc, prev, s));
+  }
+  const prevFrontend = frontendBytesOf(enc, prev);
+  const prevRevNat = revNatBytesOf(enc, prev);
 
   // 1. Backend entries.
   const backends = new Map<number, BackendState>();
   const idOf = new Map<string, number>();
   for (const b of want.backends) {
     const old = prevByKey.get(b.key);
-    const id = old?.id ?? ids.backendId();
-    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
-    const same = old !== undefined && sameBytes(old.bytes, bytes);
-    if (!same) write(1, 'backends', enc.backendKey(id, key(4)), bytes, old?.bytes);
-    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes: same ? old.bytes : bytes });
+    const id = old?.state.id ?? ids.backendId();
+    const flags = b.terminating ? BACKEND_FLAG_TERMINATING : 0;
+    const bytes = enc.backendValue(b.bytes, b.port, want.proto, flags);
+    if (!(old !== undefined && sameBytes(old.bytes, bytes))) write(1, 'backends', enc.backendKey(id, key(4)), bytes, old?.bytes);
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, addressBytes: b.bytes, flags });
     idOf.set(b.key, id);
   }
 
   // 2. Reverse NAT.
   const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
-  if (!sameBytes(prev.revNatBytes, revNatBytes)) write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), revNatBytes, prev.revNatBytes);
+  if (!sameBytes(prevRevNat, revNatBytes)) write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), revNatBytes, prevRevNat);
 
   // The new slot layout: active backends in 1..count, draining ones after.
   const positions = new Map<number, NormalizedBackend>();
   layout(active, 1, prevPos, positions);
   layout(draining, count + 1, prevPos, positions);
   const slots = new Map<number, SlotState>();
+  const slotValues = new Map<number, Uint8Array>();
   for (const [p, b] of positions) {
     const backendId = idOf.get(b.key)!;
-    const old = prev.slots.get(p);
-    const bytes = enc.serviceValue(backendId, count, revNatIndex, flags);
-    slots.set(p, { backendId, bytes: old && sameBytes(old.bytes, bytes) ? old.bytes : bytes });
+    slots.set(p, { backendId });
+    slotValues.set(p, enc.serviceValue(backendId, count, revNatIndex, flags));
   }
   const slotWrite = (p: number, phase: number) => {
-    const old = prev.slots.get(p);
-    const now = slots.get(p);
-    if (now && old && sameBytes(old.bytes, now.bytes)) return;
+    const old = prevSlots.get(p);
+    const now = slotValues.get(p);
+    if (now && old && sameBytes(old, now)) return;
     if (!now && !old) return;
-    write(phase, 'services', slotKey(enc, want, p, sk), now?.bytes, old?.bytes);
+    write(phase, 'services', slotKey(enc, want, p, sk), now, old);
   };
   const shrinking = (p: number) => p > count && p <= oldCount;
   const sorted = (m: Iterable<number>) => [...m].sort((a, b) => a - b);
@@ -167,8 +182,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
 
   // 4. The frontend: the new count takes effect.
   const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
-  const sameFrontend = sameBytes(prev.frontendBytes, frontendBytes);
-  if (!sameFrontend) write(4, 'services', slotKey(enc, want, 0, sk), frontendBytes, prev.frontendBytes);
+  if (!sameBytes(prevFrontend, frontendBytes)) write(4, 'services', slotKey(enc, want, 0, sk), frontendBytes, prevFrontend);
 
   // 5. Slots readers could pick until step 4, and slots beyond the new layout.
   for (const p of sorted(slots.keys())) if (shrinking(p)) slotWrite(p, 5);
@@ -178,7 +192,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const releasedBackendIds: number[] = [];
   for (const old of prev.backends.values()) {
     if (idOf.has(old.key)) continue;
-    write(6, 'backends', enc.backendKey(old.id, key(4)), undefined, old.bytes);
+    write(6, 'backends', enc.backendKey(old.id, key(4)), undefined, prevByKey.get(old.key)!.bytes);
     releasedBackendIds.push(old.id);
   }
 
@@ -195,8 +209,6 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     externalIP: want.externalIP,
     revNatIndex,
     count,
-    frontendBytes: sameFrontend ? prev.frontendBytes : frontendBytes,
-    revNatBytes: sameBytes(prev.revNatBytes, revNatBytes) ? prev.revNatBytes : revNatBytes,
     slots,
     backends,
   };
@@ -221,29 +233,28 @@ function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out
   let draining = count + 1;
   for (const b of want.backends) {
     const id = ids.backendId();
-    const bytes = enc.backendValue(b.bytes, b.port, want.proto, b.terminating ? BACKEND_FLAG_TERMINATING : 0);
-    out.write(1, 'backends', enc.backendKey(id, key(4)), bytes, undefined);
-    backends.set(id, { id, address: b.address, port: b.port, key: b.key, bytes });
+    const bflags = b.terminating ? BACKEND_FLAG_TERMINATING : 0;
+    out.write(1, 'backends', enc.backendKey(id, key(4)), enc.backendValue(b.bytes, b.port, want.proto, bflags), undefined);
+    backends.set(id, { id, address: b.address, port: b.port, key: b.key, addressBytes: b.bytes, flags: bflags });
     const p = b.terminating ? draining++ : active++;
-    slots.set(p, { backendId: id, bytes: enc.serviceValue(id, count, revNatIndex, flags) });
+    slots.set(p, { backendId: id });
   }
-  const revNatBytes = enc.revNatValue(want.addressBytes, want.port);
-  out.write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), revNatBytes, undefined);
-  for (let p = 1; p <= want.backends.length; p++) out.write(3, 'services', slotKey(enc, want, p, sk), slots.get(p)!.bytes, undefined);
-  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
-  out.write(4, 'services', slotKey(enc, want, 0, sk), frontendBytes, undefined);
+  out.write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), enc.revNatValue(want.addressBytes, want.port), undefined);
+  for (let p = 1; p <= want.backends.length; p++) out.write(3, 'services', slotKey(enc, want, p, sk), enc.serviceValue(slots.get(p)!.backendId, count, revNatIndex, flags), undefined);
+  out.write(4, 'services', slotKey(enc, want, 0, sk), enc.serviceValue(0, count, revNatIndex, flags), undefined);
   const { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP } = want;
-  const next: ServiceState = { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, revNatIndex, count, frontendBytes, revNatBytes, slots, backends };
+  const next: ServiceState = { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, revNatIndex, count, slots, backends };
   return { id, family, kind: 'added', writes: 2 * want.backends.length + 2, next, releasedBackendIds: [], releasedRevNat: undefined };
 }
 
 /** Plans the removal of a service into `out`. */
 export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSink): ServicePlan {
   const sk = key(enc.sizes.serviceKey);
-  out.write(1, 'services', slotKey(enc, prev, 0, sk), undefined, prev.frontendBytes);
-  for (const p of [...prev.slots.keys()].sort((a, b) => a - b)) out.write(2, 'services', slotKey(enc, prev, p, sk), undefined, prev.slots.get(p)!.bytes);
-  for (const b of prev.backends.values()) out.write(3, 'backends', enc.backendKey(b.id, key(4)), undefined, b.bytes);
-  out.write(4, 'revNat', enc.revNatKey(prev.revNatIndex, key(2)), undefined, prev.revNatBytes);
+  const sv = value(enc, 'services', enc.sizes.serviceValue);
+  out.write(1, 'services', slotKey(enc, prev, 0, sk), undefined, frontendBytesOf(enc, prev, sv));
+  for (const p of [...prev.slots.keys()].sort((a, b) => a - b)) out.write(2, 'services', slotKey(enc, prev, p, sk), undefined, slotBytes(enc, prev, prev.slots.get(p)!, sv));
+  for (const b of prev.backends.values()) out.write(3, 'backends', enc.backendKey(b.id, key(4)), undefined, backendBytes(enc, prev, b, value(enc, 'backends', enc.sizes.backendValue)));
+  out.write(4, 'revNat', enc.revNatKey(prev.revNatIndex, key(2)), undefined, revNatBytesOf(enc, prev, value(enc, 'revNat', enc.sizes.revNatValue)));
   return {
     id: prev.id,
     family: prev.family,
@@ -268,8 +279,10 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
   const flags = serviceFlags(want);
   let active = 0;
   for (const b of want.backends) if (!b.terminating) active++;
-  if (prev.count !== active || !enc.serviceIs(prev.frontendBytes, 0, active, prev.revNatIndex, flags)) return false;
-  if (!enc.revNatIs(prev.revNatBytes, want.addressBytes, want.port)) return false;
+  // Entries without `raw` hold the encoding of the state's fields: compare fields, not bytes.
+  if (prev.count !== active || prev.proto !== want.proto) return false;
+  if (prev.frontendRaw && !enc.serviceIs(prev.frontendRaw, 0, active, prev.revNatIndex, flags)) return false;
+  if (prev.revNatRaw ? !enc.revNatIs(prev.revNatRaw, want.addressBytes, want.port) : prev.port !== want.port || !sameBytes(prev.addressBytes, want.addressBytes)) return false;
   // Few backends (the usual case): a scan beats building a map.
   let byKey: Map<string, NormalizedBackend> | undefined;
   if (n > 8) {
@@ -285,8 +298,9 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
     if (!b || p < 1 || p > n) return false;
     const w = find(b.key);
     if (!w || w.terminating !== p > active) return false;
-    if (!enc.serviceIs(s.bytes, s.backendId, active, prev.revNatIndex, flags)) return false;
-    if (!enc.backendIs(b.bytes, w.bytes, w.port, want.proto, w.terminating ? BACKEND_FLAG_TERMINATING : 0)) return false;
+    if (s.raw && !enc.serviceIs(s.raw, s.backendId, active, prev.revNatIndex, flags)) return false;
+    const bflags = w.terminating ? BACKEND_FLAG_TERMINATING : 0;
+    if (b.raw ? !enc.backendIs(b.raw, w.bytes, w.port, want.proto, bflags) : b.flags !== bflags || b.port !== w.port || !sameBytes(b.addressBytes, w.bytes)) return false;
     ids.add(s.backendId);
   }
   return ids.size === n;

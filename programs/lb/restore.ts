@@ -10,8 +10,8 @@ import { ServiceError } from './errors.js';
 import type { FamilyEntries } from './entries.js';
 import type { MapOp } from './plan.js';
 import { IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL } from './schemas.js';
-import { formatEndpoint, formatFrontend, isWildcard, type Protocol } from './spec.js';
-import type { BackendState, ServiceState, SlotState } from './state.js';
+import { canonicalAddress, formatEndpoint, formatFrontend, isWildcard, type Protocol } from './spec.js';
+import { sameBytes, serviceFlags, type BackendState, type ServiceState, type SlotState } from './state.js';
 import type { ServiceTable } from './tables.js';
 
 /** One family's three tables. */
@@ -78,6 +78,9 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     if (other) throw fail(`frontends ${other} and ${id} share reverse-NAT index ${fe.revNatIndex}`);
     usedRevNat.set(fe.revNatIndex, id);
 
+    const nodePort = (fe.flags & SERVICE_FLAG_NODEPORT) !== 0 || isWildcard(g.address);
+    const externalIP = (fe.flags & SERVICE_FLAG_EXTERNAL_IP) !== 0;
+    const flags = serviceFlags({ nodePort, externalIP });
     const slots = new Map<number, SlotState>();
     const backends = new Map<number, BackendState>();
     const keys = new Set<string>();
@@ -99,8 +102,11 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       if (keys.has(key)) throw fail(`backend ${key} appears twice in ${id}`);
       keys.add(key);
       usedBackends.set(backendId, id);
-      slots.set(p, { backendId, bytes: row.bytes });
-      backends.set(backendId, { id: backendId, address: bv.address, port: bv.port, key, bytes: b.bytes });
+      // Bytes are kept only where they differ from what the fields encode to, so rollback restores them exactly.
+      slots.set(p, sameBytes(row.bytes, enc.serviceValue(backendId, fe.count, fe.revNatIndex, flags)) ? { backendId } : { backendId, raw: row.bytes });
+      const addressBytes = canonicalAddress(bv.address)!.bytes;
+      const backend = { id: backendId, address: bv.address, port: bv.port, key, addressBytes, flags: bv.flags };
+      backends.set(backendId, sameBytes(b.bytes, enc.backendValue(addressBytes, bv.port, g.proto, bv.flags)) ? backend : { ...backend, raw: b.bytes });
     }
     for (let p = 1; p <= fe.count; p++) if (!slots.has(p)) throw fail(`${id} has count ${fe.count} but no slot ${p}`);
     services.push({
@@ -111,12 +117,12 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       protocol,
       proto: g.proto,
       addressBytes: g.addressBytes,
-      nodePort: (fe.flags & SERVICE_FLAG_NODEPORT) !== 0 || isWildcard(g.address),
-      externalIP: (fe.flags & SERVICE_FLAG_EXTERNAL_IP) !== 0,
+      nodePort,
+      externalIP,
       revNatIndex: fe.revNatIndex,
       count: fe.count,
-      frontendBytes: g.frontend.bytes,
-      revNatBytes: rn.bytes,
+      ...(sameBytes(g.frontend.bytes, enc.serviceValue(0, fe.count, fe.revNatIndex, flags)) ? {} : { frontendRaw: g.frontend.bytes }),
+      ...(sameBytes(rn.bytes, enc.revNatValue(g.addressBytes, g.port)) ? {} : { revNatRaw: rn.bytes }),
       slots,
       backends,
     });

@@ -84,8 +84,8 @@ export interface NormalizedBackend {
   readonly bytes: Uint8Array;
 }
 
-/** A service after validation: canonical text, family, protocol number. */
-export interface NormalizedService {
+/** A frontend after validation: canonical text, family, protocol number. */
+export interface NormalizedFrontend {
   /** Canonical frontend text, e.g. `10.96.0.10:53/UDP`, `[fd00::a]:443/TCP`. */
   readonly id: string;
   readonly family: AddressFamily;
@@ -95,20 +95,13 @@ export interface NormalizedService {
   readonly proto: number;
   /** The frontend address in network order. */
   readonly addressBytes: Uint8Array;
+}
+
+/** A service after validation: its frontend, flags and backends. */
+export interface NormalizedService extends NormalizedFrontend {
   readonly nodePort: boolean;
   readonly externalIP: boolean;
   readonly backends: readonly NormalizedBackend[];
-}
-
-/** A frontend after validation. */
-export interface NormalizedFrontend {
-  readonly id: string;
-  readonly family: AddressFamily;
-  readonly address: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly proto: number;
-  readonly addressBytes: Uint8Array;
 }
 
 /** Canonical text, family and network-order bytes of an address, or undefined if it is none. */

@@ -26,6 +26,17 @@ const CONNECTIONS = 3000;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Kills the echo servers (by their children), waits for them, and takes the balancer down. */
+async function tearDown(servers: readonly EchoServer[], pinDir: string): Promise<void> {
+  for (const s of servers) s.child.stop('SIGKILL');
+  await Promise.all(servers.map((s) => s.child.done.catch(() => undefined)));
+  try {
+    lbDown({ pinDir, purge: true });
+  } catch {
+    // Gone with the bpffs.
+  }
+}
+
 describe('lb churn', () => {
   it.skipIf(!need({ kernel: true, tools: ['ip'] }))(
     'thousands of connections while backends are added, removed and the service rewritten: none fail but those to a backend killed mid-flight',
@@ -98,13 +109,7 @@ describe('lb churn', () => {
         for (const n of ['b1', 'b2', 'b3', 'b4']) expect(report.answers[n] ?? 0, n).toBeGreaterThan(0);
         expect(mgr.list().map((s) => s.backends.map((b) => b.address).sort())).toEqual([last.map((n) => lab.pod(n).address).sort()]);
       } finally {
-        for (const s of servers) s.child.stop('SIGKILL');
-        await Promise.all(servers.map((s) => s.child.done.catch(() => undefined)));
-        try {
-          lbDown({ pinDir, purge: true });
-        } catch {
-          // Gone with the bpffs.
-        }
+        await tearDown(servers, pinDir);
       }
     },
     120_000,
@@ -146,13 +151,7 @@ describe('lb churn', () => {
         expect(report.latenciesUs).toHaveLength(1500);
         expect(Object.keys(report.answers).sort()).toEqual(['b1', 'b2']);
       } finally {
-        for (const s of servers) s.child.stop('SIGKILL');
-        await Promise.all(servers.map((s) => s.child.done.catch(() => undefined)));
-        try {
-          lbDown({ pinDir, purge: true });
-        } catch {
-          // Gone with the bpffs.
-        }
+        await tearDown(servers, pinDir);
       }
     },
     120_000,

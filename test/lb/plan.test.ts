@@ -14,7 +14,7 @@ import {
   Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
 } from '../../programs/lb/schemas.js';
 import { ServiceError, ServiceManager, normalizeService, parseEndpoint, parseFrontend, type ServiceSpec } from '../../programs/lb/index.js';
-import { decodedDump, memoryMaps, rawDump } from './helpers.js';
+import { decodedDump, instrumentAll, memoryMaps, rawDump } from './helpers.js';
 import type { ServiceTable } from '../../programs/lb/tables.js';
 
 /** A deterministic PRNG (mulberry32). */
@@ -297,6 +297,34 @@ describe('unchanged detection', () => {
     expect(m.upsertService(spec)).toMatchObject({ change: 'updated', writes: 3 });
     expect(m.upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
     expect(ServiceManager.fromMaps(maps).upsertService(spec)).toMatchObject({ change: 'unchanged', writes: 0 });
+  });
+
+  it('restored entries whose bytes differ from what the manager writes are put back exactly by a rollback', () => {
+    const maps = memoryMaps();
+    const spec: ServiceSpec = { frontend: { address: '10.96.0.1', port: 80, protocol: 'TCP' }, backends: [{ address: '10.244.0.1', port: 80 }, { address: '10.244.0.2', port: 80, terminating: true }] };
+    ServiceManager.fromMaps(maps).upsertService(spec);
+    // Damage padding/unused bytes of every kind of entry: a restarted manager must keep those bytes to undo exactly.
+    const damage = (t: ServiceTable, pick: (k: Uint8Array) => boolean, at: number) => {
+      for (const [k, v] of [...t.entries()].filter(([k]) => pick(k))) {
+        const bad = v.slice();
+        bad[at] ^= 0x40;
+        t.update(k, bad);
+      }
+    };
+    damage(maps.backends4, () => true, 7);
+    damage(maps.revNat4, () => true, 7);
+    damage(maps.services4, () => true, 11);
+    const before = rawDump(maps);
+    for (const budget of [0, 1, 3, 5]) {
+      const { tables, budget: b } = instrumentAll(maps);
+      const m = ServiceManager.fromMaps(tables);
+      b.remaining = budget;
+      expect(() => m.deleteService('10.96.0.1:80/tcp')).toThrow();
+      expect(rawDump(maps)).toEqual(before);
+      b.remaining = budget;
+      expect(() => m.upsertService({ ...spec, backends: [{ address: '10.244.0.3', port: 81 }] })).toThrow();
+      expect(rawDump(maps)).toEqual(before);
+    }
   });
 });
 

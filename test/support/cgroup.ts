@@ -3,57 +3,19 @@
  * /proc/mounts (on this machine `/sys/fs/cgroup/unified`). Only processes the test
  * starts are moved into it; it is removed in `cleanup()`. Never the root cgroup.
  */
-import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBounded, uniqueName, type ChildResult } from './netns.js';
+import { runBounded, type ChildResult } from './netns.js';
+import { createCgroup, type LabCgroup } from '../../programs/lab/cgroup.js';
 
-/** The cgroup2 mount point, preferring the hybrid layout's `unified` directory. */
-export function cgroup2Mount(): string {
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' '))
-    .filter((f) => f[2] === 'cgroup2')
-    .map((f) => f[1]!);
-  if (mounts.length === 0) throw new Error('no cgroup2 filesystem mounted (see /proc/mounts)');
-  return mounts.find((m) => m.endsWith('/unified')) ?? mounts[0]!;
-}
+/** The cgroup2 mount point (the lab's; prefers the hybrid layout's `unified` directory). */
+export { cgroup2Mount } from '../../programs/lab/cgroup.js';
 
-/** A test cgroup. */
-export interface TestCgroup extends Disposable {
-  readonly path: string;
-  /** Process ids currently in the cgroup. */
-  procs(): number[];
-  /** Removes the directory (waits briefly for exiting children to leave). */
-  cleanup(): void;
-}
+/** A test cgroup: the lab's cgroup (path, procs(), cleanup() waiting briefly for exiting children). */
+export type TestCgroup = LabCgroup;
 
-/** Creates `<cgroup2 mount>/tsbpf-<tag>-<pid>-<hex>`. */
+/** Creates `<cgroup2 mount>/tsbpf-<tag>-<pid>-<hex>` (never the root cgroup) via the lab. */
 export function createTestCgroup(tag = 'cg'): TestCgroup {
-  const mount = cgroup2Mount();
-  const path = join(mount, uniqueName(tag));
-  if (path === mount) throw new Error('refusing to use the root cgroup');
-  mkdirSync(path);
-  const procs = () =>
-    readFileSync(join(path, 'cgroup.procs'), 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map(Number);
-  const cleanup = () => {
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      try {
-        rmdirSync(path);
-        return;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return;
-        if (code !== 'EBUSY' || Date.now() > deadline) throw e;
-        // Children we started are exiting; wait for the cgroup to empty.
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-      }
-    }
-  };
-  return { path, procs, cleanup, [Symbol.dispose]: cleanup };
+  return createCgroup(tag);
 }
 
 /**

@@ -7,7 +7,7 @@
  * killed by PID if they overstay.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createNetns, deleteNetns } from '../../programs/lab/netns.js';
 
 /** Runs `ip ARGS…`; throws with stderr on failure. */
 export function ip(...args: string[]): string {
@@ -19,32 +19,13 @@ export function nsExec(ns: string, cmd: string, ...args: string[]): string {
   return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
 }
 
-/** A fresh unique name: `tsbpf-<tag>-<pid>-<hex>` (fits `ip netns` naming rules). */
-export function uniqueName(tag: string): string {
-  return `tsbpf-${tag}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Creates a namespace with `lo` up. */
-export function createNetns(tag = 'ns'): string {
-  const name = uniqueName(tag);
-  ip('netns', 'add', name);
-  try {
-    ip('-n', name, 'link', 'set', 'lo', 'up');
-  } catch (e) {
-    deleteNetns(name);
-    throw e;
-  }
-  return name;
-}
-
-/** Deletes a namespace (its veths go with it); ignores one that is already gone. */
-export function deleteNetns(name: string): void {
-  try {
-    ip('netns', 'del', name);
-  } catch {
-    // Already deleted.
-  }
-}
+/**
+ * Unique names and namespace create/delete/list are the lab's own
+ * (programs/lab/netns.ts): one implementation, so tests and the demo name and
+ * clean up namespaces the same way (`tsbpf-<tag>-<pid>-<hex>`, deletes refused
+ * for names the lab does not make).
+ */
+export { uniqueName, createNetns, deleteNetns, listNetns } from '../../programs/lab/netns.js';
 
 /** Two namespaces joined by a veth pair, with an IPv4 /24 inside them. */
 export interface NetnsPair extends Disposable {
@@ -91,14 +72,6 @@ export function createNetnsPair(subnet = 1): NetnsPair {
     if (b) deleteNetns(b);
     throw e;
   }
-}
-
-/** Names of every namespace `ip netns` knows. */
-export function listNetns(): string[] {
-  return ip('netns', 'list')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((n) => n.length > 0);
 }
 
 // ---------------------------------------------------------------- child processes

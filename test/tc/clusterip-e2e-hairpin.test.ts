@@ -13,7 +13,7 @@ import { HAIRPIN_IPV4, HAIRPIN_IPV6 } from '../../programs/tc/parse-family.js';
 import { need } from '../support/env.js';
 import { runBounded } from '../support/netns.js';
 import { loadDatapath, type BuildName } from './clusterip-harness.js';
-import { BACKEND_SERVER, createClusterIpTopology, POD_CLIENT } from './clusterip-e2e-topology.js';
+import { createClusterIpTopology, POD_CLIENT, startBackendServer, type BackendServer } from './clusterip-e2e-topology.js';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });
 const COUNT = 4;
@@ -24,7 +24,7 @@ describe.skipIf(!ok)('ClusterIP hairpin end to end', () => {
       const topo = createClusterIpTopology();
       const dp = loadDatapath(build);
       const links: { close(): void }[] = [];
-      let server: ReturnType<typeof runBounded> | undefined;
+      let server: BackendServer | undefined;
       try {
         for (const [vip, pod] of [['10.96.0.60', topo.podAddr4], ['fd00:96::60', topo.podAddr6]] as const) {
           dp.addService({ vip, port: 80, proto: 'tcp', revNatIndex: 61, backends: [{ id: 61, address: pod, port: 8080 }] });
@@ -32,12 +32,8 @@ describe.skipIf(!ok)('ClusterIP hairpin end to end', () => {
         }
         links.push(attachTc(dp.obj.program('tc_clusterip'), { iface: topo.podVeth, netns: topo.node, direction: 'ingress', mode }));
         links.push(attachTc(dp.obj.program('tc_clusterip_to_pod'), { iface: topo.podVeth, netns: topo.node, direction: 'egress', mode }));
-        let ready!: () => void;
-        const isReady = new Promise<void>((r) => (ready = r));
-        server = runBounded(['ip', 'netns', 'exec', topo.pod, process.execPath, '-e', BACKEND_SERVER, '8080', '5353', '25000'], 30_000, (c) => {
-          if (c.includes('ready')) ready();
-        });
-        await Promise.race([isReady, server.then((r) => Promise.reject(new Error(`server exited: ${r.stderr}`)))]);
+        server = startBackendServer(topo.pod);
+        await server.ready;
         for (const [vip, loopback] of [['10.96.0.60', HAIRPIN_IPV4], ['fd00:96::60', HAIRPIN_IPV6]] as const) {
           const r = await runBounded(['ip', 'netns', 'exec', topo.pod, process.execPath, '-e', POD_CLIENT, vip, '80', '53', String(COUNT)], 20_000);
           const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
@@ -47,8 +43,7 @@ describe.skipIf(!ok)('ClusterIP hairpin end to end', () => {
           expect(got.udp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ data: `pong:dgram-${i}:${loopback}`, peer: `${vip}:53` })));
         }
       } finally {
-        if (server?.child.pid !== undefined && server.child.exitCode === null) server.child.stdin!.end();
-        await server?.catch(() => undefined);
+        await server?.stop();
         for (const l of links) l.close();
         dp.close();
         topo.cleanup();

@@ -6,7 +6,7 @@
  *
  *   pod [c0 10.210.0.2, fd00:210::2] ── [c1 .0.1, fd00:210::1] node [b1 .1.1, fd00:211::1] ── [b0 10.210.1.2, fd00:211::2] backend
  */
-import { createNetns, deleteNetns, ip, nsExec } from '../support/netns.js';
+import { createNetns, deleteNetns, ip, nsExec, runBounded } from '../support/netns.js';
 
 /** The created namespaces and interface names. */
 export interface ClusterIpTopology extends Disposable {
@@ -85,6 +85,31 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 setTimeout(() => process.exit(0), deadlineMs);
 `;
+
+/** A {@link BACKEND_SERVER} child started by {@link startBackendServer}. */
+export interface BackendServer {
+  /** The child's run (resolves when it exits). */
+  readonly run: ReturnType<typeof runBounded>;
+  /** Resolves once every socket listens; rejects if the child exits first. */
+  readonly ready: Promise<void>;
+  /** Asks the child to finish (closes its stdin) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts {@link BACKEND_SERVER} (TCP 8080, UDP 5353) in `netns`; it exits by itself after 25 s and is killed after 30 s. */
+export function startBackendServer(netns: string): BackendServer {
+  let listening!: () => void;
+  const isReady = new Promise<void>((r) => (listening = r));
+  const run = runBounded(['ip', 'netns', 'exec', netns, process.execPath, '-e', BACKEND_SERVER, '8080', '5353', '25000'], 30_000, (c) => {
+    if (c.includes('ready')) listening();
+  });
+  const ready = Promise.race([isReady, run.then((r) => Promise.reject(new Error(`backend server in ${netns} exited: ${r.stderr}`)))]);
+  const stop = async () => {
+    if (run.child.pid !== undefined && run.child.exitCode === null) run.child.stdin!.end();
+    await run.catch(() => undefined);
+  };
+  return { run, ready, stop };
+}
 
 /**
  * Pod: \`count\` TCP connections to host:port (each sends ping-i and reads the

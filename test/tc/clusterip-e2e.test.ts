@@ -13,7 +13,7 @@ import { attachTc } from '../../loader/links/index.js';
 import { need } from '../support/env.js';
 import { runBounded } from '../support/netns.js';
 import { loadDatapath, type BuildName } from './clusterip-harness.js';
-import { BACKEND_SERVER, createClusterIpTopology, POD_CLIENT } from './clusterip-e2e-topology.js';
+import { createClusterIpTopology, POD_CLIENT, startBackendServer, type BackendServer } from './clusterip-e2e-topology.js';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });
 const COUNT = 8;
@@ -39,7 +39,7 @@ describe.skipIf(!ok)('ClusterIP end to end (namespaces, real sockets)', () => {
       const topo = createClusterIpTopology();
       const dp = loadDatapath(build);
       const links: { close(): void }[] = [];
-      let server: ReturnType<typeof runBounded> | undefined;
+      let server: BackendServer | undefined;
       try {
         for (const [vip, backend] of [['10.96.0.10', topo.backendAddr4], ['fd00:96::10', topo.backendAddr6]] as const) {
           dp.addService({ vip, port: 80, proto: 'tcp', revNatIndex: 1, backends: [{ id: 1, address: backend, port: 8080 }] });
@@ -51,12 +51,8 @@ describe.skipIf(!ok)('ClusterIP end to end (namespaces, real sockets)', () => {
         // remote one does not, and the client pod's to-pod program reverse-NATs them on their way in.
         if (where === 'local') links.push(attachTc(prog, { iface: topo.backendVeth, netns: topo.node, direction: 'ingress', mode }));
         else links.push(attachTc(dp.obj.program('tc_clusterip_to_pod'), { iface: topo.podVeth, netns: topo.node, direction: 'egress', mode }));
-        let ready!: () => void;
-        const isReady = new Promise<void>((r) => (ready = r));
-        server = runBounded(['ip', 'netns', 'exec', topo.backend, process.execPath, '-e', BACKEND_SERVER, '8080', '5353', '25000'], 30_000, (c) => {
-          if (c.includes('ready')) ready();
-        });
-        await Promise.race([isReady, server.then((r) => Promise.reject(new Error(`backend exited: ${r.stderr}`)))]);
+        server = startBackendServer(topo.backend);
+        await server.ready;
         for (const [vip, pod, shown] of [['10.96.0.10', topo.podAddr4, '10.96.0.10'], ['fd00:96::10', topo.podAddr6, 'fd00:96::10']] as const) {
           const r = await podTraffic(topo.pod, vip);
           expect(r.tcp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ ok: true, data: `pong:ping-${i}:${pod}`, peer: `${shown}:80` })));
@@ -65,8 +61,7 @@ describe.skipIf(!ok)('ClusterIP end to end (namespaces, real sockets)', () => {
         expect(dp.ctCount(false)).toBeGreaterThan(0);
         expect(dp.ctCount(true)).toBeGreaterThan(0);
       } finally {
-        if (server?.child.pid !== undefined && server.child.exitCode === null) server.child.stdin!.end();
-        await server?.catch(() => undefined);
+        await server?.stop();
         for (const l of links) l.close();
         dp.close();
         topo.cleanup();

@@ -5,6 +5,7 @@
  * limit as one program; `4.19-split` is the same source cut by the splitter
  * (1,024-instruction pieces), run through its prog array like a too-big program.
  */
+import { afterAll, beforeAll, describe } from 'vitest';
 import { compile, type CompileResult } from '../../dsl/compile/index.js';
 import { u16, u32, u64 } from '../../dsl/types/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
@@ -150,4 +151,29 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
 /** Seconds of CLOCK_MONOTONIC, the clock of `bpf_ktime_get_ns()`. */
 export function monotonicSeconds(): number {
   return Number(process.hrtime.bigint() / 1_000_000_000n);
+}
+
+/**
+ * Declares one `describe` per build in {@link BUILDS}, each loading that build's
+ * datapath once before its tests and closing it after them, and fills it with
+ * `body`. `body` runs while tests are being collected, before anything is
+ * loaded, so the `dp` it gets forwards each use to the build's loaded datapath.
+ */
+export function describeEachBuild(body: (dp: Datapath, build: BuildName) => void): void {
+  for (const build of BUILDS) {
+    describe(build, () => {
+      let loaded: Datapath | undefined;
+      beforeAll(() => {
+        loaded = loadDatapath(build);
+      });
+      afterAll(() => loaded?.close());
+      const dp = new Proxy({} as Datapath, {
+        get: (_target, key) => {
+          if (!loaded) throw new Error(`the ${build} datapath is used outside a test (it is loaded in beforeAll)`);
+          return Reflect.get(loaded, key);
+        },
+      });
+      body(dp, build);
+    });
+  }
 }

@@ -9,10 +9,10 @@
  * flows the datapath does not know pass untouched.
  * Expected frames are built from scratch, the ICMP checksum included.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CT_RELATED } from '../../programs/tc/conntrack-schemas.js';
 import { need } from '../support/env.js';
-import { BUILDS, loadDatapath, type Datapath } from './clusterip-harness.js';
+import { describeEachBuild, type Datapath } from './clusterip-harness.js';
 import { icmpErrorFrame, ipPacket, l4Frame, segment, SYN, type Segment } from './clusterip-packets.js';
 
 const kernel = need({ kernel: true });
@@ -27,83 +27,75 @@ const FAMILIES = [
 const sent = (src: string, dst: string, s: Segment) => ipPacket(src, dst, s.proto === 'tcp' ? 6 : 17, segment(src, dst, s));
 
 describe.skipIf(!kernel)('ICMP errors through the ClusterIP NAT', () => {
-  for (const build of BUILDS) {
-    describe(build, () => {
-      let dp: Datapath;
-      beforeAll(() => {
-        dp = loadDatapath(build);
-      });
-      afterAll(() => dp?.close());
-
-      for (const f of FAMILIES) {
-        it(`${f.name}: port unreachable from the backend about a UDP datagram`, () => {
-          dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
-          const q: Segment = { proto: 'udp', sport: 44000, dport: 53, payload: [1, 2, 3, 4, 5] };
-          const natted: Segment = { ...q, dport: 5353 };
-          expect(hex(dp.run(l4Frame(f.client, f.vip, q)).data)).toBe(hex(l4Frame(f.client, f.backend, natted)));
-          const related = dp.ct({ saddr: f.client, daddr: f.backend, sport: 44000, dport: 5353, proto: 'udp', flags: CT_RELATED })!;
-          expect(related.revNatIndex).toBe(31);
-          const [type, code] = f.unreach;
-          const err = icmpErrorFrame(f.backend, f.client, type, code, sent(f.client, f.backend, natted), f.quote);
-          const out = dp.run(err);
-          expect(out.retval).toBe(0);
-          expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, type, code, sent(f.client, f.vip, q), f.quote)));
-          expect(dp.ct({ saddr: f.client, daddr: f.backend, sport: 44000, dport: 5353, proto: 'udp', flags: CT_RELATED })!.rxPackets).toBe(1n);
-        });
-
-        it(`${f.name}: the whole datagram quoted is translated too`, () => {
-          dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
-          const q: Segment = { proto: 'udp', sport: 44001, dport: 53, payload: [9, 8, 7, 6, 5, 4, 3, 2, 1] };
-          dp.run(l4Frame(f.client, f.vip, q));
-          const natted = sent(f.client, f.backend, { ...q, dport: 5353 });
-          const [type, code] = f.unreach;
-          const out = dp.run(icmpErrorFrame(f.backend, f.client, type, code, natted, natted.length));
-          const original = sent(f.client, f.vip, q);
-          expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, type, code, original, original.length)));
-        });
-
-        it(`${f.name}: time exceeded from a router about a TCP segment keeps the router as sender`, () => {
-          dp.addService({ vip: f.vip, port: 80, proto: 'tcp', revNatIndex: 32, backends: [{ id: 72, address: f.backend, port: 8080 }] });
-          const s: Segment = { proto: 'tcp', sport: 44100, dport: 80, flags: SYN };
-          dp.run(l4Frame(f.client, f.vip, s));
-          const natted = sent(f.client, f.backend, { ...s, dport: 8080 });
-          const [type, code] = f.exceeded;
-          const out = dp.run(icmpErrorFrame(f.router, f.client, type, code, natted, f.quote));
-          expect(out.retval).toBe(0);
-          expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.router, f.client, type, code, sent(f.client, f.vip, s), f.quote)));
-        });
-
-        it(`${f.name}: port unreachable from the client about a reply reaches the backend`, () => {
-          dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
-          const q: Segment = { proto: 'udp', sport: 44600, dport: 53, payload: [1] };
-          dp.run(l4Frame(f.client, f.vip, q));
-          const answer: Segment = { proto: 'udp', sport: 5353, dport: 44600, payload: [2, 3] };
-          const received = dp.run(l4Frame(f.backend, f.client, answer));
-          expect(hex(received.data)).toBe(hex(l4Frame(f.vip, f.client, { ...answer, sport: 53 })));
-          const [type, code] = f.unreach;
-          const out = dp.run(icmpErrorFrame(f.client, f.vip, type, code, sent(f.vip, f.client, { ...answer, sport: 53 }), f.quote));
-          expect(out.retval).toBe(0);
-          expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.client, f.backend, type, code, sent(f.backend, f.client, answer), f.quote)));
-        });
-
-        it(`${f.name}: an error about an unknown flow passes untouched`, () => {
-          const stray = sent(f.client, f.backend, { proto: 'udp', sport: 44999, dport: 5353 });
-          const [type, code] = f.unreach;
-          const err = icmpErrorFrame(f.backend, f.client, type, code, stray, f.quote);
-          const out = dp.run(err);
-          expect(out.retval).toBe(0);
-          expect(hex(out.data)).toBe(hex(err));
-        });
-      }
-
-      it('IPv4: an embedded UDP datagram without a checksum keeps it zero', () => {
-        const f = FAMILIES[0];
+  describeEachBuild((dp) => {
+    for (const f of FAMILIES) {
+      it(`${f.name}: port unreachable from the backend about a UDP datagram`, () => {
         dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
-        const q: Segment = { proto: 'udp', sport: 44002, dport: 53, payload: [1], noChecksum: true };
-        dp.run(l4Frame(f.client, f.vip, q));
-        const out = dp.run(icmpErrorFrame(f.backend, f.client, 3, 3, sent(f.client, f.backend, { ...q, dport: 5353 })));
-        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, 3, 3, sent(f.client, f.vip, q))));
+        const q: Segment = { proto: 'udp', sport: 44000, dport: 53, payload: [1, 2, 3, 4, 5] };
+        const natted: Segment = { ...q, dport: 5353 };
+        expect(hex(dp.run(l4Frame(f.client, f.vip, q)).data)).toBe(hex(l4Frame(f.client, f.backend, natted)));
+        const related = dp.ct({ saddr: f.client, daddr: f.backend, sport: 44000, dport: 5353, proto: 'udp', flags: CT_RELATED })!;
+        expect(related.revNatIndex).toBe(31);
+        const [type, code] = f.unreach;
+        const err = icmpErrorFrame(f.backend, f.client, type, code, sent(f.client, f.backend, natted), f.quote);
+        const out = dp.run(err);
+        expect(out.retval).toBe(0);
+        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, type, code, sent(f.client, f.vip, q), f.quote)));
+        expect(dp.ct({ saddr: f.client, daddr: f.backend, sport: 44000, dport: 5353, proto: 'udp', flags: CT_RELATED })!.rxPackets).toBe(1n);
       });
+
+      it(`${f.name}: the whole datagram quoted is translated too`, () => {
+        dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
+        const q: Segment = { proto: 'udp', sport: 44001, dport: 53, payload: [9, 8, 7, 6, 5, 4, 3, 2, 1] };
+        dp.run(l4Frame(f.client, f.vip, q));
+        const natted = sent(f.client, f.backend, { ...q, dport: 5353 });
+        const [type, code] = f.unreach;
+        const out = dp.run(icmpErrorFrame(f.backend, f.client, type, code, natted, natted.length));
+        const original = sent(f.client, f.vip, q);
+        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, type, code, original, original.length)));
+      });
+
+      it(`${f.name}: time exceeded from a router about a TCP segment keeps the router as sender`, () => {
+        dp.addService({ vip: f.vip, port: 80, proto: 'tcp', revNatIndex: 32, backends: [{ id: 72, address: f.backend, port: 8080 }] });
+        const s: Segment = { proto: 'tcp', sport: 44100, dport: 80, flags: SYN };
+        dp.run(l4Frame(f.client, f.vip, s));
+        const natted = sent(f.client, f.backend, { ...s, dport: 8080 });
+        const [type, code] = f.exceeded;
+        const out = dp.run(icmpErrorFrame(f.router, f.client, type, code, natted, f.quote));
+        expect(out.retval).toBe(0);
+        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.router, f.client, type, code, sent(f.client, f.vip, s), f.quote)));
+      });
+
+      it(`${f.name}: port unreachable from the client about a reply reaches the backend`, () => {
+        dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
+        const q: Segment = { proto: 'udp', sport: 44600, dport: 53, payload: [1] };
+        dp.run(l4Frame(f.client, f.vip, q));
+        const answer: Segment = { proto: 'udp', sport: 5353, dport: 44600, payload: [2, 3] };
+        const received = dp.run(l4Frame(f.backend, f.client, answer));
+        expect(hex(received.data)).toBe(hex(l4Frame(f.vip, f.client, { ...answer, sport: 53 })));
+        const [type, code] = f.unreach;
+        const out = dp.run(icmpErrorFrame(f.client, f.vip, type, code, sent(f.vip, f.client, { ...answer, sport: 53 }), f.quote));
+        expect(out.retval).toBe(0);
+        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.client, f.backend, type, code, sent(f.backend, f.client, answer), f.quote)));
+      });
+
+      it(`${f.name}: an error about an unknown flow passes untouched`, () => {
+        const stray = sent(f.client, f.backend, { proto: 'udp', sport: 44999, dport: 5353 });
+        const [type, code] = f.unreach;
+        const err = icmpErrorFrame(f.backend, f.client, type, code, stray, f.quote);
+        const out = dp.run(err);
+        expect(out.retval).toBe(0);
+        expect(hex(out.data)).toBe(hex(err));
+      });
+    }
+
+    it('IPv4: an embedded UDP datagram without a checksum keeps it zero', () => {
+      const f = FAMILIES[0];
+      dp.addService({ vip: f.vip, port: 53, proto: 'udp', revNatIndex: 31, backends: [{ id: 71, address: f.backend, port: 5353 }] });
+      const q: Segment = { proto: 'udp', sport: 44002, dport: 53, payload: [1], noChecksum: true };
+      dp.run(l4Frame(f.client, f.vip, q));
+      const out = dp.run(icmpErrorFrame(f.backend, f.client, 3, 3, sent(f.client, f.backend, { ...q, dport: 5353 })));
+      expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.vip, f.client, 3, 3, sent(f.client, f.vip, q))));
     });
-  }
+  });
 });

@@ -54,16 +54,25 @@ const idle = () => BigInt.asUintN(64, fresh() - SNAT_LIFETIME_TCP_NS - 1_000_000
 const fwdKey = { saddr: CLIENT, daddr: BACKEND, sport: ORIG, dport: 8080, proto: 6, dir: SNAT_DIR_OUT };
 const revKey = (port: number) => ({ saddr: BACKEND, daddr: NODE, sport: 8080, dport: port, proto: 6, dir: SNAT_DIR_IN });
 
+/** `snat_claim` built for `target` and loaded (maps unpinned), with its SNAT table, retry histogram and a runner returning `result << 16 | port`. */
+function loadClaim(target: (typeof PROFILES)[number]) {
+  const { object } = compile([claim], { target });
+  const spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
+  const obj = loadObject(spec, { profile: profileByName(target) });
+  const bench = { obj } as unknown as Bench;
+  return {
+    snat: table(bench, snat4),
+    hist: table(bench, snatRetries),
+    run: () => obj.program('snat_claim').run({ data: new Uint8Array(64) }).retval,
+    [Symbol.dispose]: () => obj.close(),
+  };
+}
+
 describe.skipIf(!ok)('SNAT allocator', () => {
   for (const target of PROFILES) {
     it(`${target}: keeps the port, takes the hashed next one, rolls back when the forward insert fails`, () => {
-      const { object } = compile([claim], { target });
-      const spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
-      using obj = loadObject(spec, { profile: profileByName(target) });
-      const bench = { obj } as unknown as Bench;
-      const snat = table(bench, snat4);
-      const hist = table(bench, snatRetries);
-      const run = () => obj.program('snat_claim').run({ data: new Uint8Array(64) }).retval;
+      using claimed = loadClaim(target);
+      const { snat, hist, run } = claimed;
 
       // A forward entry already there: the reverse entry is claimed, then given back.
       snat.set(fwdKey, { seen: fresh(), addr: NODE, port: 1, revNatIndex: 0, flags: 0 });
@@ -89,13 +98,8 @@ describe.skipIf(!ok)('SNAT allocator', () => {
     });
 
     it(`${target}: a port held by an idle flow is reclaimed; a live holder (either direction) or a fresh host flow keeps it`, () => {
-      const { object } = compile([claim], { target });
-      const spec = { ...object, maps: (object.maps ?? []).map((m) => ({ ...m, pinning: 'none' as const })) };
-      using obj = loadObject(spec, { profile: profileByName(target) });
-      const bench = { obj } as unknown as Bench;
-      const snat = table(bench, snat4);
-      const hist = table(bench, snatRetries);
-      const run = () => obj.program('snat_claim').run({ data: new Uint8Array(64) }).retval;
+      using claimed = loadClaim(target);
+      const { snat, hist, run } = claimed;
       const OTHER = '10.99.0.77';
       const otherFwd = { saddr: OTHER, daddr: BACKEND, sport: 5555, dport: 8080, proto: 6, dir: SNAT_DIR_OUT };
       const holder = (seen: bigint, flags = 0) => ({ seen, addr: flags ? NODE : OTHER, port: flags ? ORIG : 5555, revNatIndex: 0, flags });
