@@ -22,7 +22,7 @@ export interface Variant {
   readonly label: string;
   /** The client pod it measures from. */
   readonly client: Pod;
-  /** cgroup the client joins (only the socket LB's). */
+  /** cgroup the client joins: each variant's own, so they differ only by the datapath (the socket LB's has the programs). */
   readonly cgroup?: string;
   /** Where the client connects for the measured service. */
   targets(measured: BenchService): string[];
@@ -41,9 +41,9 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const RULES_TIMEOUT_MS = 3_600_000;
 
 /** (a) the floor: straight to the backend pods, in turn. */
-export function directVariant(client: Pod, backends: readonly Endpoint[]): Variant {
+export function directVariant(client: Pod, backends: readonly Endpoint[], cgroup?: string): Variant {
   return {
-    id: 'direct', label: '(a) direct to backend', client,
+    id: 'direct', label: '(a) direct to backend', client, cgroup,
     targets: () => backends.map((e) => `${e.address}:${e.port}`),
     reset: () => undefined, install: () => undefined, add: () => undefined, remove: () => undefined,
   };
@@ -53,7 +53,7 @@ export function directVariant(client: Pod, backends: readonly Endpoint[]): Varia
 export type IptablesBackend = 'nft' | 'legacy';
 
 /** (b) kube-proxy's iptables mode, rules in the client pod's `nat` table (OUTPUT). */
-export function iptablesVariant(client: Pod, backend: IptablesBackend): Variant {
+export function iptablesVariant(client: Pod, backend: IptablesBackend, cgroup?: string): Variant {
   const restore = backend === 'nft' ? 'iptables-nft-restore' : 'iptables-legacy-restore';
   const apply = (text: string, noflush: boolean) => {
     const t0 = process.hrtime.bigint();
@@ -61,7 +61,7 @@ export function iptablesVariant(client: Pod, backend: IptablesBackend): Variant 
     return ms(t0);
   };
   return {
-    id: 'iptables', label: `(b) kube-proxy iptables (${restore})`, client,
+    id: 'iptables', label: `(b) kube-proxy iptables (${restore})`, client, cgroup,
     targets: (s) => [`${s.vip}:${s.port}`],
     reset: () => void apply(iptablesBase(), false),
     install: (all) => apply(iptablesSync(all, all), true),
@@ -71,14 +71,14 @@ export function iptablesVariant(client: Pod, backend: IptablesBackend): Variant 
 }
 
 /** (c) kube-proxy's nftables mode, table `ip kube-proxy` in the client pod. */
-export function nftablesVariant(client: Pod): Variant {
+export function nftablesVariant(client: Pod, cgroup?: string): Variant {
   const apply = (text: string) => {
     const t0 = process.hrtime.bigint();
     nsRun(client.ns, ['nft', '-f', '-'], { input: text, timeoutMs: RULES_TIMEOUT_MS });
     return ms(t0);
   };
   return {
-    id: 'nftables', label: '(c) kube-proxy nftables', client,
+    id: 'nftables', label: '(c) kube-proxy nftables', client, cgroup,
     targets: (s) => [`${s.vip}:${s.port}`],
     reset: () => {
       // `delete table` of a table that is not there fails: add it (a no-op if present), then delete.
