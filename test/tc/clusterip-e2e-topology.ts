@@ -143,10 +143,13 @@ const tcpOne = (i) => new Promise((res) => {
 `;
 
 /**
- * Pod: one TCP connection to host:port that sends `one`, prints each answer as
- * `got:<data>`, and sends `two` when a line arrives on stdin, then closes.
+ * `node -e` script of a long client: one TCP connection to host:port (its
+ * arguments) that sends `one`, prints each answer as `got:<data>`, sends `two`
+ * when a line arrives on stdin, then closes after the second answer; it gives up
+ * (exit 2) after `timeoutMs`.
  */
-export const LONG_CLIENT = `
+export function longClientScript(timeoutMs: number): string {
+  return `
 const net = require('node:net');
 const [host, port] = process.argv.slice(1);
 const c = net.connect({ host, port: Number(port) }, () => c.write('one'));
@@ -158,8 +161,12 @@ c.on('data', (d) => {
 });
 c.on('error', (e) => { process.stdout.write('error:' + e.code + '\\n'); process.exit(1); });
 c.on('close', () => process.exit(0));
-setTimeout(() => process.exit(2), 15000);
+setTimeout(() => process.exit(2), ${timeoutMs});
 `;
+}
+
+/** Pod: the long client ({@link longClientScript}) with a 15 s limit. */
+export const LONG_CLIENT = longClientScript(15000);
 
 /**
  * Pod: a UDP socket connected to host:port sends two datagrams and prints

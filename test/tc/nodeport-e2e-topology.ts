@@ -16,6 +16,7 @@
  * no bpf_redirect_neigh, so the FIB must have them).
  */
 import { createNetns, deleteNetns, ip, nsExec, runBounded } from '../support/netns.js';
+import { longClientScript } from './clusterip-e2e-topology.js';
 
 /** One family's addresses of the topology. */
 export interface FamilyAddrs {
@@ -206,25 +207,8 @@ const tcpOne = (i) => new Promise((res) => {
 })();
 `;
 
-/**
- * Long client `node -e LONG host port`: one TCP connection that sends `one`,
- * prints each answer as `got:<data>`, sends `two` when a line arrives on stdin,
- * then closes after the second answer.
- */
-export const LONG = `
-const net = require('node:net');
-const [host, port] = process.argv.slice(1);
-const c = net.connect({ host, port: Number(port) }, () => c.write('one'));
-let n = 0;
-c.on('data', (d) => {
-  process.stdout.write('got:' + d + '\\n');
-  if (++n === 1) process.stdin.once('data', () => c.write('two'));
-  else c.end();
-});
-c.on('error', (e) => { process.stdout.write('error:' + e.code + '\\n'); process.exit(1); });
-c.on('close', () => process.exit(0));
-setTimeout(() => process.exit(2), 30000);
-`;
+/** Long client `node -e LONG host port` ({@link longClientScript}) with a 30 s limit. */
+export const LONG = longClientScript(30000);
 
 /** A TCP result of {@link CLIENT}. */
 export interface TcpResult {
