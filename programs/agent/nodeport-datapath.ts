@@ -27,7 +27,7 @@ import { deleteLocalEndpoint, dropCounters, pathCounters, setLocalEndpoint, setN
 import { localEndpoints4, localEndpoints6 } from '../tc/nodeport-maps.js';
 import { AgentError } from './errors.js';
 import { discoverLocalEndpoints, type DiscoveredEndpoint } from './nodeport-endpoints.js';
-import { NpLinks, removeNodePortLinks, type NpAttached } from './nodeport-links.js';
+import { NpLinks, pinDevice, removeNodePortLinks, type NpAttached } from './nodeport-links.js';
 import { checkNodePortAddresses, readNodePortNode, type NodePortNode } from './nodeport-node.js';
 
 /** Options of {@link NodePortDatapath.deploy}. */
@@ -72,7 +72,7 @@ export class NodePortDatapath {
   /** Local endpoints written, by address. */
   private readonly endpoints = new Map<string, DiscoveredEndpoint>();
   private node: NodePortNode;
-  /** Attachments (device.program → ifindex) made or swapped by this process; pinned ones of an earlier run get the new program once. */
+  /** Attachments (device@program → ifindex) made or swapped by this process; pinned ones of an earlier run get the new program once. */
   private readonly attachedThisRun = new Map<string, number>();
 
   private constructor(
@@ -134,7 +134,7 @@ export class NodePortDatapath {
     for (const e of found) {
       const was = this.endpoints.get(e.address);
       if (was && was.ifindex === e.ifindex && was.podMac === e.podMac && was.hostMac === e.hostMac) continue;
-      setLocalEndpoint(this.obj, e.address, e);
+      setLocalEndpoint(this.obj, e.address, { ifindex: e.ifindex, podMac: e.podMac, hostMac: e.hostMac });
       this.endpoints.set(e.address, e);
       added.push(e.address);
     }
@@ -146,13 +146,14 @@ export class NodePortDatapath {
     }
     const links: NpAttached[] = [];
     const veths = new Map(found.map((e) => [e.ifname, e.ifindex]));
+    const vethPins = new Set([...veths.keys()].map(pinDevice));
     for (const f of this.families) {
       const program = FROM_POD(f);
       const pinned = new Set(this.links.pinnedDevices(program));
-      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${ifname}.${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress'));
+      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress'));
       for (const dev of pinned)
-        if (!veths.has(dev) && this.links.detach(dev, program)) {
-          this.attachedThisRun.delete(`${dev}.${program}`);
+        if (!vethPins.has(dev) && this.links.detach(dev, program)) {
+          this.attachedThisRun.delete(`${dev}@${program}`);
           links.push({ device: dev, program, action: 'removed', mode: 'tcx' });
         }
     }
@@ -175,7 +176,7 @@ export class NodePortDatapath {
 
   private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress'): NpAttached {
     const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction);
-    this.attachedThisRun.set(`${device}.${program}`, ifindex);
+    this.attachedThisRun.set(`${pinDevice(device)}@${program}`, ifindex);
     return r;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Attachments of the NodePort programs that survive the agent: tcx links
- * pinned at `<pin>/np-links/<device>.<program>`, so that a restarted agent
+ * pinned at `<pin>/np-links/<device>@<program>`, so that a restarted agent
  * swaps its newly loaded program into the link already there (BPF_LINK_UPDATE:
  * no moment without a program) instead of attaching a second one. Where tcx
  * is missing the netlink cls_bpf filter is used, at a fixed priority per
@@ -30,7 +30,9 @@ export interface NpAttached {
   readonly mode: 'tcx' | 'netlink';
 }
 
-const pinName = (device: string, program: string) => `${device.replace(/[^A-Za-z0-9_-]/g, '_')}.${program}`;
+/** A device name as it appears in pin names (bpffs refuses names with a dot: `eth0.100` becomes `eth0_100`). */
+export const pinDevice = (device: string) => device.replace(/[^A-Za-z0-9_-]/g, '_');
+const pinName = (device: string, program: string) => `${pinDevice(device)}@${program}`;
 
 /** Pinned NodePort links of one agent pin directory. */
 export class NpLinks {
@@ -73,12 +75,12 @@ export class NpLinks {
     return { device, program, action: 'attached', mode: 'netlink' };
   }
 
-  /** Devices (by pin name) that have a pinned link of `program`. */
+  /** Devices (as {@link pinDevice} spells them) that have a pinned link of `program`. */
   pinnedDevices(program: string): string[] {
-    return readdirSync(this.dir).filter((n) => n.endsWith(`.${program}`)).map((n) => n.slice(0, -program.length - 1));
+    return readdirSync(this.dir).filter((n) => n.endsWith(`@${program}`)).map((n) => n.slice(0, -program.length - 1));
   }
 
-  /** Detaches and unpins the link of `program` on `device`; true when there was one. */
+  /** Detaches and unpins the link of `program` on `device` (a name or its {@link pinDevice} form); true when there was one. */
   detach(device: string, program: string): boolean {
     const pin = join(this.dir, pinName(device, program));
     if (!existsSync(pin)) return false;
@@ -95,7 +97,7 @@ export class NpLinks {
 /**
  * Removes every NodePort attachment of an agent: the pinned tcx links under
  * `<pinDir>/np-links` and the netlink filters named `tsbpf-np*` on the
- * interfaces of `netns`. Returns `device.program` of each removed one.
+ * interfaces of `netns`. Returns `device@program` of each removed one.
  */
 export function removeNodePortLinks(pinDir: string, netns?: string): string[] {
   const dir = join(pinDir, NP_LINKS_DIR);
@@ -137,7 +139,7 @@ export function removeNodePortLinks(pinDir: string, netns?: string): string[] {
       for (const f of filters)
         if (f.kind === 'bpf' && f.name?.startsWith(NP_FILTER_PREFIX) && f.progId) {
           detachTcProgram({ iface: i.index, ...(netns !== undefined ? { netns } : {}) }, direction, f.progId);
-          removed.push(`${i.name}.${f.name.slice('tsbpf-'.length)}(netlink)`);
+          removed.push(`${i.name}@${f.name.slice('tsbpf-'.length)}(netlink)`);
         }
     }
   return removed;
