@@ -75,7 +75,11 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
   }
   const deployMs = performance.now() - t0;
   const manager = ServiceManager.fromPins(up.pinDir);
-  const managerProgrammer = new ManagerProgrammer(manager, log, { nodePorts: settings.nodePortRange !== false });
+  // The node name marks this node's endpoints local (BACKEND_FLAG_LOCAL), which externalTrafficPolicy=Local needs.
+  const managerProgrammer = new ManagerProgrammer(manager, log, {
+    nodePorts: settings.nodePortRange !== false,
+    ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
+  });
   const npDatapath = np?.datapath;
   // Backends just written may be pods on this node: find them before the next packet needs them.
   const programmer: ServiceProgrammer = npDatapath
