@@ -11,9 +11,12 @@
  * - `npX_from_pod` on the host-side veth of every local backend (its replies).
  *
  * The node configuration comes from the device (nodeport-node.ts); local
- * endpoints are discovered from the backends the manager wrote, through the
- * routing and neighbour tables (nodeport-endpoints.ts), at every `refresh()`:
- * the agent calls it after each sync and periodically.
+ * endpoints are found among the backends the manager marked local (endpoints
+ * carrying this node's name), through the routing and neighbour tables
+ * (nodeport-endpoints.ts), at every `refresh()`: the agent calls it after each
+ * sync and periodically. A pod of this node is reachable through NodePort only
+ * that way — the remote path's FIB lookup is bound to the native device — so
+ * NodePort to local pods needs the node name (`K8S_NODE_NAME`).
  */
 import { mkdirSync } from 'node:fs';
 import { compile } from '../../dsl/compile/index.js';
@@ -22,6 +25,7 @@ import type { AnySchema } from '../../dsl/types/index.js';
 import { NetlinkSocket } from '../../loader/netlink/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { backends4, backends6 } from '../lb/maps.js';
+import { BACKEND_FLAG_LOCAL } from '../lb/schemas.js';
 import * as nodeport from '../tc/nodeport.js';
 import { deleteLocalEndpoint, dropCounters, pathCounters, setLocalEndpoint, setNodeConfig, snatHistogram } from '../tc/nodeport-agent.js';
 import { localEndpoints4, localEndpoints6 } from '../tc/nodeport-maps.js';
@@ -180,12 +184,16 @@ export class NodePortDatapath {
     return r;
   }
 
+  /** Addresses of the backends the manager marked local (endpoints with this node's name). */
   private backendAddresses(): Set<string> {
     const out = new Set<string>();
     for (const [def, on] of [[backends4, this.o.ipv4], [backends6, this.o.ipv6]] as const) {
       if (!on || !this.obj.maps.has(def.name)) continue;
       const schema = def.value as AnySchema;
-      for (const [, v] of this.obj.map(def.name).lookupBatch()) out.add((schema.decode(v as Uint8Array) as { address: string }).address);
+      for (const [, v] of this.obj.map(def.name).lookupBatch()) {
+        const be = schema.decode(v as Uint8Array) as { address: string; flags: number };
+        if (be.flags & BACKEND_FLAG_LOCAL) out.add(be.address);
+      }
     }
     return out;
   }
