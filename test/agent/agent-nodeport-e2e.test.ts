@@ -6,7 +6,8 @@
  * address, answered by the pod on node A (behind lxc1, discovered as a local
  * endpoint from the routing and neighbour tables) and the pod on node B;
  * scaling the EndpointSlice moves traffic, an empty one and a deleted Service
- * stop it; a restarted agent swaps its programs into the pinned links and an
+ * stop it; with externalTrafficPolicy=Local only the local pod answers, and
+ * sees the client's own address; a restarted agent swaps its programs into the pinned links and an
  * established connection through NodePort keeps working; uninstall leaves no
  * program, link or pin. IPv4 and IPv6, TCP and UDP.
  */
@@ -183,6 +184,45 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     // Without backends on lxc1 its reply programs are detached.
     await waitFor('lxc1 reply programs detached', () => !existsSync(join(pinDir, 'np-links', 'lxc1@np4_from_pod')));
     expect(queryTcx({ iface: 'lxc1', netns: topo.nodeA }, 'ingress').progIds).toEqual([]);
+  });
+
+  it('externalTrafficPolicy=Local: only the local pod answers and sees the client; without a local pod, dropped', async () => {
+    const LOCAL_PORTS = [{ name: 'tcp', port: 80, targetPort: 8080, nodePort: 30082 }];
+    const localService = (v: 4 | 6, vip: string, policy: 'Local' | 'Cluster', eps: { ip: string; nodeName: string }[]) => {
+      api.apply('services', makeService('default', `loc${v}`, vip, LOCAL_PORTS, { externalTrafficPolicy: policy }));
+      api.apply('endpointslices', makeSlice('default', `loc${v}-x`, `loc${v}`, eps, [{ name: 'tcp', port: 8080 }]));
+    };
+    const both = (f: (typeof FAMILIES)[number]) => [{ ip: f.fam.podA, nodeName: 'node-a' }, { ip: f.fam.podB, nodeName: 'node-b' }];
+    for (const f of FAMILIES) localService(f.v, f.vip.replace(/20$/, '21'), 'Local', both(f));
+    await caughtUp();
+    await waitFor('lxc1 reply programs', () => existsSync(join(pinDir, 'np-links', 'lxc1@np6_from_pod')));
+    for (const { fam } of FAMILIES) {
+      const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30082, count: COUNT });
+      expect(r.tcp.map((t) => t.data)).toEqual(Array.from({ length: COUNT }, (_, i) => `pong:A:ping-${i}:${fam.client}`));
+      expect(new Set(r.tcp.map((t) => t.peer))).toEqual(new Set([`${fam.nodeA}:30082`]));
+    }
+    // The same Service with policy Cluster spreads over both pods again.
+    for (const f of FAMILIES) localService(f.v, f.vip.replace(/20$/, '21'), 'Cluster', both(f));
+    await caughtUp();
+    for (const { fam } of FAMILIES) {
+      const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30082, count: COUNT });
+      expect(r.tcp.every((t) => t.ok)).toBe(true);
+      expect(new Set(r.tcp.map((t) => t.data!.split(':')[1]))).toEqual(new Set(['A', 'B']));
+    }
+    // Local with only a remote pod: node A has nothing to send it to.
+    for (const f of FAMILIES) localService(f.v, f.vip.replace(/20$/, '21'), 'Local', [{ ip: f.fam.podB, nodeName: 'node-b' }]);
+    await caughtUp();
+    const dropsBefore = metric(await metrics(), 'tsbpf_agent_nodeport_drops_total', 'reason="no_backend"');
+    for (const { fam } of FAMILIES) {
+      const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30082, count: 2, timeoutMs: 700 });
+      expect(r.tcp.map((t) => t.code)).toEqual(['TIMEOUT', 'TIMEOUT']);
+    }
+    expect(metric(await metrics(), 'tsbpf_agent_nodeport_drops_total', 'reason="no_backend"') - dropsBefore).toBeGreaterThanOrEqual(4);
+    for (const f of FAMILIES) {
+      api.remove('endpointslices', 'default', `loc${f.v}-x`);
+      api.remove('services', 'default', `loc${f.v}`);
+    }
+    await caughtUp();
   });
 
   it('a restarted agent swaps its programs into the pinned links; established NodePort connections keep working', async () => {
