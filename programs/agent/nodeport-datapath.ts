@@ -65,6 +65,8 @@ export interface NodePortCounters {
   readonly drops: Record<string, bigint>;
   /** SNAT port allocations by the try that found the port (0..31), then failed, rolled back, reclaimed. */
   readonly snatTries: bigint[];
+  /** Local endpoints written (pods of this node with a known MAC). */
+  readonly localEndpoints: number;
 }
 
 const FROM_POD = (f: string) => `np${f}_from_pod`;
@@ -170,13 +172,18 @@ export class NodePortDatapath {
       paths: pathCounters(this.obj) as Record<string, bigint>,
       drops: dropCounters(this.obj) as Record<string, bigint>,
       snatTries: snatHistogram(this.obj),
+      localEndpoints: this.endpoints.size,
     };
   }
 
   /** Closes the object; the pinned links and maps keep the datapath working. */
   close(): void {
+    this.closed = true;
     this.obj.close();
   }
+
+  /** Whether `close()` was called (no more refreshes). */
+  closed = false;
 
   private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress'): NpAttached {
     const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction);

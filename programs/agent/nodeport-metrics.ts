@@ -1,7 +1,8 @@
 /**
  * `/metrics` families of the NodePort datapath, read from its kernel counters
  * at scrape time: redirected packets by how the next hop was found, drops by
- * reason, and SNAT port allocations by the number of tries it took.
+ * reason, SNAT port allocations by the number of tries it took, and how many
+ * local endpoints are written.
  */
 import { SNAT_HIST_BUCKETS, SNAT_HIST_FAILED, SNAT_HIST_RECLAIMED, SNAT_HIST_ROLLBACK } from '../tc/snat-schemas.js';
 import type { Registry } from './metrics.js';
@@ -29,4 +30,8 @@ export function registerNodePortMetrics(registry: Registry, read: () => NodePort
     'NodePort SNAT port allocations by the try that found a free port (0 = first candidate), plus failed, rolled_back and reclaimed.',
     () => (read()?.snatTries ?? []).slice(0, SNAT_HIST_BUCKETS).map((n, i) => [{ tries: tryLabel(i) }, Number(n)]),
   );
+  registry.gauge('tsbpf_agent_nodeport_local_endpoints', 'Pods of this node written as NodePort local endpoints (veth and MAC known).', () => {
+    const c = read();
+    return c ? [[{}, c.localEndpoints]] : [];
+  });
 }

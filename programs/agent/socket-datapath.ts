@@ -154,11 +154,24 @@ export function uninstallSocketLb(
 
 const linkText = (l: NpAttached) => `${l.device}:${l.program}:${l.action}:${l.mode}`;
 
+/** Delay of the extra refresh when a local pod's MAC is being resolved (an ARP/NDP answer takes milliseconds; the periodic refresh seconds). */
+const RESOLVING_RETRY_MS = 200;
+const retrying = new WeakSet<NodePortDatapath>();
+
 function refreshNodePort(np: NodePortDatapath, log: Logger): NodePortRefresh | undefined {
   try {
     const r = np.refresh();
     if (r.added.length || r.removed.length || r.links.length) log.info('NodePort local endpoints changed', { added: r.added, removed: r.removed, links: r.links.map(linkText) });
-    if (r.resolving.length) log.debug('NodePort local endpoints waiting for a MAC', { addresses: r.resolving });
+    if (r.resolving.length) {
+      log.debug('NodePort local endpoints waiting for a MAC', { addresses: r.resolving });
+      if (!retrying.has(np)) {
+        retrying.add(np);
+        setTimeout(() => {
+          retrying.delete(np);
+          if (!np.closed) refreshNodePort(np, log);
+        }, RESOLVING_RETRY_MS).unref();
+      }
+    }
     return r;
   } catch (e) {
     log.warn('NodePort local endpoint refresh failed', { error: e });

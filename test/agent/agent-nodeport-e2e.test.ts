@@ -8,9 +8,11 @@
  * scaling the EndpointSlice moves traffic, an empty one and a deleted Service
  * stop it; with externalTrafficPolicy=Local only the local pod answers, and
  * sees the client's own address; a restarted agent swaps its programs into the pinned links and an
- * established connection through NodePort keeps working; uninstall leaves no
- * program, link or pin. IPv4 and IPv6, TCP and UDP.
+ * established connection through NodePort keeps working (in process, and as
+ * a SIGKILLed CLI process started again); uninstall (and `tsbpf agent
+ * --uninstall`) leaves no program, link or pin. IPv4 and IPv6, TCP and UDP.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +45,14 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
   while (!cond()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForAsync(what: string, cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -88,7 +98,47 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     await agent!.loop.idle();
   };
   const metrics = async () => (await fetch(`http://${agent!.opsAddress}/metrics`)).text();
-  const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}${labels ? `\\{${labels}\\}` : ''} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+  /** One long connection (see LONG) per family and backend through NodePort 30081, each past its first answer. */
+  const holdLongConnections = async () => {
+    // Sticky per client tuple: new connections until both backends are held.
+    const longs: { name: string; c: ReturnType<typeof runBounded> }[] = [];
+    for (const { fam } of FAMILIES) {
+      const held = new Set<string>();
+      for (let attempt = 0; attempt < 16 && held.size < 2; attempt++) {
+        let out = '';
+        let first!: (name: string) => void;
+        const got = new Promise<string>((r) => (first = r));
+        const c = runBounded(['ip', 'netns', 'exec', topo.client, process.execPath, '-e', LONG, fam.nodeA, '30081'], 40_000, (chunk) => {
+          out += chunk;
+          const m = /got:echo:([AB]):one/.exec(out);
+          if (m) first(m[1]!);
+        });
+        const name = await Promise.race([got, c.then((r) => Promise.reject(new Error(`long client ended early: ${r.stdout} ${r.stderr}`)))]);
+        if (held.has(name)) {
+          // A second connection to a backend already held: let it finish.
+          c.child.stdin!.write('go\n');
+          await c;
+          continue;
+        }
+        held.add(name);
+        longs.push({ name, c });
+      }
+      expect([...held].sort()).toEqual(['A', 'B']);
+    }
+    return longs;
+  };
+  /** Lets the long connections send their second message; each must get its answer from the same backend and close cleanly. */
+  const finishLongConnections = async (longs: { name: string; c: ReturnType<typeof runBounded> }[]) => {
+    for (const l of longs) l.c.child.stdin!.write('go\n');
+    const done = await Promise.all(longs.map((l) => l.c));
+    done.forEach((r, i) => {
+      const name = longs[i]!.name;
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('got:'))).toEqual([`got:echo:${name}:one`, `got:echo:${name}:two`]);
+      expect(r.code).toBe(0);
+    });
+  };
 
   beforeAll(async () => {
     topo = createNodePortTopology();
@@ -127,8 +177,8 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const d = agent.datapath.description;
     expect(d.nodePortAddresses).toEqual([ADDRS.v4.nodeA, ADDRS.v6.nodeA]);
     expect(d.nodePort).toEqual(expect.arrayContaining(['eth0:np4_ingress:attached:tcx', 'eth0:np6_ingress:attached:tcx', 'eth0:np4_egress:attached:tcx', 'eth0:np6_egress:attached:tcx']));
-    // The pod behind lxc1 is found as a local endpoint once its MAC is known; its veth gets the reply programs.
-    await waitFor('lxc1 reply programs', () => ['np4_from_pod', 'np6_from_pod'].every((p) => existsSync(join(pinDir, 'np-links', `lxc1@${p}`))));
+    // The pod behind lxc1 is found as a local endpoint (both families) once its MACs are known; its veth gets the reply programs.
+    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
     expect(readdirSync(join(pinDir, 'np-links')).sort()).toEqual(['eth0@np4_egress', 'eth0@np4_ingress', 'eth0@np6_egress', 'eth0@np6_ingress', 'lxc1@np4_from_pod', 'lxc1@np6_from_pod']);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'ingress').progIds).toHaveLength(2);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'egress').progIds).toHaveLength(2);
@@ -137,7 +187,6 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30080, udpPort: 30053, count: COUNT });
       const names = new Set<string>();
-      if (process.env.NP_DEBUG) process.stderr.write(`${JSON.stringify(r)}\n${(await metrics()).split('\n').filter((l) => l.includes('nodeport')).join('\n')}\n`);
       r.tcp.forEach((t, i) => {
         expect(t).toMatchObject({ ok: true, peer: `${fam.nodeA}:30080` });
         // The local pod sees the client itself (DNAT only); the remote one sees node A (SNAT).
@@ -195,7 +244,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const both = (f: (typeof FAMILIES)[number]) => [{ ip: f.fam.podA, nodeName: 'node-a' }, { ip: f.fam.podB, nodeName: 'node-b' }];
     for (const f of FAMILIES) localService(f.v, f.vip.replace(/20$/, '21'), 'Local', both(f));
     await caughtUp();
-    await waitFor('lxc1 reply programs', () => existsSync(join(pinDir, 'np-links', 'lxc1@np6_from_pod')));
+    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30082, count: COUNT });
       expect(r.tcp.map((t) => t.data)).toEqual(Array.from({ length: COUNT }, (_, i) => `pong:A:ping-${i}:${fam.client}`));
@@ -228,32 +277,8 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
   it('a restarted agent swaps its programs into the pinned links; established NodePort connections keep working', async () => {
     applyServices((f) => [f.fam.podA, f.fam.podB]);
     await caughtUp();
-    await waitFor('lxc1 reply programs', () => existsSync(join(pinDir, 'np-links', 'lxc1@np6_from_pod')));
-    // One long connection per family and backend (sticky per client tuple: retry until both are held).
-    const longs: { name: string; c: ReturnType<typeof runBounded> }[] = [];
-    for (const { fam } of FAMILIES) {
-      const held = new Set<string>();
-      for (let attempt = 0; attempt < 16 && held.size < 2; attempt++) {
-        let out = '';
-        let first!: (name: string) => void;
-        const got = new Promise<string>((r) => (first = r));
-        const c = runBounded(['ip', 'netns', 'exec', topo.client, process.execPath, '-e', LONG, fam.nodeA, '30081'], 40_000, (chunk) => {
-          out += chunk;
-          const m = /got:echo:([AB]):one/.exec(out);
-          if (m) first(m[1]!);
-        });
-        const name = await Promise.race([got, c.then((r) => Promise.reject(new Error(`long client ended early: ${r.stdout} ${r.stderr}`)))]);
-        if (held.has(name)) {
-          // A second connection to a backend already held: let it finish.
-          c.child.stdin!.write('go\n');
-          await c;
-          continue;
-        }
-        held.add(name);
-        longs.push({ name, c });
-      }
-      expect([...held].sort()).toEqual(['A', 'B']);
-    }
+    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
+    const longs = await holdLongConnections();
     const hooks = [['eth0', 'ingress'], ['eth0', 'egress'], ['lxc1', 'ingress']] as const;
     const attachedIds = () => hooks.flatMap(([iface, dir]) => queryTcx({ iface, netns: topo.nodeA }, dir).progIds);
     const idsBefore = attachedIds();
@@ -269,13 +294,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const idsAfter = attachedIds();
     expect(idsAfter).toHaveLength(6);
     expect(idsAfter.filter((id) => idsBefore.includes(id))).toEqual([]);
-    for (const l of longs) l.c.child.stdin!.write('go\n');
-    const done = await Promise.all(longs.map((l) => l.c));
-    done.forEach((r, i) => {
-      const name = longs[i]!.name;
-      expect(r.stdout.split('\n').filter((l) => l.startsWith('got:'))).toEqual([`got:echo:${name}:one`, `got:echo:${name}:two`]);
-      expect(r.code).toBe(0);
-    });
+    await finishLongConnections(longs);
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30080, count: 6 });
       expect(r.tcp.filter((t) => !t.ok)).toEqual([]);
@@ -294,6 +313,55 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30080, count: 2, timeoutMs: 700 });
       expect(r.tcp.map((t) => t.code)).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
+    }
+  });
+
+  it('the CLI: a SIGKILLed agent restarted keeps established NodePort connections; SIGTERM leaves the datapath; --uninstall removes it', { timeout: 120_000 }, async () => {
+    applyServices((f) => [f.fam.podA, f.fam.podB]);
+    const args = ['bin/tsbpf.js', 'agent', '--api-server', api.url, '--pin', pinDir, '--cgroup', cg.path, '--listen', '127.0.0.1:0', '--node-name', 'node-a', '--nodeport-device', 'eth0', '--nodeport-netns', topo.nodeA];
+    const env = { PATH: process.env.PATH, HOME: '/nonexistent', TSBPF_FROM_SOURCE: '1' };
+    const children: ChildProcess[] = [];
+    const startCli = (extra: string[] = []) => {
+      const child = spawn(process.execPath, [...args, ...extra], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(child);
+      let err = '';
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+      return { child, log: () => err };
+    };
+    const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r)));
+    try {
+      const first = startCli();
+      await waitFor('first agent programmed', () => first.log().includes('"msg":"programmed"'), 60_000);
+      expect(first.log()).toContain('eth0:np4_ingress:attached:tcx');
+      await waitFor('both local endpoints', () => /"added":\[[^\]]*"10\.77\.1\.2"/.test(first.log()) && /"added":\[[^\]]*"fd00:77:1::2"/.test(first.log()));
+      const longs = await holdLongConnections();
+      process.kill(first.child.pid!, 'SIGKILL');
+      await exited(first.child);
+      const second = startCli();
+      await waitFor('second agent programmed', () => second.log().includes('"msg":"programmed"'), 60_000);
+      expect(second.log()).toContain('eth0:np4_ingress:replaced:tcx');
+      expect(second.log()).toContain('lxc1:np6_from_pod:replaced:tcx');
+      await finishLongConnections(longs);
+      second.child.kill('SIGTERM');
+      await exited(second.child);
+      expect(second.log()).toContain('datapath left in place');
+      // Nobody runs: the pinned datapath still answers.
+      for (const { fam } of FAMILIES) {
+        const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30080, count: 4 });
+        expect(r.tcp.filter((t) => !t.ok)).toEqual([]);
+      }
+      const un = startCli(['--uninstall']);
+      await exited(un.child);
+      expect(un.child.exitCode).toBe(0);
+      expect(un.log()).toContain('datapath removed');
+      expect(existsSync(pinDir)).toBe(false);
+      for (const dev of ['eth0', 'lxc1'])
+        for (const dir of ['ingress', 'egress'] as const) {
+          expect(queryTcx({ iface: dev, netns: topo.nodeA }, dir).progIds).toEqual([]);
+          expect(listTcFilters({ iface: dev, netns: topo.nodeA }, dir)).toEqual([]);
+        }
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     }
   });
 });
