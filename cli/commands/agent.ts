@@ -130,7 +130,7 @@ export function registerAgent(program: Command): void {
     .option('--nodeport-device <ifname>', "the node's native device: attach the tc NodePort datapath there (external clients reach NodePort services; replies of local backends through their veths)")
     .option('--nodeport-address <ip...>', 'NodePort node address per family (default: the first global address of --nodeport-device)')
     .option('--nodeport-netns <name>', 'network namespace of --nodeport-device and the pods\' veths (default: the agent\'s; also where --uninstall looks for netlink filters)')
-    .option('--snat-port-range <first-last>', 'ports NodePort SNAT allocates from towards remote backends', '32768-65535')
+    .option('--snat-port-range <first-last>', 'ports NodePort SNAT allocates from towards remote backends (default 32768-65535)')
     .option('--listen <host:port>', "address of /healthz and /metrics, or 'none'", '0.0.0.0:10256')
     .option('--target <profile>', 'kernel profile to build for (default: probe this kernel)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

@@ -9,6 +9,7 @@
  * start resumes from the pinned maps. `uninstall()` removes it.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_SNAT_PORTS } from '../tc/nodeport-agent.js';
 import { agentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { ClusterWatch, type ClusterWatchTuning } from './cluster-watch.js';
 import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
@@ -82,8 +83,10 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   const snat = options.snatPortRange;
   if (snat !== undefined && !(Number.isInteger(snat[0]) && Number.isInteger(snat[1]) && snat[0] >= 1 && snat[0] <= snat[1] && snat[1] <= 65535))
     throw new AgentError('AGENT_BAD_OPTION', `SNAT port range must be FIRST-LAST with 1 ≤ FIRST ≤ LAST ≤ 65535, got ${JSON.stringify(snat)}`);
-  if (snat !== undefined && range !== false && snat[0] <= range[1] && range[0] <= snat[1])
-    throw new AgentError('AGENT_BAD_OPTION', `SNAT port range ${snat[0]}-${snat[1]} overlaps the NodePort range ${range[0]}-${range[1]}`);
+  // Only the tc NodePort datapath SNATs; the range matters (and must stay clear of NodePorts) with a device.
+  const snatRange = options.nodePortDevice !== undefined ? (snat ?? [DEFAULT_SNAT_PORTS.min, DEFAULT_SNAT_PORTS.max]) : undefined;
+  if (snatRange !== undefined && range !== false && snatRange[0] <= range[1] && range[0] <= snatRange[1])
+    throw new AgentError('AGENT_BAD_OPTION', `SNAT port range ${snatRange[0]}-${snatRange[1]} overlaps the NodePort range ${range[0]}-${range[1]}`);
   const ipv4 = options.ipv4 ?? true;
   const ipv6 = options.ipv6 ?? true;
   if (!ipv4 && !ipv6) throw new AgentError('AGENT_BAD_OPTION', 'IPv4 and IPv6 are both off: nothing to proxy');

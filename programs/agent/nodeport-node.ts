@@ -56,7 +56,7 @@ export function readNodePortNode(sock: NetlinkSocket, o: NodePortNodeOptions): N
       throw new AgentError('AGENT_BAD_OPTION', `NodePort device ${JSON.stringify(o.device)} not found: ${(e as Error).message}`);
     throw e;
   }
-  if (!iface.mac) throw new AgentError('AGENT_BAD_OPTION', `NodePort device ${o.device} has no Ethernet address; the NodePort datapath needs an Ethernet device`);
+  if (!iface.mac || iface.mac === '00:00:00:00:00:00') throw new AgentError('AGENT_BAD_OPTION', `NodePort device ${o.device} has no Ethernet address; the NodePort datapath needs an Ethernet device`);
   const addrs = listAddresses(sock, iface.index);
   const configs: NodePortNodeConfig[] = [];
   const unconfigured: ('ipv4' | 'ipv6')[] = [];
