@@ -87,6 +87,8 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   const snatRange = options.nodePortDevice !== undefined ? (snat ?? [DEFAULT_SNAT_PORTS.min, DEFAULT_SNAT_PORTS.max]) : undefined;
   if (snatRange !== undefined && range !== false && snatRange[0] <= range[1] && range[0] <= snatRange[1])
     throw new AgentError('AGENT_BAD_OPTION', `SNAT port range ${snatRange[0]}-${snatRange[1]} overlaps the NodePort range ${range[0]}-${range[1]}`);
+  if (options.nodePortAttachMode !== undefined && !['auto', 'tcx', 'netlink'].includes(options.nodePortAttachMode))
+    throw new AgentError('AGENT_BAD_OPTION', `NodePort attach mode must be auto, tcx or netlink, got ${JSON.stringify(options.nodePortAttachMode)}`);
   const ipv4 = options.ipv4 ?? true;
   const ipv6 = options.ipv6 ?? true;
   if (!ipv4 && !ipv6) throw new AgentError('AGENT_BAD_OPTION', 'IPv4 and IPv6 are both off: nothing to proxy');
@@ -107,6 +109,7 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     ...(options.nodePortAddresses?.length ? { nodePortAddresses: options.nodePortAddresses } : {}),
     ...(options.snatPortRange !== undefined ? { snatPortRange: options.snatPortRange } : {}),
     ...(options.nodePortRefreshMs !== undefined ? { nodePortRefreshMs: options.nodePortRefreshMs } : {}),
+    ...(options.nodePortAttachMode !== undefined ? { nodePortAttachMode: options.nodePortAttachMode } : {}),
     ...(options.target !== undefined ? { target: options.target } : {}),
   };
 }

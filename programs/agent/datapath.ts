@@ -38,6 +38,8 @@ export interface NodeSettings {
   readonly nodePortAddresses?: readonly string[];
   /** Ports NodePort SNAT allocates from for remote backends (default 32768–65535). */
   readonly snatPortRange?: readonly [number, number];
+  /** How the NodePort programs are attached: `auto` (tcx, netlink tc where tcx is missing; default), `tcx`, `netlink`. */
+  readonly nodePortAttachMode?: 'auto' | 'tcx' | 'netlink';
   /** How often local endpoints are rediscovered besides after each sync (default 5 s). */
   readonly nodePortRefreshMs?: number;
   /** Kernel profile to build for (default `host`: probe the running kernel). */

@@ -22,6 +22,7 @@ import { mkdirSync } from 'node:fs';
 import { compile } from '../../dsl/compile/index.js';
 import type { TargetProfile } from '../../dsl/kernel/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
+import type { TcAttachMode } from '../../loader/links/index.js';
 import { NetlinkSocket } from '../../loader/netlink/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { backends4, backends6 } from '../lb/maps.js';
@@ -48,6 +49,8 @@ export interface NodePortDeployOptions {
   readonly addresses?: readonly string[];
   /** SNAT port range (inclusive); default 32768–65535. */
   readonly snatPorts?: readonly [number, number];
+  /** How to attach: `auto` (tcx, netlink where tcx is missing; default), `tcx`, or `netlink` (the fallback forced). */
+  readonly attachMode?: TcAttachMode;
 }
 
 /** What one refresh changed. */
@@ -88,7 +91,7 @@ export class NodePortDatapath {
     readonly kernel: string,
     node: NodePortNode,
   ) {
-    this.links = new NpLinks(o.pinDir, o.netns);
+    this.links = new NpLinks(o.pinDir, o.netns, o.attachMode);
     this.families = [...(o.ipv4 ? ['4'] : []), ...(o.ipv6 ? ['6'] : [])];
     this.node = node;
   }
@@ -155,13 +158,18 @@ export class NodePortDatapath {
     const vethPins = new Set([...veths.keys()].map(pinDevice));
     for (const f of this.families) {
       const program = FROM_POD(f);
-      const pinned = new Set(this.links.pinnedDevices(program));
       for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress'));
-      for (const dev of pinned)
-        if (!vethPins.has(dev) && this.links.detach(dev, program)) {
-          this.attachedThisRun.delete(`${dev}@${program}`);
-          links.push({ device: dev, program, action: 'removed', mode: 'tcx' });
-        }
+      // Pinned links (an earlier run's too) and this run's netlink filters of veths without endpoints now.
+      const attachedTo = new Set(this.links.pinnedDevices(program));
+      for (const key of this.attachedThisRun.keys()) if (key.endsWith(`@${program}`)) attachedTo.add(key.slice(0, -program.length - 1));
+      for (const dev of attachedTo) {
+        if (vethPins.has(dev)) continue;
+        const key = `${dev}@${program}`;
+        const ifindex = this.attachedThisRun.get(key);
+        const pinned = this.links.pinnedDevices(program).includes(dev);
+        if (this.links.detach(dev, program, ifindex)) links.push({ device: dev, program, action: 'removed', mode: pinned ? 'tcx' : 'netlink' });
+        this.attachedThisRun.delete(key);
+      }
     }
     return { added, removed, resolving, links };
   }

@@ -61,6 +61,7 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
         ...(settings.nodePortNetns !== undefined ? { netns: settings.nodePortNetns } : {}),
         ...(settings.nodePortAddresses ? { addresses: settings.nodePortAddresses } : {}),
         ...(settings.snatPortRange ? { snatPorts: settings.snatPortRange } : {}),
+        ...(settings.nodePortAttachMode ? { attachMode: settings.nodePortAttachMode } : {}),
       });
     } catch (e) {
       tc?.datapath.close();
