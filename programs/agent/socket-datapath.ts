@@ -82,12 +82,19 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
     ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
   });
   const npDatapath = np?.datapath;
-  // Backends just written may be pods on this node: find them before the next packet needs them.
+  // Backends just written may be pods on this node: find them soon, off the sync's path (coalesced, so a burst of syncs costs one refresh).
+  let refreshSoon: NodeJS.Timeout | undefined;
   const programmer: ServiceProgrammer = npDatapath
     ? {
         apply(changes, full) {
           const r = managerProgrammer.apply(changes, full);
-          if (full || r.upserted || r.deleted) refreshNodePort(npDatapath, log);
+          if ((full || r.upserted || r.deleted) && refreshSoon === undefined) {
+            refreshSoon = setTimeout(() => {
+              refreshSoon = undefined;
+              if (!npDatapath.closed) refreshNodePort(npDatapath, log);
+            }, AFTER_SYNC_REFRESH_MS);
+            refreshSoon.unref();
+          }
           return r;
         },
         counts: () => managerProgrammer.counts(),
@@ -96,6 +103,7 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
     : managerProgrammer;
   const stopNodePort = () => {
     clearInterval(npTimer);
+    clearTimeout(refreshSoon);
     np?.datapath.close();
   };
   return {
@@ -155,6 +163,8 @@ export function uninstallSocketLb(
 
 const linkText = (l: NpAttached) => `${l.device}:${l.program}:${l.action}:${l.mode}`;
 
+/** Delay of the local-endpoint refresh after a sync that wrote something. */
+const AFTER_SYNC_REFRESH_MS = 10;
 /** Delay of the extra refresh when a local pod's MAC is being resolved (an ARP/NDP answer takes milliseconds; the periodic refresh seconds). */
 const RESOLVING_RETRY_MS = 200;
 const retrying = new WeakSet<NodePortDatapath>();
