@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
@@ -41,6 +41,9 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The probe's boot cache (loader/probe/boot-cache.ts) of test runs stays out of
+    // /run/tsbpf; its entries are keyed by the probe's source, so an edit re-probes.
+    env: { TSBPF_PROBE_CACHE: join(tmpdir(), 'tsbpf-test-probe-cache') },
     // At least 3 even on 2 cores (a waiting kernel file leaves its core to the others).
     maxWorkers: Math.max(3, availableParallelism() - 1),
     projects: [

@@ -1,9 +1,10 @@
 /**
- * The one-file CLI bundle (what bin/tsbpf.js runs after `npm run build`), made
- * fresh from the sources with the build's own esbuild options: it starts, its
- * lazily loaded commands work (build with the type check, demo), and `probe`
- * still runs its helper worker threads from inside the bundle, with the same
- * answers as the in-process single-threaded probe.
+ * The CLI bundle (what bin/tsbpf.js runs after `npm run build`), made fresh
+ * from the sources with the build's own esbuild options: it starts, its lazily
+ * loaded commands work from their chunks (build with the type check, demo),
+ * `probe` loads neither the DSL compiler nor the Kubernetes client, and still
+ * runs its helper worker threads from inside the bundle, with the same answers
+ * as the in-process single-threaded probe.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { need } from '../support/env.js';
 import { probeKernel } from '../../loader/probe/index.js';
-import { cliBundleOptions } from '../../scripts/cli-bundle.mjs';
+import { CLI_BUNDLE_ENTRY, cliBundleOptions } from '../../scripts/cli-bundle.mjs';
 
 const root = join(import.meta.dirname, '..', '..');
 const kernel = need({ kernel: true });
@@ -25,7 +26,7 @@ function runBundle(bundle: string, args: string[], cwd: string, preload?: string
   const r = spawnSync(process.execPath, [...(preload ? ['--require', preload] : []), '--input-type=module', '-e', code, 'tsbpf', ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache'), TSBPF_PROBE_CACHE: join(cwd, 'probe-cache') },
     timeout: 120_000,
     maxBuffer: 1 << 26,
   });
@@ -36,8 +37,9 @@ function runBundle(bundle: string, args: string[], cwd: string, preload?: string
 async function withBundle<T>(f: (bundle: string, dir: string) => T): Promise<T> {
   const dir = mkdtempSync(join(root, '.test-bundle-'));
   try {
-    const bundle = join(dir, 'tsbpf-cli.js');
-    await esbuild.build({ ...cliBundleOptions(root, bundle), logLevel: 'error' });
+    const out = join(dir, 'bundle');
+    await esbuild.build({ ...cliBundleOptions(root, out), logLevel: 'error' });
+    const bundle = join(out, CLI_BUNDLE_ENTRY);
     return f(bundle, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
