@@ -46,8 +46,40 @@ async function withBundle<T>(f: (bundle: string, dir: string) => T): Promise<T> 
   }
 }
 
+/**
+ * Source files (as esbuild names them) of every output file a `tsbpf <command>`
+ * process can read: the entry's static imports, then the command's chunk with
+ * everything it imports, statically or on demand.
+ */
+function filesReadBy(meta: esbuild.Metafile, command: string): Set<string> {
+  const outputs = meta.outputs;
+  const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint === 'cli/main.ts')!;
+  const commandChunk = Object.keys(outputs).find((o) => !o.endsWith('.map') && Object.keys(outputs[o]!.inputs).includes(`cli/commands/${command}.ts`));
+  expect(commandChunk, `a chunk for cli/commands/${command}.ts`).toBeDefined();
+  const seen = new Set<string>();
+  const walk = (out: string, dynamicToo: boolean) => {
+    if (seen.has(out)) return;
+    seen.add(out);
+    for (const i of outputs[out]!.imports) if (!i.external && (dynamicToo || i.kind === 'import-statement')) walk(i.path, dynamicToo);
+  };
+  walk(entry, false);
+  walk(commandChunk!, true);
+  return new Set([...seen].flatMap((o) => Object.keys(outputs[o]!.inputs)));
+}
+
 describe('the CLI bundle', () => {
-  it('runs --help, demo and build (type check included) from one file', () =>
+  it('splits per command: probe reads neither the DSL compiler nor the Kubernetes client', async () => {
+    const r = await esbuild.build({ ...cliBundleOptions(root, join(root, '.test-bundle-meta')), write: false, metafile: true, logLevel: 'error' });
+    const probe = filesReadBy(r.metafile, 'probe');
+    expect([...probe].some((f) => f.startsWith('loader/probe/'))).toBe(true);
+    // (dsl/compile/user-code.ts, the CLI's error formatting, is small and in the entry.)
+    const heavy = (f: string) => f.includes('@kubernetes/client-node') || /^(dsl\/(lower|fit|program|ir)\/|dsl\/compile\/index|programs\/)/.test(f);
+    expect([...probe].filter(heavy)).toEqual([]);
+    // The agent command does need the client, so the walk can see it.
+    expect([...filesReadBy(r.metafile, 'agent')].some((f) => f.includes('@kubernetes/client-node'))).toBe(true);
+  });
+
+  it('runs --help, demo and build (type check included) from its chunks', () =>
     withBundle((bundle, dir) => {
       const help = runBundle(bundle, ['--help'], dir);
       expect(help.status).toBe(0);
