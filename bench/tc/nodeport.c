@@ -29,6 +29,7 @@ static long (*bpf_redirect_neigh)(__u32 ifindex, void *params, int plen, __u64 f
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define TC_ACT_UNSPEC -1 /* the other family: on to the next program on the hook */
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define PROTO_TCP 6
@@ -245,7 +246,7 @@ INLINE void set_entry(struct snat4_entry *e, __u64 seen, __be32 addr, __be16 por
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;               \
   struct eth *eth = data;                                                                 \
   if ((void *)(eth + 1) > end) return TC_ACT_OK;                                          \
-  if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_OK;                          \
+  if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_UNSPEC;                      \
   struct ip4 *ip = data + 14;                                                             \
   if ((void *)(ip + 1) > end) return TC_ACT_OK;                                           \
   if (ip->ver_ihl != 0x45) return TC_ACT_OK;                                              \
