@@ -153,6 +153,20 @@ describe('local backends and externalTrafficPolicy=Local', () => {
     expect(rawDump(maps)).toEqual(before);
   });
 
+  it('counts the INTERNAL entries against the services map: a Local service that does not fit is refused before any write', () => {
+    // 5 services entries per map: a Cluster NodePort with 2 backends needs 3, the same under Local 3 + 1 + 2 = 6.
+    const maps = memoryMaps(5);
+    const m = ServiceManager.fromMaps(maps);
+    m.upsertService({ frontend: NP, nodePort: true, backends: [L1, L2] });
+    const before = rawDump(maps);
+    throwsCode(() => m.upsertService(localNodePort([L1, L2])), 'LB_MAP_FULL');
+    expect(rawDump(maps)).toEqual(before);
+    // One local backend fits exactly (3 + 1 + 1), and usage says so.
+    m.upsertService(localNodePort([L1, { ...L2, local: false }]));
+    expect(m.usage().find((u) => u.name === 'lb4_services')).toMatchObject({ entries: 5, maxEntries: 5 });
+    expect(maps.services4.size).toBe(5);
+  });
+
   it('restores flags, policy and local slots from the maps, and a fresh manager sees no difference', () => {
     const maps = memoryMaps();
     const m = ServiceManager.fromMaps(maps);
