@@ -17,7 +17,7 @@ import { checkPinDir, DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResul
 import { ServiceError } from '../../programs/lb/errors.js';
 import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { ServiceManager } from '../../programs/lb/manager.js';
-import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type Service } from '../../programs/lb/spec.js';
+import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type ExternalTrafficPolicy, type Service } from '../../programs/lb/spec.js';
 import { cliIo } from '../io.js';
 
 function usage(message: string): TsbpfError {
@@ -40,8 +40,12 @@ function formatUp(r: LbUpResult): string {
 }
 
 function formatService(s: Service): string {
-  const kind = s.nodePort ? ' (NodePort)' : '';
-  const backends = s.backends.map((b) => `${formatEndpoint(b.address, b.port)}${b.terminating ? ' (terminating)' : ''}`);
+  const notes = [...(s.nodePort ? ['NodePort'] : []), ...(s.externalIP ? ['external IP'] : []), ...(s.externalTrafficPolicy === 'Local' ? ['externalTrafficPolicy=Local'] : [])];
+  const kind = notes.length ? ` (${notes.join(', ')})` : '';
+  const backends = s.backends.map((b) => {
+    const marks = [...(b.local ? ['local'] : []), ...(b.terminating ? ['terminating'] : [])];
+    return `${formatEndpoint(b.address, b.port)}${marks.length ? ` (${marks.join(', ')})` : ''}`;
+  });
   return `${formatFrontend(s.frontend)}${kind} -> ${backends.length ? backends.join(', ') : 'no backends (connects are refused)'}`;
 }
 
@@ -56,14 +60,17 @@ function openManager(pinDir: string): ServiceManager {
  * the command line (`--backend 2 (10.0.0.1:80)`, `service`) instead of by
  * the manager's request path (`upsert[0].backends[1]`).
  */
-function inArgumentTerms<T>(fn: () => T, backendTexts: readonly string[]): T {
+function inArgumentTerms<T>(fn: () => T, backendTexts: readonly string[], remoteCount = backendTexts.length): T {
   try {
     return fn();
   } catch (e) {
     if (!(e instanceof ServiceError) || !e.path.startsWith('upsert[0]')) throw e;
     const field = e.path.slice('upsert[0]'.length).replace(/^\./, '');
     const backend = /^backends\[(\d+)\]/.exec(field);
-    const named = backend ? `--backend ${Number(backend[1]) + 1} (${backendTexts[Number(backend[1])]})` : field.startsWith('frontend') ? 'service' : field || 'service';
+    const i = backend ? Number(backend[1]) : 0;
+    // --backend ones come first in the spec, then --local-backend ones.
+    const option = i < remoteCount ? `--backend ${i + 1}` : `--local-backend ${i - remoteCount + 1}`;
+    const named = backend ? `${option} (${backendTexts[i]})` : field.startsWith('frontend') ? 'service' : field === 'externalTrafficPolicy' ? '--external-traffic-policy' : field || 'service';
     throw new ServiceError(e.code, `${named}: ${e.message.slice(e.path.length + 2)}`, { cause: e });
   }
 }
@@ -133,18 +140,25 @@ export function registerLb(program: Command): void {
     .description('create or replace a service: VIP:PORT/PROTO (IPv6 as [fd00::1]:80/tcp) and its backends')
     .argument('<frontend>', 'VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp, [fd00::10]:53/udp, 0.0.0.0:30080/tcp with --nodeport')
     .option('--backend <ip:port>', 'a backend (repeat for more; none: connects are refused)', collect)
+    .option('--local-backend <ip:port>', 'a backend on this node (flagged local; the ones an externalTrafficPolicy=Local frontend uses)', collect)
     .option('--nodeport', 'a NodePort frontend (address 0.0.0.0 or [::]): reached at the node\'s own addresses')
+    .option('--external-traffic-policy <policy>', 'Cluster (default) or Local: traffic from outside the node only to --local-backend ones, not SNATed (NodePort frontends)')
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
-    .action((frontendText: string, o: { backend?: string[]; nodeport?: boolean; pin: string }) => {
-      const backendTexts = o.backend ?? [];
+    .action((frontendText: string, o: { backend?: string[]; localBackend?: string[]; nodeport?: boolean; externalTrafficPolicy?: string; pin: string }) => {
+      const remote = o.backend ?? [];
+      const local = o.localBackend ?? [];
+      const backendTexts = [...remote, ...local];
       // Everything is parsed and checked before the tables are opened: a typo writes nothing.
       const frontend = parseFrontend(frontendText, 'service');
-      const backends = backendTexts.map((b, k) => {
-        const e = parseEndpoint(b, `--backend ${k + 1}`);
-        return { address: e.address, port: e.port };
-      });
+      const backends = [
+        ...remote.map((b, k) => parseEndpoint(b, `--backend ${k + 1}`)).map((e) => ({ address: e.address, port: e.port })),
+        ...local.map((b, k) => parseEndpoint(b, `--local-backend ${k + 1}`)).map((e) => ({ address: e.address, port: e.port, local: true })),
+      ];
+      const policy: ExternalTrafficPolicy | undefined = o.externalTrafficPolicy === undefined ? undefined : o.externalTrafficPolicy.toLowerCase() === 'local' ? 'Local' : o.externalTrafficPolicy.toLowerCase() === 'cluster' ? 'Cluster' : undefined;
+      if (o.externalTrafficPolicy !== undefined && policy === undefined) throw usage(`--external-traffic-policy must be Cluster or Local, got ${JSON.stringify(o.externalTrafficPolicy)}`);
       using mgr = openManager(o.pin);
-      const r = inArgumentTerms(() => mgr.upsertService({ frontend, backends, ...(o.nodeport ? { nodePort: true } : {}) }), backendTexts);
+      const spec = { frontend, backends, ...(o.nodeport ? { nodePort: true } : {}), ...(policy ? { externalTrafficPolicy: policy } : {}) } as const;
+      const r = inArgumentTerms(() => mgr.upsertService(spec), backendTexts, remote.length);
       out(`${r.change} ${formatService(r.service)}`);
     });
 
@@ -176,8 +190,9 @@ export function registerLb(program: Command): void {
     .description('make the tables hold exactly the services of `kubectl get services,endpointslices -A -o json` output: only what differs is written, services not in it are removed')
     .argument('<file>', 'the JSON file (- for standard input)')
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
+    .option('--node-name <name>', "this node's name: endpoints whose nodeName it is are local (externalTrafficPolicy=Local uses only them)")
     .option('--json', 'print JSON')
-    .action(async (file: string, o: { pin: string; json?: boolean }) => {
+    .action(async (file: string, o: { pin: string; nodeName?: string; json?: boolean }) => {
       const text = file === '-' ? await readAll(cliIo().stdin) : readJsonFile(file);
       let doc: unknown;
       try {
@@ -187,7 +202,7 @@ export function registerLb(program: Command): void {
       }
       using mgr = openManager(o.pin);
       // Translated and checked in full first: a bad list changes nothing.
-      const wanted = servicesFromKubernetes(doc);
+      const wanted = servicesFromKubernetes(doc, o.nodeName ? { nodeName: o.nodeName } : {});
       const r = mgr.sync(wanted.services);
       if (o.json) return out(JSON.stringify({ ...r, skipped: wanted.skipped }));
       const from = (f: string) => (wanted.origins.has(f) ? ` (${wanted.origins.get(f)})` : '');

@@ -47,7 +47,11 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
   }
   const deployMs = performance.now() - t0;
   const manager = ServiceManager.fromPins(up.pinDir);
-  const programmer = new ManagerProgrammer(manager, log, { nodePorts: settings.nodePortRange !== false });
+  // The node name marks this node's endpoints local (BACKEND_FLAG_LOCAL), which externalTrafficPolicy=Local needs.
+  const programmer = new ManagerProgrammer(manager, log, {
+    nodePorts: settings.nodePortRange !== false,
+    ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
+  });
   return {
     programmer,
     description: {

@@ -46,8 +46,11 @@ export interface RevNatFields {
 /** Encoders/decoders of one family's entries; addresses are given as their network-order bytes. */
 export interface FamilyEntries {
   readonly family: AddressFamily;
-  /** A services key; written into `out` (which keeps its zero padding) when given. */
-  serviceKey(address: Uint8Array, port: number, backendSlot: number, proto: number, out?: Uint8Array): Uint8Array;
+  /**
+   * A services key; written into `out` (which keeps its zero padding) when given.
+   * `scope` defaults to `SERVICE_SCOPE_EXTERNAL` (`SERVICE_SCOPE_INTERNAL`: a Local-policy frontend's local-only twin).
+   */
+  serviceKey(address: Uint8Array, port: number, backendSlot: number, proto: number, out?: Uint8Array, scope?: number): Uint8Array;
   decodeServiceKey(bytes: Uint8Array): ServiceKeyFields;
   /** A services value; written into `out` (whose other bytes must be zero) when given. */
   serviceValue(backendId: number, count: number, revNatIndex: number, flags: number, out?: Uint8Array): Uint8Array;
@@ -103,12 +106,12 @@ function entries(family: AddressFamily, key: StructSchema, backend: StructSchema
     family === 'ipv4' ? formatIpv4(((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) : formatIpv6(bytes, at);
   return {
     family,
-    serviceKey(address, port, backendSlot, proto, out = new Uint8Array(key.size)) {
+    serviceKey(address, port, backendSlot, proto, out = new Uint8Array(key.size), scope = SERVICE_SCOPE_EXTERNAL) {
       for (let i = 0; i < address.length; i++) out[k.address + i] = address[i]!;
       put16be(out, k.port, port);
       put16le(out, k.backendSlot, backendSlot);
       out[k.proto] = proto;
-      out[k.scope] = SERVICE_SCOPE_EXTERNAL;
+      out[k.scope] = scope;
       return out;
     },
     decodeServiceKey(bytes) {

@@ -22,9 +22,20 @@
  * - other terminating endpoints drain: kept for their flows, never picked;
  * - not ready and not terminating: left out;
  * - `publishNotReadyAddresses`: every endpoint takes new connections.
+ *
+ * Given this node's name (`nodeName`), endpoints whose `nodeName` is it are
+ * marked `local` (draining ones that still serve also `serving`, which a
+ * Local-policy frontend falls back to when no local endpoint is ready).
+ * `spec.externalTrafficPolicy: Local` gives the NodePort and
+ * external frontends (not the cluster IPs) the Local policy, as kube-proxy
+ * does: for NodePort and LoadBalancer services and services with external
+ * IPs. Without a node name no endpoint is local, so such frontends get no
+ * backend from outside the node (kube-proxy drops that traffic too).
  */
 import { ServiceError } from './errors.js';
-import { canonicalAddress, formatFrontend, type AddressFamily, type BackendSpec, type Protocol, type ServiceSpec } from './spec.js';
+import {
+  canonicalAddress, formatFrontend, type AddressFamily, type BackendSpec, type ExternalTrafficPolicy, type Protocol, type ServiceSpec,
+} from './spec.js';
 
 /** The label joining an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -41,6 +52,8 @@ export interface KubernetesService {
     readonly clusterIPs?: readonly string[];
     readonly externalIPs?: readonly string[];
     readonly publishNotReadyAddresses?: boolean;
+    /** `Cluster` (default) or `Local`. */
+    readonly externalTrafficPolicy?: string;
     readonly ports?: readonly {
       readonly name?: string;
       readonly protocol?: string;
@@ -60,6 +73,8 @@ export interface KubernetesEndpointSlice {
   readonly ports?: readonly { readonly name?: string; readonly protocol?: string; readonly port?: number | null }[] | null;
   readonly endpoints?: readonly {
     readonly addresses: readonly string[];
+    /** The node the endpoint runs on. */
+    readonly nodeName?: string | null;
     readonly conditions?: { readonly ready?: boolean | null; readonly serving?: boolean | null; readonly terminating?: boolean | null };
   }[] | null;
 }
@@ -70,6 +85,8 @@ export interface KubernetesImportOptions {
   readonly nodePorts?: boolean;
   /** ExternalIP and LoadBalancer ingress frontends (default true). */
   readonly externalIPs?: boolean;
+  /** This node's name: endpoints with this `nodeName` are `local` (default: none is). */
+  readonly nodeName?: string;
 }
 
 /** A Service (or one of its ports) that produced no frontend, and why. */
@@ -112,6 +129,7 @@ function checkService(item: Record<string, unknown>, path: string): KubernetesSe
   });
   for (const f of ['clusterIPs', 'externalIPs'] as const)
     if (spec?.[f] !== undefined && !(Array.isArray(spec[f]) && spec[f].every((x: unknown) => typeof x === 'string'))) throw bad(`${path}.spec.${f}`, `${f} must be an array of strings`);
+  if (spec?.externalTrafficPolicy !== undefined && typeof spec.externalTrafficPolicy !== 'string') throw bad(`${path}.spec.externalTrafficPolicy`, 'externalTrafficPolicy must be a string');
   return item as unknown as KubernetesService;
 }
 
@@ -123,6 +141,7 @@ function checkSlice(item: Record<string, unknown>, path: string): KubernetesEndp
   (item.endpoints ?? []).forEach((e: unknown, i: number) => {
     if (!isObject(e) || !Array.isArray(e.addresses) || !e.addresses.every((a) => typeof a === 'string'))
       throw bad(`${path}.endpoints[${i}].addresses`, 'an endpoint needs an array of addresses');
+    if (e.nodeName != null && typeof e.nodeName !== 'string') throw bad(`${path}.endpoints[${i}].nodeName`, 'nodeName must be a string');
   });
   return item as unknown as KubernetesEndpointSlice;
 }
@@ -156,6 +175,7 @@ interface Candidate {
   readonly ready: boolean;
   readonly serving: boolean;
   readonly terminating: boolean;
+  readonly local: boolean;
 }
 
 /** Backends of one Service port in one family, with kube-proxy's choice of who gets new connections. */
@@ -164,6 +184,7 @@ export function backendsFor(
   family: AddressFamily,
   slices: readonly KubernetesEndpointSlice[],
   publishNotReadyAddresses = false,
+  nodeName?: string,
 ): BackendSpec[] {
   const protocol = port.protocol ?? 'TCP';
   const wantName = port.name ?? '';
@@ -185,6 +206,7 @@ export function backendsFor(
         ready: publishNotReadyAddresses || (c.ready ?? true),
         serving: c.serving ?? true,
         terminating: c.terminating ?? false,
+        local: nodeName !== undefined && ep.nodeName === nodeName,
       };
       const key = `${cand.address}|${cand.port}`;
       const old = byKey.get(key);
@@ -197,8 +219,10 @@ export function backendsFor(
   const picked = new Set(ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating));
   const out: BackendSpec[] = [];
   for (const c of all) {
-    if (picked.has(c)) out.push({ address: c.address, port: c.port });
-    else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true });
+    const local = c.local ? { local: true } : {};
+    if (picked.has(c)) out.push({ address: c.address, port: c.port, ...local });
+    // `serving` is what a Local-policy frontend's fallback reads, so only local draining endpoints carry it.
+    else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true, ...local, ...(c.local && c.serving ? { serving: true } : {}) });
   }
   return out;
 }
@@ -220,6 +244,12 @@ export function translateService(
   const ips = clusterIPs.map((ip) => canonicalAddress(ip));
   const badIp = ips.findIndex((a) => a === undefined);
   if (badIp !== -1) return skip(`cluster IP ${JSON.stringify(clusterIPs[badIp])} is not an IP address`);
+  const policy = spec.externalTrafficPolicy ?? 'Cluster';
+  if (policy !== 'Cluster' && policy !== 'Local') return skip(`externalTrafficPolicy ${JSON.stringify(policy)} is not Cluster or Local`);
+  // kube-proxy's rule: the policy means something only for services reachable from outside.
+  const externalPolicy: ExternalTrafficPolicy =
+    policy === 'Local' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer' || (spec.externalIPs?.length ?? 0) > 0) ? 'Local' : 'Cluster';
+  const policyOf = externalPolicy === 'Local' ? { externalTrafficPolicy: 'Local' as const } : {};
   const mine = slices.filter((s) => (s.metadata.namespace ?? 'default') === (service.metadata.namespace ?? 'default') && s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name);
   const external = options.externalIPs === false ? [] : [...(spec.externalIPs ?? []), ...(service.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []))];
   const out: { spec: ServiceSpec; origin: string }[] = [];
@@ -235,19 +265,19 @@ export function translateService(
     const families = new Map<AddressFamily, BackendSpec[]>();
     const backendsOf = (family: AddressFamily) => {
       let b = families.get(family);
-      if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false)));
+      if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false, options.nodeName)));
       return b;
     };
-    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean }) =>
+    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean; externalTrafficPolicy?: 'Local' }) =>
       out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends: backendsOf(family), ...flags }, origin });
     for (const ip of ips) add(ip!.address, port.port, ip!.family, {});
     for (const text of external) {
       const a = canonicalAddress(text);
       if (!a) skipped.push({ service: origin, reason: `external IP ${JSON.stringify(text)} is not an IP address` });
-      else add(a.address, port.port, a.family, { externalIP: true });
+      else add(a.address, port.port, a.family, { externalIP: true, ...policyOf });
     }
     if (options.nodePorts !== false && (spec.type === 'NodePort' || spec.type === 'LoadBalancer') && port.nodePort)
-      for (const family of new Set(ips.map((a) => a!.family))) add(family === 'ipv4' ? '0.0.0.0' : '::', port.nodePort, family, { nodePort: true });
+      for (const family of new Set(ips.map((a) => a!.family))) add(family === 'ipv4' ? '0.0.0.0' : '::', port.nodePort, family, { nodePort: true, ...policyOf });
   }
   return { services: out, skipped };
 }

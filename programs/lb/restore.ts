@@ -2,14 +2,18 @@
  * Rebuilding the manager's state from the maps (a restarted agent or CLI
  * process): services, backend ids, reverse-NAT indexes. What only an
  * interrupted change can leave behind — slots without a frontend, backends no
- * slot names, reverse-NAT entries no frontend uses — is listed as orphans to
- * delete; anything a reader could trip over (a visible slot without its
- * backend, ids shared between services) is refused as `LB_STATE`.
+ * slot names, reverse-NAT entries no frontend uses, INTERNAL-scope entries of a
+ * frontend without the Local flag, INTERNAL-scope slots beyond their count — is
+ * listed as orphans to delete; anything a reader could trip over (a visible
+ * slot without its backend, ids shared between services, a Local-flagged
+ * frontend without its INTERNAL-scope entry) is refused as `LB_STATE`.
  */
 import { ServiceError } from './errors.js';
 import type { FamilyEntries } from './entries.js';
 import type { MapOp } from './plan.js';
-import { IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL } from './schemas.js';
+import {
+  IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
+} from './schemas.js';
 import { canonicalAddress, formatEndpoint, formatFrontend, isWildcard, type Protocol } from './spec.js';
 import { sameBytes, serviceFlags, type BackendState, type ServiceState, type SlotState } from './state.js';
 import type { ServiceTable } from './tables.js';
@@ -43,6 +47,9 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
   interface Group {
     frontend?: { key: Uint8Array; bytes: Uint8Array };
     slots: Map<number, { key: Uint8Array; bytes: Uint8Array }>;
+    /** The INTERNAL-scope (local backends) twin of the frontend and its slots. */
+    localFrontend?: { key: Uint8Array; bytes: Uint8Array };
+    localSlots: Map<number, { key: Uint8Array; bytes: Uint8Array }>;
     address: string;
     addressBytes: Uint8Array;
     port: number;
@@ -51,19 +58,29 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
   const groups = new Map<string, Group>();
   for (const [k, v] of tables.services.entries()) {
     const key = enc.decodeServiceKey(k);
-    if (key.scope !== SERVICE_SCOPE_EXTERNAL) throw fail(`entry with scope ${key.scope} (${formatEndpoint(key.address, key.port)})`);
+    if (key.scope !== SERVICE_SCOPE_EXTERNAL && key.scope !== SERVICE_SCOPE_INTERNAL) throw fail(`entry with scope ${key.scope} (${formatEndpoint(key.address, key.port)})`);
     const id = `${formatEndpoint(key.address, key.port)}/${key.proto}`;
     let g = groups.get(id);
-    if (!g) groups.set(id, (g = { slots: new Map(), address: key.address, addressBytes: k.slice(0, enc.family === 'ipv4' ? 4 : 16), port: key.port, proto: key.proto }));
-    if (key.backendSlot === 0) g.frontend = { key: k, bytes: v };
-    else g.slots.set(key.backendSlot, { key: k, bytes: v });
+    if (!g)
+      groups.set(id, (g = { slots: new Map(), localSlots: new Map(), address: key.address, addressBytes: k.slice(0, enc.family === 'ipv4' ? 4 : 16), port: key.port, proto: key.proto }));
+    const row = { key: k, bytes: v };
+    if (key.scope === SERVICE_SCOPE_INTERNAL) {
+      if (key.backendSlot === 0) g.localFrontend = row;
+      else g.localSlots.set(key.backendSlot, row);
+    } else if (key.backendSlot === 0) g.frontend = row;
+    else g.slots.set(key.backendSlot, row);
   }
 
   const services: ServiceState[] = [];
   const usedBackends = new Map<number, string>();
   const usedRevNat = new Map<number, string>();
   for (const g of groups.values()) {
+    const dropLocal = () => {
+      if (g.localFrontend) orphans.push({ phase: 1, table: 'services', key: g.localFrontend.key, value: undefined, prev: g.localFrontend.bytes });
+      for (const s of g.localSlots.values()) orphans.push({ phase: 1, table: 'services', key: s.key, value: undefined, prev: s.bytes });
+    };
     if (!g.frontend) {
+      dropLocal();
       for (const s of g.slots.values()) orphans.push({ phase: 1, table: 'services', key: s.key, value: undefined, prev: s.bytes });
       continue;
     }
@@ -80,7 +97,12 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
 
     const nodePort = (fe.flags & SERVICE_FLAG_NODEPORT) !== 0 || isWildcard(g.address);
     const externalIP = (fe.flags & SERVICE_FLAG_EXTERNAL_IP) !== 0;
-    const flags = serviceFlags({ nodePort, externalIP });
+    const externalLocal = (fe.flags & SERVICE_FLAG_EXTERNAL_LOCAL) !== 0;
+    // The manager writes the INTERNAL frontend before setting the flag and clears the flag before deleting it.
+    if (externalLocal && !g.localFrontend) throw fail(`frontend ${id} has the external-Local flag but no INTERNAL-scope frontend`);
+    // INTERNAL entries of a frontend without the flag: left by an interrupted switch of policy.
+    if (!externalLocal) dropLocal();
+    const flags = serviceFlags({ nodePort, externalIP, externalLocal });
     const slots = new Map<number, SlotState>();
     const backends = new Map<number, BackendState>();
     const keys = new Set<string>();
@@ -109,6 +131,27 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       backends.set(backendId, sameBytes(b.bytes, enc.backendValue(addressBytes, bv.port, g.proto, bv.flags)) ? backend : { ...backend, raw: b.bytes });
     }
     for (let p = 1; p <= fe.count; p++) if (!slots.has(p)) throw fail(`${id} has count ${fe.count} but no slot ${p}`);
+    // The local-only slots: 1..localCount name backends of this service; any beyond are leftovers of a shrink.
+    const localSlots = new Map<number, SlotState>();
+    let localCount = 0;
+    let localFrontendRaw: Uint8Array | undefined;
+    if (externalLocal) {
+      const lf = enc.decodeServiceValue(g.localFrontend!.bytes);
+      if (lf.backendId !== 0) throw fail(`INTERNAL-scope frontend of ${id} has backend id ${lf.backendId} in slot 0`);
+      localCount = lf.count;
+      if (!sameBytes(g.localFrontend!.bytes, enc.serviceValue(0, localCount, fe.revNatIndex, flags))) localFrontendRaw = g.localFrontend!.bytes;
+      for (const p of [...g.localSlots.keys()].sort((a, b) => a - b)) {
+        const row = g.localSlots.get(p)!;
+        if (p > localCount) {
+          orphans.push({ phase: 1, table: 'services', key: row.key, value: undefined, prev: row.bytes });
+          continue;
+        }
+        const backendId = enc.decodeServiceValue(row.bytes).backendId;
+        if (!backends.has(backendId)) throw fail(`INTERNAL-scope slot ${p} of ${id} names backend ${backendId}, which is not one of its backends`);
+        localSlots.set(p, sameBytes(row.bytes, enc.serviceValue(backendId, localCount, fe.revNatIndex, flags)) ? { backendId } : { backendId, raw: row.bytes });
+      }
+      for (let p = 1; p <= localCount; p++) if (!localSlots.has(p)) throw fail(`INTERNAL-scope frontend of ${id} has count ${localCount} but no slot ${p}`);
+    }
     services.push({
       id,
       family: enc.family,
@@ -119,8 +162,12 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       addressBytes: g.addressBytes,
       nodePort,
       externalIP,
+      externalLocal,
       revNatIndex: fe.revNatIndex,
       count: fe.count,
+      localCount,
+      ...(localFrontendRaw ? { localFrontendRaw } : {}),
+      localSlots,
       ...(sameBytes(g.frontend.bytes, enc.serviceValue(0, fe.count, fe.revNatIndex, flags)) ? {} : { frontendRaw: g.frontend.bytes }),
       ...(sameBytes(rn.bytes, enc.revNatValue(g.addressBytes, g.port)) ? {} : { revNatRaw: rn.bytes }),
       slots,

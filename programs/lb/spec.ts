@@ -13,6 +13,12 @@ import { IPPROTO_TCP, IPPROTO_UDP } from './schemas.js';
 export type Protocol = 'TCP' | 'UDP';
 /** Address family of a service (its frontend and all its backends). */
 export type AddressFamily = 'ipv4' | 'ipv6';
+/**
+ * Kubernetes' `externalTrafficPolicy` of a NodePort or external frontend:
+ * `Cluster` sends traffic from outside the node to any backend (SNATed when
+ * remote), `Local` only to backends on this node (`local`), never SNATed.
+ */
+export type ExternalTrafficPolicy = 'Cluster' | 'Local';
 
 /** Where clients connect: a virtual IP (`0.0.0.0`/`::` for a NodePort wildcard), a port and a protocol. */
 export interface FrontendSpec {
@@ -30,6 +36,19 @@ export interface BackendSpec {
    * working, but never picked for a new connection.
    */
   readonly terminating?: boolean;
+  /**
+   * The backend runs on this node (written as `BACKEND_FLAG_LOCAL`): the
+   * NodePort datapath hands it packets directly, and it is one of the
+   * backends an `externalTrafficPolicy: 'Local'` frontend picks from.
+   */
+  readonly local?: boolean;
+  /**
+   * A terminating backend that still serves (Kubernetes' `serving`
+   * condition). A Local-policy frontend with no active local backend uses
+   * the local ones that are terminating and serving (kube-proxy's fallback
+   * for local endpoints, so a node's last pod rolling over keeps answering).
+   */
+  readonly serving?: boolean;
 }
 
 /** A service to create or replace. Backends take the frontend's protocol. */
@@ -45,6 +64,15 @@ export interface ServiceSpec {
   readonly nodePort?: boolean;
   /** An ExternalIP/LoadBalancer frontend (flag only; looked up like a ClusterIP). */
   readonly externalIP?: boolean;
+  /**
+   * Default `Cluster`. `Local` (only on a `nodePort` or `externalIP` frontend,
+   * else `LB_INVALID_SPEC`) sets `SERVICE_FLAG_EXTERNAL_LOCAL` and adds the
+   * frontend's second, `SERVICE_SCOPE_INTERNAL` entry listing only the active
+   * `local` backends, which the tc NodePort datapath picks from for traffic
+   * arriving from outside. The socket LB (connects made on the node) keeps
+   * using every backend, as Kubernetes does for traffic from the node itself.
+   */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
 }
 
 /** A backend as the manager holds it. */
@@ -52,6 +80,8 @@ export interface ServiceBackend {
   readonly address: string;
   readonly port: number;
   readonly terminating: boolean;
+  /** On this node (`BACKEND_FLAG_LOCAL`). */
+  readonly local: boolean;
   /** Key of the backend in the backends map. */
   readonly id: number;
 }
@@ -62,6 +92,7 @@ export interface Service {
   readonly family: AddressFamily;
   readonly nodePort: boolean;
   readonly externalIP: boolean;
+  readonly externalTrafficPolicy: ExternalTrafficPolicy;
   /** Key of the frontend in the reverse-NAT map. */
   readonly revNatIndex: number;
   /** Backends new connections pick from (slot order), then draining ones. */
@@ -80,6 +111,8 @@ export interface NormalizedBackend {
   readonly address: string;
   readonly port: number;
   readonly terminating: boolean;
+  readonly local: boolean;
+  readonly serving: boolean;
   /** The address in network order. */
   readonly bytes: Uint8Array;
 }
@@ -101,6 +134,8 @@ export interface NormalizedFrontend {
 export interface NormalizedService extends NormalizedFrontend {
   readonly nodePort: boolean;
   readonly externalIP: boolean;
+  /** `externalTrafficPolicy: 'Local'`. */
+  readonly externalLocal: boolean;
   readonly backends: readonly NormalizedBackend[];
 }
 
@@ -194,7 +229,7 @@ function checkFlag(v: unknown, path: string): boolean {
 }
 
 const at = (path: string, field: string) => (path ? `${path}.${field}` : field);
-const BACKEND_FIELDS = ['address', 'port', 'terminating'] as const;
+const BACKEND_FIELDS = ['address', 'port', 'terminating', 'local', 'serving'] as const;
 
 /** Validates a frontend and gives its canonical form. */
 export function normalizeFrontend(frontend: unknown, path = 'frontend'): NormalizedFrontend {
@@ -218,7 +253,7 @@ export function normalizeFrontend(frontend: unknown, path = 'frontend'): Normali
  */
 export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT_MAX_BACKENDS_PER_SERVICE): NormalizedService {
   // Paths are built only when something is wrong: a full sync validates tens of thousands of specs.
-  const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP']);
+  const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP', 'externalTrafficPolicy']);
   const frontend = normalizeFrontend(s.frontend, at(path, 'frontend'));
   const nodePort = s.nodePort === undefined ? false : checkFlag(s.nodePort, at(path, 'nodePort'));
   const externalIP = s.externalIP === undefined ? false : checkFlag(s.externalIP, at(path, 'externalIP'));
@@ -229,6 +264,13 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
   if (frontend.family === 'ipv6' && frontend.address.startsWith('::ffff:') && frontend.address.includes('.'))
     throw new ServiceError('LB_INVALID_ADDRESS', `'${frontend.address}' is IPv4-mapped: the datapath looks such destinations up in the IPv4 tables, so give the IPv4 address ${frontend.address.slice(7)}`, { path: at(path, 'frontend.address') });
   if (nodePort && externalIP) throw new ServiceError('LB_INVALID_SPEC', 'a frontend is either nodePort or externalIP, not both', { path });
+  const policy = s.externalTrafficPolicy;
+  if (policy !== undefined && policy !== 'Cluster' && policy !== 'Local')
+    throw new ServiceError('LB_INVALID_SPEC', `externalTrafficPolicy must be 'Cluster' or 'Local', got ${describe(policy)}`, { path: at(path, 'externalTrafficPolicy') });
+  const externalLocal = policy === 'Local';
+  // Kubernetes applies the policy to node ports and external addresses only; on a ClusterIP it would mean nothing.
+  if (externalLocal && !nodePort && !externalIP)
+    throw new ServiceError('LB_INVALID_SPEC', `externalTrafficPolicy 'Local' applies to NodePort and external frontends only (set nodePort or externalIP), not to ${frontend.id}`, { path: at(path, 'externalTrafficPolicy') });
   const list = s.backends;
   if (!Array.isArray(list)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(list)}`, { path: at(path, 'backends') });
   if (list.length > maxBackends)
@@ -249,12 +291,14 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     if (!isPort(o.port)) checkPort(o.port, at(bp(), 'port'));
     const port = o.port as number;
     const terminating = o.terminating === undefined ? false : checkFlag(o.terminating, at(bp(), 'terminating'));
+    const local = o.local === undefined ? false : checkFlag(o.local, at(bp(), 'local'));
+    const serving = o.serving === undefined ? false : checkFlag(o.serving, at(bp(), 'serving'));
     const key = formatEndpoint(addr.address, port);
     if (seen ? seen.has(key) : backends.some((x) => x.key === key))
       throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp() });
     seen?.add(key);
-    backends.push({ key, address: addr.address, port, terminating, bytes: addr.bytes });
+    backends.push({ key, address: addr.address, port, terminating, local, serving, bytes: addr.bytes });
   }
   const { id, family, address, port, protocol, proto, addressBytes } = frontend;
-  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, backends };
+  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, backends };
 }

@@ -8,7 +8,7 @@
  * its bytes (`raw`), so rollback still restores exactly what was there.
  */
 import type { FamilyEntries } from './entries.js';
-import { SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_NODEPORT } from './schemas.js';
+import { BACKEND_FLAG_LOCAL, BACKEND_FLAG_TERMINATING, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from './schemas.js';
 import type { AddressFamily, Protocol, Service } from './spec.js';
 
 /** One backend slot (`backendSlot >= 1`) of a service. */
@@ -27,7 +27,7 @@ export interface BackendState {
   readonly key: string;
   /** The backend address in network order. */
   readonly addressBytes: Uint8Array;
-  /** `BackendEntry.flags` (draining). */
+  /** `BackendEntry.flags` (draining, local). */
   readonly flags: number;
   /** The value bytes, only when they differ from the encoding of the fields. */
   readonly raw?: Uint8Array;
@@ -50,9 +50,21 @@ export interface ServiceState {
   readonly addressBytes: Uint8Array;
   readonly nodePort: boolean;
   readonly externalIP: boolean;
+  /**
+   * `externalTrafficPolicy=Local`: the frontend carries `SERVICE_FLAG_EXTERNAL_LOCAL`
+   * and has a second, `SERVICE_SCOPE_INTERNAL` frontend entry (`localCount`,
+   * `localSlots`) listing the active local backends (or, with none, the serving terminating ones).
+   */
+  readonly externalLocal: boolean;
   readonly revNatIndex: number;
   /** Backend count in the frontend entry. */
   readonly count: number;
+  /** Backend count in the INTERNAL-scope frontend entry (0 unless `externalLocal`). */
+  readonly localCount: number;
+  /** That entry's value bytes, only when they differ from the encoding of the fields. */
+  readonly localFrontendRaw?: Uint8Array;
+  /** INTERNAL-scope slots `1..localCount` (empty unless `externalLocal`); they name backends of `backends`. */
+  readonly localSlots: ReadonlyMap<number, SlotState>;
   /** The frontend entry's value bytes, only when they differ from the encoding of the fields. */
   readonly frontendRaw?: Uint8Array;
   /** The reverse-NAT entry's value bytes, likewise. */
@@ -65,7 +77,7 @@ export interface ServiceState {
 
 /** Number of map entries a service occupies, per table. */
 export function entriesOf(s: ServiceState): { services: number; backends: number; revNat: number } {
-  return { services: 1 + s.slots.size, backends: s.backends.size, revNat: 1 };
+  return { services: 1 + s.slots.size + (s.externalLocal ? 1 + s.localSlots.size : 0), backends: s.backends.size, revNat: 1 };
 }
 
 /** The public view of a service state. */
@@ -73,13 +85,14 @@ export function toService(s: ServiceState): Service {
   const positions = [...s.slots.keys()].sort((a, b) => a - b);
   const backends = positions.map((p) => {
     const b = s.backends.get(s.slots.get(p)!.backendId)!;
-    return { address: b.address, port: b.port, terminating: p > s.count, id: b.id };
+    return { address: b.address, port: b.port, terminating: p > s.count, local: (b.flags & BACKEND_FLAG_LOCAL) !== 0, id: b.id };
   });
   return {
     frontend: { address: s.address, port: s.port, protocol: s.protocol },
     family: s.family,
     nodePort: s.nodePort,
     externalIP: s.externalIP,
+    externalTrafficPolicy: s.externalLocal ? 'Local' : 'Cluster',
     revNatIndex: s.revNatIndex,
     backends,
   };
@@ -95,12 +108,22 @@ export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined):
 
 /** The services-map key of a service's slot (0: the frontend). */
 export function slotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number, out?: Uint8Array): Uint8Array {
-  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto, out);
+  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto, out, SERVICE_SCOPE_EXTERNAL);
+}
+
+/** The services-map key of a slot of a service's INTERNAL-scope (local backends) frontend (0: that frontend). */
+export function localSlotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; port: number; proto: number }, slot: number, out?: Uint8Array): Uint8Array {
+  return enc.serviceKey(s.addressBytes, s.port, slot, s.proto, out, SERVICE_SCOPE_INTERNAL);
 }
 
 /** `ServiceEntry.flags` of a service. */
-export function serviceFlags(s: { nodePort: boolean; externalIP: boolean }): number {
-  return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0);
+export function serviceFlags(s: { nodePort: boolean; externalIP: boolean; externalLocal: boolean }): number {
+  return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0) | (s.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
+}
+
+/** `Backend.flags` of a backend spec. */
+export function backendFlags(b: { terminating: boolean; local: boolean }): number {
+  return (b.terminating ? BACKEND_FLAG_TERMINATING : 0) | (b.local ? BACKEND_FLAG_LOCAL : 0);
 }
 
 // The byte getters below encode into `out` when given (a scratch buffer only they write, so its padding stays zero).
@@ -113,6 +136,16 @@ export function frontendBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Ar
 /** The reverse-NAT entry's value bytes as they are in the map. */
 export function revNatBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
   return s.revNatRaw ?? enc.revNatValue(s.addressBytes, s.port, out);
+}
+
+/** The INTERNAL-scope frontend entry's value bytes as they are in the map (only when `externalLocal`). */
+export function localFrontendBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
+  return s.localFrontendRaw ?? enc.serviceValue(0, s.localCount, s.revNatIndex, serviceFlags(s), out);
+}
+
+/** An INTERNAL-scope slot's value bytes as they are in the map. */
+export function localSlotBytes(enc: FamilyEntries, s: ServiceState, slot: SlotState, out?: Uint8Array): Uint8Array {
+  return slot.raw ?? enc.serviceValue(slot.backendId, s.localCount, s.revNatIndex, serviceFlags(s), out);
 }
 
 /** A slot's value bytes as they are in the map. */

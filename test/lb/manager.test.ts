@@ -77,8 +77,8 @@ describe.skipIf(!kernel)('ServiceManager on kernel maps', () => {
       { id: 3, address: '10.244.1.3', port: 8080, proto: IPPROTO_TCP, flags: BACKEND_FLAG_TERMINATING },
     ]);
     expect(m.get('10.96.0.10:80/tcp')!.backends).toEqual([
-      { address: '10.244.1.2', port: 8080, terminating: false, id: 2 },
-      { address: '10.244.1.3', port: 8080, terminating: true, id: 3 },
+      { address: '10.244.1.2', port: 8080, terminating: false, local: false, id: 2 },
+      { address: '10.244.1.3', port: 8080, terminating: true, local: false, id: 3 },
     ]);
 
     expect(m.deleteService(web.frontend)).toBe(true);

@@ -10,10 +10,14 @@
  *    with HTTP 410 or with a 200 stream holding one `ERROR` event whose Status
  *    has code 410 (`expiry` chooses), as real API servers do both;
  *  - faults on demand: drop all watch connections (socket destroyed), close
- *    them cleanly server-side, hold new watches back, fail the next requests.
+ *    them cleanly server-side, hold new watches back, fail the next requests;
+ *  - optionally HTTPS (a key and certificate of the test's own) and a bearer
+ *    token every request must carry (else 401), as a real API server checks
+ *    a service account's.
  * One global resourceVersion counter, like etcd's revision.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** The resources served. */
@@ -56,6 +60,16 @@ export interface SeenRequest {
   readonly watch: boolean;
   readonly resourceVersion: string | undefined;
   readonly status: number;
+  /** The Authorization header sent, if any. */
+  readonly authorization: string | undefined;
+}
+
+/** Options of {@link FakeKubeApi.start}. */
+export interface FakeKubeApiOptions {
+  /** Serve HTTPS with this PEM key and certificate (the certificate must name 127.0.0.1). */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** Refuse (401) every request without `Authorization: Bearer <token>`. */
+  readonly token?: string;
 }
 
 /** How an expired resourceVersion is reported. */
@@ -89,17 +103,26 @@ export class FakeKubeApi implements AsyncDisposable {
   private holding = false;
   private failures: Array<{ resource: Resource | undefined; watch: boolean | undefined; status: number }> = [];
   private readonly server: Server;
+  private readonly token: string | undefined;
 
-  private constructor() {
-    this.server = createServer((req, res) => this.handle(req, res));
+  private constructor(options: FakeKubeApiOptions) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    // https.Server is an http.Server subclass with the same request events.
+    this.server = options.tls ? (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) as unknown as Server) : createServer(handler);
+    this.token = options.token;
   }
 
-  /** Starts a server on 127.0.0.1 (random port). */
-  static async start(): Promise<FakeKubeApi> {
-    const api = new FakeKubeApi();
+  /** Starts a server on 127.0.0.1 (random port): plain HTTP, or HTTPS with `tls`. */
+  static async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(options);
     await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-    api.url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+    api.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
     return api;
+  }
+
+  /** The port the server listens on. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   /** The current resourceVersion. */
@@ -221,7 +244,13 @@ export class FakeKubeApi implements AsyncDisposable {
     const resource = (Object.keys(RESOURCE_PATHS) as Resource[]).find((r) => RESOURCE_PATHS[r] === url.pathname);
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const rvParam = url.searchParams.get('resourceVersion') ?? undefined;
-    const record = (status: number) => this.requests.push({ resource, watch, resourceVersion: rvParam, status });
+    const authorization = req.headers.authorization;
+    const record = (status: number) => this.requests.push({ resource, watch, resourceVersion: rvParam, status, authorization });
+    if (this.token !== undefined && authorization !== `Bearer ${this.token}`) {
+      record(401);
+      this.json(res, 401, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401, message: 'Unauthorized' });
+      return;
+    }
     if (!resource || req.method !== 'GET') {
       record(404);
       this.json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `no route ${req.method} ${url.pathname}` });

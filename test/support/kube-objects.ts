@@ -16,7 +16,13 @@ export interface PortSpec {
 }
 
 /** A ClusterIP (or NodePort, with a `nodePort` on a port) Service. */
-export function makeService(namespace: string, name: string, clusterIP: string, ports: readonly PortSpec[], extra: { labels?: Record<string, string>; type?: string } = {}): KubeObject {
+export function makeService(
+  namespace: string,
+  name: string,
+  clusterIP: string,
+  ports: readonly PortSpec[],
+  extra: { labels?: Record<string, string>; type?: string; externalTrafficPolicy?: 'Cluster' | 'Local' } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -35,6 +41,7 @@ export function makeService(namespace: string, name: string, clusterIP: string, 
         ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
       })),
       sessionAffinity: 'None',
+      ...(extra.externalTrafficPolicy ? { externalTrafficPolicy: extra.externalTrafficPolicy } : {}),
     },
     status: { loadBalancer: {} },
   };
