@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
@@ -8,7 +8,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 // `vitest run --project NAME` (`npm run test:unit|test:kernel|test:e2e`):
 //  - e2e: network namespaces, veths, cgroups and real traffic, or real processes
 //    (the `tsbpf` bin, setpriv, child processes sharing pins) — a file that uses
-//    test/support/netns.ts or cgroup.ts, or starts Node (`process.execPath`);
+//    test/support/netns.ts or cgroup.ts, starts Node (`process.execPath`), or has
+//    `e2e` in its name (its setup lives in a shared harness);
 //  - kernel: bpf() syscalls for real (root): loads, BPF_PROG_TEST_RUN, maps,
 //    probes — any other file that asks `need({ kernel: true … })`;
 //  - unit: everything else — pure, no kernel, no root (external tools such as
@@ -20,8 +21,9 @@ const testDir = fileURLToPath(new URL('test', import.meta.url));
 const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.test.ts'))
   .map((f) => ({ path: `test/${f}`, text: readFileSync(join(testDir, f), 'utf8') }));
-const E2E = files.filter((f) => E2E_MARK.test(f.text)).map((f) => f.path);
-const KERNEL = files.filter((f) => !E2E_MARK.test(f.text) && KERNEL_MARK.test(f.text)).map((f) => f.path);
+const isE2e = (f: { path: string; text: string }) => E2E_MARK.test(f.text) || f.path.includes('e2e');
+const E2E = files.filter(isE2e).map((f) => f.path);
+const KERNEL = files.filter((f) => !isE2e(f) && KERNEL_MARK.test(f.text)).map((f) => f.path);
 
 /** One project: `extends: true` keeps the root options (timeouts, maxWorkers) below. */
 function project(name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration {
@@ -41,6 +43,9 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The probe's boot cache (loader/probe/boot-cache.ts) of test runs stays out of
+    // /run/tsbpf; its entries are keyed by the probe's source, so an edit re-probes.
+    env: { TSBPF_PROBE_CACHE: join(tmpdir(), 'tsbpf-test-probe-cache') },
     // At least 3 even on 2 cores (a waiting kernel file leaves its core to the others).
     maxWorkers: Math.max(3, availableParallelism() - 1),
     projects: [

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `tsbpf` command. Runs the bundled CLI (dist/tsbpf-cli.js,
-// one file: fast start) when it exists, else the compiled dist/cli, else the
+// Entry point of the `tsbpf` command. Runs the bundled CLI (dist/bundle/tsbpf-cli.js,
+// whose subcommands load their own chunks: fast start) when it exists, else the compiled dist/cli, else the
 // TypeScript sources through tsx (a fresh checkout before `npm run build`, or
 // TSBPF_FROM_SOURCE=1 while developing).
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fromSource = Boolean(process.env.TSBPF_FROM_SOURCE);
-const bundle = join(root, 'dist', 'tsbpf-cli.js');
+const bundle = join(root, 'dist', 'bundle', 'tsbpf-cli.js');
 const compiled = join(root, 'dist', 'cli', 'main.js');
 
 let main;

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run build`: compiles the library to dist/ (tsc: .js + .d.ts for the
- * package's exports) and bundles the CLI into one file, dist/tsbpf-cli.js
- * (esbuild), which bin/tsbpf.js runs: one file to read and evaluate instead of
- * resolving ~100 modules, so `tsbpf` starts fast. koffi (native), tsx and
+ * package's exports) and bundles the CLI into dist/bundle/ (esbuild: the entry
+ * tsbpf-cli.js plus chunks each subcommand loads on demand), which bin/tsbpf.js
+ * runs: a few files to read instead of resolving ~100 modules, so `tsbpf` starts fast. koffi (native), tsx and
  * typescript stay external: they are loaded only by the commands that need them.
  *
  * `--if-stale` (what `prepare` runs) skips the work when dist/ was built from
@@ -20,15 +20,17 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliBundleOptions } from './cli-bundle.mjs';
+import { CLI_BUNDLE_ENTRY, cliBundleOptions } from './cli-bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.build-stamp');
-/** The CLI bundle bin/tsbpf.js runs. */
-const CLI_BUNDLE = join(dist, 'tsbpf-cli.js');
+/** The CLI bundle's directory, and its entry that bin/tsbpf.js runs. */
+const CLI_BUNDLE_DIR = join(dist, 'bundle');
+const CLI_BUNDLE = join(CLI_BUNDLE_DIR, CLI_BUNDLE_ENTRY);
 
-const SOURCE_DIRS = ['dsl', 'loader', 'cli', 'examples'];
+// Everything the bundle or tsc reads: programs/ is imported by the lb and agent commands.
+const SOURCE_DIRS = ['dsl', 'loader', 'cli', 'examples', 'programs'];
 const SOURCE_FILES = ['index.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/cli-bundle.mjs'];
 
 /** Every input file (sorted, relative to the root). */
@@ -77,5 +79,11 @@ try {
   // An install without dev dependencies: the CLI runs from the compiled dist/cli instead.
   process.stdout.write('build: esbuild is not installed; skipping the CLI bundle\n');
 }
-if (esbuild) await esbuild.build(cliBundleOptions(root, CLI_BUNDLE));
+if (esbuild) {
+  // Chunk names carry content hashes: old ones would pile up.
+  rmSync(CLI_BUNDLE_DIR, { recursive: true, force: true });
+  rmSync(join(dist, 'tsbpf-cli.js'), { force: true }); // the one-file bundle of older builds
+  rmSync(join(dist, 'tsbpf-cli.js.map'), { force: true });
+  await esbuild.build(cliBundleOptions(root, CLI_BUNDLE_DIR));
+}
 writeFileSync(stampFile, want);

@@ -1,3 +1,5 @@
 import type { BuildOptions } from 'esbuild';
-/** Options bundling `<root>/cli/main.ts` into `outfile` (an ES module exporting `main`). */
-export function cliBundleOptions(root: string, outfile: string): BuildOptions;
+/** File name of the bundle's entry inside its output directory. */
+export const CLI_BUNDLE_ENTRY: string;
+/** Options bundling `<root>/cli/main.ts` into `outdir` (entry {@link CLI_BUNDLE_ENTRY}, an ES module exporting `main`). */
+export function cliBundleOptions(root: string, outdir: string): BuildOptions;

@@ -29,6 +29,7 @@ static long (*bpf_redirect_neigh)(__u32 ifindex, void *params, int plen, __u64 f
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define TC_ACT_UNSPEC -1 /* the other family: on to the next program on the hook */
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define PROTO_TCP 6
@@ -52,7 +53,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define HIST_RECLAIMED (SNAT_TRIES + 2)
 #define LIFETIME_TCP_NS (6ull * 3600ull * 1000000000ull)
 #define LIFETIME_OTHER_NS (60ull * 1000000000ull)
-enum { DROP_NO_BACKEND, DROP_BACKEND_GONE, DROP_NO_ENDPOINT, DROP_SNAT_EXHAUSTED, DROP_FIB_FAILED, DROP_NO_NEIGH };
+enum { DROP_NO_BACKEND, DROP_BACKEND_GONE, DROP_NO_ENDPOINT, DROP_SNAT_EXHAUSTED, DROP_FIB_FAILED, DROP_NO_NEIGH, DROP_NO_CONFIG, DROP_TTL_EXCEEDED };
 enum { PATH_FIB, PATH_NEIGH_CACHE, PATH_REDIRECT_NEIGH };
 enum { SNAT_FAILED, SNAT_OK, SNAT_ROLLED_BACK };
 
@@ -118,7 +119,7 @@ INLINE void apply_udp_csum(__be16 *field, __u32 delta) {
   }
 }
 
-/* rewriteTuple: new fields written directly, checksums fixed in code. Returns 0, or -1 when the checksum is beyond the packet. */
+/* rewriteTuple: new fields written directly, TTL down by one (a router hop), checksums fixed in code. Returns 0, or -1 when the checksum is beyond the packet. */
 INLINE int rewrite(struct __sk_buff *skb, struct ip4 *ip, struct ports *pt, __u8 proto, const __be32 *saddr, const __be16 *sport, __be32 daddr, const __be16 *dport) {
   __u32 l3 = 0, l4 = 0;
   if (saddr) l3 += w32(ip->saddr, 1) + w32(*saddr, 0);
@@ -129,7 +130,8 @@ INLINE int rewrite(struct __sk_buff *skb, struct ip4 *ip, struct ports *pt, __u8
   ip->daddr = daddr;
   if (sport) pt->sport = *sport;
   pt->dport = *dport;
-  apply_csum(&ip->check, l3);
+  ip->ttl -= 1;
+  apply_csum(&ip->check, l3 + 0xfeff); /* ~m + m' of the (TTL, protocol) word; not in the pseudo header */
   __u32 total = l3 + l4;
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
   if (proto == PROTO_TCP) {
@@ -245,7 +247,7 @@ INLINE void set_entry(struct snat4_entry *e, __u64 seen, __be32 addr, __be16 por
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;               \
   struct eth *eth = data;                                                                 \
   if ((void *)(eth + 1) > end) return TC_ACT_OK;                                          \
-  if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_OK;                          \
+  if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_UNSPEC;                      \
   struct ip4 *ip = data + 14;                                                             \
   if ((void *)(ip + 1) > end) return TC_ACT_OK;                                           \
   if (ip->ver_ihl != 0x45) return TC_ACT_OK;                                              \
@@ -270,6 +272,7 @@ INLINE int reply_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, st
   s->entry_a = *e;
   e->seen = now;
   if (s->entry_a.flags & SNAT_FLAG_HOST) return TC_ACT_OK;
+  if (ip->ttl <= 1) { bump(&np_drops, DROP_TTL_EXCEEDED); return TC_ACT_SHOT; }
   struct lb4_reverse_nat front = { .address = ip->saddr, .port = pt->sport };
   if (s->entry_a.rev_nat_index) {
     struct lb4_reverse_nat *r = bpf_map_lookup_elem(&lb4_reverse_nat, &s->entry_a.rev_nat_index);
@@ -367,6 +370,7 @@ INLINE int forward_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, 
     bpf_map_update_elem(&neigh4_map, &s->key_a.saddr, &n, BPF_ANY);
     is_new = 1;
   }
+  if (ip->ttl <= 1) { bump(&np_drops, DROP_TTL_EXCEEDED); return TC_ACT_SHOT; }
   if (flow.flags & NP_FLOW_LOCAL) return to_local(skb, eth, ip, pt, proto, &flow, is_new, s);
   return to_remote(skb, eth, ip, pt, proto, &flow, s);
 }

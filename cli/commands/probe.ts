@@ -14,6 +14,10 @@ export interface ProbeCliOptions {
   readonly profile?: boolean;
   readonly full?: boolean;
   readonly only?: string[];
+  /** Ask the kernel again, ignoring (and then rewriting) the boot cache. */
+  readonly fresh?: boolean;
+  /** commander's `--no-cache`: neither read nor write the boot cache. */
+  readonly cache?: boolean;
 }
 
 /** Parses `--only a,b --only c` into section names; throws on an unknown one. */
@@ -35,9 +39,12 @@ export async function runProbe(opts: ProbeCliOptions, tty: { stdout: boolean; st
   const modes = [opts.json, opts.ts, opts.profile].filter(Boolean).length;
   if (modes > 1) throw new TsbpfError('PROBE_BAD_OPTIONS', 'choose one of --json, --ts, --profile');
   const sections = opts.profile ? undefined : parseSections(opts.only);
-  // Helper workers boot on the other cores while this thread imports the prober.
+  // Helper workers boot on the other cores while this thread imports the prober —
+  // unless the answers are likely in the boot cache (a wrong guess only means the
+  // workers start later, from the prober).
   const workers = await import('../../loader/probe/workers.js');
-  if (!sections || sections.includes('helpers')) workers.prestartHelperWorkers();
+  const cached = opts.cache !== false && !opts.fresh && (await import('../../loader/probe/boot-cache.js')).bootCacheHasEntries();
+  if ((!sections || sections.includes('helpers')) && !cached) workers.prestartHelperWorkers();
   try {
     return await probeAndRender(opts, sections, tty);
   } finally {
@@ -60,7 +67,7 @@ async function probeAndRender(
     : undefined;
   let report: ProbeReport;
   try {
-    report = probeKernel({ sections, onProgress: progress });
+    report = probeKernel({ sections, onProgress: progress, fresh: opts.fresh, bootCache: opts.cache });
   } finally {
     if (progress) cliIo().stderr.write('\r\x1b[K');
   }
@@ -82,6 +89,8 @@ export function registerProbe(program: Command): void {
     .option('--profile', 'the target profile JSON that `tsbpf build --target host` reads')
     .option('--full', 'list every helper per program type and every reason')
     .option('--only <sections...>', `probe only these sections (${SECTIONS.join(', ')})`)
+    .option('--fresh', 'ask the kernel again instead of reusing answers from earlier in this boot (rewrites the boot cache)')
+    .option('--no-cache', 'neither read nor write the boot cache ($TSBPF_PROBE_CACHE=off does the same everywhere)')
     .action(async (target: string, opts: ProbeCliOptions) => {
       if (target !== 'kernel') throw new TsbpfError('PROBE_BAD_TARGET', `unknown probe target '${target}' (only 'kernel')`);
       const { text, notes } = await runProbe(opts, { stdout: Boolean(cliIo().stdout.isTTY), stderr: Boolean(cliIo().stderr.isTTY) });

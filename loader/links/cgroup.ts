@@ -174,6 +174,6 @@ export function detachCgroupProgram(cgroupPath: string, hook: CgroupHookName | s
   } catch (e) {
     // A link-held program cannot be PROG_DETACHed; find and detach its link instead.
     if (!(e instanceof BpfError)) throw e;
-    return detachLinksOf(progId, (info) => info.type === 'cgroup' && info.attachType === spec.attachType);
+    return detachLinksOf(progId, (info) => info.type === 'CGROUP' && info.attachType === spec.attachType);
   }
 }

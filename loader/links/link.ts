@@ -18,10 +18,10 @@ import { progFdOf, type ProgramRef } from './program-ref.js';
 /** What the kernel reports about a link (`bpf_link_info`), for the link kinds tsbpf creates. */
 export interface LinkInfo {
   readonly id: number;
-  /** Link type name: `cgroup`, `tcx`, `xdp`, … */
+  /** Link type, named as the kernel's `BPF_LINK_TYPE_*` (dsl/kernel): `CGROUP`, `TCX`, `XDP`, … */
   readonly type: string;
   readonly progId: number;
-  /** Attach type name for cgroup and tcx links. */
+  /** Attach type name for cgroup and tcx links, as `BPF_*` in dsl/kernel: `CGROUP_INET4_CONNECT`, `TCX_EGRESS`. */
   readonly attachType?: string;
   /** cgroup links: the cgroup's id (its inode number). */
   readonly cgroupId?: bigint;
@@ -35,7 +35,7 @@ export function linkInfo(fd: number): LinkInfo {
   objGetInfoByFd(fd, buf);
   const head = LinkInfoStruct.decode(buf);
   const view = new DataView(buf.buffer);
-  const type = (nameOf(LinkType, head.type) ?? `type_${head.type}`).toLowerCase();
+  const type = nameOf(LinkType, head.type) ?? `TYPE_${head.type}`;
   const base = { id: head.id, type, progId: head.prog_id };
   // The type-specific union starts at offset 16.
   switch (head.type) {
@@ -95,13 +95,13 @@ export class BpfLink implements Attachment {
   #relabel(): BpfLink {
     const info = this.info();
     const hook =
-      info.type === 'tcx'
-        ? `tcx/${info.attachType === 'tcx_egress' ? 'egress' : 'ingress'}`
-        : info.type === 'xdp'
+      info.type === 'TCX'
+        ? `tcx/${info.attachType === 'TCX_EGRESS' ? 'egress' : 'ingress'}`
+        : info.type === 'XDP'
           ? 'xdp'
-          : info.type === 'cgroup'
+          : info.type === 'CGROUP'
             ? `cgroup ${info.attachType}`
-            : info.type;
+            : info.type.toLowerCase();
     const target =
       info.ifindex !== undefined ? `ifindex ${info.ifindex}` : info.cgroupId !== undefined ? `cgroup id ${info.cgroupId}` : this.target;
     const link = new BpfLink(this.#fd, hook, target);

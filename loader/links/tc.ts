@@ -254,7 +254,7 @@ export function detachTcProgram(target: InterfaceTarget, direction: TcDirection,
   checkDirection(direction);
   const iface = resolveInterface(target);
   const attachType = direction === 'ingress' ? 'tcx_ingress' : 'tcx_egress';
-  let n = detachLinksOf(progId, (info) => info.type === 'tcx' && info.attachType === attachType && info.ifindex === iface.index);
+  let n = detachLinksOf(progId, (info) => info.type === 'TCX' && info.attachType === attachType && info.ifindex === iface.index);
   using sock = NetlinkSocket.open({ netns: target.netns });
   for (const f of listFilters(sock, iface.index, direction)) {
     if (f.kind === 'bpf' && f.progId === progId) {

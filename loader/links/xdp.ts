@@ -140,7 +140,7 @@ export function queryXdp(target: InterfaceTarget): XdpState {
  */
 export function detachXdpProgram(target: InterfaceTarget, progId: number): number {
   const iface = resolveInterface(target);
-  let n = detachLinksOf(progId, (info) => info.type === 'xdp' && info.ifindex === iface.index);
+  let n = detachLinksOf(progId, (info) => info.type === 'XDP' && info.ifindex === iface.index);
   if (n > 0) return n;
   const state = iface.xdp;
   const modes: [XdpMode, number][] = [

@@ -10,6 +10,7 @@
  */
 import { addressOf, bpfSyscall, closeFd } from '../sys/ffi.js';
 import { Cmd } from '../sys/constants.js';
+import { lastLogLine, logLineAt } from './log-lines.js';
 import { BtfLoadAttr, LinkCreateAttr, MapCreateAttr, ProgAttachAttr, ProgLoadAttr } from '../sys/attr.js';
 
 const off = <N extends string>(l: { offsets: Readonly<Record<string, number>>; size: number }, names: readonly N[]) => {
@@ -176,33 +177,14 @@ export class ProbeSyscalls {
     return nul >= 0 && nul < at ? -1 : at;
   }
 
-  /** The log line containing byte `at` (no trailing newline). */
+  /** The log line around byte `at` (see log-lines.ts). */
   logLineAt(at: number): string {
-    const buf = this.logBuf;
-    let end = buf.indexOf(10, at);
-    const nul = buf.indexOf(0, at);
-    if (end < 0 || (nul >= 0 && nul < end)) end = nul < 0 ? buf.length : nul;
-    const start = buf.lastIndexOf(10, at) + 1;
-    return buf.toString('utf8', start, end);
+    return logLineAt(this.logBuf, at);
   }
 
-  /**
-   * The last log line that is not the verifier's statistics ("processed …",
-   * "verification time …"), found by scanning back from the end.
-   */
+  /** The last log line that is not the verifier's statistics (see log-lines.ts). */
   lastLogLine(): string {
-    const buf = this.logBuf;
-    let end = buf.indexOf(0);
-    if (end < 0) end = buf.length;
-    while (end > 0) {
-      while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 32)) end--;
-      if (end === 0) break;
-      const start = buf.lastIndexOf(10, end - 1) + 1;
-      const line = buf.toString('utf8', start, end).trim();
-      if (line && !line.startsWith('processed ') && !line.startsWith('verification time')) return line;
-      end = start;
-    }
-    return '';
+    return lastLogLine(this.logBuf);
   }
 
   /** The current log as text (decodes). */

@@ -74,6 +74,11 @@ export interface ProbeReport {
   readonly kfuncs?: Readonly<Record<string, Feature>>;
   /** What could not be probed at all, in words (e.g. not privileged). */
   readonly notes?: readonly string[];
+  /**
+   * The boot cache entry the kernel sections come from (`hit`) or were written
+   * to; absent when no boot cache is used. `probedAt` is when the kernel answered.
+   */
+  readonly cache?: { readonly file: string; readonly hit: boolean; readonly probedAt: string };
 }
 
 /** Shorthands. */

@@ -7,44 +7,28 @@
  *
  * The worker is plain JavaScript (a string run with `eval: true`), so it works
  * the same from the TypeScript sources (tsx, vitest) and from dist/. Its log
- * classification mirrors ProbeSyscalls.logIndexOf/logLineAt/lastLogLine; a test
+ * line readers are log-lines.ts's functions, embedded as source; a test
  * checks that the parallel and sequential probes give identical reports.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { bpfSyscallNumber } from '../sys/ffi.js';
+import { lastLogLine, logLineAt } from './log-lines.js';
 
 /** Shared Int32 slots: jobs posted flag, next job index, finished-worker count, then one state per worker. */
 export const Slot = { JOBS_READY: 0, NEXT_JOB: 1, FINISHED: 2, WORKER_STATE: 3 } as const;
 /** Worker states: still booting, claimed by the worker, cancelled by the main thread (it finished first). */
 export const WorkerState = { BOOTING: 0, RUNNING: 1, CANCELLED: 2 } as const;
 
+// The log readers are the prober's own functions, as source text.
 const WORKER_SOURCE = String.raw`
 'use strict';
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { koffiPath, sysno, index, port } = workerData;
 const st = new Int32Array(workerData.state);
-function lineAt(buf, at) {
-  let end = buf.indexOf(10, at);
-  const nul = buf.indexOf(0, at);
-  if (end < 0 || (nul >= 0 && nul < end)) end = nul < 0 ? buf.length : nul;
-  const start = buf.lastIndexOf(10, at) + 1;
-  return buf.toString('utf8', start, end);
-}
-function lastLine(buf) {
-  let end = buf.indexOf(0);
-  if (end < 0) end = buf.length;
-  while (end > 0) {
-    while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 32)) end--;
-    if (end === 0) break;
-    const start = buf.lastIndexOf(10, end - 1) + 1;
-    const line = buf.toString('utf8', start, end).trim();
-    if (line && !line.startsWith('processed ') && !line.startsWith('verification time')) return line;
-    end = start;
-  }
-  return '';
-}
+const lineAt = ${logLineAt.toString()};
+const lastLine = ${lastLogLine.toString()};
 // Load koffi and bind libc while the main thread is still busy elsewhere.
 let koffi, lib, syscall, close;
 try {

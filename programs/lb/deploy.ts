@@ -18,7 +18,7 @@
  * the object's other maps (global data, tail-call arrays) at `<pin>/object/`.
  */
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, statfsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { compile, type CompileResult } from '../../dsl/compile/index.js';
 import { TsbpfError } from '../../dsl/errors.js';
 import type { TargetProfile } from '../../dsl/kernel/index.js';
@@ -362,6 +362,18 @@ export interface LbDownResult {
   readonly removedMaps: readonly string[];
 }
 
+/** Files the kernel creates at the root of every bpffs mount (bpf_preload), which cannot be removed. */
+const KERNEL_BPFFS_FILES = new Set(['maps.debug', 'progs.debug']);
+
+/** Whether `dir` is a mount point (another device than its parent). */
+function isMountRoot(dir: string): boolean {
+  try {
+    return statSync(dir).dev !== statSync(dirname(dir)).dev;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Detaches every link `lbUp` pinned under the pin directory and removes those
  * pins; the maps stay pinned unless `purge` is set. Not being up is not an
@@ -388,14 +400,20 @@ export function lbDown(options: LbDownOptions = {}): LbDownResult {
     } catch {
       // Never created: nothing to remove.
     }
+    // At the root of a bpffs mount the kernel keeps its own iterator files
+    // (`maps.debug`, `progs.debug` from bpf_preload), which nobody may unlink.
+    const mountRoot = isMountRoot(pinDir);
     for (const name of names.sort()) {
+      if (mountRoot && KERNEL_BPFFS_FILES.has(name)) continue;
       rmSync(join(pinDir, name), { recursive: true, force: true });
       removedMaps.push(name);
     }
-    try {
-      rmdirSync(pinDir);
-    } catch {
-      // Not there or the bpffs mount point itself.
+    if (!mountRoot) {
+      try {
+        rmdirSync(pinDir);
+      } catch {
+        // Already gone.
+      }
     }
   }
   return { pinDir, detached, removedMaps };

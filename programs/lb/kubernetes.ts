@@ -24,7 +24,9 @@
  * - `publishNotReadyAddresses`: every endpoint takes new connections.
  *
  * Given this node's name (`nodeName`), endpoints whose `nodeName` is it are
- * marked `local`. `spec.externalTrafficPolicy: Local` gives the NodePort and
+ * marked `local` (draining ones that still serve also `serving`, which a
+ * Local-policy frontend falls back to when no local endpoint is ready).
+ * `spec.externalTrafficPolicy: Local` gives the NodePort and
  * external frontends (not the cluster IPs) the Local policy, as kube-proxy
  * does: for NodePort and LoadBalancer services and services with external
  * IPs. Without a node name no endpoint is local, so such frontends get no
@@ -219,7 +221,8 @@ export function backendsFor(
   for (const c of all) {
     const local = c.local ? { local: true } : {};
     if (picked.has(c)) out.push({ address: c.address, port: c.port, ...local });
-    else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true, ...local });
+    // `serving` is what a Local-policy frontend's fallback reads, so only local draining endpoints carry it.
+    else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true, ...local, ...(c.local && c.serving ? { serving: true } : {}) });
   }
   return out;
 }

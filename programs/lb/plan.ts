@@ -117,9 +117,15 @@ function layout(items: readonly NormalizedBackend[], lo: number, prevPos: Readon
   }
 }
 
-/** The backends an INTERNAL-scope (local-only) frontend lists: active local ones, only under the Local policy. */
-function localActive(want: NormalizedService): NormalizedBackend[] {
-  return want.externalLocal ? want.backends.filter((b) => b.local && !b.terminating) : [];
+/**
+ * The backends an INTERNAL-scope (local-only) frontend lists, only under the
+ * Local policy: the active local ones; when there is none, the local ones
+ * that are terminating but still serving (kube-proxy's fallback).
+ */
+export function localPicks(want: NormalizedService): NormalizedBackend[] {
+  if (!want.externalLocal) return [];
+  const ready = want.backends.filter((b) => b.local && !b.terminating);
+  return ready.length > 0 ? ready : want.backends.filter((b) => b.local && b.terminating && b.serving);
 }
 
 /** Plans the writes that make the maps hold `want` (given what `prev` left there) into `out`. */
@@ -137,7 +143,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   const flags = serviceFlags(want);
   const active = want.backends.filter((b) => !b.terminating);
   const draining = want.backends.filter((b) => b.terminating);
-  const local = localActive(want);
+  const local = localPicks(want);
   const count = active.length;
   const localCount = local.length;
   const oldCount = prev.count;
@@ -192,7 +198,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     slots.set(p, { backendId });
     slotValues.set(p, enc.serviceValue(backendId, count, revNatIndex, flags));
   }
-  // The local-only layout: active local backends in 1..localCount (nothing drains there).
+  // The local-only layout: the picked local backends in 1..localCount (nothing drains there).
   const localPositions = new Map<number, NormalizedBackend>();
   layout(local, 1, prevLocalPos, localPositions);
   const localSlots = new Map<number, SlotState>();
@@ -271,9 +277,9 @@ function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out
   const revNatIndex = ids.revNatIndex();
   const flags = serviceFlags(want);
   let count = 0;
-  let localCount = 0;
   for (const b of want.backends) if (!b.terminating) count++;
-  if (want.externalLocal) for (const b of want.backends) if (b.local && !b.terminating) localCount++;
+  const picks = new Set(localPicks(want));
+  const localCount = picks.size;
   const backends = new Map<number, BackendState>();
   const slots = new Map<number, SlotState>();
   const localSlots = new Map<number, SlotState>();
@@ -286,7 +292,7 @@ function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out
     backends.set(id, { id, address: b.address, port: b.port, key: b.key, addressBytes: b.bytes, flags: bflags });
     const p = b.terminating ? draining++ : active++;
     slots.set(p, { backendId: id });
-    if (want.externalLocal && b.local && !b.terminating) localSlots.set(localSlots.size + 1, { backendId: id });
+    if (picks.has(b)) localSlots.set(localSlots.size + 1, { backendId: id });
   }
   out.write(2, 'revNat', enc.revNatKey(revNatIndex, key(2)), enc.revNatValue(want.addressBytes, want.port), undefined);
   for (let p = 1; p <= want.backends.length; p++) out.write(3, 'services', slotKey(enc, want, p, sk), enc.serviceValue(slots.get(p)!.backendId, count, revNatIndex, flags), undefined);
@@ -329,7 +335,7 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSin
  * Whether `prev` already is `want` entry for entry (the common case of a
  * resync), checked without encoding anything: same flags and counts, the same
  * backends, each active one in a slot within the count and each draining one
- * beyond it, the local-only slots holding exactly the active local backends,
+ * beyond it, the local-only slots holding exactly the picked local backends,
  * and every entry holding the bytes a plan would write.
  */
 function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
@@ -338,11 +344,9 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
   if (prev.backends.size !== n || prev.slots.size !== n) return false;
   const flags = serviceFlags(want);
   let active = 0;
-  let local = 0;
-  for (const b of want.backends) {
-    if (!b.terminating) active++;
-    if (want.externalLocal && b.local && !b.terminating) local++;
-  }
+  for (const b of want.backends) if (!b.terminating) active++;
+  const picks = new Set(localPicks(want));
+  const local = picks.size;
   // Entries without `raw` hold the encoding of the state's fields: compare fields, not bytes.
   if (prev.count !== active || prev.proto !== want.proto) return false;
   if (prev.localCount !== local || prev.localSlots.size !== local) return false;
@@ -370,13 +374,13 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
     ids.add(s.backendId);
   }
   if (ids.size !== n) return false;
-  // Likewise the local-only slots: `local` distinct positions in 1..local, each an active local backend.
+  // Likewise the local-only slots: `local` distinct positions in 1..local, each a picked local backend.
   const localIds = new Set<number>();
   for (const [p, s] of prev.localSlots) {
     const b = prev.backends.get(s.backendId);
     if (!b || p < 1 || p > local) return false;
     const w = find(b.key);
-    if (!w || w.terminating || !w.local) return false;
+    if (!w || !picks.has(w)) return false;
     if (s.raw && !enc.serviceIs(s.raw, s.backendId, local, prev.revNatIndex, flags)) return false;
     localIds.add(s.backendId);
   }

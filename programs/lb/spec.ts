@@ -42,6 +42,13 @@ export interface BackendSpec {
    * backends an `externalTrafficPolicy: 'Local'` frontend picks from.
    */
   readonly local?: boolean;
+  /**
+   * A terminating backend that still serves (Kubernetes' `serving`
+   * condition). A Local-policy frontend with no active local backend uses
+   * the local ones that are terminating and serving (kube-proxy's fallback
+   * for local endpoints, so a node's last pod rolling over keeps answering).
+   */
+  readonly serving?: boolean;
 }
 
 /** A service to create or replace. Backends take the frontend's protocol. */
@@ -105,6 +112,7 @@ export interface NormalizedBackend {
   readonly port: number;
   readonly terminating: boolean;
   readonly local: boolean;
+  readonly serving: boolean;
   /** The address in network order. */
   readonly bytes: Uint8Array;
 }
@@ -221,7 +229,7 @@ function checkFlag(v: unknown, path: string): boolean {
 }
 
 const at = (path: string, field: string) => (path ? `${path}.${field}` : field);
-const BACKEND_FIELDS = ['address', 'port', 'terminating', 'local'] as const;
+const BACKEND_FIELDS = ['address', 'port', 'terminating', 'local', 'serving'] as const;
 
 /** Validates a frontend and gives its canonical form. */
 export function normalizeFrontend(frontend: unknown, path = 'frontend'): NormalizedFrontend {
@@ -284,11 +292,12 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     const port = o.port as number;
     const terminating = o.terminating === undefined ? false : checkFlag(o.terminating, at(bp(), 'terminating'));
     const local = o.local === undefined ? false : checkFlag(o.local, at(bp(), 'local'));
+    const serving = o.serving === undefined ? false : checkFlag(o.serving, at(bp(), 'serving'));
     const key = formatEndpoint(addr.address, port);
     if (seen ? seen.has(key) : backends.some((x) => x.key === key))
       throw new ServiceError('LB_DUPLICATE_BACKEND', `backend ${key} appears twice in ${frontend.id}`, { path: bp() });
     seen?.add(key);
-    backends.push({ key, address: addr.address, port, terminating, local, bytes: addr.bytes });
+    backends.push({ key, address: addr.address, port, terminating, local, serving, bytes: addr.bytes });
   }
   const { id, family, address, port, protocol, proto, addressBytes } = frontend;
   return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, backends };

@@ -53,7 +53,7 @@ export interface ServiceState {
   /**
    * `externalTrafficPolicy=Local`: the frontend carries `SERVICE_FLAG_EXTERNAL_LOCAL`
    * and has a second, `SERVICE_SCOPE_INTERNAL` frontend entry (`localCount`,
-   * `localSlots`) listing the active local backends.
+   * `localSlots`) listing the active local backends (or, with none, the serving terminating ones).
    */
   readonly externalLocal: boolean;
   readonly revNatIndex: number;

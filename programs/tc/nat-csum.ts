@@ -1,8 +1,9 @@
 /**
  * Incremental Internet checksum arithmetic done in BPF code (RFC 1624,
- * HC' = ~(~HC + ~m + m')), for checksums the kernel helpers cannot reach: the
- * IP and UDP checksums inside an ICMP error's embedded packet, which are plain
- * bytes of the ICMP payload.
+ * HC' = ~(~HC + ~m + m')): the words and the fold, shared by the two users that
+ * cannot use the kernel's csum helpers — the ClusterIP translation of an ICMP
+ * error's embedded packet (its IP and UDP checksums are plain payload bytes) and
+ * NodePort (nodeport-csum.ts: no packet-changing helper across tail-call cuts).
  */
 import type { Int, Value, View } from '../../dsl/program/index.js';
 import { be16, type ipv4, type ipv6, u16, u32 } from '../../dsl/types/index.js';
@@ -22,6 +23,12 @@ export function word16(v: Value<'be16'>): Int<'u32'> {
   return v.to(u16).to(u32);
 }
 
+/** One's-complement fold of a sum below 2^24 to 16 bits. */
+export function fold16(x: Int<'u32'>): Int<'u32'> {
+  const once = x.and(0xffff).add(x.shr(16));
+  return once.and(0xffff).add(once.shr(16));
+}
+
 /**
  * The checksum `check` after the 16-bit words `from` were replaced by `to`
  * (host-order u32 words, same count), as a be16.
@@ -31,7 +38,5 @@ export function csumReplaced(check: Value<'be16'>, from: readonly Int<'u32'>[], 
   from.forEach((f, i) => {
     acc = acc.add(f.xor(0xffff)).add(to[i]!);
   });
-  const once = acc.and(0xffff).add(acc.shr(16));
-  const twice = once.and(0xffff).add(once.shr(16));
-  return twice.xor(0xffff).and(0xffff).to(u16).to(be16);
+  return fold16(acc).xor(0xffff).and(0xffff).to(u16).to(be16);
 }

@@ -7,6 +7,7 @@
  */
 import type { B, Int, Var } from '../../dsl/program/index.js';
 import { be16, u16, u32 } from '../../dsl/types/index.js';
+import { fold16, word16 } from './nat-csum.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /** A be16/be32/ipv6 place in the packet, a map value or the stack. */
@@ -44,19 +45,13 @@ export class CsumDelta {
 
   /** Adds a be16 port value. */
   port(v: AnyPlace, old: boolean): void {
-    this.word(v.to(u16).to(u32), old);
+    this.word(word16(v), old);
   }
-}
-
-/** One's-complement fold of a sum below 2^24 to 16 bits. */
-export function fold16(x: Int<'u32'>): Int<'u32'> {
-  const once = x.and(0xffff).add(x.shr(16));
-  return once.and(0xffff).add(once.shr(16));
 }
 
 /** Applies `delta` (sum of ~old + new words) to the checksum at `field` (TCP, IPv4 header). */
 export function applyCsum(field: AnyPlace, delta: Int<'u32'>): void {
-  const old: Int<'u32'> = field.to(u16).to(u32);
+  const old = word16(field);
   field.set(fold16(old.xor(0xffff).add(delta)).xor(0xffff).to(u16).to(be16));
 }
 
@@ -65,7 +60,7 @@ export function applyCsum(field: AnyPlace, delta: Int<'u32'>): void {
  * result of 0 is written as 0xffff (RFC 768).
  */
 export function applyUdpCsum(b: B, field: AnyPlace, delta: Int<'u32'>): void {
-  const old: Int<'u32'> = field.to(u16).to(u32);
+  const old = word16(field);
   b.if(old.ne(0), () => {
     const sum = fold16(old.xor(0xffff).add(delta)).xor(0xffff);
     b.if(sum.eq(0), () => field.set(0xffff), () => field.set(sum.to(u16).to(be16)));

@@ -66,6 +66,8 @@ export interface NpFamily {
   isZero(a: AnyPlace): Cond;
   /** Adds the address's 16-bit words to a checksum delta (complemented when `old`). */
   words(d: CsumDelta, a: AnyPlace, old: boolean): void;
+  /** The header's TTL (IPv4) or hop limit (IPv6) place. */
+  hops(ip: AnyPlace): AnyPlace;
 }
 
 /** IPv4. */
@@ -86,6 +88,7 @@ export const family4: NpFamily = {
   eq: (a, b) => a.eq(b),
   isZero: (a) => a.eq(0),
   words: (d, a, old) => d.word32(a, old),
+  hops: (ip) => ip.ttl,
 };
 
 /** IPv6. */
@@ -103,4 +106,5 @@ export const family6: NpFamily = {
   eq: (a: any, b: any) => a.word(0).eq(b.word(0)).and(() => a.word(1).eq(b.word(1))).and(() => a.word(2).eq(b.word(2))).and(() => a.word(3).eq(b.word(3))),
   isZero: (a: any) => a.word(0).eq(0).and(() => a.word(1).eq(0)).and(() => a.word(2).eq(0)).and(() => a.word(3).eq(0)),
   words: (d, a, old) => d.groups128(a, old),
+  hops: (ip) => ip.hopLimit,
 };

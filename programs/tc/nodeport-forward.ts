@@ -6,6 +6,8 @@
  *   pod and its host-side veth, redirect to that veth;
  * - remote backend: DNAT + SNAT to the node address with port allocation,
  *   FIB/neighbour, redirect out.
+ * Either way the node routes the packet: its TTL / hop limit goes down by one,
+ * and one that would reach zero is dropped (counted, no ICMP time exceeded).
  * `externalTrafficPolicy=Local` services select from their INTERNAL-scope
  * frontend (local backends only) and are never SNATed. Services without
  * (usable) backends drop with a counter.
@@ -18,7 +20,7 @@ import {
 } from '../lb/schemas.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
-import { rewriteTuple, type Parsed } from './nodeport-rewrite.js';
+import { dropExpired, rewriteTuple, type Parsed } from './nodeport-rewrite.js';
 import { NP_FLOW_LOCAL, NpDrop } from './nodeport-schemas.js';
 import { setEntry, setKey, type Scratch } from './nodeport-scratch.js';
 import { drop, fibRedirect } from './fib-redirect.js';
@@ -136,5 +138,7 @@ export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: 
       isNew.set(1);
     },
   );
+  // Only now is it known to be NodePort traffic (a TTL-1 packet to another port of the node is the node's own).
+  dropExpired(b, fam, pkt, s);
   b.if(flow.flags.and(NP_FLOW_LOCAL).ne(0), () => toLocalBackend(b, fam, pkt, eth, flow, isNew, s), () => toRemoteBackend(b, fam, pkt, eth, flow, s));
 }

@@ -11,7 +11,7 @@ import { TcAct } from '../../dsl/kernel/index.js';
 import { u8 } from '../../dsl/types/index.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
-import { rewriteTuple, type Parsed } from './nodeport-rewrite.js';
+import { dropExpired, rewriteTuple, type Parsed } from './nodeport-rewrite.js';
 import { setKey, type Scratch } from './nodeport-scratch.js';
 import { fibRedirect } from './fib-redirect.js';
 import { SNAT_DIR_IN, SNAT_FLAG_HOST } from './snat-schemas.js';
@@ -35,6 +35,7 @@ export function replyPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Sc
   });
   b.if(found.ne(0), () => {
     b.if(entry.flags.and(SNAT_FLAG_HOST).ne(0), () => b.return(TcAct.OK));
+    dropExpired(b, fam, pkt, s);
     // The frontend to restore: the packet's own source unless the entry names a service.
     const front: AnyPlace = loose(b).local(fam.RevNat, { port: ports.sport });
     front.address.set(ip.saddr);

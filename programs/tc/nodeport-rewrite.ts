@@ -1,13 +1,32 @@
 /**
  * Rewriting a parsed packet's addresses and ports with the L3 and L4 checksums
- * fixed incrementally in the program (see nodeport-csum.ts). Each new value is
- * read once, every old word is summed before anything is written.
+ * fixed incrementally in the program (see nodeport-csum.ts), and the router hop
+ * every NodePort rewrite is: the TTL / hop limit goes down by one. Each new value
+ * is read once, every old word is summed before anything is written.
  */
 import type { B, Int } from '../../dsl/program/index.js';
 import { IPPROTO_TCP } from '../lb/schemas.js';
 import { applyCsum, applyUdpCsum, CsumDelta, type AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
 import { NpCsum, TCP_CSUM_OFF, UDP_CSUM_OFF } from './nodeport-headers.js';
+import { drop } from './fib-redirect.js';
+import type { Scratch } from './nodeport-scratch.js';
+import { NpDrop } from './nodeport-schemas.js';
+
+/**
+ * ~m + m' for the IPv4 header word (TTL, protocol) when the TTL goes down by
+ * one: m' = m - 0x100, so ~m + m' = 0xffff - 0x100, whatever the TTL was.
+ */
+const TTL_DECREMENT_DELTA = 0xfeff;
+
+/**
+ * Drops the packet (counted as TTL_EXCEEDED) when forwarding it would take its
+ * TTL / hop limit to zero. Call before the flow's state is written; no ICMP
+ * time exceeded is sent.
+ */
+export function dropExpired(b: B, fam: NpFamily, pkt: Parsed, s: Scratch): void {
+  b.if(fam.hops(pkt.ip).le(1), () => drop(b, s, NpDrop.TTL_EXCEEDED));
+}
 
 /** The parsed packet: L3 header view, ports view and L4 protocol. */
 export interface Parsed {
@@ -25,9 +44,11 @@ export interface TupleRewrite {
 }
 
 /**
- * Writes the given fields and fixes the IPv4 header checksum (addresses) and
- * the TCP/UDP checksum (pseudo-header addresses and ports). Returns `drop`
- * from the program when the L4 checksum field is beyond the packet.
+ * Writes the given fields, takes one off the TTL / hop limit (the caller has
+ * checked it with {@link dropExpired}), and fixes the IPv4 header checksum
+ * (addresses, TTL) and the TCP/UDP checksum (pseudo-header addresses and
+ * ports). Returns `drop` from the program when the L4 checksum field is beyond
+ * the packet.
  */
 export function rewriteTuple(b: B, fam: NpFamily, pkt: Parsed, to: TupleRewrite, drop: number): void {
   const l3 = new CsumDelta(b);
@@ -53,7 +74,10 @@ export function rewriteTuple(b: B, fam: NpFamily, pkt: Parsed, to: TupleRewrite,
   if (to.daddr) ip.daddr.set(to.daddr);
   if (to.sport) ports.sport.set(to.sport);
   if (to.dport) ports.dport.set(to.dport);
-  if (fam.l3Csum) applyCsum(ip.check, l3.value);
+  const hops = fam.hops(ip);
+  hops.set(hops.sub(1));
+  // The TTL is in the IPv4 header checksum but not in the L4 pseudo header.
+  if (fam.l3Csum) applyCsum(ip.check, l3.value.add(TTL_DECREMENT_DELTA));
   const total = l3.value.add(l4.value);
   b.if(
     pkt.proto.eq(IPPROTO_TCP),

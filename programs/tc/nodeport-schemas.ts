@@ -55,6 +55,8 @@ export const NpDrop = {
   NO_NEIGH: 5,
   /** Node configuration missing. */
   NO_CONFIG: 6,
+  /** The packet would be forwarded with a TTL / hop limit of 1 or 0 (no ICMP time exceeded is sent). */
+  TTL_EXCEEDED: 7,
 } as const;
 /** Number of drop counters. */
 export const NP_DROP_REASONS = 8;

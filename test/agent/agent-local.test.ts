@@ -5,7 +5,8 @@
  * externalTrafficPolicy=Local NodePort Service gets the external-Local flag
  * and the INTERNAL-scope frontend of this node's endpoints, as the tc NodePort
  * programs read them. Moving an endpoint to this node (its EndpointSlice's
- * nodeName) or switching the Service's policy reprograms the maps.
+ * nodeName), its last local endpoint terminating (the serving fallback) or
+ * switching the Service's policy reprograms the maps.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,10 +138,14 @@ describe.skipIf(!need({ kernel: true }))('agent: local endpoints and externalTra
     await settled();
     expect(localByPort()).toEqual({ 80: [A1, A2], [NODE_PORT]: [A1, A2] });
     expect(nodePortView().local).toEqual([A1, A2]);
-    // And one leaving it, plus a terminating local one: neither is listed for external traffic.
+    // A1 leaves the node and A2 terminates but still serves: with no ready local endpoint, external traffic falls back to A2.
     api.apply('endpointslices', slice([{ ip: A1, nodeName: 'node-b' }, { ip: B1, nodeName: 'node-b' }, { ip: A2, nodeName: NODE, terminating: true }]));
     await settled();
     expect(localByPort()).toEqual({ 80: [A2], [NODE_PORT]: [A2] });
+    expect(nodePortView()).toMatchObject({ count: 2, local: [A2], internalEntries: 2 });
+    // A2 stops serving: nothing local is left for external traffic.
+    api.apply('endpointslices', slice([{ ip: A1, nodeName: 'node-b' }, { ip: B1, nodeName: 'node-b' }, { ip: A2, nodeName: NODE, terminating: true, serving: false }]));
+    await settled();
     expect(nodePortView()).toMatchObject({ count: 2, local: [], internalEntries: 1 });
   });
 

@@ -3,7 +3,7 @@
  * test cgroup and a private bpffs: `lbUp` attaches through pinned links and pins
  * the maps by name; a second `lbUp` swaps the programs in the same links and
  * reuses the maps with their entries; `lbDown` detaches and keeps the maps;
- * `purge` removes them; a wrong pin directory or cgroup is refused before
+ * `purge` removes them (also at a bpffs mount root); a wrong pin directory or cgroup is refused before
  * anything is loaded. By default it deploys the whole socket LB and writes the
  * node's addresses.
  */
@@ -87,6 +87,23 @@ describe('lb deploy lifecycle', () => {
       } catch {
         // The pin dir may already be gone with the bpffs.
       }
+    }
+  });
+
+  it.skipIf(!need({ kernel: true }))('purge with the pin directory at the root of a bpffs mount: removes every pin, keeps the mount and the kernel\'s own files', () => {
+    using pins = createPinDir('lbroot');
+    using cg = createTestCgroup('lbroot');
+    const pinDir = pins.path;
+    const kernelFiles = readdirSync(pinDir).sort(); // maps.debug, progs.debug where bpf_preload is built in
+    try {
+      lbUp({ programs, cgroup: cg.path, pinDir });
+      const purged = lbDown({ pinDir, purge: true });
+      expect(purged.detached).toEqual(['connect4', 'getpeername4']);
+      expect([...purged.removedMaps].sort()).toEqual(['lb4_backends', 'lb4_services']);
+      expect(readdirSync(pinDir).sort()).toEqual(kernelFiles);
+      expect(attached(cg.path, 'connect4')).toEqual([]);
+    } finally {
+      lbDown({ pinDir, purge: true });
     }
   });
 

@@ -29,7 +29,7 @@ function service(type: string, policy: string | undefined, extra: Record<string,
   };
 }
 
-function slice(endpoints: { ip: string; node?: string | null; ready?: boolean; terminating?: boolean }[], name = 'web-1'): KubernetesEndpointSlice {
+function slice(endpoints: { ip: string; node?: string | null; ready?: boolean; serving?: boolean; terminating?: boolean }[], name = 'web-1'): KubernetesEndpointSlice {
   return {
     kind: 'EndpointSlice',
     metadata: { name, namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
@@ -38,7 +38,7 @@ function slice(endpoints: { ip: string; node?: string | null; ready?: boolean; t
     endpoints: endpoints.map((e) => ({
       addresses: [e.ip],
       ...(e.node !== undefined ? { nodeName: e.node } : {}),
-      conditions: { ready: e.ready ?? true, serving: true, terminating: e.terminating ?? false },
+      conditions: { ready: e.ready ?? true, serving: e.serving ?? true, terminating: e.terminating ?? false },
     })),
   };
 }
@@ -53,7 +53,7 @@ describe('Kubernetes import with a node name', () => {
     const want = [
       { address: '10.244.1.5', port: 8080, local: true },
       { address: '10.244.2.6', port: 8080 },
-      { address: '10.244.1.7', port: 8080, terminating: true, local: true },
+      { address: '10.244.1.7', port: 8080, terminating: true, local: true, serving: true },
       { address: '10.244.3.8', port: 8080 },
     ];
     expect(specs.get('10.96.5.5:80/TCP')).toEqual({ frontend: { address: '10.96.5.5', port: 80, protocol: 'TCP' }, backends: want });
@@ -61,6 +61,34 @@ describe('Kubernetes import with a node name', () => {
     // Another node sees other local endpoints; no node name: none is local.
     expect(byFrontend(translateService(service('NodePort', undefined), slices, { nodeName: 'node-b' })).get('10.96.5.5:80/TCP')!.backends.filter((b) => b.local).map((b) => b.address)).toEqual(['10.244.2.6']);
     expect(byFrontend(translateService(service('NodePort', undefined), slices)).get('10.96.5.5:80/TCP')!.backends.some((b) => b.local)).toBe(false);
+  });
+
+  it('a Local frontend falls back to this node’s serving terminating endpoints when none of its own is ready', () => {
+    const maps = memoryMaps();
+    const m = ServiceManager.fromMaps(maps);
+    const rolling = [slice([
+      { ip: '10.244.2.6', node: 'node-b' },
+      { ip: '10.244.1.7', node: 'node-a', ready: false, serving: true, terminating: true },
+      { ip: '10.244.1.8', node: 'node-a', ready: false, serving: false, terminating: true },
+    ])];
+    const specs = byFrontend(translateService(service('NodePort', 'Local'), rolling, { nodeName: 'node-a' }));
+    // Cluster-wide a ready endpoint exists, so both local ones drain; only the serving one is marked.
+    expect(specs.get('0.0.0.0:30500/TCP')!.backends).toEqual([
+      { address: '10.244.2.6', port: 8080 },
+      { address: '10.244.1.7', port: 8080, terminating: true, local: true, serving: true },
+      { address: '10.244.1.8', port: 8080, terminating: true, local: true },
+    ]);
+    m.sync(servicesFromKubernetes({ items: [service('NodePort', 'Local'), ...rolling] }, { nodeName: 'node-a' }).services);
+    const internal = () => {
+      const d = decodedDump(maps, 'ipv4');
+      const addressOf = new Map(d.backends.map((b) => [b.id, b.address]));
+      return d.services.filter((e) => e.scope === SERVICE_SCOPE_INTERNAL && e.backendSlot > 0).map((e) => addressOf.get(e.backendId));
+    };
+    expect(internal()).toEqual(['10.244.1.7']);
+    // The new local pod becomes ready: it alone is picked.
+    rolling[0] = slice([...(rolling[0]!.endpoints ?? []).map((e) => ({ ip: e.addresses[0]!, node: e.nodeName, ready: e.conditions?.ready ?? true, serving: e.conditions?.serving ?? true, terminating: e.conditions?.terminating ?? false })), { ip: '10.244.1.9', node: 'node-a' }]);
+    m.sync(servicesFromKubernetes({ items: [service('NodePort', 'Local'), ...rolling] }, { nodeName: 'node-a' }).services);
+    expect(internal()).toEqual(['10.244.1.9']);
   });
 
   it('gives the Local policy to NodePort, LoadBalancer and external-IP frontends, never to cluster IPs', () => {

@@ -5,7 +5,8 @@
  * programs read), the diff (flipping a backend's `local` or the policy
  * rewrites just that; a resync writes nothing), restore (including leftovers
  * of an interrupted policy switch), validation, and the write order under a
- * reader that looks after every single write, rollbacks included.
+ * reader that looks after every single write, rollbacks included; the
+ * fallback to serving terminating local backends when none is active.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -151,6 +152,39 @@ describe('local backends and externalTrafficPolicy=Local', () => {
     throwsCode(() => m.apply({ upsert: [{ ...localNodePort([L1]), externalTrafficPolicy: 'local' as never }] }), 'LB_INVALID_SPEC', 'upsert[0].externalTrafficPolicy');
     throwsCode(() => m.apply({ upsert: [localNodePort([L1, { ...R1, local: 'yes' as never }])] }), 'LB_INVALID_SPEC', 'upsert[0].backends[1].local');
     expect(rawDump(maps)).toEqual(before);
+  });
+
+  it('with no active local backend, the INTERNAL frontend lists the serving terminating local ones', () => {
+    const maps = memoryMaps();
+    const m = ServiceManager.fromMaps(maps);
+    const servingDrain = { ...L1, terminating: true, serving: true };
+    const internalIds = () => scope(maps, SERVICE_SCOPE_INTERNAL).map((e) => [e.backendSlot, e.backendId, e.count]);
+    m.upsertService(localNodePort([R1, servingDrain, { ...L2, terminating: true }]));
+    // R1 is 1, L1 is 2, L2 (terminating, not serving) is 3.
+    expect(internalIds()).toEqual([[0, 0, 1], [1, 2, 1]]);
+    expect(m.get(NP)!.backends.map((b) => [b.address, b.terminating])).toEqual([['10.244.2.7', false], ['10.244.1.5', true], ['10.244.1.6', true]]);
+    // Restored and resynced: nothing to write.
+    expect(ServiceManager.fromMaps(maps).upsertService(localNodePort([R1, servingDrain, { ...L2, terminating: true }])).writes).toBe(0);
+    // An active local backend appears: only it is listed.
+    m.upsertService(localNodePort([R1, servingDrain, { ...L2, terminating: true }, { address: '10.244.1.9', port: 8080, local: true }]));
+    expect(internalIds()).toEqual([[0, 0, 1], [1, 4, 1]]);
+    // Under Cluster `serving` changes nothing; a serving flag on a remote or active backend is harmless.
+    m.upsertService({ frontend: NP, nodePort: true, backends: [{ ...R1, serving: true }, servingDrain] });
+    expect(scope(maps, SERVICE_SCOPE_INTERNAL)).toEqual([]);
+  });
+
+  it('counts the INTERNAL entries against the services map: a Local service that does not fit is refused before any write', () => {
+    // 5 services entries per map: a Cluster NodePort with 2 backends needs 3, the same under Local 3 + 1 + 2 = 6.
+    const maps = memoryMaps(5);
+    const m = ServiceManager.fromMaps(maps);
+    m.upsertService({ frontend: NP, nodePort: true, backends: [L1, L2] });
+    const before = rawDump(maps);
+    throwsCode(() => m.upsertService(localNodePort([L1, L2])), 'LB_MAP_FULL');
+    expect(rawDump(maps)).toEqual(before);
+    // One local backend fits exactly (3 + 1 + 1), and usage says so.
+    m.upsertService(localNodePort([L1, { ...L2, local: false }]));
+    expect(m.usage().find((u) => u.name === 'lb4_services')).toMatchObject({ entries: 5, maxEntries: 5 });
+    expect(maps.services4.size).toBe(5);
   });
 
   it('restores flags, policy and local slots from the maps, and a fresh manager sees no difference', () => {
@@ -306,14 +340,17 @@ describe('write order of Local-policy changes under a reader that looks after ev
       frontend: { address: '0.0.0.0', port, protocol: 'TCP' },
       nodePort: true,
       ...(random() < 0.6 ? { externalTrafficPolicy: 'Local' as const } : {}),
-      backends: pool.filter(() => random() < 0.6).map((address) => ({ address, port: 8080, local: random() < 0.5, terminating: random() < 0.2 })).sort(() => random() - 0.5),
+      backends: pool.filter(() => random() < 0.6).map((address) => ({ address, port: 8080, local: random() < 0.5, terminating: random() < 0.3, serving: random() < 0.5 })).sort(() => random() - 0.5),
     });
     const views = (specs: readonly ServiceSpec[]) => {
       const any = new Map<number, Set<string>>();
       const local = new Map<number, Set<string>>();
       for (const s of specs) {
         any.set(s.frontend.port, new Set(s.backends.filter((b) => !b.terminating).map((b) => b.address)));
-        local.set(s.frontend.port, new Set(s.externalTrafficPolicy === 'Local' ? s.backends.filter((b) => b.local && !b.terminating).map((b) => b.address) : []));
+        // Active local backends, else the serving terminating local ones.
+        const ready = s.backends.filter((b) => b.local && !b.terminating);
+        const picked = ready.length ? ready : s.backends.filter((b) => b.local && b.terminating && b.serving);
+        local.set(s.frontend.port, new Set(s.externalTrafficPolicy === 'Local' ? picked.map((b) => b.address) : []));
       }
       return { any, local };
     };

@@ -186,7 +186,7 @@ server.bind(${udpBackend.port}, '127.0.0.1', () => {
       link.close();
       prog.close(); // the link holds the program
       const reopened = BpfLink.open(pin);
-      expect(reopened.info()).toMatchObject({ type: 'cgroup', attachType: 'CGROUP_INET4_CONNECT' });
+      expect(reopened.info()).toMatchObject({ type: 'CGROUP', attachType: 'CGROUP_INET4_CONNECT' });
       expect(queryCgroup(cg.path, 'connect4').progIds).toEqual([reopened.progId]);
       expect((await connectProbe(cg.path, ns, 7301, SERVICE.ip, SERVICE.port)).data).toBe('listener-7301');
       reopened.unpin();

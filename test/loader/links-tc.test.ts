@@ -32,7 +32,14 @@ describe.skipIf(!ok)('tc attach (real kernel, test namespaces)', () => {
       expect(link).toBeInstanceOf(BpfLink);
       const q = queryTcx({ iface: net.vethA, netns: net.a }, 'egress');
       expect(q.progIds).toEqual([progInfo(progX.value).id]);
-      expect(link.info()).toMatchObject({ type: 'tcx', attachType: 'TCX_EGRESS', progId: progInfo(progX.value).id });
+      expect(link.info()).toMatchObject({ type: 'TCX', attachType: 'TCX_EGRESS', progId: progInfo(progX.value).id });
+      // Opened by id, the hook comes from what the kernel reports (an egress link stays egress).
+      const byId = BpfLink.fromId(link.info().id);
+      try {
+        expect(byId.hook).toBe('tcx/egress');
+      } finally {
+        byId.close();
+      }
 
       const got = await udpExchange({ fromNs: net.a, toNs: net.b, toAddr: net.addrB, port: PORT, count: 20 });
       expect(got.sort()).toEqual(payloads(20, 'X').sort());

@@ -43,7 +43,7 @@ describe.skipIf(!ok)('XDP attach (real kernel, test namespaces)', () => {
 
       (link as BpfLink).pin(`${pins.path}/xdp`);
       const reopened = BpfLink.open(`${pins.path}/xdp`);
-      expect(reopened.info()).toMatchObject({ type: 'xdp', progId: progInfo(drop.value).id });
+      expect(reopened.info()).toMatchObject({ type: 'XDP', progId: progInfo(drop.value).id });
       reopened.replace(pass, { expected: drop });
       reopened.close();
       expect(queryXdp(target).genericProgId).toBe(progInfo(pass.value).id);

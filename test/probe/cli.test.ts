@@ -122,7 +122,9 @@ describe.skipIf(!ok)('tsbpf probe (CLI)', () => {
   it('--only limits the sections; bad options are typed errors', async () => {
     const { text } = await runProbe({ json: true, only: ['misc,btf'] }, { stdout: false, stderr: false });
     const r = JSON.parse(text) as ProbeReport;
-    expect(Object.keys(r).sort()).toEqual(['btf', 'misc', 'schema']);
+    // `cache` says which boot cache entry the answers came from or went to (the test run has one).
+    expect(Object.keys(r).sort()).toEqual(['btf', 'cache', 'misc', 'schema']);
+    expect(Object.keys(r.cache!).sort()).toEqual(['file', 'hit', 'probedAt']);
     expect(() => parseSections(['nope'])).toThrow(/unknown section 'nope'/);
     await expect(runProbe({ json: true, ts: true }, { stdout: false, stderr: false })).rejects.toThrow(/choose one of/);
     const bad = await runCli(['probe', 'moon']);

@@ -8,9 +8,9 @@ import { probeKernel, type ProbeReport } from '../../loader/probe/index.js';
 
 let report: ProbeReport | undefined;
 
-/** The full report of this process (probed once). */
+/** The full report of this process (probed once, by the kernel: never from the boot cache). */
 export function fullReport(): ProbeReport {
-  return (report ??= probeKernel());
+  return (report ??= probeKernel({ fresh: true }));
 }
 
 let bpftool: BpftoolReport | undefined;

@@ -8,46 +8,29 @@
  * the 4.19 build, tcx for 6.6.
  */
 import { describe, expect, it } from 'vitest';
-import { attachTc } from '../../loader/links/index.js';
 import { HAIRPIN_IPV4, HAIRPIN_IPV6 } from '../../programs/tc/parse-family.js';
 import { need } from '../support/env.js';
-import { runBounded } from '../support/netns.js';
-import { loadDatapath, type BuildName } from './clusterip-harness.js';
-import { createClusterIpTopology, POD_CLIENT, startBackendServer, type BackendServer } from './clusterip-e2e-topology.js';
+import type { BuildName } from './clusterip-harness.js';
+import { podTraffic, withClusterIpRun, type AttachMode } from './clusterip-e2e-run.js';
 
 const ok = need({ kernel: true, tools: ['ip', 'tc'] });
 const COUNT = 4;
 
 describe.skipIf(!ok)('ClusterIP hairpin end to end', () => {
-  for (const [build, mode] of [['4.19', 'netlink'], ['6.6', 'tcx']] as [BuildName, 'netlink' | 'tcx'][]) {
-    it(`${build} (${mode}): a pod reaches itself through its service`, async () => {
-      const topo = createClusterIpTopology();
-      const dp = loadDatapath(build);
-      const links: { close(): void }[] = [];
-      let server: BackendServer | undefined;
-      try {
+  for (const [build, mode] of [['4.19', 'netlink'], ['6.6', 'tcx']] as [BuildName, AttachMode][]) {
+    it(`${build} (${mode}): a pod reaches itself through its service`, () =>
+      withClusterIpRun(build, mode, async ({ topo, dp, attachFor, serve }) => {
         for (const [vip, pod] of [['10.96.0.60', topo.podAddr4], ['fd00:96::60', topo.podAddr6]] as const) {
           dp.addService({ vip, port: 80, proto: 'tcp', revNatIndex: 61, backends: [{ id: 61, address: pod, port: 8080 }] });
           dp.addService({ vip, port: 53, proto: 'udp', revNatIndex: 62, backends: [{ id: 62, address: pod, port: 5353 }] });
         }
-        links.push(attachTc(dp.obj.program('tc_clusterip'), { iface: topo.podVeth, netns: topo.node, direction: 'ingress', mode }));
-        links.push(attachTc(dp.obj.program('tc_clusterip_to_pod'), { iface: topo.podVeth, netns: topo.node, direction: 'egress', mode }));
-        server = startBackendServer(topo.pod);
-        await server.ready;
+        attachFor('hairpin');
+        await serve(topo.pod);
         for (const [vip, loopback] of [['10.96.0.60', HAIRPIN_IPV4], ['fd00:96::60', HAIRPIN_IPV6]] as const) {
-          const r = await runBounded(['ip', 'netns', 'exec', topo.pod, process.execPath, '-e', POD_CLIENT, vip, '80', '53', String(COUNT)], 20_000);
-          const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-          expect(line, r.stderr).toBeDefined();
-          const got = JSON.parse(line!);
+          const got = await podTraffic(topo.pod, vip, COUNT);
           expect(got.tcp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ ok: true, data: `pong:ping-${i}:${loopback}`, peer: `${vip}:80` })));
           expect(got.udp).toEqual(Array.from({ length: COUNT }, (_, i) => ({ data: `pong:dgram-${i}:${loopback}`, peer: `${vip}:53` })));
         }
-      } finally {
-        await server?.stop();
-        for (const l of links) l.close();
-        dp.close();
-        topo.cleanup();
-      }
-    }, 60_000);
+      }), 60_000);
   }
 });

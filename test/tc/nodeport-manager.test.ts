@@ -6,7 +6,8 @@
  * client's address reaches the pod), never to the remote one; the same
  * backends under Cluster also reach the remote one, SNATed. Changes made
  * through the manager take effect: a local backend losing its flag is no
- * longer picked, a Local service without local backends drops, switching to
+ * longer picked, a Local service without local backends drops (unless a
+ * draining local one still serves: the fallback picks it), switching to
  * Cluster sends flows out again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,9 @@ describe.skipIf(!ok)('NodePort on manager-written tables: externalTrafficPolicy=
           m.upsertService(spec(LOCAL_PORT, 'Local', [all[0]!, { address: f.pods[0], port: NET.backendPort, local: true, terminating: true }]));
           expect(spread(LOCAL_PORT)).toEqual(['drop']);
           expect(counter(bench, npDrops, NpDrop.NO_BACKEND) - before).toBe(BigInt(FLOWS));
+          // The same draining local backend still serving: the Local fallback picks it (kube-proxy's), directly.
+          m.upsertService(spec(LOCAL_PORT, 'Local', [all[0]!, { address: f.pods[0], port: NET.backendPort, local: true, terminating: true, serving: true }]));
+          expect(spread(LOCAL_PORT)).toEqual([`direct:${f.pods[0]}`]);
           // Switched to Cluster: the remote backend takes the flows, SNATed.
           m.upsertService(spec(LOCAL_PORT, 'Cluster', [all[0]!, { address: f.pods[0], port: NET.backendPort, local: true, terminating: true }]));
           expect(spread(LOCAL_PORT)).toEqual([`snat:${f.remote}`]);

@@ -21,7 +21,14 @@ export interface PacketSpec {
   readonly noUdpCsum?: boolean;
   /** TCP flags (default SYN). */
   readonly tcpFlags?: number;
+  /** IPv4 TTL / IPv6 hop limit (default {@link DEFAULT_TTL}). */
+  readonly ttl?: number;
 }
+
+/** The TTL / hop limit of built packets. */
+export const DEFAULT_TTL = 64;
+/** The same after the node forwarded it once. */
+export const FORWARDED_TTL = DEFAULT_TTL - 1;
 
 const macBytes = (m: string) => m.split(':').map((x) => parseInt(x, 16));
 const v4Bytes = (a: string) => a.split('.').map(Number);
@@ -49,13 +56,13 @@ export function packet(f: PacketSpec): Uint8Array {
   const l4 = 14 + l3;
   if (v6) {
     p.set([0x86, 0xdd], 12);
-    p.set([0x60, 0, 0, 0, l4len >> 8, l4len & 0xff, proto, 64], 14);
+    p.set([0x60, 0, 0, 0, l4len >> 8, l4len & 0xff, proto, f.ttl ?? DEFAULT_TTL], 14);
     p.set(ipv6.encode(f.saddr) as Uint8Array, 22);
     p.set(ipv6.encode(f.daddr) as Uint8Array, 38);
   } else {
     p.set([0x08, 0x00], 12);
     const tot = 20 + l4len;
-    p.set([0x45, 0, tot >> 8, tot & 0xff, 0x12, 0x34, 0x40, 0, 64, proto, 0, 0], 14);
+    p.set([0x45, 0, tot >> 8, tot & 0xff, 0x12, 0x34, 0x40, 0, f.ttl ?? DEFAULT_TTL, proto, 0, 0], 14);
     p.set(v4Bytes(f.saddr), 26);
     p.set(v4Bytes(f.daddr), 30);
     const c = finish(sum16(p, 14, 34));
@@ -83,5 +90,5 @@ export function describePacket(p: Uint8Array): string {
   const l4 = v6 ? 54 : 34;
   const addr = (o: number) => (v6 ? (ipv6.decode(p.subarray(o, o + 16)) as string) : [...p.subarray(o, o + 4)].join('.'));
   const port = (o: number) => (p[o]! << 8) | p[o + 1]!;
-  return `${hex(p.subarray(6, 12))} > ${hex(p.subarray(0, 6))} ${addr(v6 ? 22 : 26)}:${port(l4)} > ${addr(v6 ? 38 : 30)}:${port(l4 + 2)}`;
+  return `${hex(p.subarray(6, 12))} > ${hex(p.subarray(0, 6))} ${addr(v6 ? 22 : 26)}:${port(l4)} > ${addr(v6 ? 38 : 30)}:${port(l4 + 2)} ttl ${p[v6 ? 21 : 22]}`;
 }

@@ -20,7 +20,7 @@ import { dropCounters, pathCounters, snatHistogram } from '../../programs/tc/nod
 import { need } from '../support/env.js';
 import { addService, counter, createNodeNs, loadBench, NET, PROFILES, table, type Bench, type NodeNs } from './nodeport-env.js';
 import { expectPacket, hashedPort } from './nodeport-expect.js';
-import { packet } from './nodeport-packets.js';
+import { FORWARDED_TTL, packet } from './nodeport-packets.js';
 
 const ok = need({ kernel: true });
 
@@ -70,14 +70,14 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             addService(bench, f.v6, { revNatIndex: REV, proto, backends: [{ id: 11, address: f.pod, port: NET.backendPort, local: true }] });
             const sport = 40001;
             const req = packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort, proto });
-            const toPod = packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort, proto });
+            const toPod = packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort, proto });
             const r = bench.run(f.ingress, req);
             expect(r.retval).toBe(TcAct.REDIRECT);
             expectPacket(r.data, toPod, 'request to the local backend');
             // Sticky: the next packet of the flow takes the same way.
             const again = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort, proto, payload: [1, 2, 3, 4] }));
             expect(again.retval).toBe(TcAct.REDIRECT);
-            expectPacket(again.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort, proto, payload: [1, 2, 3, 4] }), 'second packet');
+            expectPacket(again.data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort, proto, payload: [1, 2, 3, 4] }), 'second packet');
             const snat = table(bench, f.snat);
             expect(snat.get({ saddr: f.pod, daddr: f.client, sport: NET.backendPort, dport: sport, proto, dir: SNAT_DIR_IN })).toMatchObject({ addr: f.client, port: sport, revNatIndex: REV, flags: SNAT_FLAG_NO_SNAT });
             expect(snat.entries()).toHaveLength(1);
@@ -87,7 +87,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             const reply = packet({ smac: NET.podMac, dmac: NET.vethMac, saddr: f.pod, daddr: f.client, sport: NET.backendPort, dport: sport, proto, payload: [9, 8] });
             const rr = bench.run(f.fromPod, reply);
             expect(rr.retval).toBe(TcAct.REDIRECT);
-            expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport, proto, payload: [9, 8] }), 'reply to the client');
+            expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport, proto, payload: [9, 8] }), 'reply to the client');
             expect(counter(bench, npPaths, NpPath.FIB)).toBe(1n);
           }));
 
@@ -98,7 +98,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             const r = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort, proto }));
             expect(r.retval).toBe(TcAct.REDIRECT);
             // The source port is free and in range: kept.
-            expectPacket(r.data, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport, dport: NET.backendPort, proto }), 'SNATed request');
+            expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport, dport: NET.backendPort, proto }), 'SNATed request');
             const snat = table(bench, f.snat);
             expect(snat.get({ saddr: f.client, daddr: f.remote, sport, dport: NET.backendPort, proto, dir: SNAT_DIR_OUT })).toMatchObject({ addr: f.node, port: sport, flags: 0 });
             expect(snat.get({ saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport, proto, dir: SNAT_DIR_IN })).toMatchObject({ addr: f.client, port: sport, revNatIndex: REV, flags: 0 });
@@ -107,7 +107,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
 
             const rr = bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport, proto, payload: [7] }));
             expect(rr.retval).toBe(TcAct.REDIRECT);
-            expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport, proto, payload: [7] }), 'reply to the client');
+            expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport, proto, payload: [7] }), 'reply to the client');
             expect(counter(bench, npPaths, NpPath.FIB)).toBe(2n);
             expect(pathCounters(bench.obj)).toMatchObject({ FIB: 2n, NEIGH_CACHE: 0n, REDIRECT_NEIGH: 0n });
             expect(snatHistogram(bench.obj).slice(0, 2)).toEqual([1n, 0n]);
@@ -139,7 +139,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             const bare = packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport: 40008, dport: NET.nodePort, proto: IPPROTO_UDP, noUdpCsum: true });
             const r = bench.run(f.ingress, bare);
             expect(r.retval).toBe(TcAct.REDIRECT);
-            expectPacket(r.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40008, dport: NET.backendPort, proto: IPPROTO_UDP, noUdpCsum: true }), 'UDP without checksum');
+            expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40008, dport: NET.backendPort, proto: IPPROTO_UDP, noUdpCsum: true }), 'UDP without checksum');
           }
         }));
 
@@ -150,10 +150,10 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           const port = hashedPort(sport, 32768, 65535);
           const r = bench.run(f.ingress, packet({ smac: NET.gwMac, dmac: NET.nodeMac, saddr: f.far, daddr: f.node, sport, dport: NET.nodePort }));
           expect(r.retval).toBe(TcAct.REDIRECT);
-          expectPacket(r.data, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), 'SNATed request');
+          expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), 'SNATed request');
           const rr = bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: port }));
           expect(rr.retval).toBe(TcAct.REDIRECT);
-          expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.gwMac, saddr: f.node, daddr: f.far, sport: NET.nodePort, dport: sport }), 'reply via the gateway');
+          expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.gwMac, saddr: f.node, daddr: f.far, sport: NET.nodePort, dport: sport }), 'reply via the gateway');
         }));
 
       it(`${target} ${f.name}: reply to a client the FIB has no neighbour for: neighbour cache, then ${hasRedirectNeigh(target) ? 'bpf_redirect_neigh' : 'drop'}`, () =>
@@ -166,12 +166,12 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           const reply = packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport });
           const rr = bench.run(f.ingress, reply);
           expect(rr.retval).toBe(TcAct.REDIRECT);
-          expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.lonelyMac, saddr: f.node, daddr: f.lonely, sport: NET.nodePort, dport: sport }), 'reply from the cache');
+          expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.lonelyMac, saddr: f.node, daddr: f.lonely, sport: NET.nodePort, dport: sport }), 'reply from the cache');
           expect(counter(bench, npPaths, NpPath.NEIGH_CACHE)).toBe(1n);
           // Nothing cached either: the kernel resolves it (5.10+) or the packet is dropped.
           table(bench, f.neigh).delete(f.lonely);
           const rn = bench.run(f.ingress, reply);
-          const translated = packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.node, daddr: f.lonely, sport: NET.nodePort, dport: sport });
+          const translated = packet({ ttl: FORWARDED_TTL, smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.node, daddr: f.lonely, sport: NET.nodePort, dport: sport });
           if (hasRedirectNeigh(target)) {
             expect(rn.retval).toBe(TcAct.REDIRECT);
             expectPacket(rn.data, translated, 'reply for bpf_redirect_neigh');
@@ -180,6 +180,43 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             expect(rn.retval).toBe(TcAct.SHOT);
             expect(counter(bench, npDrops, NpDrop.NO_NEIGH)).toBe(1n);
           }
+        }));
+
+      it(`${target} ${f.name}: the node is a router hop — TTL / hop limit down by one, the last hop dropped and counted`, () =>
+        withBench(target, (bench) => {
+          addService(bench, f.v6, { revNatIndex: REV, backends: [{ id: 41, address: f.remote, port: NET.backendPort }] });
+          addService(bench, f.v6, { revNatIndex: REV + 1, port: 30083, backends: [{ id: 42, address: f.pod, port: NET.backendPort, local: true }] });
+          const to = (dport: number, sport: number, ttl: number) => packet({ ttl, smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport });
+          // TTL 2 leaves with 1, to a remote backend (SNAT) and to a local one.
+          const remote = bench.run(f.ingress, to(NET.nodePort, 40020, 2));
+          expect(remote.retval).toBe(TcAct.REDIRECT);
+          const snatPort = 40020; // free in the SNAT range: kept
+          expectPacket(remote.data, packet({ ttl: 1, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: snatPort, dport: NET.backendPort }), 'TTL 2 to the remote backend');
+          const local = bench.run(f.ingress, to(30083, 40021, 2));
+          expect(local.retval).toBe(TcAct.REDIRECT);
+          expectPacket(local.data, packet({ ttl: 1, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40021, dport: NET.backendPort }), 'TTL 2 to the local backend');
+          const snatBefore = table(bench, f.snat).entries().length;
+          // TTL 1 (and 0) would leave with 0: dropped untouched, no SNAT state, counted.
+          for (const [i, ttl] of [1, 0].entries()) {
+            const last = to(NET.nodePort, 40030 + i, ttl);
+            const r = bench.run(f.ingress, last);
+            expect(r.retval, `TTL ${ttl}`).toBe(TcAct.SHOT);
+            expectPacket(r.data, last, `TTL ${ttl} dropped untouched`);
+          }
+          expect(counter(bench, npDrops, NpDrop.TTL_EXCEEDED)).toBe(2n);
+          expect(table(bench, f.snat).entries().length).toBe(snatBefore);
+          // A reply with TTL 1 is not forwarded either; with TTL 2 it leaves with 1.
+          const reply = (ttl: number) => packet({ ttl, smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: snatPort });
+          expect(bench.run(f.ingress, reply(1)).retval).toBe(TcAct.SHOT);
+          expect(counter(bench, npDrops, NpDrop.TTL_EXCEEDED)).toBe(3n);
+          const rr = bench.run(f.ingress, reply(2));
+          expect(rr.retval).toBe(TcAct.REDIRECT);
+          expectPacket(rr.data, packet({ ttl: 1, smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: 40020 }), 'reply with TTL 2');
+          // TTL 1 to a port of the node that is not a NodePort is the node's own packet.
+          const own = to(30999, 40040, 1);
+          const o = bench.run(f.ingress, own);
+          expect(o.retval).toBe(TcAct.OK);
+          expectPacket(o.data, own, 'TTL 1 to the node itself passes untouched');
         }));
 
       it(`${target} ${f.name}: no backends, unknown port, not the node address, externalTrafficPolicy=Local`, () =>
@@ -209,7 +246,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             const sport = 41000 + i;
             const lo = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: 30082 }));
             expect(lo.retval).toBe(TcAct.REDIRECT);
-            expectPacket(lo.data, packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort }), `local-policy flow ${i}`);
+            expectPacket(lo.data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort }), `local-policy flow ${i}`);
           }
           expect(table(bench, f.snat).entries().every(([, e]) => e.flags === SNAT_FLAG_NO_SNAT)).toBe(true);
           // A slot naming a backend that is gone: dropped and counted.
@@ -218,7 +255,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           const gone = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport: 40009, dport: 30083 }));
           expect(gone.retval).toBe(TcAct.SHOT);
           // The agent's view of the same counters.
-          expect(dropCounters(bench.obj)).toEqual({ NO_BACKEND: 2n, BACKEND_GONE: 1n, NO_ENDPOINT: 0n, SNAT_EXHAUSTED: 0n, FIB_FAILED: 0n, NO_NEIGH: 0n, NO_CONFIG: 0n });
+          expect(dropCounters(bench.obj)).toEqual({ NO_BACKEND: 2n, BACKEND_GONE: 1n, NO_ENDPOINT: 0n, SNAT_EXHAUSTED: 0n, FIB_FAILED: 0n, NO_NEIGH: 0n, NO_CONFIG: 0n, TTL_EXCEEDED: 0n });
         }));
 
       it(`${target} ${f.name}: SNAT collides with a host flow (registered on egress): the next candidate is taken, the host flow's replies pass`, () =>
@@ -242,7 +279,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           const port = hashedPort(sport, 32768, 65535);
           const r = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort }));
           expect(r.retval).toBe(TcAct.REDIRECT);
-          expectPacket(r.data, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), 'request on the next port');
+          expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), 'request on the next port');
           expect(counter(bench, snatRetries, 0)).toBe(0n);
           expect(counter(bench, snatRetries, 1)).toBe(1n);
           expect(snat.get(hostKey)).toMatchObject({ addr: f.node, port: sport, flags: SNAT_FLAG_HOST });
@@ -252,7 +289,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           expectPacket(hr.data, hostReply, 'host flow reply passes untouched');
           const rr = bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: port }));
           expect(rr.retval).toBe(TcAct.REDIRECT);
-          expectPacket(rr.data, packet({ smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport }), 'NodePort reply');
+          expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport }), 'NodePort reply');
 
           // A host flow on the port the NodePort flow holds: counted, the NodePort entry stays.
           const clash = bench.run(f.egress, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }));
