@@ -16,6 +16,7 @@ import {
 import { entries4 } from '../../programs/lb/entries.js';
 import { ServiceError, ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
 import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 const NP = { address: '0.0.0.0', port: 30080, protocol: 'TCP' } as const;
 const L1 = { address: '10.244.1.5', port: 8080, local: true };
@@ -250,17 +251,6 @@ describe('local backends and externalTrafficPolicy=Local', () => {
   });
 });
 
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('write order of Local-policy changes under a reader that looks after every write', () => {
   it('a NodePort reader never finds a flagged frontend without its INTERNAL one, nor a local slot naming a backend that is not local', () => {

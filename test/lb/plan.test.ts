@@ -15,19 +15,9 @@ import {
 } from '../../programs/lb/schemas.js';
 import { ServiceError, ServiceManager, normalizeService, parseEndpoint, parseFrontend, type ServiceSpec } from '../../programs/lb/index.js';
 import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables } from './helpers.js';
+import { rng } from '../support/rng.js';
 import type { ServiceTable } from '../../programs/lb/tables.js';
 
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('write order under a reader that looks after every write', () => {
   it('keeps every visible slot pointing at a live, non-draining backend', () => {
