@@ -4,6 +4,7 @@
  * Services and EndpointSlices and programs them, serves `/healthz` and
  * `/metrics`, logs JSON lines to stderr. SIGTERM/SIGINT stop it and leave the
  * datapath in place; `--uninstall` removes the datapath and exits.
+ * `--nodeport-device` adds the tc NodePort datapath on the native device.
  */
 import type { Command } from 'commander';
 import { AgentError } from '../../programs/agent/errors.js';
@@ -23,6 +24,10 @@ export interface AgentCliOptions {
   readonly hostNamespaceOnly?: boolean;
   readonly nodeAddress?: string[];
   readonly tcDevice?: string[];
+  readonly nodeportDevice?: string;
+  readonly nodeportNetns?: string;
+  readonly nodeportAddress?: string[];
+  readonly snatPortRange?: string;
   readonly listen: string;
   readonly target?: string;
   readonly logLevel: string;
@@ -40,6 +45,15 @@ export function parseNodePortRange(text: string): readonly [number, number] | fa
   return range;
 }
 
+/** `32768-65535` → [32768, 65535] (the ports NodePort SNAT allocates from). */
+export function parseSnatPortRange(text: string): readonly [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  const range = m ? ([Number(m[1]), Number(m[2])] as const) : undefined;
+  if (!range || range[0] < 1 || range[0] > range[1] || range[1] > 65535)
+    throw new AgentError('AGENT_BAD_OPTION', `--snat-port-range '${text}' must be FIRST-LAST (1 ≤ FIRST ≤ LAST ≤ 65535)`);
+  return range;
+}
+
 function parseDebounce(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0 || n > 10_000) throw new AgentError('AGENT_BAD_OPTION', `--debounce-ms '${text}' must be a number of milliseconds in 0..10000`);
@@ -53,8 +67,8 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const log = jsonLogger(io.stderr, opts.logLevel as LogLevel);
   const { socketLbDatapath, uninstallSocketLb } = await import('../../programs/agent/socket-datapath.js');
   if (opts.uninstall) {
-    const r = uninstallSocketLb(opts.pin);
-    log.info('datapath removed', { pinDir: opts.pin, detached: r.detached, tcDevices: r.tcDevices, removedMaps: r.removedMaps.length });
+    const r = uninstallSocketLb(opts.pin, opts.nodeportNetns);
+    log.info('datapath removed', { pinDir: opts.pin, detached: r.detached, tcDevices: r.tcDevices, nodePort: r.nodePort, removedMaps: r.removedMaps.length });
     return;
   }
   const { startAgent } = await import('../../programs/agent/agent.js');
@@ -69,6 +83,10 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     ipv6: opts.ipv6,
     hostNamespaceOnly: opts.hostNamespaceOnly ?? false,
     ...(opts.tcDevice?.length ? { tcDevices: opts.tcDevice.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
+    ...(opts.nodeportDevice !== undefined ? { nodePortDevice: opts.nodeportDevice } : {}),
+    ...(opts.nodeportNetns !== undefined ? { nodePortNetns: opts.nodeportNetns } : {}),
+    ...(opts.nodeportAddress?.length ? { nodePortAddresses: opts.nodeportAddress.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
+    ...(opts.snatPortRange !== undefined ? { snatPortRange: parseSnatPortRange(opts.snatPortRange) } : {}),
     ...(opts.nodeAddress?.length ? { nodeAddresses: opts.nodeAddress.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     listen: opts.listen === 'none' ? false : opts.listen,
@@ -109,6 +127,10 @@ export function registerAgent(program: Command): void {
     .option('--host-namespace-only', "translate only the host network namespace's sockets (pods left to a service mesh)")
     .option('--node-address <ip...>', "the node's own addresses for NodePort from the node (default: every interface address)")
     .option('--tc-device <ifname...>', "also attach the tc ClusterIP datapath at ingress of these devices or patterns like 'lxc*' (pods' host-side veths, rescanned every 5 s; for --host-namespace-only)")
+    .option('--nodeport-device <ifname>', "the node's native device: attach the tc NodePort datapath there (external clients reach NodePort services; replies of local backends through their veths)")
+    .option('--nodeport-address <ip...>', 'NodePort node address per family (default: the first global address of --nodeport-device)')
+    .option('--nodeport-netns <name>', 'network namespace of --nodeport-device and the pods\' veths (default: the agent\'s; also where --uninstall looks for netlink filters)')
+    .option('--snat-port-range <first-last>', 'ports NodePort SNAT allocates from towards remote backends (default 32768-65535)')
     .option('--listen <host:port>', "address of /healthz and /metrics, or 'none'", '0.0.0.0:10256')
     .option('--target <profile>', 'kernel profile to build for (default: probe this kernel)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

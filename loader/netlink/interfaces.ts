@@ -17,6 +17,8 @@ import {
   XDP_ATTACHED_SKB,
 } from './constants.js';
 import { NetlinkUsageError } from './errors.js';
+import { macText } from './ip-bytes.js';
+import { IFLA_ADDRESS, IFLA_INFO_KIND, IFLA_LINKINFO } from './route-constants.js';
 import { decodeIfInfoMsg, encodeIfInfoMsg, IFINFOMSG_LEN } from './headers.js';
 import type { IncomingMessage } from './message.js';
 import type { NetlinkSocket } from './socket.js';
@@ -40,6 +42,10 @@ export interface InterfaceInfo {
   readonly name: string;
   readonly flags: number;
   readonly xdp: XdpState;
+  /** Hardware address ('aa:bb:cc:dd:ee:ff'); undefined for devices without a 6-byte one (loopback has zeros). */
+  readonly mac?: string;
+  /** Link kind from IFLA_LINKINFO (`veth`, `bridge`, …); undefined for physical devices. */
+  readonly kind?: string;
 }
 
 const MAX_IFNAME = 15;
@@ -68,8 +74,10 @@ export function decodeInterface(msg: IncomingMessage): InterfaceInfo {
   const mode = modeOf(xdp?.u8(IFLA_XDP_ATTACHED) ?? 0);
   const skb = xdp?.u32(IFLA_XDP_SKB_PROG_ID) ?? 0;
   const drv = xdp?.u32(IFLA_XDP_DRV_PROG_ID) ?? 0;
-  const hw = xdp?.u32(IFLA_XDP_HW_PROG_ID) ?? 0;
+  const hwProg = xdp?.u32(IFLA_XDP_HW_PROG_ID) ?? 0;
   const single = xdp?.u32(IFLA_XDP_PROG_ID) ?? 0;
+  const hw = attrs.get(IFLA_ADDRESS);
+  const kind = attrs.nested(IFLA_LINKINFO)?.string(IFLA_INFO_KIND);
   return {
     index: hdr.index,
     name: attrs.string(IFLA_IFNAME) ?? '',
@@ -80,8 +88,10 @@ export function decodeInterface(msg: IncomingMessage): InterfaceInfo {
       // With one program attached the kernel reports only PROG_ID; fill the per-mode slot from it.
       driverProgId: drv || (mode === 'driver' ? single : 0),
       genericProgId: skb || (mode === 'generic' ? single : 0),
-      offloadProgId: hw || (mode === 'offload' ? single : 0),
+      offloadProgId: hwProg || (mode === 'offload' ? single : 0),
     },
+    ...(hw && hw.length === 6 ? { mac: macText(hw) } : {}),
+    ...(kind ? { kind } : {}),
   };
 }
 

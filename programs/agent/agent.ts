@@ -9,6 +9,7 @@
  * start resumes from the pinned maps. `uninstall()` removes it.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_SNAT_PORTS } from '../tc/nodeport-agent.js';
 import { agentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { ClusterWatch, type ClusterWatchTuning } from './cluster-watch.js';
 import type { Datapath, DatapathFactory, NodeSettings } from './datapath.js';
@@ -77,6 +78,17 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   const range = options.nodePortRange ?? [30000, 32767];
   if (range !== false && !(Number.isInteger(range[0]) && Number.isInteger(range[1]) && range[0] >= 1 && range[0] <= range[1] && range[1] <= 65535))
     throw new AgentError('AGENT_BAD_OPTION', `NodePort range must be FIRST-LAST with 1 ≤ FIRST ≤ LAST ≤ 65535, got ${JSON.stringify(range)}`);
+  if (options.nodePortDevice !== undefined && range === false)
+    throw new AgentError('AGENT_BAD_OPTION', 'a NodePort device needs NodePort translation on (a NodePort range, not "none")');
+  const snat = options.snatPortRange;
+  if (snat !== undefined && !(Number.isInteger(snat[0]) && Number.isInteger(snat[1]) && snat[0] >= 1 && snat[0] <= snat[1] && snat[1] <= 65535))
+    throw new AgentError('AGENT_BAD_OPTION', `SNAT port range must be FIRST-LAST with 1 ≤ FIRST ≤ LAST ≤ 65535, got ${JSON.stringify(snat)}`);
+  // Only the tc NodePort datapath SNATs; the range matters (and must stay clear of NodePorts) with a device.
+  const snatRange = options.nodePortDevice !== undefined ? (snat ?? [DEFAULT_SNAT_PORTS.min, DEFAULT_SNAT_PORTS.max]) : undefined;
+  if (snatRange !== undefined && range !== false && snatRange[0] <= range[1] && range[0] <= snatRange[1])
+    throw new AgentError('AGENT_BAD_OPTION', `SNAT port range ${snatRange[0]}-${snatRange[1]} overlaps the NodePort range ${range[0]}-${range[1]}`);
+  if (options.nodePortAttachMode !== undefined && !['auto', 'tcx', 'netlink'].includes(options.nodePortAttachMode))
+    throw new AgentError('AGENT_BAD_OPTION', `NodePort attach mode must be auto, tcx or netlink, got ${JSON.stringify(options.nodePortAttachMode)}`);
   const ipv4 = options.ipv4 ?? true;
   const ipv6 = options.ipv6 ?? true;
   if (!ipv4 && !ipv6) throw new AgentError('AGENT_BAD_OPTION', 'IPv4 and IPv6 are both off: nothing to proxy');
@@ -92,6 +104,12 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
     ipv4,
     ipv6,
     hostNamespaceOnly: options.hostNamespaceOnly ?? false,
+    ...(options.nodePortDevice !== undefined ? { nodePortDevice: options.nodePortDevice } : {}),
+    ...(options.nodePortNetns !== undefined ? { nodePortNetns: options.nodePortNetns } : {}),
+    ...(options.nodePortAddresses?.length ? { nodePortAddresses: options.nodePortAddresses } : {}),
+    ...(options.snatPortRange !== undefined ? { snatPortRange: options.snatPortRange } : {}),
+    ...(options.nodePortRefreshMs !== undefined ? { nodePortRefreshMs: options.nodePortRefreshMs } : {}),
+    ...(options.nodePortAttachMode !== undefined ? { nodePortAttachMode: options.nodePortAttachMode } : {}),
     ...(options.target !== undefined ? { target: options.target } : {}),
   };
 }
@@ -172,6 +190,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   let ops: OpsServer | undefined;
   try {
     datapath = await options.datapath(settings, log);
+    datapath.registerMetrics?.(metrics.registry);
     log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });
     const listen = options.listen ?? DEFAULT_LISTEN;
     if (listen !== false) ops = await startOpsServer(listen, health, () => metrics.registry.render());

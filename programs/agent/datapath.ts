@@ -5,6 +5,7 @@
  * (`close`, on SIGTERM) or removed (`uninstall`).
  */
 import type { Logger } from './log.js';
+import type { Registry } from './metrics.js';
 import type { ServiceProgrammer } from './programmer.js';
 
 /** This node's settings the datapath is built with. */
@@ -29,6 +30,18 @@ export interface NodeSettings {
   readonly tcRescanMs?: number;
   /** Network namespace of `tcDevices` (default: the agent's). */
   readonly tcNetns?: string;
+  /** The node's native device: the tc NodePort datapath is attached there (default none: NodePort only from the node itself, through the socket LB). */
+  readonly nodePortDevice?: string;
+  /** Network namespace of `nodePortDevice` and of the pods' veths (default: the agent's). */
+  readonly nodePortNetns?: string;
+  /** NodePort node addresses instead of the device's own, at most one per family. */
+  readonly nodePortAddresses?: readonly string[];
+  /** Ports NodePort SNAT allocates from for remote backends (default 32768–65535). */
+  readonly snatPortRange?: readonly [number, number];
+  /** How the NodePort programs are attached: `auto` (tcx, netlink tc where tcx is missing; default), `tcx`, `netlink`. */
+  readonly nodePortAttachMode?: 'auto' | 'tcx' | 'netlink';
+  /** How often local endpoints are rediscovered besides after each sync (default 5 s). */
+  readonly nodePortRefreshMs?: number;
   /** Kernel profile to build for (default `host`: probe the running kernel). */
   readonly target?: string;
 }
@@ -39,6 +52,8 @@ export interface Datapath {
   readonly programmer: ServiceProgrammer;
   /** What was set up, for the start-up log (profile, programs, whether maps were reused). */
   readonly description: Readonly<Record<string, unknown>>;
+  /** Adds the datapath's own metrics (kernel-side counters) to the agent's registry. */
+  registerMetrics?(registry: Registry): void;
   /** Lets go of file descriptors; programs, links and maps stay pinned and keep working. */
   close(): void;
   /** Detaches the programs and removes the pins (the node stops translating services). */

@@ -1,6 +1,6 @@
 /**
- * `tsbpf agent` on the command line: bad options are refused with the option
- * named; `--uninstall` removes a deployed datapath (links detached from the
+ * `tsbpf agent` on the command line: bad options (NodePort and SNAT ranges
+ * included) are refused with the option named; `--uninstall` removes a deployed datapath (links detached from the
  * cgroup, pins gone) and says so in a JSON log line.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -24,6 +24,19 @@ describe('tsbpf agent (CLI)', () => {
     expect(r.stderr).toContain("--node-port-range '5-3'");
     r = await runCli(['agent', '--debounce-ms', 'soon', '--api-server', 'http://127.0.0.1:1'], { env });
     expect(r.stderr).toContain("--debounce-ms 'soon'");
+    r = await runCli(['agent', '--snat-port-range', '70000-70001', '--api-server', 'http://127.0.0.1:1'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--snat-port-range '70000-70001'");
+    r = await runCli(['agent', '--nodeport-device', 'eth0', '--snat-port-range', '31000-40000', '--api-server', 'http://127.0.0.1:1'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SNAT port range 31000-40000 overlaps the NodePort range 30000-32767');
+    // The default SNAT range must stay clear of a wider NodePort range too.
+    r = await runCli(['agent', '--nodeport-device', 'eth0', '--node-port-range', '30000-40000', '--api-server', 'http://127.0.0.1:1'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SNAT port range 32768-65535 overlaps the NodePort range 30000-40000');
+    r = await runCli(['agent', '--nodeport-device', 'eth0', '--node-port-range', 'none', '--api-server', 'http://127.0.0.1:1'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a NodePort device needs NodePort translation on');
   });
 
   it.skipIf(!need({ kernel: true }))('--uninstall detaches the socket LB and removes its pins', async () => {
