@@ -7,7 +7,7 @@
  * unchanged; `sync --node-name` marks that node's endpoints local and gives a
  * Local Service's NodePort frontends the policy.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,20 +19,9 @@ import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
+import { dumpPinnedMaps } from '../support/pinned-maps.js';
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'kubernetes', 'cluster-list.json');
-const hex = (b: unknown) => Buffer.from(b as Uint8Array).toString('hex');
-
-function dumpMaps(dir: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) continue;
-    using map = BpfMap.fromPin(path);
-    out[name] = [...map.entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
-  }
-  return out;
-}
 
 /** The IPv4 INTERNAL-scope entries pinned in `dir`, decoded: [port, slot, count]. */
 function internal4(dir: string): [number, number, number][] {
@@ -59,7 +48,7 @@ describe('tsbpf lb with local backends and externalTrafficPolicy', () => {
       const listed = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout);
       expect(listed).toMatchObject([{ externalTrafficPolicy: 'Local', backends: [{ address: '10.244.2.2', local: false }, { address: '10.244.1.2', local: true }] }]);
 
-      const before = dumpMaps(pin);
+      const before = dumpPinnedMaps(pin);
       const refused: [string[], RegExp][] = [
         [['service', 'add', '10.96.0.10:80/tcp', '--local-backend', '10.244.1.2:80', '--external-traffic-policy', 'Local'], /--external-traffic-policy: externalTrafficPolicy 'Local' applies to NodePort and external frontends only/],
         [['service', 'add', '0.0.0.0:30080/tcp', '--nodeport', '--external-traffic-policy', 'nearest'], /--external-traffic-policy must be Cluster or Local, got "nearest"/],
@@ -71,7 +60,7 @@ describe('tsbpf lb with local backends and externalTrafficPolicy', () => {
         expect(r.stderr).toMatch(message);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
       }
-      expect(dumpMaps(pin)).toEqual(before);
+      expect(dumpPinnedMaps(pin)).toEqual(before);
 
       // Back to Cluster through the CLI: the INTERNAL entries go.
       expect((await runCli(['lb', 'service', 'add', '0.0.0.0:30080/tcp', '--nodeport', '--backend', '10.244.2.2:8080', '--local-backend', '10.244.1.2:8080', '--pin', pin])).stdout).toMatch(/^updated 0\.0\.0\.0:30080\/TCP \(NodePort\) -> /);

@@ -4,11 +4,10 @@
  * bad input — each refused with one `tsbpf: …` line and exit 1, and the maps
  * byte-for-byte as they were (every pinned map dumped before and after).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BpfMap } from '../../loader/maps/index.js';
 import { isOnBpffs } from '../../loader/sys/bpffs.js';
 import { lbDown } from '../../programs/lb/deploy.js';
 import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
@@ -16,21 +15,9 @@ import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
+import { dumpPinnedMaps } from '../support/pinned-maps.js';
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'kubernetes', 'cluster-list.json');
-const hex = (b: unknown) => Buffer.from(b as Uint8Array).toString('hex');
-
-/** Every entry of every map pinned in `dir`, as sorted hex lines: what "unchanged" is checked against. */
-function dumpMaps(dir: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) continue;
-    using map = BpfMap.fromPin(path);
-    out[name] = [...map.entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
-  }
-  return out;
-}
 
 describe('tsbpf lb', () => {
   it.skipIf(!need({ kernel: true }))('up, service add/list/del (IPv4 and IPv6), status and down through the CLI', async () => {
@@ -102,7 +89,7 @@ describe('tsbpf lb', () => {
       writeFileSync(notJson, '{ "kind": ');
       const notList = join(plain, 'not-list.json');
       writeFileSync(notList, '{"kind":"Pod"}');
-      const before = dumpMaps(pin);
+      const before = dumpPinnedMaps(pin);
       expect(Object.keys(before)).toContain('lb4_services');
       expect(before.lb4_services).toHaveLength(2);
 
@@ -130,7 +117,7 @@ describe('tsbpf lb', () => {
         expect(r.stdout, args.join(' ')).toBe('');
         expect(r.stderr, args.join(' ')).toMatch(/^tsbpf: [^\n]+\n$/);
         expect(r.stderr, args.join(' ')).toMatch(message);
-        expect(dumpMaps(pin), args.join(' ')).toEqual(before);
+        expect(dumpPinnedMaps(pin), args.join(' ')).toEqual(before);
       }
 
       // A pin directory off bpffs says how to mount one; tables elsewhere are named as missing.
@@ -140,7 +127,7 @@ describe('tsbpf lb', () => {
       const none = await runCli(['lb', 'service', 'list', '--pin', join(pins.path, 'elsewhere')]);
       expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/^tsbpf: no service maps pinned in .*elsewhere/);
-      expect(dumpMaps(pin)).toEqual(before);
+      expect(dumpPinnedMaps(pin)).toEqual(before);
 
       // The default pin directory (read-only here): off bpffs the error says how to mount one.
       const dflt = await runCli(['lb', 'service', 'list']);
@@ -186,9 +173,9 @@ describe('tsbpf lb', () => {
 
       const again = await runCli(['lb', 'sync', fixture, '--pin', pin]);
       expect(again.stdout).toMatch(new RegExp(`no changes; ${wanted.services.length} unchanged, 0 map writes\\n$`));
-      const before = dumpMaps(pin);
+      const before = dumpPinnedMaps(pin);
       expect((await runCli(['lb', 'sync', fixture, '--pin', pin])).code).toBe(0);
-      expect(dumpMaps(pin)).toEqual(before);
+      expect(dumpPinnedMaps(pin)).toEqual(before);
 
       // The cluster drops shop/rollout (Service and slice), read from stdin this time.
       const smaller = { ...list, items: list.items.filter((i) => !(i.metadata.namespace === 'shop' && i.metadata.name.startsWith('rollout'))) };

@@ -2,7 +2,8 @@
  * Shared pieces of the service-manager tests: real maps created from the
  * declarations in programs/lb/maps.ts (optionally smaller), dumps of their
  * contents (raw bytes for before/after comparisons, decoded for exact entry
- * checks), and a table wrapper that counts or fails writes.
+ * checks), a table wrapper that counts or fails writes, and one that steps
+ * through every single write (a reader looking in between).
  */
 import { BpfMap } from '../../loader/index.js';
 import { entries4, entries6, type FamilyEntries } from '../../programs/lb/entries.js';
@@ -139,4 +140,41 @@ export function instrumentAll(maps: Record<keyof ServiceMaps, TableLike>): { tab
   for (const f of MAP_FIELDS) tables[f] = instrument(maps[f], budget);
   const list = Object.values(tables);
   return { tables: tables as Record<keyof ServiceMaps, Instrumented>, budget, total: () => list.reduce((a, t) => a + t.writes, 0) };
+}
+
+/**
+ * The tables with every single write going through `step` (which may look at
+ * the maps after it, or throw to inject a failure), batches included: a batch is
+ * applied one element at a time, as a concurrent reader can see any prefix of a
+ * kernel batch. `onBatch` is told each batch's element count.
+ */
+export function steppedTables(
+  maps: Record<keyof ServiceMaps, ServiceTable>,
+  step: (write: () => void) => void,
+  onBatch: (n: number) => void = () => {},
+): Record<keyof ServiceMaps, ServiceTable> {
+  const stepped = (t: ServiceTable): ServiceTable => ({
+    name: t.name,
+    keySize: t.keySize,
+    valueSize: t.valueSize,
+    maxEntries: t.maxEntries,
+    update: (key, value) => step(() => t.update(key, value)),
+    delete: (key) => {
+      let r = false;
+      step(() => (r = t.delete(key)));
+      return r;
+    },
+    entries: () => t.entries(),
+    updateMany(keys, values) {
+      const n = keys.length / t.keySize;
+      onBatch(n);
+      for (let i = 0; i < n; i++) step(() => t.update(keys.slice(i * t.keySize, (i + 1) * t.keySize), values.slice(i * t.valueSize, (i + 1) * t.valueSize)));
+    },
+    deleteMany(keys) {
+      const n = keys.length / t.keySize;
+      onBatch(n);
+      for (let i = 0; i < n; i++) step(() => t.delete(keys.slice(i * t.keySize, (i + 1) * t.keySize)));
+    },
+  });
+  return Object.fromEntries(Object.entries(maps).map(([k, t]) => [k, stepped(t)])) as Record<keyof ServiceMaps, ServiceTable>;
 }

@@ -15,8 +15,8 @@ import {
 } from '../../programs/lb/schemas.js';
 import { entries4 } from '../../programs/lb/entries.js';
 import { ServiceError, ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
-import type { ServiceTable } from '../../programs/lb/tables.js';
-import { decodedDump, instrumentAll, memoryMaps, rawDump } from './helpers.js';
+import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 const NP = { address: '0.0.0.0', port: 30080, protocol: 'TCP' } as const;
 const L1 = { address: '10.244.1.5', port: 8080, local: true };
@@ -251,17 +251,6 @@ describe('local backends and externalTrafficPolicy=Local', () => {
   });
 });
 
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('write order of Local-policy changes under a reader that looks after every write', () => {
   it('a NodePort reader never finds a flagged frontend without its INTERNAL one, nor a local slot naming a backend that is not local', () => {
@@ -308,31 +297,7 @@ describe('write order of Local-policy changes under a reader that looks after ev
       write();
       look();
     };
-    const watched = Object.fromEntries(
-      Object.entries(maps).map(([k, t]) => {
-        const table: ServiceTable = {
-          name: t.name,
-          keySize: t.keySize,
-          valueSize: t.valueSize,
-          maxEntries: t.maxEntries,
-          update: (key, value) => step(() => t.update(key, value)),
-          delete: (key) => {
-            let r = false;
-            step(() => (r = t.delete(key)));
-            return r;
-          },
-          entries: () => t.entries(),
-          // A batch a reader sees element by element, possibly failing midway.
-          updateMany(keys, values) {
-            for (let i = 0; i < keys.length / t.keySize; i++) step(() => t.update(keys.slice(i * t.keySize, (i + 1) * t.keySize), values.slice(i * t.valueSize, (i + 1) * t.valueSize)));
-          },
-          deleteMany(keys) {
-            for (let i = 0; i < keys.length / t.keySize; i++) step(() => t.delete(keys.slice(i * t.keySize, (i + 1) * t.keySize)));
-          },
-        };
-        return [k, table];
-      }),
-    );
+    const watched = steppedTables(maps, step);
     const m = ServiceManager.fromMaps(watched);
     const random = rng(23);
     const pool = Array.from({ length: 8 }, (_, i) => `10.244.3.${i + 1}`);

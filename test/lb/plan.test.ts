@@ -14,20 +14,10 @@ import {
   Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
 } from '../../programs/lb/schemas.js';
 import { ServiceError, ServiceManager, normalizeService, parseEndpoint, parseFrontend, type ServiceSpec } from '../../programs/lb/index.js';
-import { decodedDump, instrumentAll, memoryMaps, rawDump } from './helpers.js';
+import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables } from './helpers.js';
+import { rng } from '../support/rng.js';
 import type { ServiceTable } from '../../programs/lb/tables.js';
 
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('write order under a reader that looks after every write', () => {
   it('keeps every visible slot pointing at a live, non-draining backend', () => {
@@ -139,36 +129,10 @@ describe('write order of batched syncs', () => {
       write();
       look();
     };
-    const batched = Object.fromEntries(
-      Object.entries(maps).map(([k, t]) => {
-        const table: ServiceTable = {
-          name: t.name,
-          keySize: t.keySize,
-          valueSize: t.valueSize,
-          maxEntries: t.maxEntries,
-          update: (key, value) => step(() => t.update(key, value)),
-          delete: (key) => {
-            let r = false;
-            step(() => (r = t.delete(key)));
-            return r;
-          },
-          entries: () => t.entries(),
-          updateMany(keys, values) {
-            const n = keys.length / t.keySize;
-            batches++;
-            largestBatch = Math.max(largestBatch, n);
-            for (let i = 0; i < n; i++) step(() => t.update(keys.slice(i * t.keySize, (i + 1) * t.keySize), values.slice(i * t.valueSize, (i + 1) * t.valueSize)));
-          },
-          deleteMany(keys) {
-            const n = keys.length / t.keySize;
-            batches++;
-            largestBatch = Math.max(largestBatch, n);
-            for (let i = 0; i < n; i++) step(() => t.delete(keys.slice(i * t.keySize, (i + 1) * t.keySize)));
-          },
-        };
-        return [k, table];
-      }),
-    );
+    const batched = steppedTables(maps, step, (n) => {
+      batches++;
+      largestBatch = Math.max(largestBatch, n);
+    });
     const m = ServiceManager.fromMaps(batched);
     const random = rng(11);
     const vip = (i: number) => `10.96.1.${i}`;

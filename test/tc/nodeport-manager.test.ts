@@ -21,7 +21,7 @@ import { SNAT_DIR_IN, SNAT_FLAG_NO_SNAT } from '../../programs/tc/snat-schemas.j
 import { need } from '../support/env.js';
 import { counter, createNodeNs, loadBench, NET, table, type Bench, type NodeNs } from './nodeport-env.js';
 import { expectPacket } from './nodeport-expect.js';
-import { packet } from './nodeport-packets.js';
+import { FORWARDED_TTL, packet } from './nodeport-packets.js';
 
 const ok = need({ kernel: true });
 /** The 4.19 build runs the IPv6 ingress as tail-call pieces; 6.6 as one program. */
@@ -69,7 +69,7 @@ describe.skipIf(!ok)('NodePort on manager-written tables: externalTrafficPolicy=
             expect(r.retval).toBe(TcAct.REDIRECT);
             // Local delivery keeps the client's address; remote delivery is SNATed to the node (the tests of nodeport.test.ts check the bytes in full).
             for (const pod of f.pods) {
-              const direct = packet({ smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: pod, sport: s, dport: NET.backendPort });
+              const direct = packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: pod, sport: s, dport: NET.backendPort });
               if (Buffer.from(r.data).equals(Buffer.from(direct))) {
                 expectPacket(r.data, direct, 'to a local pod');
                 const rev = table(bench, f.snat).get({ saddr: pod, daddr: f.client, sport: NET.backendPort, dport: s, proto: 6, dir: SNAT_DIR_IN });
@@ -77,7 +77,7 @@ describe.skipIf(!ok)('NodePort on manager-written tables: externalTrafficPolicy=
                 return `direct:${pod}`;
               }
             }
-            const remote = packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: s, dport: NET.backendPort });
+            const remote = packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: s, dport: NET.backendPort });
             expectPacket(r.data, remote, 'SNATed to the remote backend');
             return `snat:${f.remote}`;
           };
