@@ -8,7 +8,9 @@
  * established flow — and attached through pinned tcx links (nodeport-links.ts):
  * - `npX_ingress` on the native device's ingress (requests and replies),
  * - `npX_egress` on its egress (the node's own flows reserve their ports),
- * - `npX_from_pod` on the host-side veth of every local backend (its replies).
+ * - `npX_from_pod` on the host-side veth of every local backend (its replies),
+ *   first in the veth's tcx chain: it hands on what it does not translate, so a
+ *   tc ClusterIP program there (`tcDevices`) still sees the pod's other traffic.
  *
  * The node configuration comes from the device (nodeport-node.ts); local
  * endpoints are found among the backends the manager marked local (endpoints
@@ -158,7 +160,7 @@ export class NodePortDatapath {
     const vethPins = new Set([...veths.keys()].map(pinDevice));
     for (const f of this.families) {
       const program = FROM_POD(f);
-      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress'));
+      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress', 'first'));
       // Pinned links (an earlier run's too) and this run's netlink filters of veths without endpoints now.
       const attachedTo = new Set(this.links.pinnedDevices(program));
       for (const key of this.attachedThisRun.keys()) if (key.endsWith(`@${program}`)) attachedTo.add(key.slice(0, -program.length - 1));
@@ -193,8 +195,8 @@ export class NodePortDatapath {
   /** Whether `close()` was called (no more refreshes). */
   closed = false;
 
-  private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress'): NpAttached {
-    const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction);
+  private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress', position: 'first' | 'last' = 'last'): NpAttached {
+    const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction, position);
     this.attachedThisRun.set(`${pinDevice(device)}@${program}`, ifindex);
     return r;
   }

@@ -51,11 +51,11 @@ export class NpLinks {
   }
 
   /**
-   * Attaches `prog` (program `program`) at `direction` of `device` (ifindex `ifindex`), or swaps it
+   * Attaches `prog` (program `program`) at `position` of the tcx chain at `direction` of `device` (ifindex `ifindex`), or swaps it
    * into the link pinned for this device and program. A pinned link whose
    * device is gone (or is now another one) is dropped and a new one made.
    */
-  attach(program: string, prog: ProgramRef, device: string, ifindex: number, direction: TcDirection): NpAttached {
+  attach(program: string, prog: ProgramRef, device: string, ifindex: number, direction: TcDirection, position: 'first' | 'last' = 'last'): NpAttached {
     const pin = join(this.dir, pinName(device, program));
     if (existsSync(pin)) {
       const link = BpfLink.open(pin);
@@ -73,7 +73,7 @@ export class NpLinks {
     // A filter an earlier run left (netlink mode) is replaced in place: same priority and handle.
     const earlier = this.mode === 'tcx' ? undefined : this.filter(ifindex, direction, program);
     const att = attachTc(prog, {
-      iface: ifindex, ...(this.netns !== undefined ? { netns: this.netns } : {}), direction, mode: this.mode,
+      iface: ifindex, ...(this.netns !== undefined ? { netns: this.netns } : {}), direction, mode: this.mode, position,
       priority: PRIORITY[program] ?? 44, handle: 1, name: `${FILTER_NAME_PREFIX}${program}`, replace: true,
     });
     if (att instanceof BpfLink) {

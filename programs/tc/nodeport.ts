@@ -8,7 +8,8 @@
  * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
  *   flows register their ports so NodePort SNAT does not reuse them.
  * Anything else passes (TC_ACT_OK), except the other family's packets, which go
- * on to the next program on the hook (TC_ACT_UNSPEC). The same source builds for every profile;
+ * on to the next program on the hook (TC_ACT_UNSPEC), as does everything
+ * `npX_from_pod` does not translate (a pod's veth may carry other programs). The same source builds for every profile;
  * on 4.19 dsl/fit splits the programs into tail calls.
  */
 import { program, type B } from '../../dsl/program/index.js';
@@ -24,18 +25,21 @@ import type { Parsed } from './nodeport-rewrite.js';
 import { allocScratch, type Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
 
-/** Parses Ethernet, L3 and the ports and loads the node configuration; returns TC_ACT_OK for anything NodePort does not handle (UNSPEC for the other family). */
-function prologue(b: B, fam: NpFamily): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
-  const eth = b.parse(NpEth, 0).orReturn(TcAct.OK);
+/**
+ * Parses Ethernet, L3 and the ports and loads the node configuration; returns
+ * `pass` for anything NodePort does not handle (UNSPEC for the other family).
+ */
+function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
+  const eth = b.parse(NpEth, 0).orReturn(pass);
   // The other family's program may follow on the same hook: TC_ACT_OK would end a tcx chain or cls_bpf filter list; UNSPEC hands the packet on (and passes it when nothing follows).
   b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.UNSPEC));
-  const { ip, proto } = fam.parseL3(b, TcAct.OK);
-  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(TcAct.OK));
-  const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
+  const { ip, proto } = fam.parseL3(b, pass);
+  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(pass));
+  const ports = b.parse(NpPorts, fam.l4Off).orReturn(pass);
   const s = allocScratch(b, fam);
   loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
   // An unconfigured node (address 0) translates nothing.
-  b.if(fam.isZero(s.cfg.nodeIp), () => b.return(TcAct.OK));
+  b.if(fam.isZero(s.cfg.nodeIp), () => b.return(pass));
   return { eth, pkt: { ip, ports, proto }, s };
 }
 
@@ -50,9 +54,10 @@ function nativeDevice(fam: NpFamily) {
 
 function fromLocalBackend(fam: NpFamily) {
   return (b: B) => {
-    const { eth, pkt, s } = prologue(b, fam);
+    // Everything but NodePort replies goes on to the next program on the pod's veth (the tc ClusterIP one, when deployed there): UNSPEC, which passes when nothing follows.
+    const { eth, pkt, s } = prologue(b, fam, TcAct.UNSPEC);
     replyPath(b, fam, pkt, eth, s);
-    b.return(TcAct.OK);
+    b.return(TcAct.UNSPEC);
   };
 }
 

@@ -11,6 +11,8 @@
  * established connection through NodePort keeps working (in process, and as
  * a SIGKILLed CLI process started again); uninstall (and `tsbpf agent
  * --uninstall`) leaves no program, link or pin. IPv4 and IPv6, TCP and UDP.
+ * The tc ClusterIP datapath runs on the pods' veths as well: the NodePort
+ * reply programs go first there and hand the pods' other traffic on to it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -76,6 +78,10 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
       nodePortDevice: 'eth0',
       nodePortNetns: topo.nodeA,
       nodePortRefreshMs: 100,
+      // The tc ClusterIP datapath on the pods' veths too: NodePort's reply programs must let it see the pods' other traffic.
+      tcDevices: ['lxc*'],
+      tcNetns: topo.nodeA,
+      tcRescanMs: 100,
       listen: '127.0.0.1:0',
       target: 'host',
       datapath: socketLbDatapath,
@@ -182,7 +188,10 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     expect(readdirSync(join(pinDir, 'np-links')).sort()).toEqual(['eth0@np4_egress', 'eth0@np4_ingress', 'eth0@np6_egress', 'eth0@np6_ingress', 'lxc1@np4_from_pod', 'lxc1@np6_from_pod']);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'ingress').progIds).toHaveLength(2);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'egress').progIds).toHaveLength(2);
-    expect(queryTcx({ iface: 'lxc1', netns: topo.nodeA }, 'ingress').progIds).toHaveLength(2);
+    // lxc1: the NodePort reply programs first, then the tc ClusterIP program.
+    const lxc1 = queryTcx({ iface: 'lxc1', netns: topo.nodeA }, 'ingress').progIds;
+    expect(lxc1).toHaveLength(3);
+    expect(lxc1[2]).toBe(queryTcx({ iface: 'lxc2', netns: topo.nodeA }, 'ingress').progIds[0]);
 
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30080, udpPort: 30053, count: COUNT });
@@ -201,6 +210,17 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
       const seen = /^pong:(A|B):/.exec(r.udp[0]!.data)![1];
       expect(r.udp.map((u) => u.data)).toEqual(Array.from({ length: COUNT }, (_, i) => `pong:${seen}:dgram-${i}:${seen === 'A' ? fam.client : fam.nodeA}`));
     }
+    // A pod outside the socket LB reaches a ClusterIP Service whose backend is the pod behind lxc1: its replies pass the
+    // NodePort reply programs (not NodePort replies) on to the tc ClusterIP program, which restores the VIP.
+    api.apply('services', makeService('default', 'cip', '10.96.0.40', [{ name: 'tcp', port: 80, targetPort: 8080 }]));
+    api.apply('endpointslices', makeSlice('default', 'cip-x', 'cip', [{ ip: ADDRS.v4.podA, nodeName: 'node-a' }], [{ name: 'tcp', port: 8080 }]));
+    await caughtUp();
+    const cluster = await runClient(topo.cpod, '10.96.0.40', { tcpPort: 80, count: 6 });
+    expect(cluster.tcp.map((t) => [t.data, t.peer])).toEqual(Array.from({ length: 6 }, (_, i) => [`pong:A:ping-${i}:${ADDRS.v4.cpod}`, '10.96.0.40:80']));
+    api.remove('endpointslices', 'default', 'cip-x');
+    api.remove('services', 'default', 'cip');
+    await caughtUp();
+
     const text = await metrics();
     expect(metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="fib"') + metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="redirect_neigh"')).toBeGreaterThan(0);
     expect(metric(text, 'tsbpf_agent_nodeport_snat_allocations_total', 'tries="0"')).toBeGreaterThan(0);
@@ -232,7 +252,8 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     }
     // Without backends on lxc1 its reply programs are detached.
     await waitFor('lxc1 reply programs detached', () => !existsSync(join(pinDir, 'np-links', 'lxc1@np4_from_pod')));
-    expect(queryTcx({ iface: 'lxc1', netns: topo.nodeA }, 'ingress').progIds).toEqual([]);
+    // Only the tc ClusterIP program is left there.
+    expect(queryTcx({ iface: 'lxc1', netns: topo.nodeA }, 'ingress').progIds).toHaveLength(1);
   });
 
   it('externalTrafficPolicy=Local: only the local pod answers and sees the client; without a local pod, dropped', async () => {
@@ -282,7 +303,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const hooks = [['eth0', 'ingress'], ['eth0', 'egress'], ['lxc1', 'ingress']] as const;
     const attachedIds = () => hooks.flatMap(([iface, dir]) => queryTcx({ iface, netns: topo.nodeA }, dir).progIds);
     const idsBefore = attachedIds();
-    expect(idsBefore).toHaveLength(6);
+    expect(idsBefore).toHaveLength(7);
     await agent!.stop();
     agent = await start();
     await agent.programmed;
@@ -292,7 +313,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     expect(agent.datapath.description.nodePort).toEqual(expect.arrayContaining(['lxc1:np4_from_pod:replaced:tcx', 'lxc1:np6_from_pod:replaced:tcx']));
     // Still one program per family on each hook, each a new one: swapped, not added.
     const idsAfter = attachedIds();
-    expect(idsAfter).toHaveLength(6);
+    expect(idsAfter).toHaveLength(7);
     expect(idsAfter.filter((id) => idsBefore.includes(id))).toEqual([]);
     await finishLongConnections(longs);
     for (const { fam } of FAMILIES) {
