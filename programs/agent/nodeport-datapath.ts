@@ -72,6 +72,8 @@ export interface NodePortCounters {
   readonly snatTries: bigint[];
   /** Local endpoints written (pods of this node with a known MAC). */
   readonly localEndpoints: number;
+  /** Refreshes that failed (logged; the next one retries). */
+  readonly failedRefreshes: number;
 }
 
 const FROM_POD = (f: string) => `np${f}_from_pod`;
@@ -183,6 +185,7 @@ export class NodePortDatapath {
       drops: dropCounters(this.obj) as Record<string, bigint>,
       snatTries: snatHistogram(this.obj),
       localEndpoints: this.endpoints.size,
+      failedRefreshes: this.failedRefreshes,
     };
   }
 
@@ -194,6 +197,8 @@ export class NodePortDatapath {
 
   /** Whether `close()` was called (no more refreshes). */
   closed = false;
+  /** Refreshes that threw (counted by the caller that catches them). */
+  failedRefreshes = 0;
 
   private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress', position: 'first' | 'last' = 'last'): NpAttached {
     const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction, position);

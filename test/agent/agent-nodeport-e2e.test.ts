@@ -225,6 +225,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     expect(metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="fib"') + metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="redirect_neigh"')).toBeGreaterThan(0);
     expect(metric(text, 'tsbpf_agent_nodeport_snat_allocations_total', 'tries="0"')).toBeGreaterThan(0);
     expect(metric(text, 'tsbpf_agent_nodeport_drops_total', 'reason="no_backend"')).toBe(0);
+    expect(metric(text, 'tsbpf_agent_nodeport_refresh_failures_total', '')).toBe(0);
   });
 
   it('scaling the EndpointSlice moves NodePort traffic; an empty one and a deleted Service stop it', async () => {
