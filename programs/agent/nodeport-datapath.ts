@@ -113,7 +113,7 @@ export class NodePortDatapath {
     const obj = loadObject(compiled.object, { pinRoot: o.pinDir, objectName: 'tsbpf_np', profile: compiled.profile, onMismatch: 'error' });
     try {
       const datapath = new NodePortDatapath(o, obj, compiled.profile.kernel, node);
-      for (const cfg of node.configs) setNodeConfig(obj, cfg);
+      writeNodeConfig(obj, node);
       const links: NpAttached[] = [];
       for (const f of datapath.families) links.push(datapath.attach(`np${f}_ingress`, o.device, node.ifindex, 'ingress'));
       for (const f of datapath.families) links.push(datapath.attach(`np${f}_egress`, o.device, node.ifindex, 'egress'));
@@ -138,7 +138,7 @@ export class NodePortDatapath {
    */
   refresh(): NodePortRefresh {
     const node = withSocket(this.o.netns, (sock) => readNodePortNode(sock, this.o));
-    if (JSON.stringify(node.configs) !== JSON.stringify(this.node.configs)) for (const cfg of node.configs) setNodeConfig(this.obj, cfg);
+    if (JSON.stringify(node) !== JSON.stringify(this.node)) writeNodeConfig(this.obj, node);
     this.node = node;
     const { found, resolving } = withSocket(this.o.netns, (sock) => discoverLocalEndpoints(sock, this.backendAddresses(), node.ifindex));
     const added: string[] = [];
@@ -151,14 +151,16 @@ export class NodePortDatapath {
       this.endpoints.set(e.address, e);
       added.push(e.address);
     }
-    // Entries restored from the pins (an earlier run) that nothing backs now go too.
+    // Entries restored from the pins (an earlier run) that nothing backs now go too; those being resolved again keep theirs.
+    const pending = new Set(resolving.map((r) => r.address));
     for (const address of new Set([...this.endpoints.keys(), ...this.pinnedEndpointAddresses()])) {
-      if (now.has(address)) continue;
+      if (now.has(address) || pending.has(address)) continue;
       deleteLocalEndpoint(this.obj, address);
       if (this.endpoints.delete(address)) removed.push(address);
     }
     const links: NpAttached[] = [];
-    const veths = new Map(found.map((e) => [e.ifname, e.ifindex]));
+    // A veth keeps its reply programs while its pod's MAC is being resolved (its flows' replies still need them).
+    const veths = new Map([...found, ...resolving].map((e) => [e.ifname, e.ifindex]));
     const vethPins = new Set([...veths.keys()].map(pinDevice));
     for (const f of this.families) {
       const program = FROM_POD(f);
@@ -175,7 +177,7 @@ export class NodePortDatapath {
         this.attachedThisRun.delete(key);
       }
     }
-    return { added, removed, resolving, links };
+    return { added, removed, resolving: resolving.map((r) => r.address), links };
   }
 
   /** The counters of the programs (cumulative since the maps were created). */
@@ -229,6 +231,16 @@ export class NodePortDatapath {
     }
     return out;
   }
+}
+
+/**
+ * Writes each family's node configuration; a family without an address gets
+ * the zero address, which the programs read as "not configured" (no stale
+ * address of an earlier run or an address since removed).
+ */
+function writeNodeConfig(obj: LoadedObject, node: NodePortNode): void {
+  for (const cfg of node.configs) setNodeConfig(obj, cfg);
+  for (const family of node.unconfigured) setNodeConfig(obj, { nodeIp: family === 'ipv4' ? '0.0.0.0' : '::', ifindex: node.ifindex, mac: node.mac });
 }
 
 function withSocket<T>(netns: string | undefined, f: (sock: NetlinkSocket) => T): T {
