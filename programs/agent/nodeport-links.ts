@@ -110,11 +110,7 @@ export class NpLinks {
     let removed = false;
     const pin = join(this.dir, pinName(device, program));
     if (existsSync(pin)) {
-      try {
-        BpfLink.open(pin).detach();
-      } catch {
-        // Defunct (the device went away): only the pin is left.
-      }
+      detachPinned(pin);
       rmSync(pin, { force: true });
       removed = true;
     }
@@ -127,6 +123,19 @@ export class NpLinks {
       removed = true;
     }
     return removed;
+  }
+}
+
+/** Detaches the link pinned at `pin` (already defunct when its device went away: then nothing to do). */
+function detachPinned(pin: string): void {
+  let link: BpfLink | undefined;
+  try {
+    link = BpfLink.open(pin);
+    link.detach();
+  } catch {
+    // Defunct or not a link any more: only the pin is left.
+  } finally {
+    link?.close();
   }
 }
 
@@ -164,11 +173,7 @@ export function removeNodePortLinks(pinDir: string, netns?: string): string[] {
     // Never deployed with tcx.
   }
   for (const n of names) {
-    try {
-      BpfLink.open(join(dir, n)).detach();
-    } catch {
-      // Defunct link: the device is gone.
-    }
+    detachPinned(join(dir, n));
     removed.push(n);
   }
   rmSync(dir, { recursive: true, force: true });
