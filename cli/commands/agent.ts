@@ -6,6 +6,7 @@
  * datapath in place; `--uninstall` removes the datapath and exits.
  * `--nodeport-device` adds the tc NodePort datapath on the native device.
  */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { AgentError } from '../../programs/agent/errors.js';
 import { isLogLevel, jsonLogger, type LogLevel } from '../../programs/agent/log.js';
@@ -29,6 +30,7 @@ export interface AgentCliOptions {
   readonly nodeportAddress?: string[];
   readonly snatPortRange?: string;
   readonly listen: string;
+  readonly healthCheckAddress: string;
   readonly target?: string;
   readonly logLevel: string;
   readonly debounceMs: string;
@@ -52,6 +54,14 @@ export function parseSnatPortRange(text: string): readonly [number, number] {
   if (!range || range[0] < 1 || range[0] > range[1] || range[1] > 65535)
     throw new AgentError('AGENT_BAD_OPTION', `--snat-port-range '${text}' must be FIRST-LAST (1 ≤ FIRST ≤ LAST ≤ 65535)`);
   return range;
+}
+
+/** `all` → every address (undefined), `none` → no health-check servers, else an IP address to bind. */
+export function parseHealthCheckAddress(text: string): string | false | undefined {
+  if (text === 'all') return undefined;
+  if (text === 'none') return false;
+  if (isIP(text) === 0) throw new AgentError('AGENT_BAD_OPTION', `--health-check-address '${text}' must be an IP address, 'all' or 'none'`);
+  return text;
 }
 
 function parseDebounce(text: string): number {
@@ -90,6 +100,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     ...(opts.nodeAddress?.length ? { nodeAddresses: opts.nodeAddress.flatMap((a) => a.split(',')).filter(Boolean) } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     listen: opts.listen === 'none' ? false : opts.listen,
+    healthCheckAddress: parseHealthCheckAddress(opts.healthCheckAddress),
     debounceMs: parseDebounce(opts.debounceMs),
     datapath: socketLbDatapath,
     log,
@@ -132,6 +143,7 @@ export function registerAgent(program: Command): void {
     .option('--nodeport-netns <name>', 'network namespace of --nodeport-device and the pods\' veths (default: the agent\'s; also where --uninstall looks for netlink filters)')
     .option('--snat-port-range <first-last>', 'ports NodePort SNAT allocates from towards remote backends (default 32768-65535)')
     .option('--listen <host:port>', "address of /healthz and /metrics, or 'none'", '0.0.0.0:10256')
+    .option('--health-check-address <ip>', "address the healthCheckNodePort servers of externalTrafficPolicy=Local LoadBalancer services bind: an IP, 'all' or 'none'", 'all')
     .option('--target <profile>', 'kernel profile to build for (default: probe this kernel)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--debounce-ms <ms>', 'window that coalesces a burst of changes into one sync', '1')

@@ -7,8 +7,8 @@
  *
  * An entry is keyed by everything that can change an answer without a reboot:
  * the boot (`/proc/sys/kernel/random/boot_id`, so a new kernel never sees an old
- * entry), the kernel's version string, the caller's uid and effective
- * capabilities, the lockdown level, the JIT and unprivileged-BPF sysctls, the
+ * entry), the kernel's version string, the caller's uid, effective
+ * capabilities and seccomp mode, the lockdown level, the JIT and unprivileged-BPF sysctls, the
  * module BTF loaded (kfuncs and types live there), the probe's own code (a
  * changed tsbpf re-probes) and the probe options. The system section is never
  * cached: it is read live on every call.
@@ -95,7 +95,10 @@ export function bootCacheKey(system: SystemInfo, options: Readonly<Record<string
   } catch {
     /* no BTF directory: nothing to add */
   }
-  const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(readText('/proc/self/status'))?.[1] ?? '';
+  const status = readText('/proc/self/status');
+  const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '';
+  // A seccomp filter can refuse some bpf() commands to this process only.
+  const seccomp = /^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? '';
   const parts = {
     format: FORMAT,
     code: codeIdentity(),
@@ -103,6 +106,7 @@ export function bootCacheKey(system: SystemInfo, options: Readonly<Record<string
     kernel: system.kernel,
     uid: process.geteuid?.() ?? -1,
     capEff,
+    seccomp,
     lockdown: readText('/sys/kernel/security/lockdown').trim(),
     unprivileged: system.unprivilegedBpfDisabled,
     jit: system.jit,

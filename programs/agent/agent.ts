@@ -19,6 +19,7 @@ import { loadKubeConfig, type KubeConnectionOptions } from './kubeconfig.js';
 import type { Logger } from './log.js';
 import { startOpsServer, type Health, type OpsServer } from './ops-server.js';
 import { ServiceStore } from './store.js';
+import { ServiceHealthServers } from './service-health.js';
 import { SyncLoop, type SyncReport } from './sync-loop.js';
 
 /** Default bpffs directory of the agent's pins. */
@@ -49,6 +50,12 @@ export interface AgentOptions extends Partial<Omit<NodeSettings, 'nodeName'>> {
   readonly onSync?: (report: SyncReport) => void;
   /** Environment (`K8S_NODE_NAME`); default the process's. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Address the per-service health-check servers bind (`healthCheckNodePort` of
+   * LoadBalancer Services with externalTrafficPolicy=Local, see
+   * service-health.ts); default every address, as kube-proxy; `false` serves none.
+   */
+  readonly healthCheckAddress?: string | false;
 }
 
 /** A running agent. */
@@ -64,6 +71,8 @@ export interface Agent {
   readonly opsAddress: string | undefined;
   /** Resolves when both informers have listed and the first full sync is written. */
   readonly programmed: Promise<void>;
+  /** The per-service health-check servers (undefined with `healthCheckAddress: false`). */
+  readonly healthChecks: ServiceHealthServers | undefined;
   /** What `/healthz` says now. */
   health(): Health;
   /** Stops watching and serving; the datapath stays pinned and keeps working. */
@@ -137,11 +146,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   let watch: ClusterWatch | undefined;
   let metrics!: AgentMetrics;
+  const healthChecks = options.healthCheckAddress === false ? undefined : new ServiceHealthServers(store, settings.nodeName, options.healthCheckAddress, log);
+  // Services changed since the last sync whose health-check server may need updating; refreshes run one at a time.
+  const healthDirty = new Set<string>();
+  let healthQueue = Promise.resolve();
   const loop = new SyncLoop({
     store,
     programmer,
     debounceMs: options.debounceMs,
     onSync: (r) => {
+      if (healthChecks) {
+        const keys = r.full ? undefined : [...healthDirty];
+        healthDirty.clear();
+        healthQueue = healthQueue.then(() => healthChecks.refresh(keys)).catch((err) => log.warn('health check refresh failed', { error: err }));
+      }
       metrics.synced(r);
       options.onSync?.(r);
       const fields = { services: r.services, upserted: r.result.upserted, deleted: r.result.deleted, durationMs: Number(r.durationMs.toFixed(3)) };
@@ -172,6 +190,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     {
       changed: (change, resource, verb) => {
         (changeCounters[`${resource}/${verb}`] ??= metrics.events.series({ resource, verb })).inc();
+        if (healthChecks) for (const k of change.keys) healthDirty.add(k);
         loop.changed(change);
       },
       listed: (resource, count) => log.info('listed', { resource, count }),
@@ -214,6 +233,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     loop.close();
     await watch?.stop();
     await ops?.close();
+    await healthQueue;
+    await healthChecks?.close();
   };
   return {
     settings,
@@ -221,6 +242,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     store,
     loop,
     metrics,
+    healthChecks,
     opsAddress: ops?.address,
     resourceVersions: () => watch!.resourceVersions(),
     programmed,

@@ -1,7 +1,10 @@
 /**
  * The request path of NodePort: a packet to the node address whose port is a
- * NodePort frontend (wildcard address 0 in the shared services table) gets a
- * backend — sticky per client tuple through the flows table — and then
+ * NodePort frontend (wildcard address 0 in the shared services table), or to an
+ * ExternalIP / LoadBalancer address with a frontend flagged
+ * SERVICE_FLAG_EXTERNAL_IP at that port (as kube-proxy translates traffic to
+ * them from outside; ClusterIP frontends are left alone), gets a backend —
+ * sticky per client tuple through the flows table — and then
  * - local backend: DNAT, a reverse entry for the reply (no SNAT), MACs of the
  *   pod and its host-side veth, redirect to that veth;
  * - remote backend: DNAT + SNAT to the node address with port allocation,
@@ -16,7 +19,8 @@ import type { B, Int } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
 import { u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import {
-  BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
+  BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL,
+  SERVICE_SCOPE_INTERNAL,
 } from '../lb/schemas.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
@@ -28,14 +32,23 @@ import { allocateSnatPort, SnatResult } from './snat-alloc.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_NO_SNAT, SNAT_LIFETIME_OTHER_NS, SNAT_LIFETIME_TCP_NS } from './snat-schemas.js';
 import { loose } from './nodeport-loose.js';
 
-/** Picks a backend for a new flow into `flow` (stack), or returns from the program. */
-function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scratch): void {
+/**
+ * Picks a backend for a new flow into `flow` (stack), or returns from the
+ * program. `external` is set for a packet to an external address: the frontend
+ * is that address's, not the node's wildcard one.
+ */
+function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scratch, external: Int<'u8'>): void {
   const svcKey: AnyPlace = loose(b).local(fam.ServiceKey, { port: pkt.ports.dport, proto: pkt.proto, scope: SERVICE_SCOPE_EXTERNAL });
+  const wanted = b.let(u8, SERVICE_FLAG_NODEPORT);
+  b.if(external.ne(0), () => {
+    svcKey.address.set(pkt.ip.daddr);
+    wanted.set(SERVICE_FLAG_EXTERNAL_IP);
+  });
   const svc = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.OK) as AnyPlace;
   const flags: Int<'u8'> = svc.flags.get();
   const count = b.let(u16, svc.count);
   flow.revNatIndex.set(svc.revNatIndex);
-  b.if(flags.and(SERVICE_FLAG_NODEPORT).eq(0), () => b.return(TcAct.OK));
+  b.if(flags.and(wanted).eq(0), () => b.return(TcAct.OK));
   const localOnly = flags.and(SERVICE_FLAG_EXTERNAL_LOCAL).ne(0);
   b.if(localOnly, () => {
     svcKey.scope.set(SERVICE_SCOPE_INTERNAL);
@@ -115,13 +128,22 @@ function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: 
 }
 
 /**
- * Emits the request path for a packet addressed to the node. Returns TC_ACT_OK
- * from the program for packets that are not NodePort traffic. Expects
- * `s.keyA` to hold the packet's tuple (as the reply path leaves it).
+ * Emits the request path for a packet addressed to the node or to an external
+ * frontend address. Returns TC_ACT_OK from the program for packets that are
+ * not NodePort / external traffic. Expects `s.keyA` to hold the packet's tuple
+ * (as the reply path leaves it).
  */
 export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Scratch): void {
   const { ip } = pkt;
-  b.if(fam.eq(ip.daddr, s.cfg.nodeIp).not(), () => b.return(TcAct.OK));
+  const external = b.let(u8, 0);
+  b.if(fam.eq(ip.daddr, s.cfg.nodeIp).not(), () => {
+    // Not the node: only an external frontend at this address and port is ours (checked before any state is made).
+    const k: AnyPlace = loose(b).local(fam.ServiceKey, { port: pkt.ports.dport, proto: pkt.proto, scope: SERVICE_SCOPE_EXTERNAL });
+    k.address.set(ip.daddr);
+    const front = loose(b).lookup(fam.services, k).orReturn(TcAct.OK) as AnyPlace;
+    b.if(front.flags.and(SERVICE_FLAG_EXTERNAL_IP).eq(0), () => b.return(TcAct.OK));
+    external.set(1);
+  });
   const key = s.keyA;
   key.dir.set(SNAT_DIR_OUT);
   const flow: AnyPlace = loose(b).local(fam.Flow);
@@ -129,7 +151,7 @@ export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: 
   loose(b).lookup(fam.flows, key).ifPresent(
     (f) => flow.set(f),
     () => {
-      selectBackend(b, fam, pkt, flow, s);
+      selectBackend(b, fam, pkt, flow, s, external);
       loose(b).update(fam.flows, key, flow, 'any');
       // The client's next hop back: its Ethernet source, for replies without a FIB neighbour.
       const n: AnyPlace = loose(b).local(fam.neigh.value!);

@@ -21,7 +21,7 @@ export function makeService(
   name: string,
   clusterIP: string,
   ports: readonly PortSpec[],
-  extra: { labels?: Record<string, string>; type?: string; externalTrafficPolicy?: 'Cluster' | 'Local' } = {},
+  extra: { labels?: Record<string, string>; type?: string; externalTrafficPolicy?: 'Cluster' | 'Local'; healthCheckNodePort?: number } = {},
 ): KubeObject {
   return {
     apiVersion: 'v1',
@@ -42,6 +42,7 @@ export function makeService(
       })),
       sessionAffinity: 'None',
       ...(extra.externalTrafficPolicy ? { externalTrafficPolicy: extra.externalTrafficPolicy } : {}),
+      ...(extra.healthCheckNodePort !== undefined ? { healthCheckNodePort: extra.healthCheckNodePort } : {}),
     },
     status: { loadBalancer: {} },
   };

@@ -20,7 +20,7 @@ import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { withNetns } from '../../loader/netlink/netns.js';
 import type { RunResult } from '../../loader/programs/program.js';
 import * as nodeport from '../../programs/tc/nodeport.js';
-import { BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from '../../programs/lb/schemas.js';
+import { BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from '../../programs/lb/schemas.js';
 import { createNetns, deleteNetns, ip, nsExec } from '../support/netns.js';
 import type { MapDef } from '../../dsl/program/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
@@ -145,22 +145,30 @@ export interface TestBackend {
  * into the IPv4 or IPv6 tables, its reverse-NAT entry (wildcard address: the
  * program restores the node address) and local endpoints for local backends.
  * `externalLocal` sets externalTrafficPolicy=Local: an INTERNAL-scope frontend
- * lists only the local backends.
+ * lists only the local backends. With `address` the frontend is that address's
+ * instead (an ExternalIP / LoadBalancer one, flagged SERVICE_FLAG_EXTERNAL_IP,
+ * or with `clusterIp` a plain ClusterIP frontend, no flag).
  */
-export function addService(bench: Bench, v6: boolean, opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number }): void {
+export function addService(
+  bench: Bench,
+  v6: boolean,
+  opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number; address?: string; clusterIp?: boolean },
+): void {
   const [services, backends, revNat] = v6 ? [services6, backends6, revNat6] : [services4, backends4, revNat4];
   const proto = opts.proto ?? IPPROTO_TCP;
   const port = opts.port ?? NET.nodePort;
   const zero = v6 ? '::' : '0.0.0.0';
-  const flags = SERVICE_FLAG_NODEPORT | (opts.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
+  const address = opts.address ?? zero;
+  const kind = opts.address === undefined ? SERVICE_FLAG_NODEPORT : opts.clusterIp ? 0 : SERVICE_FLAG_EXTERNAL_IP;
+  const flags = kind | (opts.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
   const write = (scope: number, list: readonly TestBackend[]) => {
-    const key = { address: zero, port, proto, scope };
+    const key = { address, port, proto, scope };
     table(bench, services).set({ ...key, backendSlot: 0 }, { backendId: 0, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 });
     list.forEach((be, i) => table(bench, services).set({ ...key, backendSlot: i + 1 }, { backendId: be.id, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 }));
   };
   write(SERVICE_SCOPE_EXTERNAL, opts.backends);
   if (opts.externalLocal) write(SERVICE_SCOPE_INTERNAL, opts.backends.filter((b) => b.local));
-  table(bench, revNat).set(opts.revNatIndex, { address: zero, port });
+  table(bench, revNat).set(opts.revNatIndex, { address, port });
   for (const be of opts.backends) {
     table(bench, backends).set(be.id, { address: be.address, port: be.port, proto, flags: be.local ? BACKEND_FLAG_LOCAL : 0 });
     if (be.local) setLocalEndpoint(bench.obj, be.address, { ifindex: NET.vethIfindex, podMac: NET.podMac, hostMac: NET.vethMac });

@@ -182,6 +182,45 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           }
         }));
 
+      it(`${target} ${f.name}: an ExternalIP / LoadBalancer address is a frontend too (remote and local backends, replies from it); a ClusterIP one is not`, () =>
+        withBench(target, (bench) => {
+          const vip = f.v6 ? 'fd00:5::80' : '203.0.113.80';
+          addService(bench, f.v6, { revNatIndex: 51, port: 80, address: vip, backends: [{ id: 51, address: f.remote, port: NET.backendPort }] });
+          addService(bench, f.v6, { revNatIndex: 52, port: 443, address: vip, backends: [{ id: 52, address: f.pod, port: NET.backendPort, local: true }] });
+          addService(bench, f.v6, { revNatIndex: 53, port: 8443, address: vip, clusterIp: true, backends: [{ id: 53, address: f.remote, port: NET.backendPort }] });
+          // Remote backend: DNAT + SNAT to the node address; the reply gets the external address back as source.
+          const sport = 40050;
+          const r = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: vip, sport, dport: 80 }));
+          expect(r.retval).toBe(TcAct.REDIRECT);
+          expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport, dport: NET.backendPort }), 'to the remote backend');
+          const rr = bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport }));
+          expect(rr.retval).toBe(TcAct.REDIRECT);
+          expectPacket(rr.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: vip, daddr: f.client, sport: 80, dport: sport }), 'reply from the external address');
+          // Local backend: DNAT only (the client address kept), the pod's reply from the external address.
+          const lr = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: vip, sport: 40051, dport: 443 }));
+          expect(lr.retval).toBe(TcAct.REDIRECT);
+          expectPacket(lr.data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40051, dport: NET.backendPort }), 'to the local backend');
+          const back = bench.run(f.fromPod, packet({ smac: NET.podMac, dmac: NET.vethMac, saddr: f.pod, daddr: f.client, sport: NET.backendPort, dport: 40051 }));
+          expect(back.retval).toBe(TcAct.REDIRECT);
+          expectPacket(back.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: vip, daddr: f.client, sport: 443, dport: 40051 }), 'local reply from the external address');
+          // externalTrafficPolicy=Local on the external address: only the local backend, source kept.
+          addService(bench, f.v6, { revNatIndex: 54, port: 9443, address: vip, externalLocal: true, backends: [{ id: 54, address: f.remote, port: NET.backendPort }, { id: 55, address: f.pod, port: NET.backendPort, local: true }] });
+          for (let i = 0; i < 6; i++) {
+            const el = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: vip, sport: 40060 + i, dport: 9443 }));
+            expect(el.retval).toBe(TcAct.REDIRECT);
+            expectPacket(el.data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport: 40060 + i, dport: NET.backendPort }), `Local-policy flow ${i} to the external address`);
+          }
+          // Another port of the address, and a ClusterIP frontend at it: not ours, untouched, no state.
+          const flows = table(bench, f.flows).entries().length;
+          for (const dport of [81, 8443]) {
+            const other = packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: vip, sport: 40052, dport });
+            const o = bench.run(f.ingress, other);
+            expect(o.retval, `port ${dport}`).toBe(TcAct.OK);
+            expectPacket(o.data, other, `port ${dport} passes untouched`);
+          }
+          expect(table(bench, f.flows).entries().length).toBe(flows);
+        }));
+
       it(`${target} ${f.name}: the node is a router hop — TTL / hop limit down by one, the last hop dropped and counted`, () =>
         withBench(target, (bench) => {
           addService(bench, f.v6, { revNatIndex: REV, backends: [{ id: 41, address: f.remote, port: NET.backendPort }] });
