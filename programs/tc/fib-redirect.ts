@@ -13,7 +13,6 @@ import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
 import { npDrops, npPaths } from './nodeport-maps.js';
 import { NpDrop, NpPath } from './nodeport-schemas.js';
-import type { Parsed } from './nodeport-rewrite.js';
 import type { Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
 
@@ -29,19 +28,26 @@ export function drop(b: B, s: Scratch, reason: number): void {
   b.return(TcAct.SHOT);
 }
 
+/** What the route lookup needs of a packet: its L3 header and protocol, and the ports of TCP/UDP (none for ICMP). */
+export interface Routed {
+  readonly ip: AnyPlace;
+  readonly proto: Int<'u8'> | number;
+  readonly ports?: AnyPlace;
+}
+
 /**
  * Looks up the route for the packet as it now stands (`pkt` addresses and
  * ports), rewrites `eth` and returns the redirect from the program. The node
  * configuration in `s.cfg` gives the native ifindex and MAC.
  */
-export function fibRedirect(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Scratch): void {
+export function fibRedirect(b: B, fam: NpFamily, pkt: Routed, eth: AnyPlace, s: Scratch): void {
   const { fib, cfg } = s;
   // Every input field is set; the outputs of a previous lookup are overwritten by this one.
   fib.family.set(fam.af);
   fib.ifindex.set(cfg.ifindex);
   fib.l4_protocol.set(pkt.proto);
-  fib.sport.set(pkt.ports.sport);
-  fib.dport.set(pkt.ports.dport);
+  fib.sport.set(pkt.ports ? pkt.ports.sport : 0);
+  fib.dport.set(pkt.ports ? pkt.ports.dport : 0);
   fib.tot_len.set(fam.totLen(pkt.ip));
   fib[fam.fibSrc].set(pkt.ip.saddr);
   fib[fam.fibDst].set(pkt.ip.daddr);
