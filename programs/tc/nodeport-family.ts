@@ -65,6 +65,8 @@ export interface NpFamily {
   eq(a: AnyPlace, b: AnyPlace): Cond;
   /** The address is all zeroes. */
   isZero(a: AnyPlace): Cond;
+  /** dst = src for two address places, in 32-bit words (a plain copy moves an IPv6 address in packet memory byte by byte). */
+  copyAddr(dst: AnyPlace, src: AnyPlace): void;
   /** Adds the address's 16-bit words to a checksum delta (complemented when `old`). */
   words(d: CsumDelta, a: AnyPlace, old: boolean): void;
   /** The header's TTL (IPv4) or hop limit (IPv6) place. */
@@ -96,6 +98,7 @@ export const family4: NpFamily = {
   totLen: (ip) => ip.totLen.to(u16),
   eq: (a, b) => a.eq(b),
   isZero: (a) => a.eq(0),
+  copyAddr: (dst, src) => dst.set(src),
   words: (d, a, old) => d.word32(a, old),
   hops: (ip) => ip.ttl,
   icmpProto: PROTO_ICMP, IcmpError: NpIcmpError4,
@@ -123,6 +126,9 @@ export const family6: NpFamily = {
   totLen: (ip) => ip.payloadLen.to(u16).add(40),
   eq: (a: any, b: any) => a.word(0).eq(b.word(0)).and(() => a.word(1).eq(b.word(1))).and(() => a.word(2).eq(b.word(2))).and(() => a.word(3).eq(b.word(3))),
   isZero: (a: any) => a.word(0).eq(0).and(() => a.word(1).eq(0)).and(() => a.word(2).eq(0)).and(() => a.word(3).eq(0)),
+  copyAddr: (dst: any, src: any) => {
+    for (let i = 0; i < 4; i++) dst.word(i).set(src.word(i));
+  },
   words: (d, a, old) => d.groups128(a, old),
   hops: (ip) => ip.hopLimit,
   icmpProto: PROTO_ICMPV6, IcmpError: NpIcmpError6,

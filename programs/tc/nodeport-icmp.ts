@@ -33,7 +33,7 @@ import type { NpFamily } from './nodeport-family.js';
 import { npPaths } from './nodeport-maps.js';
 import { dropExpired, TTL_DECREMENT_DELTA } from './nodeport-rewrite.js';
 import { NP_FLOW_LOCAL, NpDrop, NpPath } from './nodeport-schemas.js';
-import { setKey, type Scratch } from './nodeport-scratch.js';
+import type { Scratch } from './nodeport-scratch.js';
 import { bump, drop, fibRedirect } from './fib-redirect.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_HOST } from './snat-schemas.js';
 import { loose } from './nodeport-loose.js';
@@ -45,6 +45,16 @@ export interface IcmpErrorSite {
   readonly aboutReplies: boolean;
 }
 
+/** Fills a SNAT/flow key (every field), addresses in 32-bit words. */
+function setKeyWords(fam: NpFamily, key: AnyPlace, saddr: AnyPlace, daddr: AnyPlace, sport: AnyPlace, dport: AnyPlace, proto: AnyPlace, dir: number): void {
+  fam.copyAddr(key.saddr, saddr);
+  fam.copyAddr(key.daddr, daddr);
+  key.sport.set(sport);
+  key.dport.set(dport);
+  key.proto.set(proto);
+  key.dir.set(dir);
+}
+
 /**
  * Error about a request the node forwarded: fills `to` with the client (new
  * embedded source) and the frontend (new embedded destination; a wildcard
@@ -53,16 +63,16 @@ export interface IcmpErrorSite {
 function aboutRequest(b: B, fam: NpFamily, s: Scratch): void {
   const { entryA: entry, keyB: to } = s;
   b.if(entry.flags.and(SNAT_FLAG_HOST).ne(0).or(entry.revNatIndex.eq(0)), () => b.return(TcAct.OK));
-  to.saddr.set(entry.addr);
+  fam.copyAddr(to.saddr, entry.addr);
   to.sport.set(entry.port);
   const known = b.let(u8, 0);
   loose(b).lookup(fam.revNat, entry.revNatIndex).ifPresent((r: AnyPlace) => {
-    to.daddr.set(r.address);
+    fam.copyAddr(to.daddr, r.address);
     to.dport.set(r.port);
     known.set(1);
   });
   b.if(known.eq(0), () => b.return(TcAct.OK));
-  b.if(fam.isZero(to.daddr), () => to.daddr.set(s.cfg.nodeIp));
+  b.if(fam.isZero(to.daddr), () => fam.copyAddr(to.daddr, s.cfg.nodeIp));
 }
 
 /**
@@ -77,20 +87,20 @@ function aboutReply(b: B, fam: NpFamily, m: AnyPlace, proto: Int<'u8'>, local: A
   key.dir.set(SNAT_DIR_OUT);
   const found = b.let(u8, 0);
   loose(b).lookup(fam.flows, key).ifPresent((f: AnyPlace) => {
-    to.saddr.set(f.backendAddr);
+    fam.copyAddr(to.saddr, f.backendAddr);
     to.sport.set(f.backendPort);
     local.set(f.flags.and(NP_FLOW_LOCAL));
     found.set(1);
   });
   b.if(found.eq(0), () => b.return(TcAct.OK));
-  to.daddr.set(m.ip.daddr);
+  fam.copyAddr(to.daddr, m.ip.daddr);
   to.dport.set(m.dport);
   b.if(local.eq(0), () => {
     // The forward entry of the flow as the node sent it to the backend: client → backend.
-    setKey(key, m.ip.daddr, to.saddr, m.dport, to.sport, proto, SNAT_DIR_OUT);
+    setKeyWords(fam, key, m.ip.daddr, to.saddr, m.dport, to.sport, proto, SNAT_DIR_OUT);
     found.set(0);
     loose(b).lookup(fam.snat, key).ifPresent((e: AnyPlace) => {
-      to.daddr.set(e.addr);
+      fam.copyAddr(to.daddr, e.addr);
       to.dport.set(e.port);
       found.set(1);
     });
@@ -141,12 +151,12 @@ function translate(b: B, fam: NpFamily, ip: AnyPlace, m: AnyPlace, proto: Int<'u
   // ICMPv6 also covers a pseudo header with the outer addresses.
   if (!fam.l3Csum) icmp.add(outer);
   applyCsum(m.icmp.check, icmp.value);
-  emb.saddr.set(to.saddr);
-  emb.daddr.set(to.daddr);
+  fam.copyAddr(emb.saddr, to.saddr);
+  fam.copyAddr(emb.daddr, to.daddr);
   m.sport.set(to.sport);
   m.dport.set(to.dport);
-  ip.daddr.set(to.saddr);
-  b.if(fromDst.ne(0), () => ip.saddr.set(to.daddr));
+  fam.copyAddr(ip.daddr, to.saddr);
+  b.if(fromDst.ne(0), () => fam.copyAddr(ip.saddr, to.daddr));
   const hops = fam.hops(ip);
   hops.set(hops.sub(1));
   if (fam.l3Csum) applyCsum(ip.check, outer.add(TTL_DECREMENT_DELTA));
@@ -165,7 +175,7 @@ export function icmpErrorPath(b: B, fam: NpFamily, eth: AnyPlace, ip: AnyPlace, 
   // An error goes to the source of the packet it is about.
   b.if(fam.eq(ip.daddr, m.ip.saddr).not(), () => b.return(TcAct.OK));
   const { keyA: key, entryA: entry } = s;
-  setKey(key, m.ip.daddr, m.ip.saddr, m.dport, m.sport, proto, SNAT_DIR_IN);
+  setKeyWords(fam, key, m.ip.daddr, m.ip.saddr, m.dport, m.sport, proto, SNAT_DIR_IN);
   const local = b.let(u8, 0);
   const found = b.let(u8, 0);
   loose(b).lookup(fam.snat, key).ifPresent((e: AnyPlace) => {

@@ -39,12 +39,13 @@ function prologue(b: B, fam: NpFamily, icmp?: IcmpErrorSite): { eth: AnyPlace; p
   const { ip, proto } = fam.parseL3(b, TcAct.OK);
   const l4 = proto.eq(IPPROTO_TCP).or(proto.eq(IPPROTO_UDP));
   b.if(icmp ? l4.or(proto.eq(fam.icmpProto)).not() : l4.not(), () => b.return(TcAct.OK));
+  // An ICMP error is longer than the 4 bytes of the ports (its own path parses what it reads).
+  const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
   const s = allocScratch(b, fam);
   loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
   // An unconfigured node (address 0) translates nothing.
   b.if(fam.isZero(s.cfg.nodeIp), () => b.return(TcAct.OK));
   if (icmp) b.if(proto.eq(fam.icmpProto), () => icmpErrorPath(b, fam, eth, ip, s, icmp));
-  const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
   return { eth, pkt: { ip, ports, proto }, s };
 }
 
