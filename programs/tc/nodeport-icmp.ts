@@ -37,7 +37,6 @@ import type { Scratch } from './nodeport-scratch.js';
 import { bump, drop, fibRedirect } from './fib-redirect.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_HOST } from './snat-schemas.js';
 import { loose } from './nodeport-loose.js';
-import { word16 } from './nat-csum.js';
 
 /** Where an ICMP error is handled: the native device (both kinds) or a local backend's veth (errors about requests only). */
 export interface IcmpErrorSite {
