@@ -41,7 +41,16 @@ export interface TcAttachOptions extends InterfaceTarget {
   readonly name?: string;
   /** netlink: replace a filter at the same priority/handle instead of failing. */
   readonly replace?: boolean;
+  /**
+   * tcx: where in the hook's chain — `last` (default, after the programs
+   * there) or `first` (before them; BPF_F_BEFORE without a relative program).
+   * netlink filters are ordered by `priority` instead.
+   */
+  readonly position?: 'first' | 'last';
 }
+
+/** linux/bpf.h (6.6+, newer than the generated UAPI): attach before the relative program, or at the head without one. */
+const BPF_F_BEFORE = 1 << 3;
 
 function checkDirection(direction: string): asserts direction is TcDirection {
   if (direction !== 'ingress' && direction !== 'egress') {
@@ -67,7 +76,7 @@ export function attachTc(prog: ProgramRef, options: TcAttachOptions): BpfLink | 
   }
 }
 
-/** Attaches with a tcx link (appended after programs already there). */
+/** Attaches with a tcx link (appended after programs already there, or first with `position: 'first'`). */
 export function attachTcx(prog: ProgramRef, options: TcAttachOptions): BpfLink {
   checkDirection(options.direction);
   const iface = resolveInterface(options);
@@ -76,7 +85,7 @@ export function attachTcx(prog: ProgramRef, options: TcAttachOptions): BpfLink {
   // The kernel resolves target_ifindex in the caller's network namespace.
   const fd = withNetns(options.netns, () =>
     linkCreate(
-      { prog_fd: progFdOf(prog), target_fd: iface.index, attach_type: tcxAttachType(options.direction) },
+      { prog_fd: progFdOf(prog), target_fd: iface.index, attach_type: tcxAttachType(options.direction), flags: options.position === 'first' ? BPF_F_BEFORE : 0 },
       { subject: `attaching ${hook} to ${target}` },
     ),
   );

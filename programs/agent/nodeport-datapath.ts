@@ -8,7 +8,9 @@
  * established flow — and attached through pinned tcx links (nodeport-links.ts):
  * - `npX_ingress` on the native device's ingress (requests and replies),
  * - `npX_egress` on its egress (the node's own flows reserve their ports),
- * - `npX_from_pod` on the host-side veth of every local backend (its replies).
+ * - `npX_from_pod` on the host-side veth of every local backend (its replies),
+ *   first in the veth's tcx chain: it hands on what it does not translate, so a
+ *   tc ClusterIP program there (`tcDevices`) still sees the pod's other traffic.
  *
  * The node configuration comes from the device (nodeport-node.ts); local
  * endpoints are found among the backends the manager marked local (endpoints
@@ -70,6 +72,8 @@ export interface NodePortCounters {
   readonly snatTries: bigint[];
   /** Local endpoints written (pods of this node with a known MAC). */
   readonly localEndpoints: number;
+  /** Refreshes that failed (logged; the next one retries). */
+  readonly failedRefreshes: number;
 }
 
 const FROM_POD = (f: string) => `np${f}_from_pod`;
@@ -109,7 +113,7 @@ export class NodePortDatapath {
     const obj = loadObject(compiled.object, { pinRoot: o.pinDir, objectName: 'tsbpf_np', profile: compiled.profile, onMismatch: 'error' });
     try {
       const datapath = new NodePortDatapath(o, obj, compiled.profile.kernel, node);
-      for (const cfg of node.configs) setNodeConfig(obj, cfg);
+      writeNodeConfig(obj, node);
       const links: NpAttached[] = [];
       for (const f of datapath.families) links.push(datapath.attach(`np${f}_ingress`, o.device, node.ifindex, 'ingress'));
       for (const f of datapath.families) links.push(datapath.attach(`np${f}_egress`, o.device, node.ifindex, 'egress'));
@@ -134,7 +138,7 @@ export class NodePortDatapath {
    */
   refresh(): NodePortRefresh {
     const node = withSocket(this.o.netns, (sock) => readNodePortNode(sock, this.o));
-    if (JSON.stringify(node.configs) !== JSON.stringify(this.node.configs)) for (const cfg of node.configs) setNodeConfig(this.obj, cfg);
+    if (JSON.stringify(node) !== JSON.stringify(this.node)) writeNodeConfig(this.obj, node);
     this.node = node;
     const { found, resolving } = withSocket(this.o.netns, (sock) => discoverLocalEndpoints(sock, this.backendAddresses(), node.ifindex));
     const added: string[] = [];
@@ -147,18 +151,20 @@ export class NodePortDatapath {
       this.endpoints.set(e.address, e);
       added.push(e.address);
     }
-    // Entries restored from the pins (an earlier run) that nothing backs now go too.
+    // Entries restored from the pins (an earlier run) that nothing backs now go too; those being resolved again keep theirs.
+    const pending = new Set(resolving.map((r) => r.address));
     for (const address of new Set([...this.endpoints.keys(), ...this.pinnedEndpointAddresses()])) {
-      if (now.has(address)) continue;
+      if (now.has(address) || pending.has(address)) continue;
       deleteLocalEndpoint(this.obj, address);
       if (this.endpoints.delete(address)) removed.push(address);
     }
     const links: NpAttached[] = [];
-    const veths = new Map(found.map((e) => [e.ifname, e.ifindex]));
+    // A veth keeps its reply programs while its pod's MAC is being resolved (its flows' replies still need them).
+    const veths = new Map([...found, ...resolving].map((e) => [e.ifname, e.ifindex]));
     const vethPins = new Set([...veths.keys()].map(pinDevice));
     for (const f of this.families) {
       const program = FROM_POD(f);
-      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress'));
+      for (const [ifname, ifindex] of veths) if (this.attachedThisRun.get(`${pinDevice(ifname)}@${program}`) !== ifindex) links.push(this.attach(program, ifname, ifindex, 'ingress', 'first'));
       // Pinned links (an earlier run's too) and this run's netlink filters of veths without endpoints now.
       const attachedTo = new Set(this.links.pinnedDevices(program));
       for (const key of this.attachedThisRun.keys()) if (key.endsWith(`@${program}`)) attachedTo.add(key.slice(0, -program.length - 1));
@@ -171,7 +177,7 @@ export class NodePortDatapath {
         this.attachedThisRun.delete(key);
       }
     }
-    return { added, removed, resolving, links };
+    return { added, removed, resolving: resolving.map((r) => r.address), links };
   }
 
   /** The counters of the programs (cumulative since the maps were created). */
@@ -181,6 +187,7 @@ export class NodePortDatapath {
       drops: dropCounters(this.obj) as Record<string, bigint>,
       snatTries: snatHistogram(this.obj),
       localEndpoints: this.endpoints.size,
+      failedRefreshes: this.failedRefreshes,
     };
   }
 
@@ -192,9 +199,11 @@ export class NodePortDatapath {
 
   /** Whether `close()` was called (no more refreshes). */
   closed = false;
+  /** Refreshes that threw (counted by the caller that catches them). */
+  failedRefreshes = 0;
 
-  private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress'): NpAttached {
-    const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction);
+  private attach(program: string, device: string, ifindex: number, direction: 'ingress' | 'egress', position: 'first' | 'last' = 'last'): NpAttached {
+    const r = this.links.attach(program, this.obj.program(program), device, ifindex, direction, position);
     this.attachedThisRun.set(`${pinDevice(device)}@${program}`, ifindex);
     return r;
   }
@@ -222,6 +231,16 @@ export class NodePortDatapath {
     }
     return out;
   }
+}
+
+/**
+ * Writes each family's node configuration; a family without an address gets
+ * the zero address, which the programs read as "not configured" (no stale
+ * address of an earlier run or an address since removed).
+ */
+function writeNodeConfig(obj: LoadedObject, node: NodePortNode): void {
+  for (const cfg of node.configs) setNodeConfig(obj, cfg);
+  for (const family of node.unconfigured) setNodeConfig(obj, { nodeIp: family === 'ipv4' ? '0.0.0.0' : '::', ifindex: node.ifindex, mac: node.mac });
 }
 
 function withSocket<T>(netns: string | undefined, f: (sock: NetlinkSocket) => T): T {

@@ -22,8 +22,8 @@ export interface DiscoveredEndpoint extends LocalEndpointConfig {
 /** The result of one discovery pass. */
 export interface EndpointDiscovery {
   readonly found: DiscoveredEndpoint[];
-  /** Local addresses whose MAC is not known yet (resolution was requested). */
-  readonly resolving: string[];
+  /** Local endpoints whose MAC is not known yet (resolution was requested). */
+  readonly resolving: { address: string; ifindex: number; ifname: string }[];
 }
 
 /** Classifies `addresses` (see the module comment); `nativeIfindex` is never a pod's veth. */
@@ -31,7 +31,7 @@ export function discoverLocalEndpoints(sock: NetlinkSocket, addresses: Iterable<
   const veths = new Map<number, { name: string; mac: string }>();
   for (const i of listInterfaces(sock)) if (i.kind === 'veth' && i.mac && i.index !== nativeIfindex) veths.set(i.index, { name: i.name, mac: i.mac });
   const found: DiscoveredEndpoint[] = [];
-  const resolving: string[] = [];
+  const resolving: EndpointDiscovery['resolving'] = [];
   if (veths.size === 0) return { found, resolving };
   const neigh = new Map(listNeighbours(sock).map((n) => [`${n.ifindex}/${n.address}`, n.mac]));
   for (const address of addresses) {
@@ -46,7 +46,7 @@ export function discoverLocalEndpoints(sock: NetlinkSocket, addresses: Iterable<
     const podMac = neigh.get(`${route.oif}/${address}`);
     if (podMac === undefined) {
       resolveNeighbour(sock, route.oif, address);
-      resolving.push(address);
+      resolving.push({ address, ifindex: route.oif, ifname: veth.name });
       continue;
     }
     found.push({ address, ifindex: route.oif, ifname: veth.name, podMac, hostMac: veth.mac });

@@ -51,11 +51,11 @@ export class NpLinks {
   }
 
   /**
-   * Attaches `prog` (program `program`) at `direction` of `device` (ifindex `ifindex`), or swaps it
+   * Attaches `prog` (program `program`) at `position` of the tcx chain at `direction` of `device` (ifindex `ifindex`), or swaps it
    * into the link pinned for this device and program. A pinned link whose
    * device is gone (or is now another one) is dropped and a new one made.
    */
-  attach(program: string, prog: ProgramRef, device: string, ifindex: number, direction: TcDirection): NpAttached {
+  attach(program: string, prog: ProgramRef, device: string, ifindex: number, direction: TcDirection, position: 'first' | 'last' = 'last'): NpAttached {
     const pin = join(this.dir, pinName(device, program));
     if (existsSync(pin)) {
       const link = BpfLink.open(pin);
@@ -73,7 +73,7 @@ export class NpLinks {
     // A filter an earlier run left (netlink mode) is replaced in place: same priority and handle.
     const earlier = this.mode === 'tcx' ? undefined : this.filter(ifindex, direction, program);
     const att = attachTc(prog, {
-      iface: ifindex, ...(this.netns !== undefined ? { netns: this.netns } : {}), direction, mode: this.mode,
+      iface: ifindex, ...(this.netns !== undefined ? { netns: this.netns } : {}), direction, mode: this.mode, position,
       priority: PRIORITY[program] ?? 44, handle: 1, name: `${FILTER_NAME_PREFIX}${program}`, replace: true,
     });
     if (att instanceof BpfLink) {
@@ -110,11 +110,7 @@ export class NpLinks {
     let removed = false;
     const pin = join(this.dir, pinName(device, program));
     if (existsSync(pin)) {
-      try {
-        BpfLink.open(pin).detach();
-      } catch {
-        // Defunct (the device went away): only the pin is left.
-      }
+      detachPinned(pin);
       rmSync(pin, { force: true });
       removed = true;
     }
@@ -127,6 +123,19 @@ export class NpLinks {
       removed = true;
     }
     return removed;
+  }
+}
+
+/** Detaches the link pinned at `pin` (already defunct when its device went away: then nothing to do). */
+function detachPinned(pin: string): void {
+  let link: BpfLink | undefined;
+  try {
+    link = BpfLink.open(pin);
+    link.detach();
+  } catch {
+    // Defunct or not a link any more: only the pin is left.
+  } finally {
+    link?.close();
   }
 }
 
@@ -164,11 +173,7 @@ export function removeNodePortLinks(pinDir: string, netns?: string): string[] {
     // Never deployed with tcx.
   }
   for (const n of names) {
-    try {
-      BpfLink.open(join(dir, n)).detach();
-    } catch {
-      // Defunct link: the device is gone.
-    }
+    detachPinned(join(dir, n));
     removed.push(n);
   }
   rmSync(dir, { recursive: true, force: true });

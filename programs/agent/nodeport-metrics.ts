@@ -30,6 +30,10 @@ export function registerNodePortMetrics(registry: Registry, read: () => NodePort
     'NodePort SNAT port allocations by the try that found a free port (0 = first candidate), plus failed, rolled_back and reclaimed.',
     () => (read()?.snatTries ?? []).slice(0, SNAT_HIST_BUCKETS).map((n, i) => [{ tries: tryLabel(i) }, Number(n)]),
   );
+  registry.counter('tsbpf_agent_nodeport_refresh_failures_total', 'Local-endpoint refreshes that failed (device gone, netlink errors); each is logged and retried.', () => {
+    const c = read();
+    return c ? [[{}, c.failedRefreshes]] : [];
+  });
   registry.gauge('tsbpf_agent_nodeport_local_endpoints', 'Pods of this node written as NodePort local endpoints (veth and MAC known).', () => {
     const c = read();
     return c ? [[{}, c.localEndpoints]] : [];

@@ -185,6 +185,7 @@ function refreshNodePort(np: NodePortDatapath, log: Logger): NodePortRefresh | u
     }
     return r;
   } catch (e) {
+    np.failedRefreshes++;
     log.warn('NodePort local endpoint refresh failed', { error: e });
     return undefined;
   }

@@ -22,7 +22,7 @@
  * TCP checksum lies beyond the 8 bytes an error is sure to carry and is left as
  * is (receivers do not check it). Errors about unknown flows or the node's own
  * (SNAT_FLAG_HOST) flows, and those carrying less than the embedded IP header
- * plus 8 bytes, pass untouched.
+ * plus 8 bytes, pass untouched (handed on to the next program from a pod's veth).
  */
 import type { B, Int } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
@@ -42,6 +42,8 @@ import { loose } from './nodeport-loose.js';
 export interface IcmpErrorSite {
   /** Errors about replies to the client are translated towards the backend (native device only). */
   readonly aboutReplies: boolean;
+  /** What the program returns for an error it does not translate (TC_ACT_OK, or UNSPEC to hand it on). */
+  readonly pass: number;
 }
 
 /** Fills a SNAT/flow key (every field), addresses in 32-bit words. */
@@ -57,11 +59,11 @@ function setKeyWords(fam: NpFamily, key: AnyPlace, saddr: AnyPlace, daddr: AnyPl
 /**
  * Error about a request the node forwarded: fills `to` with the client (new
  * embedded source) and the frontend (new embedded destination; a wildcard
- * frontend is the node address), or returns TC_ACT_OK from the program.
+ * frontend is the node address), or returns `pass` from the program.
  */
-function aboutRequest(b: B, fam: NpFamily, s: Scratch): void {
+function aboutRequest(b: B, fam: NpFamily, s: Scratch, pass: number): void {
   const { entryA: entry, keyB: to } = s;
-  b.if(entry.flags.and(SNAT_FLAG_HOST).ne(0).or(entry.revNatIndex.eq(0)), () => b.return(TcAct.OK));
+  b.if(entry.flags.and(SNAT_FLAG_HOST).ne(0).or(entry.revNatIndex.eq(0)), () => b.return(pass));
   fam.copyAddr(to.saddr, entry.addr);
   to.sport.set(entry.port);
   const known = b.let(u8, 0);
@@ -70,7 +72,7 @@ function aboutRequest(b: B, fam: NpFamily, s: Scratch): void {
     to.dport.set(r.port);
     known.set(1);
   });
-  b.if(known.eq(0), () => b.return(TcAct.OK));
+  b.if(known.eq(0), () => b.return(pass));
   b.if(fam.isZero(to.daddr), () => fam.copyAddr(to.daddr, s.cfg.nodeIp));
 }
 
@@ -78,10 +80,10 @@ function aboutRequest(b: B, fam: NpFamily, s: Scratch): void {
  * Error about a reply the node sent to the client: fills `to` with the backend
  * (new embedded source) and, for a remote backend, the node-side SNAT address
  * and port (new embedded destination; a local backend's flow keeps the client),
- * sets `local` for a local backend, or returns TC_ACT_OK from the program.
+ * sets `local` for a local backend, or returns `pass` from the program.
  * Expects `s.keyA` to hold the embedded tuple swapped.
  */
-function aboutReply(b: B, fam: NpFamily, m: AnyPlace, proto: Int<'u8'>, local: AnyPlace, s: Scratch): void {
+function aboutReply(b: B, fam: NpFamily, m: AnyPlace, proto: Int<'u8'>, local: AnyPlace, s: Scratch, pass: number): void {
   const { keyA: key, keyB: to } = s;
   key.dir.set(SNAT_DIR_OUT);
   const found = b.let(u8, 0);
@@ -91,7 +93,7 @@ function aboutReply(b: B, fam: NpFamily, m: AnyPlace, proto: Int<'u8'>, local: A
     local.set(f.flags.and(NP_FLOW_LOCAL));
     found.set(1);
   });
-  b.if(found.eq(0), () => b.return(TcAct.OK));
+  b.if(found.eq(0), () => b.return(pass));
   fam.copyAddr(to.daddr, m.ip.daddr);
   to.dport.set(m.dport);
   b.if(local.eq(0), () => {
@@ -103,7 +105,7 @@ function aboutReply(b: B, fam: NpFamily, m: AnyPlace, proto: Int<'u8'>, local: A
       to.dport.set(e.port);
       found.set(1);
     });
-    b.if(found.eq(0), () => b.return(TcAct.OK));
+    b.if(found.eq(0), () => b.return(pass));
   });
 }
 
@@ -163,16 +165,17 @@ function translate(b: B, fam: NpFamily, ip: AnyPlace, m: AnyPlace, proto: Int<'u
 
 /**
  * Emits the ICMP error path for an ICMP / ICMPv6 packet (outer L3 header `ip`):
- * returns from the program — redirected when translated, TC_ACT_OK when not
+ * returns from the program — redirected when translated, `site.pass` when not
  * about a NodePort flow, dropped (counted) when it cannot be forwarded.
  */
 export function icmpErrorPath(b: B, fam: NpFamily, eth: AnyPlace, ip: AnyPlace, s: Scratch, site: IcmpErrorSite): void {
-  const m: AnyPlace = loose(b).parse(fam.IcmpError, fam.l4Off).orReturn(TcAct.OK);
-  b.if(fam.isIcmpError(m.icmp.type.get()).not(), () => b.return(TcAct.OK));
-  const proto = fam.embeddedProto(b, m.ip, TcAct.OK);
-  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(TcAct.OK));
+  const { pass } = site;
+  const m: AnyPlace = loose(b).parse(fam.IcmpError, fam.l4Off).orReturn(pass);
+  b.if(fam.isIcmpError(m.icmp.type.get()).not(), () => b.return(pass));
+  const proto = fam.embeddedProto(b, m.ip, pass);
+  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(pass));
   // An error goes to the source of the packet it is about.
-  b.if(fam.eq(ip.daddr, m.ip.saddr).not(), () => b.return(TcAct.OK));
+  b.if(fam.eq(ip.daddr, m.ip.saddr).not(), () => b.return(pass));
   const { keyA: key, entryA: entry } = s;
   setKeyWords(fam, key, m.ip.daddr, m.ip.saddr, m.dport, m.sport, proto, SNAT_DIR_IN);
   const local = b.let(u8, 0);
@@ -183,8 +186,8 @@ export function icmpErrorPath(b: B, fam: NpFamily, eth: AnyPlace, ip: AnyPlace, 
   });
   b.if(
     found.ne(0),
-    () => aboutRequest(b, fam, s),
-    () => (site.aboutReplies ? aboutReply(b, fam, m, proto, local, s) : b.return(TcAct.OK)),
+    () => aboutRequest(b, fam, s, pass),
+    () => (site.aboutReplies ? aboutReply(b, fam, m, proto, local, s, pass) : b.return(pass)),
   );
   dropExpired(b, fam, { ip }, s);
   translate(b, fam, ip, m, proto, s.keyB);

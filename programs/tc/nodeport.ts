@@ -10,7 +10,8 @@
  * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
  *   flows register their ports so NodePort SNAT does not reuse them.
  * Anything else passes (TC_ACT_OK), except the other family's packets, which go
- * on to the next program on the hook (TC_ACT_UNSPEC). The same source builds for every profile;
+ * on to the next program on the hook (TC_ACT_UNSPEC), as does everything
+ * `npX_from_pod` does not translate (a pod's veth may carry other programs). The same source builds for every profile;
  * on 4.19 dsl/fit splits the programs into tail calls.
  */
 import { program, type B } from '../../dsl/program/index.js';
@@ -29,29 +30,30 @@ import { loose } from './nodeport-loose.js';
 
 /**
  * Parses Ethernet, L3 and the ports and loads the node configuration; returns
- * TC_ACT_OK for anything NodePort does not handle (UNSPEC for the other
- * family). With `icmp`, ICMP errors go to the ICMP error path (which returns).
+ * `pass` for anything NodePort does not handle (UNSPEC for the other family).
+ * With `icmp`, ICMP errors go to the ICMP error path (which returns: `pass`
+ * when it does not translate them).
  */
-function prologue(b: B, fam: NpFamily, icmp?: IcmpErrorSite): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
-  const eth = b.parse(NpEth, 0).orReturn(TcAct.OK);
+function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<IcmpErrorSite, 'aboutReplies'>): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
+  const eth = b.parse(NpEth, 0).orReturn(pass);
   // The other family's program may follow on the same hook: TC_ACT_OK would end a tcx chain or cls_bpf filter list; UNSPEC hands the packet on (and passes it when nothing follows).
   b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.UNSPEC));
-  const { ip, proto } = fam.parseL3(b, TcAct.OK);
+  const { ip, proto } = fam.parseL3(b, pass);
   const l4 = proto.eq(IPPROTO_TCP).or(proto.eq(IPPROTO_UDP));
-  b.if(icmp ? l4.or(proto.eq(fam.icmpProto)).not() : l4.not(), () => b.return(TcAct.OK));
+  b.if(icmp ? l4.or(proto.eq(fam.icmpProto)).not() : l4.not(), () => b.return(pass));
   // An ICMP error is longer than the 4 bytes of the ports (its own path parses what it reads).
-  const ports = b.parse(NpPorts, fam.l4Off).orReturn(TcAct.OK);
+  const ports = b.parse(NpPorts, fam.l4Off).orReturn(pass);
   const s = allocScratch(b, fam);
   loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
   // An unconfigured node (address 0) translates nothing.
-  b.if(fam.isZero(s.cfg.nodeIp), () => b.return(TcAct.OK));
-  if (icmp) b.if(proto.eq(fam.icmpProto), () => icmpErrorPath(b, fam, eth, ip, s, icmp));
+  b.if(fam.isZero(s.cfg.nodeIp), () => b.return(pass));
+  if (icmp) b.if(proto.eq(fam.icmpProto), () => icmpErrorPath(b, fam, eth, ip, s, { ...icmp, pass }));
   return { eth, pkt: { ip, ports, proto }, s };
 }
 
 function nativeDevice(fam: NpFamily) {
   return (b: B) => {
-    const { eth, pkt, s } = prologue(b, fam, { aboutReplies: true });
+    const { eth, pkt, s } = prologue(b, fam, TcAct.OK, { aboutReplies: true });
     replyPath(b, fam, pkt, eth, s);
     forwardPath(b, fam, pkt, eth, s);
     b.return(TcAct.OK);
@@ -60,9 +62,10 @@ function nativeDevice(fam: NpFamily) {
 
 function fromLocalBackend(fam: NpFamily) {
   return (b: B) => {
-    const { eth, pkt, s } = prologue(b, fam, { aboutReplies: false });
+    // Everything but NodePort replies goes on to the next program on the pod's veth (the tc ClusterIP one, when deployed there): UNSPEC, which passes when nothing follows.
+    const { eth, pkt, s } = prologue(b, fam, TcAct.UNSPEC, { aboutReplies: false });
     replyPath(b, fam, pkt, eth, s);
-    b.return(TcAct.OK);
+    b.return(TcAct.UNSPEC);
   };
 }
 

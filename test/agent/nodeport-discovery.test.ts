@@ -4,13 +4,20 @@
  * refusals) and which backends are pods behind this node's veths (route
  * without gateway through a veth; a bridge, a gateway, a blackhole or the
  * native device are not), with the pod's MAC from the neighbour table once the
- * kernel resolved it. Bad deploy options are refused before anything is loaded.
+ * kernel resolved it. A deployed datapath writes one configuration per family
+ * (zero without an address) and follows address changes. Bad deploy options
+ * are refused before anything is loaded.
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NetlinkSocket } from '../../loader/netlink/index.js';
 import { AgentError } from '../../programs/agent/errors.js';
-import { NodePortDatapath } from '../../programs/agent/nodeport-datapath.js';
+import { join } from 'node:path';
+import type { AnySchema } from '../../dsl/types/index.js';
+import { queryTcx } from '../../loader/links/index.js';
+import { BpfMap } from '../../loader/maps/index.js';
+import { NodePortDatapath, removeNodePort } from '../../programs/agent/nodeport-datapath.js';
+import { npConfig4, npConfig6 } from '../../programs/tc/nodeport-maps.js';
 import { discoverLocalEndpoints } from '../../programs/agent/nodeport-endpoints.js';
 import { readNodePortNode } from '../../programs/agent/nodeport-node.js';
 import { createPinDir } from '../support/bpffs.js';
@@ -57,19 +64,56 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent NodePort: node co
       expect(() => readNodePortNode(sock, { device: 'lo', ipv4: true, ipv6: true })).toThrow(/no Ethernet address/);
 
       const candidates = ['10.64.1.2', '10.64.2.2', '10.64.9.9', '10.64.8.8', '10.64.0.254', '10.64.0.1', '10.99.0.1'];
+      const lxc1 = JSON.parse(ip('-n', node, '-j', 'link', 'show', 'lxc1'))[0];
       const first = discoverLocalEndpoints(sock, candidates, cfg.ifindex);
       // Only the pod behind lxc1 is local; its MAC is not known yet, so the kernel is asked to resolve it.
-      expect(first).toEqual({ found: [], resolving: ['10.64.1.2'] });
+      expect(first).toEqual({ found: [], resolving: [{ address: '10.64.1.2', ifindex: lxc1.ifindex, ifname: 'lxc1' }] });
       let found = first.found;
       const until = Date.now() + 3000;
       while (found.length === 0 && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 20));
         found = discoverLocalEndpoints(sock, candidates, cfg.ifindex).found;
       }
-      const lxc1 = JSON.parse(ip('-n', node, '-j', 'link', 'show', 'lxc1'))[0];
       expect(found).toEqual([{ address: '10.64.1.2', ifindex: lxc1.ifindex, ifname: 'lxc1', podMac: '02:64:00:00:01:02', hostMac: lxc1.address }]);
     } finally {
       for (const ns of [node, pod, lan]) deleteNetns(ns);
+    }
+  });
+
+  it('writes the node configuration per family (zero for a family without an address), follows address changes, and removes cleanly', () => {
+    const node = createNetns('npdc');
+    using pins = createPinDir('npdc');
+    try {
+      ip('-n', node, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'p0');
+      ip('-n', node, 'addr', 'add', '10.65.0.1/24', 'dev', 'eth0');
+      ip('-n', node, 'link', 'set', 'eth0', 'up');
+      const { datapath, node: cfg, links } = NodePortDatapath.deploy({ pinDir: pins.path, device: 'eth0', netns: node, target: 'host', ipv4: true, ipv6: true, snatPorts: [40000, 40999] });
+      try {
+        expect(links.map((l) => `${l.device}:${l.program}:${l.action}:${l.mode}`)).toEqual(['eth0:np4_ingress:attached:tcx', 'eth0:np6_ingress:attached:tcx', 'eth0:np4_egress:attached:tcx', 'eth0:np6_egress:attached:tcx']);
+        expect(cfg.unconfigured).toEqual(['ipv6']);
+        const config = (f: 4 | 6) => {
+          const def = f === 4 ? npConfig4 : npConfig6;
+          const m = BpfMap.fromPin(join(pins.path, def.name));
+          try {
+            return (def.value as AnySchema).decode(m.get((def.key as AnySchema).encode(0 as never) as never) as Uint8Array) as { nodeIp: string; portMin: number; portMax: number };
+          } finally {
+            m.close();
+          }
+        };
+        expect(config(4)).toMatchObject({ nodeIp: '10.65.0.1', portMin: 40000, portMax: 40999 });
+        expect(config(6).nodeIp).toBe('::');
+        ip('-n', node, '-6', 'addr', 'add', 'fd65::1/64', 'dev', 'eth0', 'nodad');
+        ip('-n', node, 'addr', 'del', '10.65.0.1/24', 'dev', 'eth0');
+        datapath.refresh();
+        expect([config(4).nodeIp, config(6).nodeIp]).toEqual(['0.0.0.0', 'fd65::1']);
+      } finally {
+        datapath.close();
+      }
+      expect(queryTcx({ iface: 'eth0', netns: node }, 'ingress').progIds).toHaveLength(2);
+      expect(removeNodePort(pins.path, node).sort()).toEqual(['eth0@np4_egress', 'eth0@np4_ingress', 'eth0@np6_egress', 'eth0@np6_ingress']);
+      for (const dir of ['ingress', 'egress'] as const) expect(queryTcx({ iface: 'eth0', netns: node }, dir).progIds).toEqual([]);
+    } finally {
+      deleteNetns(node);
     }
   });
 

@@ -97,6 +97,26 @@ describe.skipIf(!ok)('tc attach (real kernel, test namespaces)', () => {
     }
   });
 
+  it("tcx position: 'first' goes before the programs already on the hook, the default after them", () => {
+    const net = createNetnsPair(13);
+    const counter = createCounter();
+    const progs = [tcProgram(counter, PORT, { rewrite: 'X' }), tcProgram(counter, PORT, { rewrite: 'Y' }), tcProgram(counter, PORT, { rewrite: 'Z' })];
+    const links: BpfLink[] = [];
+    try {
+      const at = (i: number, position?: 'first' | 'last') =>
+        links.push(attachTcx(progs[i]!, { iface: net.vethB, netns: net.b, direction: 'ingress', ...(position ? { position } : {}) }));
+      at(0);
+      at(1, 'first');
+      at(2);
+      expect(queryTcx({ iface: net.vethB, netns: net.b }, 'ingress').progIds).toEqual([1, 0, 2].map((i) => progInfo(progs[i]!.value).id));
+    } finally {
+      for (const l of links) l.close();
+      for (const p of progs) p.close();
+      counter.close();
+      net.cleanup();
+    }
+  });
+
   it('netlink clsact + cls_bpf (direct-action) counts, rewrites, replaces, detaches cleanly', async () => {
     const net = createNetnsPair(13);
     const counter = createCounter();

@@ -6,6 +6,8 @@
  * For every profile's build (4.19's IPv6 ingress split into tail calls), every
  * program on a NodePort request of the other family that it would translate
  * were it its own: UNSPEC, packet unchanged, nothing counted or recorded.
+ * `npX_from_pod` also hands on its own family's packets that are not NodePort
+ * replies (a pod's veth carries the tc ClusterIP program after it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcAct } from '../../dsl/kernel/index.js';
@@ -47,6 +49,15 @@ describe.skipIf(!ok)('NodePort programs pass the other family on to the next pro
         expect(table(bench, npFlows6).entries()).toEqual([]);
         expect(Object.values(dropCounters(bench.obj)).every((n) => n === 0n)).toBe(true);
         expect(Object.values(pathCounters(bench.obj)).every((n) => n === 0n)).toBe(true);
+        // A pod's own traffic that is no NodePort reply (TCP, UDP, and not TCP/UDP at all) goes on to the next program untouched.
+        for (const [prog, saddr, daddr] of [['np4_from_pod', NET.pod4, NET.far4], ['np6_from_pod', NET.pod6, NET.far6]] as const)
+          for (const proto of [6, 17, 1] as const) {
+            // proto 1 (ICMP): the builder's UDP-sized L4 bytes under an ICMP protocol number, which NodePort does not parse.
+            const pkt = packet({ smac: NET.podMac, dmac: NET.vethMac, saddr, daddr, sport: 8080, dport: 40200, proto: proto as 6 | 17 });
+            const r = bench.run(prog, pkt);
+            expect(r.retval | 0, `${prog} proto ${proto}`).toBe(TcAct.UNSPEC);
+            expectPacket(r.data, pkt, `${prog} on a pod's own packet`);
+          }
         // Its own family is still translated (the service is usable): the same request to np4_ingress is redirected.
         expect(bench.run('np4_ingress', req4).retval).toBe(TcAct.REDIRECT);
         expect(bench.run('np6_ingress', req6).retval).toBe(TcAct.REDIRECT);
