@@ -242,26 +242,26 @@ INLINE void set_entry(struct snat4_entry *e, __u64 seen, __be32 addr, __be16 por
   e->seen = seen; e->addr = addr; e->port = port; e->rev_nat_index = rev_nat; e->flags = flags;
 }
 
-/* Parsing and configuration; 1 when the packet is NodePort's to handle. */
-#define PROLOGUE                                                                          \
+/* Parsing and configuration; returns PASS for what NodePort does not handle (UNSPEC for the other family). */
+#define PROLOGUE(PASS)                                                                    \
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;               \
   struct eth *eth = data;                                                                 \
-  if ((void *)(eth + 1) > end) return TC_ACT_OK;                                          \
+  if ((void *)(eth + 1) > end) return PASS;                                               \
   if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_UNSPEC;                      \
   struct ip4 *ip = data + 14;                                                             \
-  if ((void *)(ip + 1) > end) return TC_ACT_OK;                                           \
-  if (ip->ver_ihl != 0x45) return TC_ACT_OK;                                              \
-  if (__builtin_bswap16(ip->frag) & 0x3fff) return TC_ACT_OK;                             \
+  if ((void *)(ip + 1) > end) return PASS;                                                \
+  if (ip->ver_ihl != 0x45) return PASS;                                                   \
+  if (__builtin_bswap16(ip->frag) & 0x3fff) return PASS;                                  \
   __u8 proto = ip->proto;                                                                 \
-  if (proto != PROTO_TCP && proto != PROTO_UDP) return TC_ACT_OK;                         \
+  if (proto != PROTO_TCP && proto != PROTO_UDP) return PASS;                              \
   struct ports *pt = data + L4_OFF;                                                       \
-  if ((void *)(pt + 1) > end) return TC_ACT_OK;                                           \
+  if ((void *)(pt + 1) > end) return PASS;                                                \
   struct scratch s;                                                                       \
   __builtin_memset(&s, 0, sizeof(s));                                                     \
   __u32 zero = 0;                                                                         \
   struct np4_config *c = bpf_map_lookup_elem(&np4_config, &zero);                         \
   if (c) s.cfg = *c;                                                                      \
-  if (s.cfg.node_ip == 0) return TC_ACT_OK;
+  if (s.cfg.node_ip == 0) return PASS;
 
 /* replyPath: returns a verdict (>= 0) for a reply, -1 to fall through. */
 INLINE int reply_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, struct ports *pt, __u8 proto, struct scratch *s) {
@@ -376,15 +376,16 @@ INLINE int forward_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, 
 }
 
 SEC("tc") int np4_ingress(struct __sk_buff *skb) {
-  PROLOGUE
+  PROLOGUE(TC_ACT_OK)
   int v = reply_path(skb, eth, ip, pt, proto, &s);
   if (v >= 0) return v;
   return forward_path(skb, eth, ip, pt, proto, &s);
 }
 
+/* Everything but NodePort replies goes on to the next program on the pod's veth (as np4_from_pod does). */
 SEC("tc") int np4_from_pod(struct __sk_buff *skb) {
-  PROLOGUE
+  PROLOGUE(TC_ACT_UNSPEC)
   int v = reply_path(skb, eth, ip, pt, proto, &s);
   if (v >= 0) return v;
-  return TC_ACT_OK;
+  return TC_ACT_UNSPEC;
 }
