@@ -15,7 +15,7 @@
  *
  *   npm run bench:tc                  # full run, results in bench/results/tc.{json,md,svg}
  *   npm run bench:tc -- --quick       # few rounds, results in a temp dir (CI)
- *   options: --out DIR  --rounds R  --repeat N
+ *   options: --out DIR  --rounds R  --runs N (single runs per round and side)
  *
  * Needs root, clang-19, ip and iptables-nft-restore (or -legacy-restore). Namespaces, rules and
  * programs exist only for the run and are removed at its end.
@@ -25,7 +25,10 @@ import { join } from 'node:path';
 import { arg, positiveInt, runMain, writeResults } from './cli.js';
 import { createNodeNs } from '../test/tc/nodeport-env.js';
 import { CLUSTERIP_SCENARIOS, fillServices } from './tc/clusterip-scenarios.js';
-import { measureScenario, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
+import { measureScenario, timerFloorNs, type MeasureSettings, type RunOn, type Scenario, type ScenarioResult } from './tc/measure.js';
+import { TcAct } from '../dsl/kernel/index.js';
+import { program } from '../dsl/program/index.js';
+import { loadObject } from '../loader/object/index.js';
 import { compareMix } from './tc/insn-classes.js';
 import { runLatency } from './tc/latency.js';
 import { fillNodePort, NODEPORT_SCENARIOS, runInNode } from './tc/nodeport-scenarios.js';
@@ -48,8 +51,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const settings: MeasureSettings & TcBenchReport['settings'] = {
     rounds: positiveInt('rounds', quick ? 3 : 21, 1000),
-    repeat: positiveInt('repeat', quick ? 10_000 : 1_000_000, 100_000_000),
-    freshRuns: quick ? 200 : 2000,
+    runs: positiveInt('runs', quick ? 200 : 3000, 1_000_000),
     extraServices: quick ? 100 : 1000,
     profile: PROFILE,
     clang: CLANG_ARGS.join(' '),
@@ -67,6 +69,17 @@ async function main(): Promise<void> {
     }
     for (const program of programs) sizes.push({ program, tsbpf: sizeOf(twins.sides[0], program), clang: sizeOf(twins.sides[1], program) });
   };
+  // The timer cost of one test run, on an empty program.
+  const empty = loadObject(compile([program('tc', 'tc_empty', (b) => b.return(TcAct.OK))], { target: PROFILE }).object);
+  let timerFloor: number;
+  try {
+    const frame = new Uint8Array(64);
+    timerFloorNs(() => empty.program('tc_empty').run({ data: frame, repeat: 1 }), settings); // warm-up
+    timerFloor = timerFloorNs(() => empty.program('tc_empty').run({ data: frame, repeat: 1 }), settings);
+  } finally {
+    empty.close();
+  }
+  process.stderr.write(`timer floor: ${timerFloor.toFixed(1)} ns per single run\n`);
   {
     using twins = loadClusterIpTwins();
     for (const side of twins.sides) fillServices(side.obj, settings.extraServices);
@@ -89,6 +102,7 @@ async function main(): Promise<void> {
     date: new Date(started).toISOString(),
     machine: { kernel: release(), cpus: cpus().length, loadavgStart, loadavgEnd: load() },
     settings,
+    timerFloorNs: timerFloor,
     sizes,
     mix: [
       { program: 'tc_clusterip', ...compareMix(compile(clusterip, { target: PROFILE }).object, clangObject('clusterip'), 'tc_clusterip') },

@@ -3,6 +3,14 @@
  * round by round (the order alternating), after checking that both sides give
  * the same return code, the same output frame and the same conntrack state —
  * what makes the C program a fair twin. A mismatch throws (the bench fails).
+ *
+ * Every path is timed as single runs (repeat 1), each on the original frame:
+ * with `repeat` > 1 the kernel runs the program again on the frame the previous
+ * run rewrote, so every run after the first would time the path a translated
+ * packet takes (for a DNATed request or a reverse-NATed reply: no match, pass)
+ * instead of the path itself. A single run's duration includes the test-run
+ * timer's own cost, the same on both sides (`timerFloorNs` measures it on an
+ * empty program), which pulls ratios towards 1.
  */
 import type { LoadedObject } from '../../loader/object/index.js';
 import type { RunResult } from '../../loader/programs/index.js';
@@ -32,10 +40,8 @@ export interface Scenario {
 export interface MeasureSettings {
   /** Interleaved rounds per scenario. */
   readonly rounds: number;
-  /** PROG_TEST_RUN repeat count per round (established/reply paths). */
-  readonly repeat: number;
-  /** Single runs per round for new-flow paths (state deleted before each). */
-  readonly freshRuns: number;
+  /** Single runs per round and side (for new-flow paths the state is deleted before each). */
+  readonly runs: number;
 }
 
 /** What one side did on a scenario. */
@@ -107,24 +113,20 @@ export function measureScenario(sides: readonly [Side, Side], s: Scenario, setti
     const last: ({ retval: number; data: Uint8Array } | undefined)[] = [undefined, undefined];
     for (const i of order) {
       const side = sides[i]!;
-      if (s.fresh) {
-        let total = 0;
-        for (let k = 0; k < settings.freshRuns; k++) {
-          s.clear(side.obj);
-          const r = run(side.obj, s.program, s.packet, 1);
-          total += r.duration;
-          last[i] = r;
-        }
-        rounds[i]!.push(total / settings.freshRuns);
-        packets[i]! += settings.freshRuns;
-      } else {
-        const r = run(side.obj, s.program, s.packet, settings.repeat);
-        rounds[i]!.push(r.duration);
-        packets[i]! += settings.repeat;
+      let total = 0;
+      for (let k = 0; k < settings.runs; k++) {
+        if (s.fresh) s.clear(side.obj);
+        const r = run(side.obj, s.program, s.packet, 1);
+        total += r.duration;
         last[i] = r;
       }
+      rounds[i]!.push(total / settings.runs);
+      packets[i]! += settings.runs;
     }
     same(s, `round ${round}`, last[0]!, last[1]!, '', '');
+    // Every timed run must have taken the path the first run checked (same verdict, same frame).
+    if (last[0]!.retval !== outs[0]!.retval || hex(last[0]!.data) !== hex(outs[0]!.data))
+      throw new Error(`${s.id} (round ${round}): the timed runs took another path than the checked one — retval ${last[0]!.retval} frame ${hex(last[0]!.data)}, first run retval ${outs[0]!.retval} frame ${hex(outs[0]!.data)}`);
   }
   const result = (i: 0 | 1): SideResult => ({ nsPerPacket: interquartileMean(rounds[i]), roundsNs: rounds[i], packets: packets[i]!, retval: outs[i]!.retval });
   const tsbpf = result(0);
@@ -139,4 +141,18 @@ export function measureScenario(sides: readonly [Side, Side], s: Scenario, setti
     rewritten: hex(outs[0]!.data) !== hex(s.packet),
     retval: outs[0]!.retval,
   };
+}
+
+/**
+ * The test-run timer's own cost in a single run: the interquartile mean over
+ * `rounds` of `runs` single runs of `program` (an empty one), ns.
+ */
+export function timerFloorNs(run: () => RunResult, settings: MeasureSettings): number {
+  const rounds: number[] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    let total = 0;
+    for (let k = 0; k < settings.runs; k++) total += run().duration;
+    rounds.push(total / settings.runs);
+  }
+  return interquartileMean(rounds);
 }

@@ -39,6 +39,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SCOPE_INTERNAL 1
 #define SERVICE_FLAG_NODEPORT 1
 #define SERVICE_FLAG_EXTERNAL_LOCAL 2
+#define SERVICE_FLAG_EXTERNAL_IP 4
 #define BACKEND_FLAG_LOCAL 2
 #define NP_FLOW_LOCAL 1
 #define DIR_OUT 0
@@ -63,7 +64,7 @@ struct lb4_backend { __be32 address; __be16 port; __u8 proto, flags; };
 struct lb4_reverse_nat { __be32 address; __be16 port; __u8 pad[2]; };
 struct np4_config { __be32 node_ip; __u32 ifindex; __u8 mac[6], pad[2]; __u16 port_min, port_max; };
 struct np_local_endpoint { __u32 ifindex; __u8 pod_mac[6], host_mac[6], pad[4]; };
-struct np4_flow { __u64 created; __be32 backend_addr; __be16 backend_port; __u16 rev_nat_index; __u8 flags, pad[7]; };
+struct np4_flow { __u64 created; __be32 backend_addr; __be16 backend_port; __u16 rev_nat_index; __u8 flags, pad[3]; __u32 backend_id; };
 struct snat4_key { __be32 daddr, saddr; __be16 dport, sport; __u8 proto, dir, pad[2]; };
 struct snat4_entry { __u64 seen; __be32 addr; __be16 port; __u16 rev_nat_index; __u8 flags, pad[7]; };
 struct neigh_entry { __u8 mac[6], pad[2]; };
@@ -242,26 +243,26 @@ INLINE void set_entry(struct snat4_entry *e, __u64 seen, __be32 addr, __be16 por
   e->seen = seen; e->addr = addr; e->port = port; e->rev_nat_index = rev_nat; e->flags = flags;
 }
 
-/* Parsing and configuration; returns PASS for what NodePort does not handle (UNSPEC for the other family). */
-#define PROLOGUE(PASS)                                                                    \
+/* Parsing and configuration; returns `pass` for what NodePort does not handle (UNSPEC for the other family). */
+#define PROLOGUE(pass)                                                                         \
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;               \
   struct eth *eth = data;                                                                 \
-  if ((void *)(eth + 1) > end) return PASS;                                               \
+  if ((void *)(eth + 1) > end) return pass;                                             \
   if (eth->proto != __builtin_bswap16(0x0800)) return TC_ACT_UNSPEC;                      \
   struct ip4 *ip = data + 14;                                                             \
-  if ((void *)(ip + 1) > end) return PASS;                                                \
-  if (ip->ver_ihl != 0x45) return PASS;                                                   \
-  if (__builtin_bswap16(ip->frag) & 0x3fff) return PASS;                                  \
+  if ((void *)(ip + 1) > end) return pass;                                              \
+  if (ip->ver_ihl != 0x45) return pass;                                                 \
+  if (__builtin_bswap16(ip->frag) & 0x3fff) return pass;                                \
   __u8 proto = ip->proto;                                                                 \
-  if (proto != PROTO_TCP && proto != PROTO_UDP) return PASS;                              \
+  if (proto != PROTO_TCP && proto != PROTO_UDP) return pass;                            \
   struct ports *pt = data + L4_OFF;                                                       \
-  if ((void *)(pt + 1) > end) return PASS;                                                \
+  if ((void *)(pt + 1) > end) return pass;                                              \
   struct scratch s;                                                                       \
   __builtin_memset(&s, 0, sizeof(s));                                                     \
   __u32 zero = 0;                                                                         \
   struct np4_config *c = bpf_map_lookup_elem(&np4_config, &zero);                         \
   if (c) s.cfg = *c;                                                                      \
-  if (s.cfg.node_ip == 0) return PASS;
+  if (s.cfg.node_ip == 0) return pass;   
 
 /* replyPath: returns a verdict (>= 0) for a reply, -1 to fall through. */
 INLINE int reply_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, struct ports *pt, __u8 proto, struct scratch *s) {
@@ -283,15 +284,25 @@ INLINE int reply_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, st
   return fib_redirect(skb, &s->fib, eth, ip, pt, &s->cfg);
 }
 
+/* flowStillValid: the frontend's reverse-NAT index and the backend are unchanged. */
+INLINE int flow_still_valid(struct ip4 *ip, struct ports *pt, __u8 proto, const struct np4_flow *flow, int external) {
+  struct lb4_key key = { .address = external ? ip->daddr : 0, .port = pt->dport, .proto = proto, .scope = SCOPE_EXTERNAL };
+  struct lb_service *svc = bpf_map_lookup_elem(&lb4_services, &key);
+  if (!svc || svc->rev_nat_index != flow->rev_nat_index) return 0;
+  __u32 id = flow->backend_id;
+  struct lb4_backend *be = bpf_map_lookup_elem(&lb4_backends, &id);
+  return be && be->address == flow->backend_addr && be->port == flow->backend_port;
+}
+
 /* selectBackend into *flow; returns a verdict (>= 0) to return, -1 on success. */
-INLINE int select_backend(struct ip4 *ip, struct ports *pt, __u8 proto, struct np4_flow *flow) {
-  struct lb4_key key = { .port = pt->dport, .proto = proto, .scope = SCOPE_EXTERNAL };
+INLINE int select_backend(struct ip4 *ip, struct ports *pt, __u8 proto, struct np4_flow *flow, int external) {
+  struct lb4_key key = { .address = external ? ip->daddr : 0, .port = pt->dport, .proto = proto, .scope = SCOPE_EXTERNAL };
   struct lb_service *svc = bpf_map_lookup_elem(&lb4_services, &key);
   if (!svc) return TC_ACT_OK;
   __u8 flags = svc->flags;
   __u16 count = svc->count;
   flow->rev_nat_index = svc->rev_nat_index;
-  if (!(flags & SERVICE_FLAG_NODEPORT)) return TC_ACT_OK;
+  if (!(flags & (external ? SERVICE_FLAG_EXTERNAL_IP : SERVICE_FLAG_NODEPORT))) return TC_ACT_OK;
   int local_only = (flags & SERVICE_FLAG_EXTERNAL_LOCAL) != 0;
   if (local_only) {
     key.scope = SCOPE_INTERNAL;
@@ -313,7 +324,8 @@ INLINE int select_backend(struct ip4 *ip, struct ports *pt, __u8 proto, struct n
   if (local_only && !is_local) { bump(&np_drops, DROP_NO_BACKEND); return TC_ACT_SHOT; }
   flow->backend_addr = backend.address;
   flow->backend_port = backend.port;
-  if (is_local) flow->flags = NP_FLOW_LOCAL;
+  flow->backend_id = backend_id;
+  flow->flags = is_local ? NP_FLOW_LOCAL : 0;
   flow->created = bpf_ktime_get_ns();
   return -1;
 }
@@ -333,13 +345,18 @@ INLINE int to_local(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, stru
   return bpf_redirect(ep.ifindex, 0);
 }
 
-INLINE int to_remote(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, struct ports *pt, __u8 proto, struct np4_flow *flow, struct scratch *s) {
+INLINE int to_remote(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, struct ports *pt, __u8 proto, struct np4_flow *flow, int is_new, struct scratch *s) {
   set_key(&s->key_a, ip->saddr, flow->backend_addr, pt->sport, flow->backend_port, proto, DIR_OUT);
   __u64 now = bpf_ktime_get_ns();
   struct snat4_entry *e = bpf_map_lookup_elem(&snat4_map, &s->key_a);
   if (e) {
     s->entry_a = *e;
     e->seen = now;
+    if (is_new) { /* a new flow over an existing mapping: its reverse entry gets the current reverse-NAT index */
+      set_key(&s->key_b, flow->backend_addr, s->cfg.node_ip, flow->backend_port, s->entry_a.port, proto, DIR_IN);
+      set_entry(&s->entry_b, now, ip->saddr, pt->sport, flow->rev_nat_index, 0);
+      bpf_map_update_elem(&snat4_map, &s->key_b, &s->entry_b, BPF_ANY);
+    }
   } else {
     set_entry(&s->entry_a, now, s->cfg.node_ip, 0, 0, 0);
     set_key(&s->key_b, flow->backend_addr, s->cfg.node_ip, flow->backend_port, 0, proto, DIR_IN);
@@ -354,25 +371,32 @@ INLINE int to_remote(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, str
 }
 
 INLINE int forward_path(struct __sk_buff *skb, struct eth *eth, struct ip4 *ip, struct ports *pt, __u8 proto, struct scratch *s) {
-  if (ip->daddr != s->cfg.node_ip) return TC_ACT_OK;
+  int external = 0;
+  if (ip->daddr != s->cfg.node_ip) {
+    struct lb4_key k = { .address = ip->daddr, .port = pt->dport, .proto = proto, .scope = SCOPE_EXTERNAL };
+    struct lb_service *front = bpf_map_lookup_elem(&lb4_services, &k);
+    if (!front || !(front->flags & SERVICE_FLAG_EXTERNAL_IP)) return TC_ACT_OK;
+    external = 1;
+  }
   s->key_a.dir = DIR_OUT;
   struct np4_flow flow = {};
-  int is_new = 0;
+  int is_new = 1;
   struct np4_flow *f = bpf_map_lookup_elem(&np4_flows, &s->key_a);
   if (f) {
     flow = *f;
-  } else {
-    int v = select_backend(ip, pt, proto, &flow);
+    is_new = !flow_still_valid(ip, pt, proto, &flow, external);
+  }
+  if (is_new) {
+    int v = select_backend(ip, pt, proto, &flow, external);
     if (v >= 0) return v;
     bpf_map_update_elem(&np4_flows, &s->key_a, &flow, BPF_ANY);
     struct neigh_entry n = {};
     __builtin_memcpy(n.mac, eth->src, 6);
     bpf_map_update_elem(&neigh4_map, &s->key_a.saddr, &n, BPF_ANY);
-    is_new = 1;
   }
   if (ip->ttl <= 1) { bump(&np_drops, DROP_TTL_EXCEEDED); return TC_ACT_SHOT; }
   if (flow.flags & NP_FLOW_LOCAL) return to_local(skb, eth, ip, pt, proto, &flow, is_new, s);
-  return to_remote(skb, eth, ip, pt, proto, &flow, s);
+  return to_remote(skb, eth, ip, pt, proto, &flow, is_new, s);
 }
 
 SEC("tc") int np4_ingress(struct __sk_buff *skb) {
@@ -382,8 +406,8 @@ SEC("tc") int np4_ingress(struct __sk_buff *skb) {
   return forward_path(skb, eth, ip, pt, proto, &s);
 }
 
-/* Everything but NodePort replies goes on to the next program on the pod's veth (as np4_from_pod does). */
 SEC("tc") int np4_from_pod(struct __sk_buff *skb) {
+  /* Everything but NodePort replies goes on to the next program on the pod's veth. */
   PROLOGUE(TC_ACT_UNSPEC)
   int v = reply_path(skb, eth, ip, pt, proto, &s);
   if (v >= 0) return v;

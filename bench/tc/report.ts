@@ -19,7 +19,9 @@ export interface TcBenchReport {
   readonly quick: boolean;
   readonly date: string;
   readonly machine: { kernel: string; cpus: number; loadavgStart: number[]; loadavgEnd: number[] };
-  readonly settings: { rounds: number; repeat: number; freshRuns: number; extraServices: number; profile: string; clang: string };
+  readonly settings: { rounds: number; runs: number; extraServices: number; profile: string; clang: string };
+  /** A single test run's timer cost (an empty tc program), ns: part of every path's ns/pkt on both sides. */
+  readonly timerFloorNs: number;
   readonly sizes: { program: string; tsbpf: ProgramSize; clang: ProgramSize }[];
   /** Static instruction mix of each program, as built (before loading). */
   readonly mix: { program: string; tsbpf: InsnMix; clang: InsnMix }[];
@@ -36,7 +38,8 @@ export function reportMarkdown(r: TcBenchReport): string {
   const l: string[] = [];
   l.push(`# tc datapath ns/packet: tsbpf vs clang-19 -O2 twin${r.quick ? ' (quick run)' : ''}`, '');
   l.push(`${r.date}, kernel ${r.machine.kernel}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavgStart.join(' / ')} at start, ${r.machine.loadavgEnd.join(' / ')} at end; ${r.durationS} s in all.`);
-  l.push(`BPF_PROG_TEST_RUN, ${r.settings.rounds} interleaved rounds per path; established/reply paths repeat ${r.settings.repeat.toLocaleString('en-US')} per round, new-flow paths ${r.settings.freshRuns} single runs per round with the flow's conntrack entries deleted before each. `
+  l.push(`BPF_PROG_TEST_RUN, ${r.settings.rounds} interleaved rounds per path of ${r.settings.runs.toLocaleString('en-US')} single runs per side, each on the original frame (new-flow paths with the flow's entries deleted before each). `
+    + `A single run includes the test-run timer, ${r.timerFloorNs.toFixed(1)} ns for an empty program, on both sides. `
     + `tsbpf built for profile ${r.settings.profile}; twin: \`clang-19 ${r.settings.clang}\`. ${r.settings.extraServices.toLocaleString('en-US')} other services in the tables. `
     + 'Every path checked first: same return code, byte-identical output frame, same conntrack entries on both sides.', '');
   l.push('| path | tsbpf ns/pkt | clang ns/pkt | ratio | retval | frame rewritten |', '|---|---:|---:|---:|---:|---|');

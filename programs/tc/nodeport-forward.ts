@@ -33,17 +33,48 @@ import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_NO_SNAT, SNAT_LIFETIME_OTHER_NS, S
 import { loose } from './nodeport-loose.js';
 
 /**
- * Picks a backend for a new flow into `flow` (stack), or returns from the
- * program. `external` is set for a packet to an external address: the frontend
- * is that address's, not the node's wildcard one.
+ * The key of the packet's frontend (slot 0, EXTERNAL scope): the node's
+ * wildcard one, or with `external` the packet's destination address; and the
+ * flag that frontend must carry.
  */
-function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scratch, external: Int<'u8'>): void {
+function frontendKey(b: B, fam: NpFamily, pkt: Parsed, external: Int<'u8'>): { svcKey: AnyPlace; wanted: Int<'u8'> } {
   const svcKey: AnyPlace = loose(b).local(fam.ServiceKey, { port: pkt.ports.dport, proto: pkt.proto, scope: SERVICE_SCOPE_EXTERNAL });
   const wanted = b.let(u8, SERVICE_FLAG_NODEPORT);
   b.if(external.ne(0), () => {
     svcKey.address.set(pkt.ip.daddr);
     wanted.set(SERVICE_FLAG_EXTERNAL_IP);
   });
+  return { svcKey, wanted };
+}
+
+/**
+ * Whether a flow found in the flows table may be reused: its frontend still
+ * has the reverse-NAT index it was made with (a Service deleted and created
+ * again gets a new one) and its backend is still in the backends table, at the
+ * same address. Otherwise a later connection reusing the client's address and
+ * port would go to a backend that is gone, or come back with a frontend that is
+ * (the reply would leave with the backend's address).
+ */
+function flowStillValid(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, external: Int<'u8'>): Int<'u8'> {
+  const valid = b.let(u8, 0);
+  const { svcKey } = frontendKey(b, fam, pkt, external);
+  loose(b).lookup(fam.services, svcKey).ifPresent((svc: AnyPlace) =>
+    b.if(svc.revNatIndex.eq(flow.revNatIndex), () =>
+      loose(b).lookup(fam.backends, flow.backendId).ifPresent((be: AnyPlace) =>
+        b.if(fam.eq(be.address, flow.backendAddr).and(be.port.eq(flow.backendPort)), () => valid.set(1)),
+      ),
+    ),
+  );
+  return valid;
+}
+
+/**
+ * Picks a backend for a new flow into `flow` (stack), or returns from the
+ * program. `external` is set for a packet to an external address: the frontend
+ * is that address's, not the node's wildcard one.
+ */
+function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scratch, external: Int<'u8'>): void {
+  const { svcKey, wanted } = frontendKey(b, fam, pkt, external);
   const svc = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.OK) as AnyPlace;
   const flags: Int<'u8'> = svc.flags.get();
   const count = b.let(u16, svc.count);
@@ -73,7 +104,9 @@ function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scra
   b.if(localOnly.and(isLocal.not()), () => drop(b, s, NpDrop.NO_BACKEND));
   flow.backendAddr.set(backend.address);
   flow.backendPort.set(backend.port);
-  b.if(isLocal, () => flow.flags.set(NP_FLOW_LOCAL));
+  flow.backendId.set(backendId);
+  // (The flow may be a stale one being replaced: every field is written.)
+  b.if(isLocal, () => flow.flags.set(NP_FLOW_LOCAL), () => flow.flags.set(0));
   flow.created.set(b.ktimeGetNs());
 }
 
@@ -98,8 +131,12 @@ function toLocalBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: A
   b.return(b.redirect(ep.ifindex, 0));
 }
 
-/** Remote backend: DNAT + SNAT (allocating a port for a new flow), FIB, redirect out. */
-function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: AnyPlace, s: Scratch): void {
+/**
+ * Remote backend: DNAT + SNAT (allocating a port for a new flow; a new flow
+ * over an existing SNAT mapping rewrites its reverse entry, which carries the
+ * reverse-NAT index), FIB, redirect out.
+ */
+function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: AnyPlace, isNew: Int<'u8'>, s: Scratch): void {
   const { ip, ports } = pkt;
   const { cfg, keyA: fwdKey, entryA: fwd, keyB: revKey, entryB: rev } = s;
   setKey(fwdKey, ip.saddr, flow.backendAddr, ports.sport, flow.backendPort, pkt.proto, SNAT_DIR_OUT);
@@ -122,7 +159,11 @@ function toRemoteBackend(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, flow: 
       origPort: ports.sport.to(u16).to(u32), min: cfg.portMin.to(u32), max: cfg.portMax.to(u32),
     });
     b.if(result.ne(SnatResult.OK), () => drop(b, s, NpDrop.SNAT_EXHAUSTED));
-  });
+  }, () => b.if(isNew.ne(0), () => {
+    setKey(revKey, flow.backendAddr, cfg.nodeIp, flow.backendPort, fwd.port, pkt.proto, SNAT_DIR_IN);
+    setEntry(rev, now, ip.saddr, ports.sport, flow.revNatIndex, 0);
+    loose(b).update(fam.snat, revKey, rev, 'any');
+  }));
   rewriteTuple(b, fam, pkt, { saddr: fwd.addr, sport: fwd.port, daddr: flow.backendAddr, dport: flow.backendPort }, TcAct.SHOT);
   fibRedirect(b, fam, pkt, eth, s);
 }
@@ -147,20 +188,21 @@ export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: 
   const key = s.keyA;
   key.dir.set(SNAT_DIR_OUT);
   const flow: AnyPlace = loose(b).local(fam.Flow);
-  const isNew = b.let(u8, 0);
-  loose(b).lookup(fam.flows, key).ifPresent(
-    (f) => flow.set(f),
-    () => {
-      selectBackend(b, fam, pkt, flow, s, external);
-      loose(b).update(fam.flows, key, flow, 'any');
-      // The client's next hop back: its Ethernet source, for replies without a FIB neighbour.
-      const n: AnyPlace = loose(b).local(fam.neigh.value!);
-      n.mac.set(eth.src);
-      loose(b).update(fam.neigh, key.saddr, n, 'any');
-      isNew.set(1);
-    },
-  );
+  const isNew = b.let(u8, 1);
+  loose(b).lookup(fam.flows, key).ifPresent((f) => {
+    flow.set(f);
+    isNew.set(0);
+  });
+  b.if(isNew.eq(0), () => b.if(flowStillValid(b, fam, pkt, flow, external).eq(0), () => isNew.set(1)));
+  b.if(isNew.ne(0), () => {
+    selectBackend(b, fam, pkt, flow, s, external);
+    loose(b).update(fam.flows, key, flow, 'any');
+    // The client's next hop back: its Ethernet source, for replies without a FIB neighbour.
+    const n: AnyPlace = loose(b).local(fam.neigh.value!);
+    n.mac.set(eth.src);
+    loose(b).update(fam.neigh, key.saddr, n, 'any');
+  });
   // Only now is it known to be NodePort traffic (a TTL-1 packet to another port of the node is the node's own).
   dropExpired(b, fam, pkt, s);
-  b.if(flow.flags.and(NP_FLOW_LOCAL).ne(0), () => toLocalBackend(b, fam, pkt, eth, flow, isNew, s), () => toRemoteBackend(b, fam, pkt, eth, flow, s));
+  b.if(flow.flags.and(NP_FLOW_LOCAL).ne(0), () => toLocalBackend(b, fam, pkt, eth, flow, isNew, s), () => toRemoteBackend(b, fam, pkt, eth, flow, isNew, s));
 }

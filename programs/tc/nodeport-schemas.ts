@@ -29,11 +29,13 @@ export const LocalEndpoint = struct('np_local_endpoint', { ifindex: u32, podMac:
 export const NodePortFlow4 = struct('np4_flow', {
   created: u64, backendAddr: ipv4, backendPort: be16, revNatIndex: u16,
   /** NP_FLOW_* bits. */
-  flags: u8, _pad: pad(7),
+  flags: u8, _pad: pad(3),
+  /** The backend's id: a flow is reused only while that backend and its frontend's reverse-NAT index are still in the tables. */
+  backendId: u32,
 });
 /** Sticky NodePort flow (IPv6). */
 export const NodePortFlow6 = struct('np6_flow', {
-  created: u64, backendAddr: ipv6, backendPort: be16, revNatIndex: u16, flags: u8, _pad: pad(3),
+  created: u64, backendAddr: ipv6, backendPort: be16, revNatIndex: u16, flags: u8, _pad: pad(3), backendId: u32, _pad2: pad(4),
 });
 
 /** `NodePortFlow*.flags`: the backend is local (DNAT + redirect, no SNAT). */

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcAct } from '../../dsl/kernel/index.js';
-import { backends4, backends6 } from '../../programs/lb/maps.js';
+import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../../programs/lb/maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../programs/lb/schemas.js';
 import { neigh4, neigh6 } from '../../programs/tc/neigh-maps.js';
 import { npDrops, npFlows4, npFlows6, npPaths } from '../../programs/tc/nodeport-maps.js';
@@ -220,6 +220,43 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
             expectPacket(o.data, other, `port ${dport} passes untouched`);
           }
           expect(table(bench, f.flows).entries().length).toBe(flows);
+        }));
+
+      it(`${target} ${f.name}: a flow is reused only while its frontend and backend are the same (Service re-created, backend replaced)`, () =>
+        withBench(target, (bench) => {
+          const [services, revNat] = f.v6 ? [services6, revNat6] : [services4, revNat4];
+          const wipe = (ids: number[]) => {
+            for (const [k] of table(bench, services).entries()) table(bench, services).delete(k);
+            for (const [k] of table(bench, revNat).entries()) table(bench, revNat).delete(k);
+            for (const id of ids) table(bench, f.v6 ? backends6 : backends4).delete(id);
+          };
+          const sport = 40070;
+          const req = () => bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort }));
+          const reply = () => bench.run(f.ingress, packet({ smac: NET.remoteMac, dmac: NET.nodeMac, saddr: f.remote, daddr: f.node, sport: NET.backendPort, dport: sport }));
+          const toRemote = packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport, dport: NET.backendPort });
+          const toClient = packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.clientMac, saddr: f.node, daddr: f.client, sport: NET.nodePort, dport: sport });
+          addService(bench, f.v6, { revNatIndex: 61, backends: [{ id: 61, address: f.remote, port: NET.backendPort }] });
+          expectPacket(req().data, toRemote, 'first flow');
+          expectPacket(reply().data, toClient, 'first reply');
+          // The Service deleted and created again: a new reverse-NAT index, a new backend id at the same address.
+          wipe([61]);
+          addService(bench, f.v6, { revNatIndex: 62, backends: [{ id: 62, address: f.remote, port: NET.backendPort }] });
+          expectPacket(req().data, toRemote, 'same tuple after the re-creation');
+          expect(table(bench, f.flows).entries().map(([, v]) => [v.revNatIndex, v.backendId])).toEqual([[62, 62]]);
+          expectPacket(reply().data, toClient, 'its reply restores the frontend (index 62)');
+          // The backend replaced by a local pod: the same tuple goes to the pod, and back to a remote one after that.
+          wipe([62]);
+          addService(bench, f.v6, { revNatIndex: 63, backends: [{ id: 63, address: f.pod, port: NET.backendPort, local: true }] });
+          expectPacket(req().data, packet({ ttl: FORWARDED_TTL, smac: NET.vethMac, dmac: NET.podMac, saddr: f.client, daddr: f.pod, sport, dport: NET.backendPort }), 'to the new local backend');
+          wipe([63]);
+          addService(bench, f.v6, { revNatIndex: 64, backends: [{ id: 64, address: f.remote, port: NET.backendPort }] });
+          expectPacket(req().data, toRemote, 'back to a remote backend (the local flag cleared)');
+          expect(table(bench, f.flows).entries().map(([, v]) => [v.revNatIndex, v.backendId, v.flags])).toEqual([[64, 64, 0]]);
+          expectPacket(reply().data, toClient, 'and its reply');
+          // An unchanged Service keeps the flow: the stored creation time stays.
+          const created = table(bench, f.flows).entries()[0]![1].created;
+          req();
+          expect(table(bench, f.flows).entries()[0]![1].created).toBe(created);
         }));
 
       it(`${target} ${f.name}: the node is a router hop — TTL / hop limit down by one, the last hop dropped and counted`, () =>
