@@ -42,22 +42,25 @@ export interface Routed {
  */
 export function fibRedirect(b: B, fam: NpFamily, pkt: Routed, eth: AnyPlace, s: Scratch): void {
   const { fib, cfg } = s;
-  const lookup = (totLen: Int<'u16'> | number): Int<'u32'> => {
-    // Every input field is set; the outputs of a previous lookup are overwritten by this one.
-    fib.family.set(fam.af);
-    fib.ifindex.set(cfg.ifindex);
-    fib.l4_protocol.set(pkt.proto);
-    fib.sport.set(pkt.ports ? pkt.ports.sport : 0);
-    fib.dport.set(pkt.ports ? pkt.ports.dport : 0);
-    fib.tot_len.set(totLen);
-    fib[fam.fibSrc].set(pkt.ip.saddr);
-    fib[fam.fibDst].set(pkt.ip.daddr);
-    return b.fibLookup(fib, FibLookupFlags.OUTPUT | FibLookupFlags.DIRECT).to(u32);
-  };
-  const rc = b.let(u32, lookup(fam.totLen(pkt.ip)));
+  // Every input field is set; the outputs of a previous lookup are overwritten by this one.
+  fib.family.set(fam.af);
+  fib.ifindex.set(cfg.ifindex);
+  fib.l4_protocol.set(pkt.proto);
+  fib.sport.set(pkt.ports ? pkt.ports.sport : 0);
+  fib.dport.set(pkt.ports ? pkt.ports.dport : 0);
+  fib.tot_len.set(fam.totLen(pkt.ip));
+  fib[fam.fibSrc].set(pkt.ip.saddr);
+  fib[fam.fibDst].set(pkt.ip.daddr);
+  const flags = FibLookupFlags.OUTPUT | FibLookupFlags.DIRECT;
+  const rc = b.let(u32, b.fibLookup(fib, flags).to(u32));
   // A GSO packet (a burst of TCP segments not yet cut, as veths pass them) is longer than the MTU as a whole, and
   // the lookup refuses its tot_len (5.x+); without tot_len the kernel checks the skb itself, segments included.
-  b.if(rc.eq(FibLookupResult.FRAG_NEEDED), () => rc.set(lookup(0)));
+  // FRAG_NEEDED is returned before the lookup writes anything but mtu_result (tot_len's union twin).
+  b.if(rc.eq(FibLookupResult.FRAG_NEEDED), () => {
+    fib.tot_len.set(0);
+    fib.ifindex.set(cfg.ifindex);
+    rc.set(b.fibLookup(fib, flags).to(u32));
+  });
   b.if(rc.eq(FibLookupResult.SUCCESS), () => {
     eth.dst.set(fib.dmac);
     eth.src.set(fib.smac);
