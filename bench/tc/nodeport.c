@@ -158,6 +158,12 @@ INLINE int fib_redirect(struct __sk_buff *skb, struct bpf_fib_lookup *fib, struc
   fib->ipv4_src = ip->saddr;
   fib->ipv4_dst = ip->daddr;
   long rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_DIRECT);
+  /* A GSO packet is longer than the MTU as a whole: without tot_len the kernel checks the skb itself. */
+  if ((__u32)rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+    fib->tot_len = 0;
+    fib->ifindex = cfg->ifindex;
+    rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_DIRECT);
+  }
   if ((__u32)rc == BPF_FIB_LKUP_RET_SUCCESS) {
     __builtin_memcpy(eth->dst, fib->dmac, 6);
     __builtin_memcpy(eth->src, fib->smac, 6);

@@ -13,7 +13,6 @@ import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
 import { npDrops, npPaths } from './nodeport-maps.js';
 import { NpDrop, NpPath } from './nodeport-schemas.js';
-import type { Parsed } from './nodeport-rewrite.js';
 import type { Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
 
@@ -29,23 +28,39 @@ export function drop(b: B, s: Scratch, reason: number): void {
   b.return(TcAct.SHOT);
 }
 
+/** What the route lookup needs of a packet: its L3 header and protocol, and the ports of TCP/UDP (none for ICMP). */
+export interface Routed {
+  readonly ip: AnyPlace;
+  readonly proto: Int<'u8'> | number;
+  readonly ports?: AnyPlace;
+}
+
 /**
  * Looks up the route for the packet as it now stands (`pkt` addresses and
  * ports), rewrites `eth` and returns the redirect from the program. The node
  * configuration in `s.cfg` gives the native ifindex and MAC.
  */
-export function fibRedirect(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: Scratch): void {
+export function fibRedirect(b: B, fam: NpFamily, pkt: Routed, eth: AnyPlace, s: Scratch): void {
   const { fib, cfg } = s;
   // Every input field is set; the outputs of a previous lookup are overwritten by this one.
   fib.family.set(fam.af);
   fib.ifindex.set(cfg.ifindex);
   fib.l4_protocol.set(pkt.proto);
-  fib.sport.set(pkt.ports.sport);
-  fib.dport.set(pkt.ports.dport);
+  fib.sport.set(pkt.ports ? pkt.ports.sport : 0);
+  fib.dport.set(pkt.ports ? pkt.ports.dport : 0);
   fib.tot_len.set(fam.totLen(pkt.ip));
   fib[fam.fibSrc].set(pkt.ip.saddr);
   fib[fam.fibDst].set(pkt.ip.daddr);
-  const rc: Int<'u32'> = b.fibLookup(fib, FibLookupFlags.OUTPUT | FibLookupFlags.DIRECT).to(u32);
+  const flags = FibLookupFlags.OUTPUT | FibLookupFlags.DIRECT;
+  const rc = b.let(u32, b.fibLookup(fib, flags).to(u32));
+  // A GSO packet (a burst of TCP segments not yet cut, as veths pass them) is longer than the MTU as a whole, and
+  // the lookup refuses its tot_len (5.x+); without tot_len the kernel checks the skb itself, segments included.
+  // FRAG_NEEDED is returned before the lookup writes anything but mtu_result (tot_len's union twin).
+  b.if(rc.eq(FibLookupResult.FRAG_NEEDED), () => {
+    fib.tot_len.set(0);
+    fib.ifindex.set(cfg.ifindex);
+    rc.set(b.fibLookup(fib, flags).to(u32));
+  });
   b.if(rc.eq(FibLookupResult.SUCCESS), () => {
     eth.dst.set(fib.dmac);
     eth.src.set(fib.smac);

@@ -31,6 +31,11 @@ export class CsumDelta {
     this.acc.set(this.acc.add(old ? w.xor(0xffff) : w));
   }
 
+  /** Adds another running sum (of ~old + new words). */
+  add(sum: Int<'u32'>): void {
+    this.acc.set(this.acc.add(sum));
+  }
+
   /** Adds the two halves of a be32 value (an IPv4 address or a be32 field). */
   word32(v: AnyPlace, old: boolean): void {
     const x: Int<'u32'> = v.to(u32);

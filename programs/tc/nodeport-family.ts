@@ -9,7 +9,8 @@ import { u16 } from '../../dsl/types/index.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
 import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
 import type { AnyPlace, CsumDelta } from './nodeport-csum.js';
-import { ETH_P_IP, ETH_P_IPV6, L4_OFF4, L4_OFF6, NpIp4, NpIp6 } from './nodeport-headers.js';
+import { ETH_P_IP, ETH_P_IPV6, L4_OFF4, L4_OFF6, NpIcmpError4, NpIcmpError6, NpIp4, NpIp6 } from './nodeport-headers.js';
+import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, PROTO_ICMP, PROTO_ICMPV6 } from './parse-headers.js';
 import { localEndpoints4, localEndpoints6, npConfig4, npConfig6, npFlows4, npFlows6 } from './nodeport-maps.js';
 import { NodeConfig4, NodeConfig6, NodePortFlow4, NodePortFlow6 } from './nodeport-schemas.js';
 import { neigh4, neigh6 } from './neigh-maps.js';
@@ -64,10 +65,20 @@ export interface NpFamily {
   eq(a: AnyPlace, b: AnyPlace): Cond;
   /** The address is all zeroes. */
   isZero(a: AnyPlace): Cond;
+  /** dst = src for two address places, in 32-bit words (a plain copy moves an IPv6 address in packet memory byte by byte). */
+  copyAddr(dst: AnyPlace, src: AnyPlace): void;
   /** Adds the address's 16-bit words to a checksum delta (complemented when `old`). */
   words(d: CsumDelta, a: AnyPlace, old: boolean): void;
   /** The header's TTL (IPv4) or hop limit (IPv6) place. */
   hops(ip: AnyPlace): AnyPlace;
+  /** IPPROTO_ICMP / IPPROTO_ICMPV6. */
+  readonly icmpProto: number;
+  /** The ICMP error header plus the embedded L3 header and 8 bytes (at `l4Off`). */
+  readonly IcmpError: Schema;
+  /** The ICMP type is an error NodePort translates. */
+  isIcmpError(type: Int<'u8'>): Cond;
+  /** The embedded L3 header (of an `IcmpError` view) is one NodePort translates; its L4 protocol. */
+  embeddedProto(b: B, ip: AnyPlace, ok: number): Int<'u8'>;
 }
 
 /** IPv4. */
@@ -87,8 +98,18 @@ export const family4: NpFamily = {
   totLen: (ip) => ip.totLen.to(u16),
   eq: (a, b) => a.eq(b),
   isZero: (a) => a.eq(0),
+  copyAddr: (dst, src) => dst.set(src),
   words: (d, a, old) => d.word32(a, old),
   hops: (ip) => ip.ttl,
+  icmpProto: PROTO_ICMP, IcmpError: NpIcmpError4,
+  // Destination unreachable (fragmentation needed, port unreachable, …) and time exceeded.
+  isIcmpError: (type) => type.eq(ICMP_DEST_UNREACH).or(type.eq(ICMP_TIME_EXCEEDED)),
+  embeddedProto(b, ip, ok) {
+    // Options would move the ports; a later fragment has none.
+    b.if(ip.verIhl.ne(0x45), () => b.return(ok));
+    b.if(ip.frag.and(0x1fff).ne(0), () => b.return(ok));
+    return ip.proto.get();
+  },
 };
 
 /** IPv6. */
@@ -105,6 +126,13 @@ export const family6: NpFamily = {
   totLen: (ip) => ip.payloadLen.to(u16).add(40),
   eq: (a: any, b: any) => a.word(0).eq(b.word(0)).and(() => a.word(1).eq(b.word(1))).and(() => a.word(2).eq(b.word(2))).and(() => a.word(3).eq(b.word(3))),
   isZero: (a: any) => a.word(0).eq(0).and(() => a.word(1).eq(0)).and(() => a.word(2).eq(0)).and(() => a.word(3).eq(0)),
+  copyAddr: (dst: any, src: any) => {
+    for (let i = 0; i < 4; i++) dst.word(i).set(src.word(i));
+  },
   words: (d, a, old) => d.groups128(a, old),
   hops: (ip) => ip.hopLimit,
+  icmpProto: PROTO_ICMPV6, IcmpError: NpIcmpError6,
+  // Destination unreachable, packet too big, time exceeded, parameter problem.
+  isIcmpError: (type) => type.ge(1).and(type.le(4)),
+  embeddedProto: (_b, ip) => ip.nexthdr.get(),
 };

@@ -17,14 +17,14 @@ import { NpDrop } from './nodeport-schemas.js';
  * ~m + m' for the IPv4 header word (TTL, protocol) when the TTL goes down by
  * one: m' = m - 0x100, so ~m + m' = 0xffff - 0x100, whatever the TTL was.
  */
-const TTL_DECREMENT_DELTA = 0xfeff;
+export const TTL_DECREMENT_DELTA = 0xfeff;
 
 /**
  * Drops the packet (counted as TTL_EXCEEDED) when forwarding it would take its
  * TTL / hop limit to zero. Call before the flow's state is written; no ICMP
  * time exceeded is sent.
  */
-export function dropExpired(b: B, fam: NpFamily, pkt: Parsed, s: Scratch): void {
+export function dropExpired(b: B, fam: NpFamily, pkt: { readonly ip: AnyPlace }, s: Scratch): void {
   b.if(fam.hops(pkt.ip).le(1), () => drop(b, s, NpDrop.TTL_EXCEEDED));
 }
 

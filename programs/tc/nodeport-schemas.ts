@@ -75,6 +75,8 @@ export const NpPath = {
   HOST_FLOW: 3,
   /** A host flow's port is held by a NodePort SNAT flow to the same backend (the host flow passes unregistered). */
   HOST_CLASH: 4,
+  /** An ICMP error about a NodePort flow was translated (and redirected like the flow's packets). */
+  ICMP_ERROR: 5,
 } as const;
 /** Number of path counters. */
 export const NP_PATHS = 8;

@@ -2,9 +2,11 @@
  * The NodePort programs (tc, direct action), one per address family:
  * - `np4_ingress` / `np6_ingress` on the node's native device: replies of
  *   translated flows first (reverse SNAT + reverse DNAT + redirect to the
- *   client), then NodePort requests (local or remote backend);
+ *   client), then NodePort requests (local or remote backend), and ICMP errors
+ *   about either direction of a NodePort flow (nodeport-icmp.ts);
  * - `np4_from_pod` / `np6_from_pod` on the host-side veth of a local backend:
- *   its NodePort replies (reverse DNAT + redirect to the client);
+ *   its NodePort replies (reverse DNAT + redirect to the client) and its ICMP
+ *   errors about NodePort requests;
  * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
  *   flows register their ports so NodePort SNAT does not reuse them.
  * Anything else passes (TC_ACT_OK), except the other family's packets, which go
@@ -19,6 +21,7 @@ import type { AnyPlace } from './nodeport-csum.js';
 import { family4, family6, type NpFamily } from './nodeport-family.js';
 import { forwardPath } from './nodeport-forward.js';
 import { NpEth, NpPorts } from './nodeport-headers.js';
+import { icmpErrorPath, type IcmpErrorSite } from './nodeport-icmp.js';
 import { replyPath } from './nodeport-reply.js';
 import { registerHostFlow } from './snat-host.js';
 import type { Parsed } from './nodeport-rewrite.js';
@@ -28,24 +31,29 @@ import { loose } from './nodeport-loose.js';
 /**
  * Parses Ethernet, L3 and the ports and loads the node configuration; returns
  * `pass` for anything NodePort does not handle (UNSPEC for the other family).
+ * With `icmp`, ICMP errors go to the ICMP error path (which returns: `pass`
+ * when it does not translate them).
  */
-function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
+function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<IcmpErrorSite, 'aboutReplies'>): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
   const eth = b.parse(NpEth, 0).orReturn(pass);
   // The other family's program may follow on the same hook: TC_ACT_OK would end a tcx chain or cls_bpf filter list; UNSPEC hands the packet on (and passes it when nothing follows).
   b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.UNSPEC));
   const { ip, proto } = fam.parseL3(b, pass);
-  b.if(proto.ne(IPPROTO_TCP).and(proto.ne(IPPROTO_UDP)), () => b.return(pass));
+  const l4 = proto.eq(IPPROTO_TCP).or(proto.eq(IPPROTO_UDP));
+  b.if(icmp ? l4.or(proto.eq(fam.icmpProto)).not() : l4.not(), () => b.return(pass));
+  // An ICMP error is longer than the 4 bytes of the ports (its own path parses what it reads).
   const ports = b.parse(NpPorts, fam.l4Off).orReturn(pass);
   const s = allocScratch(b, fam);
   loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
   // An unconfigured node (address 0) translates nothing.
   b.if(fam.isZero(s.cfg.nodeIp), () => b.return(pass));
+  if (icmp) b.if(proto.eq(fam.icmpProto), () => icmpErrorPath(b, fam, eth, ip, s, { ...icmp, pass }));
   return { eth, pkt: { ip, ports, proto }, s };
 }
 
 function nativeDevice(fam: NpFamily) {
   return (b: B) => {
-    const { eth, pkt, s } = prologue(b, fam);
+    const { eth, pkt, s } = prologue(b, fam, TcAct.OK, { aboutReplies: true });
     replyPath(b, fam, pkt, eth, s);
     forwardPath(b, fam, pkt, eth, s);
     b.return(TcAct.OK);
@@ -55,7 +63,7 @@ function nativeDevice(fam: NpFamily) {
 function fromLocalBackend(fam: NpFamily) {
   return (b: B) => {
     // Everything but NodePort replies goes on to the next program on the pod's veth (the tc ClusterIP one, when deployed there): UNSPEC, which passes when nothing follows.
-    const { eth, pkt, s } = prologue(b, fam, TcAct.UNSPEC);
+    const { eth, pkt, s } = prologue(b, fam, TcAct.UNSPEC, { aboutReplies: false });
     replyPath(b, fam, pkt, eth, s);
     b.return(TcAct.UNSPEC);
   };

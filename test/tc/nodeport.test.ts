@@ -49,14 +49,15 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
     }
   };
 
-  it('4.19 IPv6: the remote-backend request runs through both tail-call pieces (an emptied slot drops it)', () =>
+  it('4.19 IPv6: the remote-backend request runs through the tail-call pieces (emptied slots drop it)', () =>
     withBench('4.19', (bench) => {
       const f = FAMILIES[1];
       addService(bench, true, { revNatIndex: REV, backends: [{ id: 21, address: f.remote, port: NET.backendPort }] });
       const jmp = bench.spec.maps!.find((m) => m.type === 'PROG_ARRAY' && m.name.startsWith('np6_'))!;
       const req = (sport: number) => packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort });
       expect(bench.run(f.ingress, req(40010)).retval).toBe(TcAct.REDIRECT);
-      bench.obj.map(jmp.name).delete(1);
+      // Where the chain is cut depends on the build: with every later piece gone, the request cannot complete.
+      for (let i = 1; i < jmp.values!.length; i++) bench.obj.map(jmp.name).delete(i);
       expect(bench.run(f.ingress, req(40011)).retval).toBe(TcAct.SHOT);
     }));
 
