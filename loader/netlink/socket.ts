@@ -106,6 +106,16 @@ export class NetlinkSocket {
     }
   }
 
+  /** Runs `f` with a socket opened in `netns` (default: this process's namespace), closed afterwards. */
+  static with<T>(netns: string | undefined, f: (sock: NetlinkSocket) => T): T {
+    const sock = NetlinkSocket.open(netns !== undefined ? { netns } : {});
+    try {
+      return f(sock);
+    } finally {
+      sock.close();
+    }
+  }
+
   /** The socket's file descriptor (-1 once closed). */
   get fd(): number {
     return this.#fd;

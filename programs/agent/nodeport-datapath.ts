@@ -107,7 +107,7 @@ export class NodePortDatapath {
     const sp = o.snatPorts;
     if (sp && !(Number.isInteger(sp[0]) && Number.isInteger(sp[1]) && sp[0] >= 1 && sp[0] <= sp[1] && sp[1] <= 65535))
       throw new AgentError('AGENT_BAD_OPTION', `SNAT port range must be FIRST-LAST with 1 ≤ FIRST ≤ LAST ≤ 65535, got ${JSON.stringify(sp)}`);
-    const node = withSocket(o.netns, (sock) => readNodePortNode(sock, o));
+    const node = NetlinkSocket.with(o.netns, (sock) => readNodePortNode(sock, o));
     const compiled = compile(nodeport, { target: o.target });
     mkdirSync(o.pinDir, { recursive: true });
     const obj = loadObject(compiled.object, { pinRoot: o.pinDir, objectName: 'tsbpf_np', profile: compiled.profile, onMismatch: 'error' });
@@ -137,10 +137,10 @@ export class NodePortDatapath {
    * detaches it from veths without endpoints.
    */
   refresh(): NodePortRefresh {
-    const node = withSocket(this.o.netns, (sock) => readNodePortNode(sock, this.o));
+    const node = NetlinkSocket.with(this.o.netns, (sock) => readNodePortNode(sock, this.o));
     if (JSON.stringify(node) !== JSON.stringify(this.node)) writeNodeConfig(this.obj, node);
     this.node = node;
-    const { found, resolving } = withSocket(this.o.netns, (sock) => discoverLocalEndpoints(sock, this.backendAddresses(), node.ifindex));
+    const { found, resolving } = NetlinkSocket.with(this.o.netns, (sock) => discoverLocalEndpoints(sock, this.backendAddresses(), node.ifindex));
     const added: string[] = [];
     const removed: string[] = [];
     const now = new Map(found.map((e) => [e.address, e]));
@@ -243,14 +243,6 @@ function writeNodeConfig(obj: LoadedObject, node: NodePortNode): void {
   for (const family of node.unconfigured) setNodeConfig(obj, { nodeIp: family === 'ipv4' ? '0.0.0.0' : '::', ifindex: node.ifindex, mac: node.mac });
 }
 
-function withSocket<T>(netns: string | undefined, f: (sock: NetlinkSocket) => T): T {
-  const sock = NetlinkSocket.open(netns !== undefined ? { netns } : {});
-  try {
-    return f(sock);
-  } finally {
-    sock.close();
-  }
-}
 
 /** Removes the NodePort attachments of an agent (see `removeNodePortLinks`); its maps go with the pin directory. */
 export function removeNodePort(pinDir: string, netns?: string): string[] {

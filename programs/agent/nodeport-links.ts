@@ -86,7 +86,7 @@ export class NpLinks {
 
   /** Our netlink filter of `program` on one hook, if there is one. */
   private filter(ifindex: number, direction: TcDirection, program: string): TcFilterInfo | undefined {
-    return withSocket(this.netns, (sock) => {
+    return NetlinkSocket.with(this.netns, (sock) => {
       try {
         return listFilters(sock, ifindex, direction).find((f) => f.kind === 'bpf' && f.name === `${FILTER_NAME_PREFIX}${program}`);
       } catch (e) {
@@ -116,7 +116,7 @@ export class NpLinks {
     }
     const f = ifindex === undefined || this.mode === 'tcx' ? undefined : this.filter(ifindex, 'ingress', program);
     if (f && ifindex !== undefined) {
-      withSocket(this.netns, (sock) => {
+      NetlinkSocket.with(this.netns, (sock) => {
         deleteFilter(sock, f);
         dropEmptyClsact(sock, ifindex);
       });
@@ -139,14 +139,6 @@ function detachPinned(pin: string): void {
   }
 }
 
-function withSocket<T>(netns: string | undefined, f: (sock: NetlinkSocket) => T): T {
-  const sock = NetlinkSocket.open(netns !== undefined ? { netns } : {});
-  try {
-    return f(sock);
-  } finally {
-    sock.close();
-  }
-}
 
 /** Deletes the clsact qdisc of `ifindex` once no filter is left on it (ours were the last). */
 function dropEmptyClsact(sock: NetlinkSocket, ifindex: number): void {

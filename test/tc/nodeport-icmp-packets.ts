@@ -6,7 +6,7 @@
  * embedded packet, so comparing bytes checks every field and every checksum.
  */
 import { ipv6 } from '../../dsl/types/index.js';
-import { DEFAULT_TTL } from './nodeport-packets.js';
+import { DEFAULT_TTL, finish, macBytes, sum16, v4Bytes } from './nodeport-packets.js';
 
 /** One ICMP error's fields. IPv6 when the addresses contain ':'. */
 export interface IcmpErrorSpec {
@@ -37,18 +37,6 @@ export const ICMP6_PORT_UNREACH = 4;
 export const ICMP6_PACKET_TOO_BIG = 2;
 export const ICMP6_TIME_EXCEEDED = 3;
 
-const macBytes = (m: string) => m.split(':').map((x) => parseInt(x, 16));
-const v4Bytes = (a: string) => a.split('.').map(Number);
-
-function sum16(bytes: Uint8Array, from: number, to: number, init = 0): number {
-  let s = init;
-  for (let k = from; k < to; k += 2) s += (bytes[k]! << 8) | (k + 1 < to ? bytes[k + 1]! : 0);
-  return s;
-}
-function finish(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
 
 /** The first `bytes` bytes of a built Ethernet packet's L3 packet (all of it when omitted): what an error quotes. */
 export function quote(frame: Uint8Array, bytes?: number): Uint8Array {

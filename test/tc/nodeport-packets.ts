@@ -30,15 +30,19 @@ export const DEFAULT_TTL = 64;
 /** The same after the node forwarded it once. */
 export const FORWARDED_TTL = DEFAULT_TTL - 1;
 
-const macBytes = (m: string) => m.split(':').map((x) => parseInt(x, 16));
-const v4Bytes = (a: string) => a.split('.').map(Number);
+/** `aa:bb:…` as bytes. */
+export const macBytes = (m: string) => m.split(':').map((x) => parseInt(x, 16));
+/** A dotted IPv4 address as bytes. */
+export const v4Bytes = (a: string) => a.split('.').map(Number);
 
-function sum16(bytes: Uint8Array, from: number, to: number, init = 0): number {
+/** The one's-complement sum of the 16-bit words of `bytes[from, to)` (an odd last byte padded), plus `init`. */
+export function sum16(bytes: Uint8Array, from: number, to: number, init = 0): number {
   let s = init;
   for (let k = from; k < to; k += 2) s += (bytes[k]! << 8) | (k + 1 < to ? bytes[k + 1]! : 0);
   return s;
 }
-function finish(s: number): number {
+/** Folds a sum to 16 bits and complements it: the checksum field's value. */
+export function finish(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
 }
