@@ -25,6 +25,7 @@ import { listInterfaces, NetlinkSocket } from '../../loader/netlink/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { tcClusterIp } from '../tc/clusterip.js';
 import { AgentError } from './errors.js';
+import { pinDevice } from './nodeport-links.js';
 
 /** Where the tc links are pinned, under the agent's pin directory. */
 export const TC_LINKS_DIR = 'tc-links';
@@ -49,7 +50,8 @@ export interface TcDeployed {
   readonly mode: 'tcx' | 'netlink';
 }
 
-const pinName = (device: string) => device.replace(/[^A-Za-z0-9_.-]/g, '_');
+// bpffs refuses names with a dot (`eth0.100`): the same mapping as the NodePort links'.
+const pinName = pinDevice;
 
 function patternRegex(p: string): RegExp {
   return new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
