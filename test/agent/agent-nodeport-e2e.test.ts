@@ -23,13 +23,13 @@ import { startAgent, type Agent } from '../../programs/agent/agent.js';
 import { loadKubeConfig } from '../../programs/agent/kubeconfig.js';
 import { jsonLogger } from '../../programs/agent/log.js';
 import { socketLbDatapath } from '../../programs/agent/socket-datapath.js';
-import { createPinDir, type PinDir } from '../support/bpffs.js';
-import { createTestCgroup, type TestCgroup } from '../support/cgroup.js';
+import type { TestCgroup } from '../support/cgroup.js';
 import { need } from '../support/env.js';
-import { FakeKubeApi } from '../support/kube-api.js';
+import type { FakeKubeApi } from '../support/kube-api.js';
 import { makeService, makeSlice } from '../support/kube-objects.js';
-import { ip, runBounded } from '../support/netns.js';
-import { ADDRS, createNodePortTopology, LONG, runClient, startBackend, startClient, type Backend, type NodePortTopology } from '../tc/nodeport-e2e-topology.js';
+import { runBounded } from '../support/netns.js';
+import { ADDRS, LONG, runClient, startBackend, startClient, type NodePortTopology } from '../tc/nodeport-e2e-topology.js';
+import { createAgentNodePortEnv, teardownAgentNodePortEnv, waitFor, type AgentNodePortEnv } from './nodeport-agent-env.js';
 
 const COUNT = 16;
 const FAMILIES = [
@@ -44,30 +44,15 @@ const PORTS = [
   { name: 'restart', port: 82, targetPort: 9090, nodePort: 30084 },
 ];
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-async function waitForAsync(what: string, cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort datapath on the native device', () => {
+  let env: AgentNodePortEnv | undefined;
   let topo: NodePortTopology;
-  let pins: PinDir;
-  let cg: TestCgroup;
   let api: FakeKubeApi;
-  let agent: Agent | undefined;
+  let cg: TestCgroup;
   let pinDir: string;
-  const servers: Backend[] = [];
+  let agent: Agent | undefined;
   /** The agents' log lines (shown when a test fails). */
   const logLines: string[] = [];
 
@@ -149,13 +134,10 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
   };
 
   beforeAll(async () => {
-    topo = createNodePortTopology();
-    pins = createPinDir('agent-np');
-    pinDir = join(pins.path, 'agent');
-    cg = createTestCgroup('agent-np');
-    api = await FakeKubeApi.start();
-    servers.push(await startBackend(topo.podA, 'A', { lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B', { lifetimeMs: 120_000 }));
-    servers.push(await startBackend(topo.podA, 'A9', { tcpPort: 9090, udpPort: 5454, lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B9', { tcpPort: 9090, udpPort: 5454, lifetimeMs: 120_000 }));
+    env = await createAgentNodePortEnv('agent-np');
+    ({ topo, api, cg, pinDir } = env);
+    env.servers.push(await startBackend(topo.podA, 'A', { lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B', { lifetimeMs: 120_000 }));
+    env.servers.push(await startBackend(topo.podA, 'A9', { tcpPort: 9090, udpPort: 5454, lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B9', { tcpPort: 9090, udpPort: 5454, lifetimeMs: 120_000 }));
   });
 
   afterEach((ctx) => {
@@ -163,21 +145,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     logLines.length = 0;
   });
 
-  afterAll(async () => {
-    const made = [topo?.lan, topo?.client, topo?.nodeA, topo?.nodeB, topo?.podA, topo?.podB, topo?.cpod].filter(Boolean);
-    try {
-      await agent?.uninstall();
-    } finally {
-      for (const s of servers) await s.stop();
-      await api?.close();
-      cg?.cleanup();
-      pins?.cleanup();
-      topo?.cleanup();
-    }
-    const left = ip('netns', 'list');
-    for (const n of made) expect(left).not.toContain(n);
-    expect(existsSync(pins.path)).toBe(false);
-  });
+  afterAll(() => teardownAgentNodePortEnv(env, agent));
 
   it('a NodePort Service reaches the local and the remote pod from outside the cluster (TCP, UDP, IPv4, IPv6)', { timeout: 60_000 }, async () => {
     applyServices((f) => [f.fam.podA, f.fam.podB]);
@@ -187,7 +155,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     expect(d.nodePortAddresses).toEqual([ADDRS.v4.nodeA, ADDRS.v6.nodeA]);
     expect(d.nodePort).toEqual(expect.arrayContaining(['eth0:np4_ingress:attached:tcx', 'eth0:np6_ingress:attached:tcx', 'eth0:np4_egress:attached:tcx', 'eth0:np6_egress:attached:tcx']));
     // The pod behind lxc1 is found as a local endpoint (both families) once its MACs are known; its veth gets the reply programs.
-    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
+    await waitFor('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
     expect(readdirSync(join(pinDir, 'np-links')).sort()).toEqual(['eth0@np4_egress', 'eth0@np4_ingress', 'eth0@np6_egress', 'eth0@np6_ingress', 'lxc1@np4_from_pod', 'lxc1@np6_from_pod']);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'ingress').progIds).toHaveLength(2);
     expect(queryTcx({ iface: 'eth0', netns: topo.nodeA }, 'egress').progIds).toHaveLength(2);
@@ -269,7 +237,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const both = (f: (typeof FAMILIES)[number]) => [{ ip: f.fam.podA, nodeName: 'node-a' }, { ip: f.fam.podB, nodeName: 'node-b' }];
     for (const f of FAMILIES) localService(f.v, f.vip.replace(/20$/, '21'), 'Local', both(f));
     await caughtUp();
-    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
+    await waitFor('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
     for (const { fam } of FAMILIES) {
       const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30082, count: COUNT });
       expect(r.tcp.map((t) => t.data)).toEqual(Array.from({ length: COUNT }, (_, i) => `pong:A:ping-${i}:${fam.client}`));
@@ -302,7 +270,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
   it('a restarted agent swaps its programs into the pinned links; established NodePort connections keep working', async () => {
     applyServices((f) => [f.fam.podA, f.fam.podB]);
     await caughtUp();
-    await waitForAsync('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
+    await waitFor('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
     const longs = await holdLongConnections();
     const hooks = [['eth0', 'ingress'], ['eth0', 'egress'], ['lxc1', 'ingress']] as const;
     const attachedIds = () => hooks.flatMap(([iface, dir]) => queryTcx({ iface, netns: topo.nodeA }, dir).progIds);

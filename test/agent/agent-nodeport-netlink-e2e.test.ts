@@ -7,20 +7,19 @@
  * programs, none added) with an established connection carrying on; uninstall
  * removes the filters and the clsact qdiscs it made.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTcFilters, queryTcx } from '../../loader/links/index.js';
 import { startAgent, type Agent } from '../../programs/agent/agent.js';
 import { loadKubeConfig } from '../../programs/agent/kubeconfig.js';
 import { jsonLogger } from '../../programs/agent/log.js';
 import { socketLbDatapath } from '../../programs/agent/socket-datapath.js';
-import { createPinDir, type PinDir } from '../support/bpffs.js';
-import { createTestCgroup, type TestCgroup } from '../support/cgroup.js';
+import type { TestCgroup } from '../support/cgroup.js';
 import { need } from '../support/env.js';
-import { FakeKubeApi } from '../support/kube-api.js';
+import type { FakeKubeApi } from '../support/kube-api.js';
 import { makeService, makeSlice } from '../support/kube-objects.js';
-import { ip, nsExec, runBounded } from '../support/netns.js';
-import { ADDRS, createNodePortTopology, LONG, runClient, startBackend, type Backend, type NodePortTopology } from '../tc/nodeport-e2e-topology.js';
+import { nsExec, runBounded } from '../support/netns.js';
+import { ADDRS, LONG, runClient, startBackend, type NodePortTopology } from '../tc/nodeport-e2e-topology.js';
+import { createAgentNodePortEnv, teardownAgentNodePortEnv, waitFor, type AgentNodePortEnv } from './nodeport-agent-env.js';
 
 const FAMILIES = [
   { v: 4, fam: ADDRS.v4, vip: '10.96.0.30' },
@@ -31,22 +30,14 @@ const PORTS = [
   { name: 'echo', port: 81, targetPort: 8081, nodePort: 30081 },
 ];
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!need({ kernel: true, tools: ['ip', 'tc'] }))('agent: tc NodePort datapath through netlink tc (4.19 build)', () => {
+  let env: AgentNodePortEnv | undefined;
   let topo: NodePortTopology;
-  let pins: PinDir;
-  let cg: TestCgroup;
   let api: FakeKubeApi;
-  let agent: Agent | undefined;
+  let cg: TestCgroup;
   let pinDir: string;
-  const servers: Backend[] = [];
+  let agent: Agent | undefined;
 
   const start = () =>
     startAgent({
@@ -77,12 +68,9 @@ describe.skipIf(!need({ kernel: true, tools: ['ip', 'tc'] }))('agent: tc NodePor
   const qdiscs = () => nsExec(topo.nodeA, 'tc', 'qdisc', 'show').split('\n').filter((l) => l.includes('clsact'));
 
   beforeAll(async () => {
-    topo = createNodePortTopology();
-    pins = createPinDir('agent-npnl');
-    pinDir = join(pins.path, 'agent');
-    cg = createTestCgroup('agent-npnl');
-    api = await FakeKubeApi.start();
-    servers.push(await startBackend(topo.podA, 'A', { lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B', { lifetimeMs: 120_000 }));
+    env = await createAgentNodePortEnv('agent-npnl');
+    ({ topo, api, cg, pinDir } = env);
+    env.servers.push(await startBackend(topo.podA, 'A', { lifetimeMs: 120_000 }), await startBackend(topo.podB, 'B', { lifetimeMs: 120_000 }));
     for (const f of FAMILIES) {
       api.apply('services', makeService('default', `web${f.v}`, f.vip, PORTS));
       const eps = [{ ip: f.fam.podA, nodeName: 'node-a' }, { ip: f.fam.podB, nodeName: 'node-b' }];
@@ -90,20 +78,7 @@ describe.skipIf(!need({ kernel: true, tools: ['ip', 'tc'] }))('agent: tc NodePor
     }
   });
 
-  afterAll(async () => {
-    const made = [topo?.lan, topo?.client, topo?.nodeA, topo?.nodeB, topo?.podA, topo?.podB, topo?.cpod].filter(Boolean);
-    try {
-      await agent?.uninstall();
-    } finally {
-      for (const s of servers) await s.stop();
-      await api?.close();
-      cg?.cleanup();
-      pins?.cleanup();
-      topo?.cleanup();
-    }
-    const left = ip('netns', 'list');
-    for (const n of made) expect(left).not.toContain(n);
-  });
+  afterAll(() => teardownAgentNodePortEnv(env, agent));
 
   it('serves NodePort, survives a restart in place, and uninstalls without leftovers', { timeout: 90_000 }, async () => {
     agent = await start();
