@@ -76,7 +76,7 @@ export class ServiceHealthServers {
       const state = this.store.state(key);
       const port = state ? healthCheckPort(state.service) : undefined;
       const had = this.portOf.get(key);
-      if (had !== undefined && had !== port) await this.close(key, had);
+      if (had !== undefined && had !== port) await this.closePort(had);
       if (port === undefined || !state) continue;
       const count = localReadyEndpoints(state.slices, this.nodeName);
       const current = this.byPort.get(port);
@@ -94,18 +94,19 @@ export class ServiceHealthServers {
   }
 
   /** Closes every server. */
-  async close(key?: string, port?: number): Promise<void> {
-    const ports = key === undefined ? [...this.byPort.keys()] : port === undefined ? [] : [port];
-    for (const p of ports) {
-      const l = this.byPort.get(p);
-      if (!l) continue;
-      this.byPort.delete(p);
-      this.portOf.delete(l.key);
-      await new Promise<void>((resolve) => {
-        l.server.closeAllConnections();
-        l.server.close(() => resolve());
-      });
-    }
+  async close(): Promise<void> {
+    for (const port of [...this.byPort.keys()]) await this.closePort(port);
+  }
+
+  private async closePort(port: number): Promise<void> {
+    const l = this.byPort.get(port);
+    if (!l) return;
+    this.byPort.delete(port);
+    this.portOf.delete(l.key);
+    await new Promise<void>((resolve) => {
+      l.server.closeAllConnections();
+      l.server.close(() => resolve());
+    });
   }
 
   private async open(key: string, port: number, checked: Checked): Promise<void> {

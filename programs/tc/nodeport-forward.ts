@@ -179,11 +179,10 @@ export function forwardPath(b: B, fam: NpFamily, pkt: Parsed, eth: AnyPlace, s: 
   const external = b.let(u8, 0);
   b.if(fam.eq(ip.daddr, s.cfg.nodeIp).not(), () => {
     // Not the node: only an external frontend at this address and port is ours (checked before any state is made).
-    const k: AnyPlace = loose(b).local(fam.ServiceKey, { port: pkt.ports.dport, proto: pkt.proto, scope: SERVICE_SCOPE_EXTERNAL });
-    k.address.set(ip.daddr);
-    const front = loose(b).lookup(fam.services, k).orReturn(TcAct.OK) as AnyPlace;
-    b.if(front.flags.and(SERVICE_FLAG_EXTERNAL_IP).eq(0), () => b.return(TcAct.OK));
     external.set(1);
+    const { svcKey, wanted } = frontendKey(b, fam, pkt, external);
+    const front = loose(b).lookup(fam.services, svcKey).orReturn(TcAct.OK) as AnyPlace;
+    b.if(front.flags.and(wanted).eq(0), () => b.return(TcAct.OK));
   });
   const key = s.keyA;
   key.dir.set(SNAT_DIR_OUT);
