@@ -17,12 +17,23 @@ export function uniqueName(tag: string): string {
   return `${LAB_PREFIX}${tag}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Creates a namespace with `lo` up and returns its name. */
+/**
+ * IPv6 duplicate address detection off for every interface made in the
+ * namespace. Why: while a veth's link-local address is tentative (~1–2 s after
+ * link up) the kernel sends no neighbour solicitation for a forwarded packet
+ * (it has no usable source address), so the first IPv6 packets a namespace
+ * routes wait a full retransmit — long enough for a bounded client to time
+ * out under load. Addresses in a lab namespace cannot collide anyway.
+ */
+const NO_DAD = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
+
+/** Creates a namespace with `lo` up and IPv6 DAD off ({@link NO_DAD}) and returns its name. */
 export function createNetns(tag = 'ns'): string {
   const name = uniqueName(tag);
   ip('netns', 'add', name);
   try {
     ip('-n', name, 'link', 'set', 'lo', 'up');
+    nsRun(name, ['sysctl', '-qw', ...NO_DAD]);
   } catch (e) {
     deleteNetns(name);
     throw e;

@@ -51,6 +51,18 @@ describe('pod lab', () => {
     expect(labNames()).toEqual(before);
   });
 
+  it.skipIf(!need({ kernel: true, tools: ['ip'] }))('a new namespace routes IPv6 at once: no address is tentative right after link up', () => {
+    // A tentative link-local address makes the node send no neighbour
+    // solicitation for a forwarded packet, so the first routed IPv6 packets
+    // waited a retransmit (the ClusterIP e2e test's first connection timed out).
+    const lab = createPodLab({ pods: ['client', 'backend'] });
+    try {
+      for (const ns of [lab.node, ...lab.pods.map((p) => p.ns)]) expect(run(['ip', '-n', ns, '-6', 'addr', 'show'])).not.toContain('tentative');
+    } finally {
+      lab.cleanup();
+    }
+  });
+
   it.skipIf(!need({ kernel: true, tools: ['ip'] }))('refuses bad input with a LabError and creates nothing', () => {
     const before = labNames();
     for (const pods of [[], ['Bad_Name'], ['a', 'a']]) {
