@@ -42,6 +42,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SERVICE_FLAG_EXTERNAL_IP 4
 #define BACKEND_FLAG_LOCAL 2
 #define NP_FLOW_LOCAL 1
+#define NP_MARK_FORWARDED 0x00100000
 #define DIR_OUT 0
 #define DIR_IN 1
 #define SNAT_FLAG_NO_SNAT 1
@@ -149,6 +150,7 @@ INLINE int rewrite(struct __sk_buff *skb, struct ip4 *ip, struct ports *pt, __u8
 
 /* fibRedirect: FIB, else the neighbour cache, else bpf_redirect_neigh. */
 INLINE int fib_redirect(struct __sk_buff *skb, struct bpf_fib_lookup *fib, struct eth *eth, struct ip4 *ip, struct ports *pt, const struct np4_config *cfg) {
+  skb->mark |= NP_MARK_FORWARDED; /* the egress program tells these from host flows */
   fib->family = 2;
   fib->ifindex = cfg->ifindex;
   fib->l4_protocol = ip->proto;

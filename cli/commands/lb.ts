@@ -202,7 +202,8 @@ export function registerLb(program: Command): void {
       }
       using mgr = openManager(o.pin);
       // Translated and checked in full first: a bad list changes nothing.
-      const wanted = servicesFromKubernetes(doc, o.nodeName ? { nodeName: o.nodeName } : {});
+      // Only the families the tables were made for (`lb up --no-ipv6` has no IPv6 ones); the rest is reported as skipped.
+      const wanted = servicesFromKubernetes(doc, { families: mgr.families, ...(o.nodeName ? { nodeName: o.nodeName } : {}) });
       const r = mgr.sync(wanted.services);
       if (o.json) return out(JSON.stringify({ ...r, skipped: wanted.skipped }));
       const from = (f: string) => (wanted.origins.has(f) ? ` (${wanted.origins.get(f)})` : '');

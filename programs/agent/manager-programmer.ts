@@ -42,11 +42,16 @@ export class ManagerProgrammer implements ServiceProgrammer {
   /** Frontend → the service key owning it. */
   private readonly owner = new Map<string, string>();
 
+  /** Translation options, limited to the families the manager has tables for. */
+  private readonly translate: KubernetesImportOptions;
+
   constructor(
     readonly manager: ServiceManager,
     private readonly log: Logger,
-    private readonly translate: KubernetesImportOptions = {},
-  ) {}
+    translate: KubernetesImportOptions = {},
+  ) {
+    this.translate = { ...translate, families: manager.families };
+  }
 
   apply(changes: ReadonlyMap<string, ServiceState | undefined>, full: boolean): ProgramResult {
     const wanted = this.translateAll(changes);
@@ -95,7 +100,6 @@ export class ManagerProgrammer implements ServiceProgrammer {
 
   /** Frontends each changed key wants, with frontends another key already owns left out (and logged). */
   private translateAll(changes: ReadonlyMap<string, ServiceState | undefined>): Map<string, Map<string, Owned>> {
-    const families = new Set(this.manager.families);
     // Frontends the changed keys give up, and those they claim in this batch (no copy of `owner`: syncs stay O(change)).
     const released = new Set<string>();
     for (const key of changes.keys()) for (const id of this.owned.get(key)?.keys() ?? []) released.add(id);
@@ -107,8 +111,6 @@ export class ManagerProgrammer implements ServiceProgrammer {
       if (!state) continue;
       const t = translateService(state.service as unknown as KubernetesService, state.slices as unknown as KubernetesEndpointSlice[], this.translate);
       for (const { spec } of t.services) {
-        const family = spec.frontend.address.includes(':') ? 'ipv6' : 'ipv4';
-        if (!families.has(family)) continue;
         const id = formatFrontend(spec.frontend);
         const holder = taken.get(id) ?? (released.has(id) ? undefined : this.owner.get(id));
         if (holder !== undefined && holder !== key) {

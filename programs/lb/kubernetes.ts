@@ -87,6 +87,12 @@ export interface KubernetesImportOptions {
   readonly externalIPs?: boolean;
   /** This node's name: endpoints with this `nodeName` are `local` (default: none is). */
   readonly nodeName?: string;
+  /**
+   * The address families the proxy serves (default both). Frontends of another
+   * family are left out and reported in `skipped`, as a single-stack kube-proxy
+   * ignores the other family of a dual-stack Service.
+   */
+  readonly families?: readonly AddressFamily[];
 }
 
 /** A Service (or one of its ports) that produced no frontend, and why. */
@@ -268,8 +274,15 @@ export function translateService(
       if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false, options.nodeName)));
       return b;
     };
-    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean; externalTrafficPolicy?: 'Local' }) =>
+    const unserved = new Set<AddressFamily>();
+    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean; externalTrafficPolicy?: 'Local' }) => {
+      if (options.families && !options.families.includes(family)) {
+        if (!unserved.has(family)) skipped.push({ service: origin, reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'} frontends: this proxy serves ${options.families.length ? options.families.map((f) => (f === 'ipv4' ? 'IPv4' : 'IPv6')).join(' and ') : 'no family'} only` });
+        unserved.add(family);
+        return;
+      }
       out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends: backendsOf(family), ...flags }, origin });
+    };
     for (const ip of ips) add(ip!.address, port.port, ip!.family, {});
     for (const text of external) {
       const a = canonicalAddress(text);

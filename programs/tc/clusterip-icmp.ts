@@ -1,6 +1,9 @@
 /**
- * ICMP errors (destination unreachable, time exceeded) about a NATed flow,
- * translated through the NAT (CT_RELATED), in both directions:
+ * ICMP errors about a NATed flow — destination unreachable (IPv4
+ * fragmentation needed among them) and time exceeded; for IPv6 also packet too
+ * big, which path MTU discovery needs since IPv6 routers never fragment, and
+ * parameter problem — translated through the NAT (CT_RELATED), in both
+ * directions:
  * - towards the client, about a request it sent (as DNATed: client → backend):
  *   the flow's CT_RELATED entry gives the revNatIndex; the embedded destination
  *   becomes the frontend again, and the outer source too when the backend itself

@@ -4,7 +4,8 @@
  * Ethernet header, bpf_redirect. When the FIB has the route but no neighbour,
  * the neighbour cache (filled at NodePort ingress) supplies the MAC; failing
  * that, bpf_redirect_neigh lets the kernel resolve it where the target has it
- * (5.10+), and the packet is dropped (counted) where it does not.
+ * (5.10+), and the packet is dropped (counted) where it does not. Redirected
+ * packets carry NP_MARK_FORWARDED.
  */
 import type { B, Int } from '../../dsl/program/index.js';
 import { FibLookupFlags, FibLookupResult, TcAct } from '../../dsl/kernel/index.js';
@@ -12,7 +13,7 @@ import { u32 } from '../../dsl/types/index.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
 import { npDrops, npPaths } from './nodeport-maps.js';
-import { NpDrop, NpPath } from './nodeport-schemas.js';
+import { NP_MARK_FORWARDED, NpDrop, NpPath } from './nodeport-schemas.js';
 import type { Scratch } from './nodeport-scratch.js';
 import { loose } from './nodeport-loose.js';
 
@@ -41,7 +42,9 @@ export interface Routed {
  * configuration in `s.cfg` gives the native ifindex and MAC.
  */
 export function fibRedirect(b: B, fam: NpFamily, pkt: Routed, eth: AnyPlace, s: Scratch): void {
-  const { fib, cfg } = s;
+  const { fib, cfg, ctx } = s;
+  // Tells the native device's egress program (which sees the redirected packet) that this is not a host flow.
+  ctx.mark.set(ctx.mark.or(NP_MARK_FORWARDED));
   // Every input field is set; the outputs of a previous lookup are overwritten by this one.
   fib.family.set(fam.af);
   fib.ifindex.set(cfg.ifindex);

@@ -10,7 +10,7 @@ import { backends4, backends6, revNat4, revNat6, services4, services6 } from '..
 import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
 import type { AnyPlace, CsumDelta } from './nodeport-csum.js';
 import { ETH_P_IP, ETH_P_IPV6, L4_OFF4, L4_OFF6, NpIcmpError4, NpIcmpError6, NpIp4, NpIp6 } from './nodeport-headers.js';
-import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, PROTO_ICMP, PROTO_ICMPV6 } from './parse-headers.js';
+import { isIcmp4Error, isIcmp6Error, PROTO_ICMP, PROTO_ICMPV6 } from './parse-headers.js';
 import { localEndpoints4, localEndpoints6, npConfig4, npConfig6, npFlows4, npFlows6 } from './nodeport-maps.js';
 import { NodeConfig4, NodeConfig6, NodePortFlow4, NodePortFlow6 } from './nodeport-schemas.js';
 import { neigh4, neigh6 } from './neigh-maps.js';
@@ -103,7 +103,7 @@ export const family4: NpFamily = {
   hops: (ip) => ip.ttl,
   icmpProto: PROTO_ICMP, IcmpError: NpIcmpError4,
   // Destination unreachable (fragmentation needed, port unreachable, …) and time exceeded.
-  isIcmpError: (type) => type.eq(ICMP_DEST_UNREACH).or(type.eq(ICMP_TIME_EXCEEDED)),
+  isIcmpError: isIcmp4Error,
   embeddedProto(b, ip, ok) {
     // Options would move the ports; a later fragment has none.
     b.if(ip.verIhl.ne(0x45), () => b.return(ok));
@@ -132,7 +132,6 @@ export const family6: NpFamily = {
   words: (d, a, old) => d.groups128(a, old),
   hops: (ip) => ip.hopLimit,
   icmpProto: PROTO_ICMPV6, IcmpError: NpIcmpError6,
-  // Destination unreachable, packet too big, time exceeded, parameter problem.
-  isIcmpError: (type) => type.ge(1).and(type.le(4)),
+  isIcmpError: isIcmp6Error,
   embeddedProto: (_b, ip) => ip.nexthdr.get(),
 };

@@ -41,6 +41,16 @@ export const NodePortFlow6 = struct('np6_flow', {
 /** `NodePortFlow*.flags`: the backend is local (DNAT + redirect, no SNAT). */
 export const NP_FLOW_LOCAL = 1 << 0;
 
+/**
+ * The `skb->mark` bit a translated packet carries when NodePort redirects it
+ * through the FIB. The native device's egress program sees those packets again
+ * (a redirect to a device runs its egress hook): the bit tells them from the
+ * node's own flows, which have the same tuple as a NodePort flow only on a real
+ * port clash. The egress program clears it. Outside kube-proxy's 0x4000/0x8000
+ * and Cilium's 0x0f00 magic nibble.
+ */
+export const NP_MARK_FORWARDED = 0x0010_0000;
+
 /** Drop reasons: index into the `np_drops` counters. */
 export const NpDrop = {
   /** The service has no backends (or none local under externalTrafficPolicy=Local). */

@@ -5,7 +5,7 @@
  * allocating them once and reusing them per stage keeps the frame under the
  * verifier's 512 bytes. Users set every field before each use.
  */
-import type { B } from '../../dsl/program/index.js';
+import type { B, TcCtx } from '../../dsl/program/index.js';
 import { u32 } from '../../dsl/types/index.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
@@ -25,11 +25,14 @@ export interface Scratch {
   readonly entryB: AnyPlace;
   /** Index of the counter being bumped. */
   readonly idx: AnyPlace;
+  /** The program's context (the packet's mark). */
+  readonly ctx: TcCtx;
 }
 
 /** Allocates the scratch objects (zeroed). */
-export function allocScratch(b: B, fam: NpFamily): Scratch {
+export function allocScratch(b: B, fam: NpFamily, ctx: TcCtx): Scratch {
   return {
+    ctx,
     cfg: loose(b).local(fam.Config),
     fib: loose(b).local(fam.Fib),
     keyA: loose(b).local(fam.SnatKey),

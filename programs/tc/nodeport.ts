@@ -8,13 +8,14 @@
  *   its NodePort replies (reverse DNAT + redirect to the client) and its ICMP
  *   errors about NodePort requests;
  * - `np4_egress` / `np6_egress` on the native device's egress: the node's own
- *   flows register their ports so NodePort SNAT does not reuse them.
+ *   flows register their ports so NodePort SNAT does not reuse them (packets
+ *   NodePort itself redirected there carry NP_MARK_FORWARDED and pass).
  * Anything else passes (TC_ACT_OK), except the other family's packets, which go
  * on to the next program on the hook (TC_ACT_UNSPEC), as does everything
  * `npX_from_pod` does not translate (a pod's veth may carry other programs). The same source builds for every profile;
  * on 4.19 dsl/fit splits the programs into tail calls.
  */
-import { program, type B } from '../../dsl/program/index.js';
+import { program, type B, type TcCtx } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../lb/schemas.js';
 import type { AnyPlace } from './nodeport-csum.js';
@@ -34,7 +35,7 @@ import { loose } from './nodeport-loose.js';
  * With `icmp`, ICMP errors go to the ICMP error path (which returns: `pass`
  * when it does not translate them).
  */
-function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<IcmpErrorSite, 'aboutReplies'>): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
+function prologue(b: B, ctx: TcCtx, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<IcmpErrorSite, 'aboutReplies'>): { eth: AnyPlace; pkt: Parsed; s: Scratch } {
   const eth = b.parse(NpEth, 0).orReturn(pass);
   // The other family's program may follow on the same hook: TC_ACT_OK would end a tcx chain or cls_bpf filter list; UNSPEC hands the packet on (and passes it when nothing follows).
   b.if(eth.proto.ne(fam.ethProto), () => b.return(TcAct.UNSPEC));
@@ -43,7 +44,7 @@ function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<Icmp
   b.if(icmp ? l4.or(proto.eq(fam.icmpProto)).not() : l4.not(), () => b.return(pass));
   // An ICMP error is longer than the 4 bytes of the ports (its own path parses what it reads).
   const ports = b.parse(NpPorts, fam.l4Off).orReturn(pass);
-  const s = allocScratch(b, fam);
+  const s = allocScratch(b, fam, ctx);
   loose(b).lookup(fam.config, s.idx).ifPresent((c) => s.cfg.set(c));
   // An unconfigured node (address 0) translates nothing.
   b.if(fam.isZero(s.cfg.nodeIp), () => b.return(pass));
@@ -52,8 +53,8 @@ function prologue(b: B, fam: NpFamily, pass: number = TcAct.OK, icmp?: Pick<Icmp
 }
 
 function nativeDevice(fam: NpFamily) {
-  return (b: B) => {
-    const { eth, pkt, s } = prologue(b, fam, TcAct.OK, { aboutReplies: true });
+  return (b: B, ctx: TcCtx) => {
+    const { eth, pkt, s } = prologue(b, ctx, fam, TcAct.OK, { aboutReplies: true });
     replyPath(b, fam, pkt, eth, s);
     forwardPath(b, fam, pkt, eth, s);
     b.return(TcAct.OK);
@@ -61,17 +62,17 @@ function nativeDevice(fam: NpFamily) {
 }
 
 function fromLocalBackend(fam: NpFamily) {
-  return (b: B) => {
+  return (b: B, ctx: TcCtx) => {
     // Everything but NodePort replies goes on to the next program on the pod's veth (the tc ClusterIP one, when deployed there): UNSPEC, which passes when nothing follows.
-    const { eth, pkt, s } = prologue(b, fam, TcAct.UNSPEC, { aboutReplies: false });
+    const { eth, pkt, s } = prologue(b, ctx, fam, TcAct.UNSPEC, { aboutReplies: false });
     replyPath(b, fam, pkt, eth, s);
     b.return(TcAct.UNSPEC);
   };
 }
 
 function hostEgress(fam: NpFamily) {
-  return (b: B) => {
-    const { pkt, s } = prologue(b, fam);
+  return (b: B, ctx: TcCtx) => {
+    const { pkt, s } = prologue(b, ctx, fam);
     registerHostFlow(b, fam, pkt, s);
   };
 }

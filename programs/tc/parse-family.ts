@@ -7,14 +7,14 @@
  * Views of addresses are typed loosely here (`AddrView`): an IPv4 address is a
  * be32 place, an IPv6 address a 16-byte view; both copy with `.set(other)`.
  */
-import type { B, Cond, MapDef, Ptr, Region, View } from '../../dsl/program/index.js';
+import type { B, Cond, Int, MapDef, Ptr, Region, View } from '../../dsl/program/index.js';
 import { ipv4, ipv6, type AnySchema } from '../../dsl/types/index.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
 import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
 import { ct4, ct6 } from './conntrack-maps.js';
 import { CtEntry, CtKey4, CtKey6 } from './conntrack-schemas.js';
 import {
-  ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_TIME_EXCEED,
+  ETH_HLEN, ETH_P_IP, ETH_P_IPV6, isIcmp4Error, isIcmp6Error,
   IPV4_HLEN, IPV6_HLEN, PROTO_ICMP, PROTO_ICMPV6,
 } from './parse-headers.js';
 
@@ -54,9 +54,10 @@ export interface Family {
   readonly l4Off: number;
   /** IP header length. */
   readonly ipHlen: number;
-  /** ICMP protocol number of the family and its error types translated through NAT. */
+  /** ICMP protocol number of the family. */
   readonly icmpProto: number;
-  readonly icmpErrorTypes: readonly [number, number];
+  /** Whether an ICMP type is one of the errors translated through NAT. */
+  isIcmpError(type: Int<'u8'>): Cond;
   /** Address schema (ipv4 / ipv6). */
   readonly addr: AnySchema;
   readonly ctKey: AnySchema;
@@ -106,7 +107,7 @@ export const IPV4: Family = Object.freeze({
   l4Off: ETH_HLEN + IPV4_HLEN,
   ipHlen: IPV4_HLEN,
   icmpProto: PROTO_ICMP,
-  icmpErrorTypes: [ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED] as const,
+  isIcmpError: isIcmp4Error,
   addr: ipv4,
   ctKey: CtKey4,
   serviceKey: ServiceKey4,
@@ -134,7 +135,7 @@ export const IPV6: Family = Object.freeze({
   l4Off: ETH_HLEN + IPV6_HLEN,
   ipHlen: IPV6_HLEN,
   icmpProto: PROTO_ICMPV6,
-  icmpErrorTypes: [ICMPV6_DEST_UNREACH, ICMPV6_TIME_EXCEED] as const,
+  isIcmpError: isIcmp6Error,
   addr: ipv6,
   ctKey: CtKey6,
   serviceKey: ServiceKey6,

@@ -3,6 +3,7 @@
  * options, IPv6 fixed header, TCP, UDP, ICMP/ICMPv6) and the constant offsets
  * the datapath works at. Multi-byte fields are network order.
  */
+import type { Cond, Int } from '../../dsl/program/index.js';
 import { array, be16, be32, ipv4, ipv6, struct, u8 } from '../../dsl/types/index.js';
 
 /** Ethernet II header. */
@@ -95,8 +96,22 @@ export const ICMP_DEST_UNREACH = 3;
 export const ICMP_TIME_EXCEEDED = 11;
 /** ICMPv6 destination unreachable. */
 export const ICMPV6_DEST_UNREACH = 1;
+/** ICMPv6 packet too big (path MTU discovery: IPv6 routers never fragment). */
+export const ICMPV6_PKT_TOOBIG = 2;
 /** ICMPv6 time exceeded. */
 export const ICMPV6_TIME_EXCEED = 3;
+/** ICMPv6 parameter problem. */
+export const ICMPV6_PARAMPROB = 4;
+
+/** The ICMPv4 errors translated through NAT: destination unreachable (fragmentation needed among them) and time exceeded. */
+export function isIcmp4Error(type: Int<'u8'>): Cond {
+  return type.eq(ICMP_DEST_UNREACH).or(type.eq(ICMP_TIME_EXCEEDED));
+}
+
+/** The ICMPv6 errors translated through NAT: destination unreachable, packet too big, time exceeded, parameter problem (types 1–4). */
+export function isIcmp6Error(type: Int<'u8'>): Cond {
+  return type.ge(ICMPV6_DEST_UNREACH).and(type.le(ICMPV6_PARAMPROB));
+}
 
 /** Byte offset of the checksum inside a TCP header. */
 export const TCP_CSUM_OFF = 16;

@@ -80,7 +80,7 @@ export function parsePacket(F: Family, b: B, passCode: number): Parsed {
           // eslint-disable-next-line @typescript-eslint/no-explicit-any
           const m: any = F.v6 ? b.parse(IcmpInner6, F.l4Off).orReturn(passCode) : b.parse(IcmpInner4, F.l4Off).orReturn(passCode);
           const type = m.icmp.type.get();
-          b.if(type.ne(F.icmpErrorTypes[0]).and(type.ne(F.icmpErrorTypes[1])), () => b.return(passCode));
+          b.if(F.isIcmpError(type).not(), () => b.return(passCode));
           if (!F.v6) b.if(m.ip.verIhl.ne(0x45), () => b.return(passCode));
           const inner = (F.v6 ? m.ip.nexthdr : m.ip.proto).get();
           b.if(inner.ne(PROTO_TCP).and(inner.ne(PROTO_UDP)), () => b.return(passCode));

@@ -7,7 +7,9 @@
  * the allocator's own NOEXIST inserts then skip that port, and the reply path
  * leaves such replies to the stack. A port already held by a NodePort flow to
  * the same peer cannot be registered (counted as HOST_CLASH; the host flow is
- * not rewritten — port-preserving host SNAT is not done here).
+ * not rewritten — port-preserving host SNAT is not done here). NodePort's own
+ * packets, redirected out of the device, reach this hook too: they carry
+ * NP_MARK_FORWARDED, which is cleared, and pass.
  */
 import type { B } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
@@ -17,14 +19,19 @@ import { bump } from './fib-redirect.js';
 import { npPaths } from './nodeport-maps.js';
 import { loose } from './nodeport-loose.js';
 import type { Parsed } from './nodeport-rewrite.js';
-import { NpPath } from './nodeport-schemas.js';
+import { NP_MARK_FORWARDED, NpPath } from './nodeport-schemas.js';
 import { setEntry, setKey, type Scratch } from './nodeport-scratch.js';
 import { SNAT_DIR_IN, SNAT_FLAG_HOST } from './snat-schemas.js';
 
 /** Emits the egress registration of host flows; always returns TC_ACT_OK from the program. */
 export function registerHostFlow(b: B, fam: NpFamily, pkt: Parsed, s: Scratch): void {
   const { ip, ports } = pkt;
-  const { cfg } = s;
+  const { cfg, ctx } = s;
+  // NodePort's own translated packets, redirected here: not a host flow (their tuple is the NodePort flow's). The bit is not left on the packet.
+  b.if(ctx.mark.and(NP_MARK_FORWARDED).ne(0), () => {
+    ctx.mark.set(ctx.mark.and(~NP_MARK_FORWARDED >>> 0));
+    b.return(TcAct.OK);
+  });
   b.if(fam.eq(ip.saddr, cfg.nodeIp).not(), () => b.return(TcAct.OK));
   const sport = ports.sport.to(u16).to(u32);
   b.if(sport.lt(cfg.portMin.to(u32)).or(sport.gt(cfg.portMax.to(u32))), () => b.return(TcAct.OK));

@@ -195,6 +195,8 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     const text = await metrics();
     expect(metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="fib"') + metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="redirect_neigh"')).toBeGreaterThan(0);
     expect(metric(text, 'tsbpf_agent_nodeport_snat_allocations_total', 'tries="0"')).toBeGreaterThan(0);
+    // The SNATed packets pass the native device's egress program too: they are NodePort's own, neither host flows nor clashes.
+    expect([metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="host_flow"'), metric(text, 'tsbpf_agent_nodeport_packets_total', 'path="host_clash"')]).toEqual([0, 0]);
     expect(metric(text, 'tsbpf_agent_nodeport_drops_total', 'reason="no_backend"')).toBe(0);
     expect(metric(text, 'tsbpf_agent_nodeport_refresh_failures_total', '')).toBe(0);
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isOnBpffs } from '../../loader/sys/bpffs.js';
 import { lbDown } from '../../programs/lb/deploy.js';
+import { formatFrontend } from '../../programs/lb/index.js';
 import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
@@ -184,6 +185,30 @@ describe('tsbpf lb', () => {
       expect(third.code, third.stderr).toBe(0);
       expect(third.stdout.split('\n').filter((l) => /^(added|updated|removed) /.test(l))).toEqual(['removed 10.96.40.3:8080/TCP']);
       expect(third.stdout).toMatch(new RegExp(`^${wanted.services.length - 1} unchanged, [1-9]\\d* map writes$`, 'm'));
+    } finally {
+      try {
+        lbDown({ pinDir: pin, purge: true });
+      } catch {
+        // Gone with the bpffs.
+      }
+    }
+  });
+
+  it.skipIf(!need({ kernel: true }))('sync into an IPv4-only LB (up --no-ipv6): the IPv6 frontends are skipped and said so, the rest is written', async () => {
+    using pins = createPinDir('lbcli');
+    using cg = createTestCgroup('lbcli');
+    const pin = join(pins.path, 'lb');
+    try {
+      expect((await runCli(['lb', 'up', '--no-ipv6', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+      const wanted = servicesFromKubernetes(JSON.parse(readFileSync(fixture, 'utf8')), { families: ['ipv4'] });
+      const sync = await runCli(['lb', 'sync', fixture, '--pin', pin, '--json']);
+      expect(sync, sync.stderr).toMatchObject({ code: 0, stderr: '' });
+      const r = JSON.parse(sync.stdout) as { added: string[]; skipped: { service: string; reason: string }[] };
+      expect(r.added.sort()).toEqual(wanted.services.map((s) => formatFrontend(s.frontend)).sort());
+      expect(r.added.some((f) => f.startsWith('['))).toBe(false);
+      expect(r.skipped).toContainEqual({ service: 'shop/web:http', reason: 'IPv6 frontends: this proxy serves IPv4 only' });
+      const listed = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout) as unknown[];
+      expect(listed).toHaveLength(wanted.services.length);
     } finally {
       try {
         lbDown({ pinDir: pin, purge: true });

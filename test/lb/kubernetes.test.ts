@@ -72,6 +72,17 @@ describe('servicesFromKubernetes', () => {
     expect(ids).toHaveLength(10);
   });
 
+  it('serves only the families asked for: the other family of a dual-stack Service is skipped once per port', () => {
+    const all = servicesFromKubernetes(fixture()).services.map((s) => formatFrontend(s.frontend));
+    const v4 = servicesFromKubernetes(fixture(), { families: ['ipv4'] });
+    expect(v4.services.map((s) => formatFrontend(s.frontend))).toEqual(all.filter((i) => !i.startsWith('[')));
+    expect(v4.skipped).toContainEqual({ service: 'shop/web:http', reason: 'IPv6 frontends: this proxy serves IPv4 only' });
+    expect(v4.skipped.filter((k) => k.reason.startsWith('IPv6'))).toHaveLength(1);
+    const v6 = servicesFromKubernetes(fixture(), { families: ['ipv6'] });
+    expect(v6.services.map((s) => formatFrontend(s.frontend))).toEqual(['[fd00:10:96::c07]:80/TCP', '[::]:30080/TCP']);
+    expect(v6.skipped).toContainEqual({ service: 'kube-system/kube-dns:dns', reason: 'IPv4 frontends: this proxy serves IPv6 only' });
+  });
+
   it('matches slice ports by name and protocol, or by a numeric targetPort for unnamed ones', () => {
     const slice = (ports: KubernetesEndpointSlice['ports']): KubernetesEndpointSlice => ({
       metadata: { name: 's', namespace: 'n', labels: { 'kubernetes.io/service-name': 'x' } },

@@ -4,7 +4,8 @@
  * datagram reaches the client from the frontend, quoting the datagram the client
  * sent (embedded IPv4 and UDP checksums restored); a time exceeded from a
  * router about a TCP segment keeps the router as sender and quotes the
- * frontend; a port unreachable from the client about a reply it got from the
+ * frontend, as does a packet too big (IPv6) or fragmentation needed (IPv4) with
+ * its MTU; a port unreachable from the client about a reply it got from the
  * frontend reaches the backend, quoting the reply the backend sent; errors about
  * flows the datapath does not know pass untouched.
  * Expected frames are built from scratch, the ICMP checksum included.
@@ -19,8 +20,8 @@ const kernel = need({ kernel: true });
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 const FAMILIES = [
-  { name: 'IPv4', client: '10.0.0.3', vip: '10.96.0.30', backend: '10.1.0.11', router: '10.0.0.254', unreach: [3, 3], exceeded: [11, 0], quote: 28 },
-  { name: 'IPv6', client: 'fd00::3', vip: 'fd00:96::30', backend: 'fd00:1::11', router: 'fd00::fe', unreach: [1, 4], exceeded: [3, 0], quote: 48 },
+  { name: 'IPv4', client: '10.0.0.3', vip: '10.96.0.30', backend: '10.1.0.11', router: '10.0.0.254', unreach: [3, 3], exceeded: [11, 0], tooBig: [3, 4], quote: 28 },
+  { name: 'IPv6', client: 'fd00::3', vip: 'fd00:96::30', backend: 'fd00:1::11', router: 'fd00::fe', unreach: [1, 4], exceeded: [3, 0], tooBig: [2, 0], quote: 48 },
 ] as const;
 
 /** The IP packet (no Ethernet) `src` sent to `dst`. */
@@ -64,6 +65,19 @@ describe.skipIf(!kernel)('ICMP errors through the ClusterIP NAT', () => {
         const out = dp.run(icmpErrorFrame(f.router, f.client, type, code, natted, f.quote));
         expect(out.retval).toBe(0);
         expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.router, f.client, type, code, sent(f.client, f.vip, s), f.quote)));
+      });
+
+      it(`${f.name}: ${f.name === 'IPv6' ? 'packet too big' : 'fragmentation needed'} from a router about a TCP segment: the MTU kept, the frontend quoted`, () => {
+        dp.addService({ vip: f.vip, port: 80, proto: 'tcp', revNatIndex: 32, backends: [{ id: 72, address: f.backend, port: 8080 }] });
+        const s: Segment = { proto: 'tcp', sport: 44200, dport: 80, flags: SYN };
+        dp.run(l4Frame(f.client, f.vip, s));
+        const natted = sent(f.client, f.backend, { ...s, dport: 8080 });
+        const [type, code] = f.tooBig;
+        const mtu = f.name === 'IPv6' ? 1280 : 1400;
+        const out = dp.run(icmpErrorFrame(f.router, f.client, type, code, natted, f.quote, mtu));
+        expect(out.retval).toBe(0);
+        expect(hex(out.data)).toBe(hex(icmpErrorFrame(f.router, f.client, type, code, sent(f.client, f.vip, s), f.quote, mtu)));
+        expect(dp.ct({ saddr: f.client, daddr: f.backend, sport: 44200, dport: 8080, proto: 'tcp', flags: CT_RELATED })!.rxPackets).toBe(1n);
       });
 
       it(`${f.name}: port unreachable from the client about a reply reaches the backend`, () => {

@@ -96,11 +96,12 @@ export function l4Frame(src: string, dst: string, s: Segment, returned = false):
 
 /**
  * An ICMP error frame from `src` to `dst` (ICMPv6 when the addresses are IPv6)
- * quoting the first `quote` bytes of `embedded` (an IP packet).
+ * quoting the first `quote` bytes of `embedded` (an IP packet); `rest` is the
+ * header's second word (the MTU of a packet too big or fragmentation needed).
  */
-export function icmpErrorFrame(src: string, dst: string, type: number, code: number, embedded: readonly number[], quote = 28): Uint8Array {
+export function icmpErrorFrame(src: string, dst: string, type: number, code: number, embedded: readonly number[], quote = 28, rest = 0): Uint8Array {
   const v6 = src.includes(':');
-  const msg = [type, code, 0, 0, 0, 0, 0, 0, ...embedded.slice(0, quote)];
+  const msg = [type, code, 0, 0, rest >>> 24, (rest >>> 16) & 0xff, (rest >>> 8) & 0xff, rest & 0xff, ...embedded.slice(0, quote)];
   const c = v6 ? inetChecksum(msg, pseudo(src, dst, 58, msg.length)) : inetChecksum(msg);
   msg[2] = c >> 8;
   msg[3] = c & 0xff;

@@ -26,6 +26,10 @@ import type { MapDef } from '../../dsl/program/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
 import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../../programs/lb/maps.js';
 import { setLocalEndpoint, setNodeConfig } from '../../programs/tc/nodeport-agent.js';
+import { CTX_STRUCT_LAYOUTS } from '../../dsl/kernel/generated/ctx-layouts.js';
+
+const SKB = CTX_STRUCT_LAYOUTS.__sk_buff;
+const SKB_MARK = SKB.fields.find((f) => f.name === 'mark')!.offset;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -110,6 +114,8 @@ export interface Bench extends Disposable {
   readonly ns: NodeNs;
   /** Runs program `name` on `data` inside the node namespace. */
   run(name: string, data: Uint8Array): RunResult;
+  /** Like {@link run} with the packet's `skb->mark` set to `mark`; also returns the mark the program left. */
+  runMarked(name: string, data: Uint8Array, mark: number): RunResult & { mark: number };
   close(): void;
 }
 
@@ -129,6 +135,12 @@ export function loadBench(target: string, ns: NodeNs, opts: { portMin?: number; 
   return {
     obj, spec, ns, close, [Symbol.dispose]: close,
     run: (name, data) => withNetns(ns.name, () => obj.program(name).run({ data })),
+    runMarked: (name, data, mark) => {
+      const ctx = new Uint8Array(SKB.size);
+      new DataView(ctx.buffer).setUint32(SKB_MARK, mark, true);
+      const r = withNetns(ns.name, () => obj.program(name).run({ data, ctx }));
+      return { ...r, mark: new DataView(r.ctx!.buffer, r.ctx!.byteOffset).getUint32(SKB_MARK, true) };
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import { backends4, backends6, revNat4, revNat6, services4, services6 } from '..
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../programs/lb/schemas.js';
 import { neigh4, neigh6 } from '../../programs/tc/neigh-maps.js';
 import { npDrops, npFlows4, npFlows6, npPaths } from '../../programs/tc/nodeport-maps.js';
-import { NP_FLOW_LOCAL, NpDrop, NpPath } from '../../programs/tc/nodeport-schemas.js';
+import { NP_FLOW_LOCAL, NP_MARK_FORWARDED, NpDrop, NpPath } from '../../programs/tc/nodeport-schemas.js';
 import { snat4, snat6, snatRetries } from '../../programs/tc/snat-maps.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_HOST, SNAT_FLAG_NO_SNAT } from '../../programs/tc/snat-schemas.js';
 import { dropCounters, pathCounters, snatHistogram } from '../../programs/tc/nodeport-agent.js';
@@ -32,6 +32,8 @@ const FAMILIES = [
 type Fam = (typeof FAMILIES)[number];
 
 const REV = 5;
+/** A mark bit someone else put on the packet (kube-proxy's masquerade bit): NodePort keeps it. */
+const KUBE_PROXY_MASQ_MARK = 0x4000;
 
 describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
   let ns: NodeNs;
@@ -354,8 +356,10 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           expect(snat.entries()).toHaveLength(1);
 
           const port = hashedPort(sport, 32768, 65535);
-          const r = bench.run(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort }));
+          const r = bench.runMarked(f.ingress, packet({ smac: NET.clientMac, dmac: NET.nodeMac, saddr: f.client, daddr: f.node, sport, dport: NET.nodePort }), KUBE_PROXY_MASQ_MARK);
           expect(r.retval).toBe(TcAct.REDIRECT);
+          // Marked for the egress program, the packet's other mark bits kept.
+          expect(r.mark).toBe(KUBE_PROXY_MASQ_MARK | NP_MARK_FORWARDED);
           expectPacket(r.data, packet({ ttl: FORWARDED_TTL, smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), 'request on the next port');
           expect(counter(bench, snatRetries, 0)).toBe(0n);
           expect(counter(bench, snatRetries, 1)).toBe(1n);
@@ -373,6 +377,11 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
           expect(clash.retval).toBe(TcAct.OK);
           expect(counter(bench, npPaths, NpPath.HOST_CLASH)).toBe(1n);
           expect(snat.get({ ...hostKey, dport: port })).toMatchObject({ addr: f.client, port: sport, revNatIndex: REV, flags: 0 });
+          // The same tuple as NodePort's own redirected packet (marked): not a host flow — passes, counts nothing, the bit is cleared.
+          const own = bench.runMarked(f.egress, packet({ smac: NET.nodeMac, dmac: NET.remoteMac, saddr: f.node, daddr: f.remote, sport: port, dport: NET.backendPort }), KUBE_PROXY_MASQ_MARK | NP_MARK_FORWARDED);
+          expect(own.retval).toBe(TcAct.OK);
+          expect(own.mark).toBe(KUBE_PROXY_MASQ_MARK);
+          expect([counter(bench, npPaths, NpPath.HOST_CLASH), counter(bench, npPaths, NpPath.HOST_FLOW)]).toEqual([1n, 1n]);
         }));
     }
   }
