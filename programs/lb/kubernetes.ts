@@ -31,6 +31,9 @@
  * does: for NodePort and LoadBalancer services and services with external
  * IPs. Without a node name no endpoint is local, so such frontends get no
  * backend from outside the node (kube-proxy drops that traffic too).
+ * `spec.internalTrafficPolicy: Local` gives the cluster IPs only this node's
+ * endpoints ({@link internalLocalBackends}); it needs the node's name (a
+ * Service with it is skipped without one).
  */
 import { ServiceError } from './errors.js';
 import {
@@ -54,6 +57,8 @@ export interface KubernetesService {
     readonly publishNotReadyAddresses?: boolean;
     /** `Cluster` (default) or `Local`. */
     readonly externalTrafficPolicy?: string;
+    /** `Cluster` (default) or `Local`: cluster IPs reach only this node's endpoints. */
+    readonly internalTrafficPolicy?: string;
     readonly ports?: readonly {
       readonly name?: string;
       readonly protocol?: string;
@@ -136,6 +141,7 @@ function checkService(item: Record<string, unknown>, path: string): KubernetesSe
   for (const f of ['clusterIPs', 'externalIPs'] as const)
     if (spec?.[f] !== undefined && !(Array.isArray(spec[f]) && spec[f].every((x: unknown) => typeof x === 'string'))) throw bad(`${path}.spec.${f}`, `${f} must be an array of strings`);
   if (spec?.externalTrafficPolicy !== undefined && typeof spec.externalTrafficPolicy !== 'string') throw bad(`${path}.spec.externalTrafficPolicy`, 'externalTrafficPolicy must be a string');
+  if (spec?.internalTrafficPolicy !== undefined && typeof spec.internalTrafficPolicy !== 'string') throw bad(`${path}.spec.internalTrafficPolicy`, 'internalTrafficPolicy must be a string');
   return item as unknown as KubernetesService;
 }
 
@@ -233,6 +239,19 @@ export function backendsFor(
   return out;
 }
 
+/**
+ * The backends of a cluster IP under `internalTrafficPolicy: Local`: this
+ * node's endpoints only (never a remote one). The local ones taking new
+ * connections stay so; with none, the local serving terminating ones take them
+ * (kube-proxy's fallback, computed over the local endpoints alone), and the
+ * other local terminating ones drain. No local endpoint: no backend.
+ */
+export function internalLocalBackends(backends: readonly BackendSpec[]): BackendSpec[] {
+  const local = backends.filter((b) => b.local);
+  if (local.some((b) => !b.terminating)) return local;
+  return local.map((b) => (b.serving ? { address: b.address, port: b.port, local: true } : b));
+}
+
 /** The frontends of one Service with their backends (pure); `skipped` says why a Service or port gave none. */
 export function translateService(
   service: KubernetesService,
@@ -256,6 +275,10 @@ export function translateService(
   const externalPolicy: ExternalTrafficPolicy =
     policy === 'Local' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer' || (spec.externalIPs?.length ?? 0) > 0) ? 'Local' : 'Cluster';
   const policyOf = externalPolicy === 'Local' ? { externalTrafficPolicy: 'Local' as const } : {};
+  const internal = spec.internalTrafficPolicy ?? 'Cluster';
+  if (internal !== 'Cluster' && internal !== 'Local') return skip(`internalTrafficPolicy ${JSON.stringify(internal)} is not Cluster or Local`);
+  // Which endpoints are local is only known with the node's name; without it every cluster IP would refuse connections.
+  if (internal === 'Local' && options.nodeName === undefined) return skip('internalTrafficPolicy Local needs this node\'s name (--node-name, K8S_NODE_NAME)');
   const mine = slices.filter((s) => (s.metadata.namespace ?? 'default') === (service.metadata.namespace ?? 'default') && s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name);
   const external = options.externalIPs === false ? [] : [...(spec.externalIPs ?? []), ...(service.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []))];
   const out: { spec: ServiceSpec; origin: string }[] = [];
@@ -275,15 +298,16 @@ export function translateService(
       return b;
     };
     const unserved = new Set<AddressFamily>();
-    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean; externalTrafficPolicy?: 'Local' }) => {
+    const add = (address: string, p: number, family: AddressFamily, flags: { nodePort?: boolean; externalIP?: boolean; externalTrafficPolicy?: 'Local' }, clusterIp = false) => {
       if (options.families && !options.families.includes(family)) {
         if (!unserved.has(family)) skipped.push({ service: origin, reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'} frontends: this proxy serves ${options.families.length ? options.families.map((f) => (f === 'ipv4' ? 'IPv4' : 'IPv6')).join(' and ') : 'no family'} only` });
         unserved.add(family);
         return;
       }
-      out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends: backendsOf(family), ...flags }, origin });
+      const backends = clusterIp && internal === 'Local' ? internalLocalBackends(backendsOf(family)) : backendsOf(family);
+      out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends, ...flags }, origin });
     };
-    for (const ip of ips) add(ip!.address, port.port, ip!.family, {});
+    for (const ip of ips) add(ip!.address, port.port, ip!.family, {}, true);
     for (const text of external) {
       const a = canonicalAddress(text);
       if (!a) skipped.push({ service: origin, reason: `external IP ${JSON.stringify(text)} is not an IP address` });

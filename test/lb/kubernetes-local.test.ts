@@ -108,6 +108,41 @@ describe('Kubernetes import with a node name', () => {
     expect([...byFrontend(translateService(service('ClusterIP', 'Local'), slices)).values()].some((s) => s.externalTrafficPolicy !== undefined)).toBe(false);
   });
 
+  it('internalTrafficPolicy Local: cluster IPs reach only this node’s endpoints (local fallback), NodePort keeps every one', () => {
+    const local = service('NodePort', undefined, { internalTrafficPolicy: 'Local' });
+    const specs = byFrontend(translateService(local, slices, { nodeName: 'node-a' }));
+    expect(specs.get('10.96.5.5:80/TCP')!.backends).toEqual([
+      { address: '10.244.1.5', port: 8080, local: true },
+      { address: '10.244.1.7', port: 8080, terminating: true, local: true, serving: true },
+    ]);
+    expect(specs.get('0.0.0.0:30500/TCP')!.backends).toHaveLength(4);
+    // Seen from a node with no endpoint of it: no backend (connections refused, as kube-proxy drops them).
+    expect(byFrontend(translateService(local, slices, { nodeName: 'node-c' })).get('10.96.5.5:80/TCP')!.backends).toEqual([]);
+    // A ready endpoint elsewhere, only a serving terminating one here: that one takes new connections; the non-serving one drains.
+    const rolling = [slice([
+      { ip: '10.244.2.6', node: 'node-b' },
+      { ip: '10.244.1.7', node: 'node-a', ready: false, serving: true, terminating: true },
+      { ip: '10.244.1.8', node: 'node-a', ready: false, serving: false, terminating: true },
+    ])];
+    expect(byFrontend(translateService(local, rolling, { nodeName: 'node-a' })).get('10.96.5.5:80/TCP')!.backends).toEqual([
+      { address: '10.244.1.7', port: 8080, local: true },
+      { address: '10.244.1.8', port: 8080, terminating: true, local: true },
+    ]);
+    // Written by a manager: the cluster IP's slots hold the local endpoint only.
+    const maps = memoryMaps();
+    ServiceManager.fromMaps(maps).sync(servicesFromKubernetes({ items: [local, ...slices] }, { nodeName: 'node-a' }).services);
+    const d = decodedDump(maps, 'ipv4');
+    const addressOf = new Map(d.backends.map((b) => [b.id, b.address]));
+    const cip = d.services.filter((e) => e.address === '10.96.5.5');
+    const count = cip.find((e) => e.backendSlot === 0)!.count;
+    // Slots 1..count take new connections; the draining local endpoint is kept past them for its flows.
+    expect(cip.filter((e) => e.backendSlot > 0 && e.backendSlot <= count).map((e) => addressOf.get(e.backendId))).toEqual(['10.244.1.5']);
+    expect(cip.filter((e) => e.backendSlot > count).map((e) => addressOf.get(e.backendId))).toEqual(['10.244.1.7']);
+    // Without a node name nothing is known to be local: skipped, said why.
+    expect(translateService(local, slices)).toEqual({ services: [], skipped: [{ service: 'shop/web', reason: "internalTrafficPolicy Local needs this node's name (--node-name, K8S_NODE_NAME)" }] });
+    expect(translateService(service('ClusterIP', undefined, { internalTrafficPolicy: 'Near' }), slices, { nodeName: 'node-a' }).skipped).toEqual([{ service: 'shop/web', reason: 'internalTrafficPolicy "Near" is not Cluster or Local' }]);
+  });
+
   it('skips a Service with an unknown policy and rejects a malformed nodeName or policy', () => {
     const r = translateService(service('NodePort', 'Nearest'), slices);
     expect(r.services).toEqual([]);
@@ -123,6 +158,7 @@ describe('Kubernetes import with a node name', () => {
     };
     expect(code({ items: [{ ...service('NodePort', undefined), spec: { ...service('NodePort', undefined).spec, externalTrafficPolicy: 1 } }] })).toEqual(['LB_KUBERNETES_INPUT', 'items[0].spec.externalTrafficPolicy']);
     expect(code({ items: [{ ...slices[0], endpoints: [{ addresses: ['10.244.1.5'], nodeName: 5 }] }] })).toEqual(['LB_KUBERNETES_INPUT', 'items[0].endpoints[0].nodeName']);
+    expect(code({ items: [{ ...service('NodePort', undefined), spec: { ...service('NodePort', undefined).spec, internalTrafficPolicy: true } }] })).toEqual(['LB_KUBERNETES_INPUT', 'items[0].spec.internalTrafficPolicy']);
   });
 
   it('the recorded list on kind-worker: every pod endpoint local, the API server endpoint not', () => {
