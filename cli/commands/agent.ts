@@ -17,6 +17,7 @@ export interface AgentCliOptions {
   readonly kubeconfig?: string;
   readonly apiServer?: string;
   readonly nodeName?: string;
+  readonly zone?: string;
   readonly pin: string;
   readonly cgroup?: string;
   readonly nodePortRange: string;
@@ -86,6 +87,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     kube: { kubeconfig: opts.kubeconfig, apiServer: opts.apiServer, env: io.env },
     env: io.env,
     nodeName: opts.nodeName,
+    ...(opts.zone !== undefined ? { zone: opts.zone } : {}),
     pinDir: opts.pin,
     cgroup: opts.cgroup,
     nodePortRange: parseNodePortRange(opts.nodePortRange),
@@ -130,6 +132,7 @@ export function registerAgent(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config)')
     .option('--api-server <url>', 'API server URL, overriding the configured one (the ClusterIP of the API server is not programmed yet when we are the proxy)')
     .option('--node-name <name>', "this node's name (default: $K8S_NODE_NAME)")
+    .option('--zone <zone>', "this node's zone for topology-aware routing (default: its Node object's topology.kubernetes.io/zone label)")
     .option('--pin <dir>', 'bpffs directory for the pinned maps and links', '/sys/fs/bpf/tsbpf')
     .option('--cgroup <path>', 'cgroup v2 directory to attach to (default: the cgroup2 root, the whole node)')
     .option('--node-port-range <first-last>', "NodePort range, or 'none'", '30000-32767')

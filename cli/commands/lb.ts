@@ -191,8 +191,9 @@ export function registerLb(program: Command): void {
     .argument('<file>', 'the JSON file (- for standard input)')
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
     .option('--node-name <name>', "this node's name: endpoints whose nodeName it is are local (externalTrafficPolicy=Local uses only them)")
+    .option('--zone <zone>', "this node's zone: EndpointSlice zone hints pick the endpoints (topology-aware routing)")
     .option('--json', 'print JSON')
-    .action(async (file: string, o: { pin: string; nodeName?: string; json?: boolean }) => {
+    .action(async (file: string, o: { pin: string; nodeName?: string; zone?: string; json?: boolean }) => {
       const text = file === '-' ? await readAll(cliIo().stdin) : readJsonFile(file);
       let doc: unknown;
       try {
@@ -203,7 +204,7 @@ export function registerLb(program: Command): void {
       using mgr = openManager(o.pin);
       // Translated and checked in full first: a bad list changes nothing.
       // Only the families the tables were made for (`lb up --no-ipv6` has no IPv6 ones); the rest is reported as skipped.
-      const wanted = servicesFromKubernetes(doc, { families: mgr.families, ...(o.nodeName ? { nodeName: o.nodeName } : {}) });
+      const wanted = servicesFromKubernetes(doc, { families: mgr.families, ...(o.nodeName ? { nodeName: o.nodeName } : {}), ...(o.zone ? { zone: o.zone } : {}) });
       const r = mgr.sync(wanted.services);
       if (o.json) return out(JSON.stringify({ ...r, skipped: wanted.skipped }));
       const from = (f: string) => (wanted.origins.has(f) ? ` (${wanted.origins.get(f)})` : '');

@@ -8,6 +8,7 @@
  * working: connections keep flowing while the agent is away, and the next
  * start resumes from the pinned maps. `uninstall()` removes it.
  */
+import { readNodeZone } from './node-zone.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_SNAT_PORTS } from '../tc/nodeport-agent.js';
 import { agentMetrics, type AgentMetrics } from './agent-metrics.js';
@@ -37,6 +38,12 @@ export interface AgentOptions extends Partial<Omit<NodeSettings, 'nodeName'>> {
   readonly kubeConfig?: KubeConfig;
   /** Node name; default `$K8S_NODE_NAME`. */
   readonly nodeName?: string;
+  /**
+   * Read the node's zone from its Node object's `topology.kubernetes.io/zone`
+   * label at start when no `zone` is given (default true; needs `get nodes`,
+   * which deploy/'s RBAC grants). Unreadable: logged, no topology-aware routing.
+   */
+  readonly zoneFromNode?: boolean;
   /** Ops server address (`HOST:PORT`, port 0 picks one); `false` for none. Default {@link DEFAULT_LISTEN}. */
   readonly listen?: string | false;
   /** Sets up the datapath (default: the socket LB, see `socket-datapath.ts`). */
@@ -103,6 +110,7 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
   if (!ipv4 && !ipv6) throw new AgentError('AGENT_BAD_OPTION', 'IPv4 and IPv6 are both off: nothing to proxy');
   return {
     nodeName: options.nodeName ?? (env.K8S_NODE_NAME || undefined),
+    ...(options.zone !== undefined ? { zone: options.zone } : {}),
     pinDir: options.pinDir ?? DEFAULT_PIN_DIR,
     ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}),
     ...(options.nodeAddresses !== undefined ? { nodeAddresses: options.nodeAddresses } : {}),
@@ -130,7 +138,7 @@ export function nodeSettings(options: Partial<NodeSettings> & { env?: NodeJS.Pro
  */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const { log } = options;
-  const settings = nodeSettings({ ...options, env: options.env });
+  let settings = nodeSettings({ ...options, env: options.env });
   const kube = options.kubeConfig ? { config: options.kubeConfig, source: 'given', server: options.kubeConfig.getCurrentCluster()?.server } : loadKubeConfig({ ...options.kube, env: options.env });
   if (settings.nodeName === undefined) log.warn('no node name (set K8S_NODE_NAME from spec.nodeName): endpoints are not marked local', {});
 
@@ -203,11 +211,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   log.info('watching', { server: kube.server, source: kube.source, node: settings.nodeName });
   const listed = watch.start();
   listed.catch(() => {});
+  // The zone is asked for alongside the lists; the datapath is built with it.
+  const nodeName = settings.nodeName;
+  const zone = settings.zone === undefined && nodeName !== undefined && options.zoneFromNode !== false ? readNodeZone(kube.config, nodeName, log) : Promise.resolve(settings.zone);
   // Let the list requests go out (connect, write) before the datapath build blocks the thread.
   await new Promise((r) => setTimeout(r, 5));
 
   let ops: OpsServer | undefined;
   try {
+    const z = await zone;
+    if (z !== undefined) settings = { ...settings, zone: z };
     datapath = await options.datapath(settings, log);
     datapath.registerMetrics?.(metrics.registry);
     log.info('datapath ready', { ...datapath.description, setupMs: Math.round(performance.now() - t0) });

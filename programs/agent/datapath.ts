@@ -12,6 +12,8 @@ import type { ServiceProgrammer } from './programmer.js';
 export interface NodeSettings {
   /** The node's name (`K8S_NODE_NAME`): endpoints on it are local. */
   readonly nodeName: string | undefined;
+  /** The node's zone (`topology.kubernetes.io/zone`): EndpointSlice zone hints are followed (topology-aware routing). */
+  readonly zone?: string;
   /** bpffs directory holding the pinned maps and links. */
   readonly pinDir: string;
   /** cgroup v2 directory the socket LB attaches to (default: the cgroup2 root, the whole node). */

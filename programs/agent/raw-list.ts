@@ -18,7 +18,8 @@ export class ListError extends Error {
   }
 }
 
-async function getJson(config: KubeConfig, path: string, query: Record<string, string>): Promise<unknown> {
+/** GET of an API path as plain JSON; a non-200 answer is a {@link ListError} with its status code. */
+export async function getJson(config: KubeConfig, path: string, query: Record<string, string> = {}, timeoutMs = 60_000): Promise<unknown> {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new ListError(0, 'no current cluster in the kubeconfig');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
@@ -50,7 +51,7 @@ async function getJson(config: KubeConfig, path: string, query: Record<string, s
         }
       });
     });
-    req.setTimeout(60_000, () => req.destroy(new ListError(0, `GET ${path}: no response in 60 s`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new ListError(0, `GET ${path}: no response in ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end();
   });

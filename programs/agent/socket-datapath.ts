@@ -80,6 +80,7 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
   const managerProgrammer = new ManagerProgrammer(manager, log, {
     nodePorts: settings.nodePortRange !== false,
     ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
+    ...(settings.zone !== undefined ? { zone: settings.zone } : {}),
   });
   const npDatapath = np?.datapath;
   // Backends just written may be pods on this node: find them soon, off the sync's path (coalesced, so a burst of syncs costs one refresh).

@@ -81,6 +81,8 @@ export interface KubernetesEndpointSlice {
     /** The node the endpoint runs on. */
     readonly nodeName?: string | null;
     readonly conditions?: { readonly ready?: boolean | null; readonly serving?: boolean | null; readonly terminating?: boolean | null };
+    /** Topology-aware routing: the zones whose nodes should use this endpoint (set by the EndpointSlice controller). */
+    readonly hints?: { readonly forZones?: readonly { readonly name: string }[] | null } | null;
   }[] | null;
 }
 
@@ -92,6 +94,14 @@ export interface KubernetesImportOptions {
   readonly externalIPs?: boolean;
   /** This node's name: endpoints with this `nodeName` are `local` (default: none is). */
   readonly nodeName?: string;
+  /**
+   * This node's zone (its `topology.kubernetes.io/zone` label): topology-aware
+   * routing, as kube-proxy does it — when every ready endpoint of a port
+   * carries zone hints and one of them is for this zone, only the endpoints
+   * hinted for this zone take new connections; the others drain. Without a
+   * zone, or hints missing anywhere, every ready endpoint is used.
+   */
+  readonly zone?: string;
   /**
    * The address families the proxy serves (default both). Frontends of another
    * family are left out and reported in `skipped`, as a single-stack kube-proxy
@@ -154,6 +164,9 @@ function checkSlice(item: Record<string, unknown>, path: string): KubernetesEndp
     if (!isObject(e) || !Array.isArray(e.addresses) || !e.addresses.every((a) => typeof a === 'string'))
       throw bad(`${path}.endpoints[${i}].addresses`, 'an endpoint needs an array of addresses');
     if (e.nodeName != null && typeof e.nodeName !== 'string') throw bad(`${path}.endpoints[${i}].nodeName`, 'nodeName must be a string');
+    const zones = isObject(e.hints) ? e.hints.forZones : e.hints;
+    if (zones != null && (!Array.isArray(zones) || !zones.every((z) => isObject(z) && typeof z.name === 'string')))
+      throw bad(`${path}.endpoints[${i}].hints`, 'hints must be an object whose forZones is an array of { name }');
   });
   return item as unknown as KubernetesEndpointSlice;
 }
@@ -188,6 +201,8 @@ interface Candidate {
   readonly serving: boolean;
   readonly terminating: boolean;
   readonly local: boolean;
+  /** Zones the endpoint is hinted for (empty: no hints). */
+  readonly zones: readonly string[];
 }
 
 /** Backends of one Service port in one family, with kube-proxy's choice of who gets new connections. */
@@ -197,6 +212,7 @@ export function backendsFor(
   slices: readonly KubernetesEndpointSlice[],
   publishNotReadyAddresses = false,
   nodeName?: string,
+  zone?: string,
 ): BackendSpec[] {
   const protocol = port.protocol ?? 'TCP';
   const wantName = port.name ?? '';
@@ -219,6 +235,7 @@ export function backendsFor(
         serving: c.serving ?? true,
         terminating: c.terminating ?? false,
         local: nodeName !== undefined && ep.nodeName === nodeName,
+        zones: (ep.hints?.forZones ?? []).map((z) => z.name),
       };
       const key = `${cand.address}|${cand.port}`;
       const old = byKey.get(key);
@@ -228,11 +245,16 @@ export function backendsFor(
   }
   const all = [...byKey.values()];
   const ready = all.filter((c) => c.ready && (publishNotReadyAddresses || !c.terminating));
-  const picked = new Set(ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating));
+  // kube-proxy's topology rule: only when every ready endpoint has hints and one is for this zone (else all are used).
+  const topology = zone !== undefined && ready.length > 0 && ready.every((c) => c.zones.length > 0) && ready.some((c) => c.zones.includes(zone));
+  const picked = new Set(topology ? ready.filter((c) => c.zones.includes(zone!)) : ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating));
   const out: BackendSpec[] = [];
   for (const c of all) {
     const local = c.local ? { local: true } : {};
     if (picked.has(c)) out.push({ address: c.address, port: c.port, ...local });
+    // Ready but hinted for other zones: kept for the flows already using it, never picked. Hints are for cluster traffic
+    // only: a local one stays `serving`, so a Local-policy frontend with no other local endpoint still uses it.
+    else if (topology && ready.includes(c)) out.push({ address: c.address, port: c.port, terminating: true, ...local, ...(c.local ? { serving: true } : {}) });
     // `serving` is what a Local-policy frontend's fallback reads, so only local draining endpoints carry it.
     else if (c.terminating) out.push({ address: c.address, port: c.port, terminating: true, ...local, ...(c.local && c.serving ? { serving: true } : {}) });
   }
@@ -294,7 +316,7 @@ export function translateService(
     const families = new Map<AddressFamily, BackendSpec[]>();
     const backendsOf = (family: AddressFamily) => {
       let b = families.get(family);
-      if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false, options.nodeName)));
+      if (!b) families.set(family, (b = backendsFor(port, family, mine, spec.publishNotReadyAddresses ?? false, options.nodeName, options.zone)));
       return b;
     };
     const unserved = new Set<AddressFamily>();

@@ -63,6 +63,6 @@ describe('deploy manifests', () => {
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     expect(sa.metadata.namespace).toBe(ds.metadata.namespace);
     const grants = role.rules.flatMap((r: any) => r.resources.map((res: string) => `${r.apiGroups.join(',')}/${res}:${[...r.verbs].sort().join(',')}`));
-    expect(grants.sort()).toEqual(['/services:get,list,watch', 'discovery.k8s.io/endpointslices:get,list,watch']);
+    expect(grants.sort()).toEqual(['/nodes:get', '/services:get,list,watch', 'discovery.k8s.io/endpointslices:get,list,watch']);
   });
 });

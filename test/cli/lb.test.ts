@@ -194,6 +194,39 @@ describe('tsbpf lb', () => {
     }
   });
 
+  it.skipIf(!need({ kernel: true }))('sync --zone follows EndpointSlice zone hints: the other zones\' endpoints drain', async () => {
+    using pins = createPinDir('lbcli');
+    using cg = createTestCgroup('lbcli');
+    const pin = join(pins.path, 'lb');
+    try {
+      expect((await runCli(['lb', 'up', '--no-ipv6', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+      const hinted = (ip: string, zone: string) => ({ addresses: [ip], conditions: { ready: true }, hints: { forZones: [{ name: zone }] } });
+      const list = {
+        items: [
+          { kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '10.96.83.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
+          {
+            kind: 'EndpointSlice', metadata: { name: 'api-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'api' } }, addressType: 'IPv4',
+            ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: [hinted('10.244.1.1', 'zone-a'), hinted('10.244.2.1', 'zone-b')],
+          },
+        ],
+      };
+      const roles = async () => {
+        const listed = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout) as { backends: { address: string; terminating: boolean }[] }[];
+        return listed[0]!.backends.map((b) => [b.address, b.terminating]);
+      };
+      expect((await runCli(['lb', 'sync', '-', '--zone', 'zone-a', '--pin', pin], { stdin: JSON.stringify(list) })).code).toBe(0);
+      expect(await roles()).toEqual([['10.244.1.1', false], ['10.244.2.1', true]]);
+      expect((await runCli(['lb', 'sync', '-', '--pin', pin], { stdin: JSON.stringify(list) })).code).toBe(0);
+      expect(await roles()).toEqual([['10.244.1.1', false], ['10.244.2.1', false]]);
+    } finally {
+      try {
+        lbDown({ pinDir: pin, purge: true });
+      } catch {
+        // Gone with the bpffs.
+      }
+    }
+  });
+
   it.skipIf(!need({ kernel: true }))('sync into an IPv4-only LB (up --no-ipv6): the IPv6 frontends are skipped and said so, the rest is written', async () => {
     using pins = createPinDir('lbcli');
     using cg = createTestCgroup('lbcli');

@@ -99,6 +99,7 @@ export class FakeKubeApi implements AsyncDisposable {
   private readonly objects: Record<Resource, Map<string, KubeObject>> = { services: new Map(), endpointslices: new Map() };
   private readonly history: Record<Resource, Event[]> = { services: [], endpointslices: [] };
   private readonly watches = new Set<OpenWatch>();
+  private readonly nodes = new Map<string, KubeObject>();
   private held: Array<() => void> = [];
   private holding = false;
   private failures: Array<{ resource: Resource | undefined; watch: boolean | undefined; status: number }> = [];
@@ -152,6 +153,11 @@ export class FakeKubeApi implements AsyncDisposable {
     this.objects[resource].set(key, stored);
     this.emit(resource, { rv: this.rv, type, object: stored });
     return stored;
+  }
+
+  /** Serves Node `name` with `labels` at GET /api/v1/nodes/NAME (not watched). */
+  setNode(name: string, labels: Record<string, string>): void {
+    this.nodes.set(name, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels, resourceVersion: '1' } });
   }
 
   /** Deletes an object by namespace/name (DELETED); false when absent. */
@@ -249,6 +255,14 @@ export class FakeKubeApi implements AsyncDisposable {
     if (this.token !== undefined && authorization !== `Bearer ${this.token}`) {
       record(401);
       this.json(res, 401, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401, message: 'Unauthorized' });
+      return;
+    }
+    const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);
+    if (node && req.method === 'GET' && !watch) {
+      const found = this.nodes.get(decodeURIComponent(node[1]!));
+      record(found ? 200 : 404);
+      if (found) this.json(res, 200, found);
+      else this.json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `nodes "${node[1]}" not found` });
       return;
     }
     if (!resource || req.method !== 'GET') {

@@ -55,6 +55,8 @@ export interface EndpointSpec {
   readonly serving?: boolean;
   readonly terminating?: boolean;
   readonly nodeName?: string;
+  /** Zone hints (`hints.forZones`), as the EndpointSlice controller sets for topology-aware routing. */
+  readonly forZones?: readonly string[];
 }
 
 /** An EndpointSlice of service `service`; `ports` as the pods listen (targetPort). */
@@ -82,6 +84,7 @@ export function makeSlice(
       addresses: [e.ip],
       conditions: { ready: e.ready ?? !e.terminating, serving: e.serving ?? true, terminating: e.terminating ?? false },
       ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}),
+      ...(e.forZones !== undefined ? { hints: { forZones: e.forZones.map((name) => ({ name })) } } : {}),
     })),
     ports: ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' })),
   };
