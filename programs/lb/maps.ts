@@ -7,7 +7,7 @@
 import { hashMap, lruHashMap } from '../../dsl/program/index.js';
 import { ipv4, ipv6, u16, u32, u64, u8 } from '../../dsl/types/index.js';
 import {
-  Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
+  AffinityEntry, AffinityKey4, AffinityKey6, Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6,
   SockBackend4, SockBackend6, SockRevNat4, SockRevNat6, SockRevNatKey4, SockRevNatKey6,
 } from './schemas.js';
 
@@ -40,6 +40,13 @@ export const sockRevNat6 = lruHashMap('lb6_sock_rnat', SockRevNatKey6, SockRevNa
 export const sockBackend4 = lruHashMap('lb4_sock_backend', u64, SockBackend4, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
 /** IPv6 socket → backend of its reverse-NAT entry. */
 export const sockBackend6 = lruHashMap('lb6_sock_backend', u64, SockBackend6, { maxEntries: SOCK_REV_NAT_MAP_ENTRIES, pinning: 'byName' });
+
+/** Capacity of each session-affinity table (LRU: the least recently used clients go first). */
+export const AFFINITY_MAP_ENTRIES = 65536;
+/** Session affinity (IPv4): client (netns cookie or source address) and service → last backend; see {@link AffinityEntry}. */
+export const affinity4 = lruHashMap('lb4_affinity', AffinityKey4, AffinityEntry, { maxEntries: AFFINITY_MAP_ENTRIES, pinning: 'byName' });
+/** Session affinity (IPv6). */
+export const affinity6 = lruHashMap('lb6_affinity', AffinityKey6, AffinityEntry, { maxEntries: AFFINITY_MAP_ENTRIES, pinning: 'byName' });
 
 /** Capacity of the node-address tables. */
 export const NODE_ADDR_MAP_ENTRIES = 256;

@@ -111,6 +111,35 @@ export const SERVICE_FLAG_NODEPORT = 1 << 0;
 export const SERVICE_FLAG_EXTERNAL_LOCAL = 1 << 1;
 /** `ServiceEntry.flags`: an ExternalIP/LoadBalancer frontend. */
 export const SERVICE_FLAG_EXTERNAL_IP = 1 << 2;
+/**
+ * `ServiceEntry.flags`: session affinity by client (Kubernetes'
+ * `sessionAffinity: ClientIP`). The frontend entries (slot 0, both scopes)
+ * then hold the affinity timeout in seconds in `backendId`, which is 0 there
+ * otherwise; the slot entries carry the flag like every other.
+ */
+export const SERVICE_FLAG_AFFINITY = 1 << 3;
+
+/**
+ * Key of the session-affinity table (IPv4): who the client is, per service
+ * (`revNatIndex`). The socket LB names a client by its network namespace
+ * (`netnsCookie`, `client` 0: at connect time the source address is not
+ * chosen yet, and a pod is one namespace); the tc datapaths by its source
+ * address (`netnsCookie` 0).
+ */
+export const AffinityKey4 = struct('lb4_affinity_key', { netnsCookie: u64, client: ipv4, revNatIndex: u16, _pad: pad(2) });
+
+/** Key of the session-affinity table (IPv6). */
+export const AffinityKey6 = struct('lb6_affinity_key', { netnsCookie: u64, client: ipv6, revNatIndex: u16, _pad: pad(6) });
+
+/**
+ * Value of the session-affinity tables: the backend the client was last sent
+ * to, the slot it was picked from, and when (`bpf_ktime_get_ns`). A datapath
+ * reuses it while `now - lastUsed` is under the frontend's timeout, the slot
+ * is still one of `1..count` and that slot still names `backendId` (so a
+ * backend removed, drained or moved is never reused), and refreshes it on
+ * every pick.
+ */
+export const AffinityEntry = struct('lb_affinity', { lastUsed: u64, backendId: u32, slot: u16, _pad: pad(2) });
 
 /** `Backend*.flags`: the backend is terminating (keeps its flows, gets no new ones). */
 export const BACKEND_FLAG_TERMINATING = 1 << 0;
