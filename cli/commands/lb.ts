@@ -17,7 +17,9 @@ import { checkPinDir, DEFAULT_LB_PIN_DIR, lbDown, lbStatus, lbUp, type LbUpResul
 import { ServiceError } from '../../programs/lb/errors.js';
 import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { ServiceManager } from '../../programs/lb/manager.js';
-import { formatEndpoint, formatFrontend, parseEndpoint, parseFrontend, type ExternalTrafficPolicy, type Service } from '../../programs/lb/spec.js';
+import {
+  formatEndpoint, formatFrontend, MAX_AFFINITY_TIMEOUT_SECONDS, parseEndpoint, parseFrontend, type ExternalTrafficPolicy, type Service,
+} from '../../programs/lb/spec.js';
 import { cliIo } from '../io.js';
 
 function usage(message: string): TsbpfError {
@@ -40,7 +42,12 @@ function formatUp(r: LbUpResult): string {
 }
 
 function formatService(s: Service): string {
-  const notes = [...(s.nodePort ? ['NodePort'] : []), ...(s.externalIP ? ['external IP'] : []), ...(s.externalTrafficPolicy === 'Local' ? ['externalTrafficPolicy=Local'] : [])];
+  const notes = [
+    ...(s.nodePort ? ['NodePort'] : []),
+    ...(s.externalIP ? ['external IP'] : []),
+    ...(s.externalTrafficPolicy === 'Local' ? ['externalTrafficPolicy=Local'] : []),
+    ...(s.sessionAffinity ? [`sessionAffinity=ClientIP ${s.sessionAffinity.timeoutSeconds}s`] : []),
+  ];
   const kind = notes.length ? ` (${notes.join(', ')})` : '';
   const backends = s.backends.map((b) => {
     const marks = [...(b.local ? ['local'] : []), ...(b.terminating ? ['terminating'] : [])];
@@ -70,7 +77,7 @@ function inArgumentTerms<T>(fn: () => T, backendTexts: readonly string[], remote
     const i = backend ? Number(backend[1]) : 0;
     // --backend ones come first in the spec, then --local-backend ones.
     const option = i < remoteCount ? `--backend ${i + 1}` : `--local-backend ${i - remoteCount + 1}`;
-    const named = backend ? `${option} (${backendTexts[i]})` : field.startsWith('frontend') ? 'service' : field === 'externalTrafficPolicy' ? '--external-traffic-policy' : field || 'service';
+    const named = backend ? `${option} (${backendTexts[i]})` : field.startsWith('frontend') ? 'service' : field === 'externalTrafficPolicy' ? '--external-traffic-policy' : field.startsWith('sessionAffinity') ? '--session-affinity' : field || 'service';
     throw new ServiceError(e.code, `${named}: ${e.message.slice(e.path.length + 2)}`, { cause: e });
   }
 }
@@ -82,6 +89,13 @@ function parseNodePorts(text: string): readonly [number, number] | false {
   const [first, last] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!(first >= 1 && last <= 65535 && first <= last)) throw usage(`--node-ports must be FIRST-LAST (1 ≤ FIRST ≤ LAST ≤ 65535) or off, got ${JSON.stringify(text)}`);
   return [first, last];
+}
+
+/** `--session-affinity 10800`: whole seconds in Kubernetes' bounds. */
+function parseAffinityTimeout(text: string): number {
+  const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_AFFINITY_TIMEOUT_SECONDS)) throw usage(`--session-affinity must be whole seconds in 1..${MAX_AFFINITY_TIMEOUT_SECONDS}, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -143,8 +157,9 @@ export function registerLb(program: Command): void {
     .option('--local-backend <ip:port>', 'a backend on this node (flagged local; the ones an externalTrafficPolicy=Local frontend uses)', collect)
     .option('--nodeport', 'a NodePort frontend (address 0.0.0.0 or [::]): reached at the node\'s own addresses')
     .option('--external-traffic-policy <policy>', 'Cluster (default) or Local: traffic from outside the node only to --local-backend ones, not SNATed (NodePort frontends)')
+    .option('--session-affinity <seconds>', `ClientIP session affinity: a client keeps its backend while it comes back within this many seconds (1..${MAX_AFFINITY_TIMEOUT_SECONDS})`)
     .option('--pin <dir>', 'pin directory on bpffs', DEFAULT_LB_PIN_DIR)
-    .action((frontendText: string, o: { backend?: string[]; localBackend?: string[]; nodeport?: boolean; externalTrafficPolicy?: string; pin: string }) => {
+    .action((frontendText: string, o: { backend?: string[]; localBackend?: string[]; nodeport?: boolean; externalTrafficPolicy?: string; sessionAffinity?: string; pin: string }) => {
       const remote = o.backend ?? [];
       const local = o.localBackend ?? [];
       const backendTexts = [...remote, ...local];
@@ -156,8 +171,15 @@ export function registerLb(program: Command): void {
       ];
       const policy: ExternalTrafficPolicy | undefined = o.externalTrafficPolicy === undefined ? undefined : o.externalTrafficPolicy.toLowerCase() === 'local' ? 'Local' : o.externalTrafficPolicy.toLowerCase() === 'cluster' ? 'Cluster' : undefined;
       if (o.externalTrafficPolicy !== undefined && policy === undefined) throw usage(`--external-traffic-policy must be Cluster or Local, got ${JSON.stringify(o.externalTrafficPolicy)}`);
+      const timeout = o.sessionAffinity === undefined ? undefined : parseAffinityTimeout(o.sessionAffinity);
       using mgr = openManager(o.pin);
-      const spec = { frontend, backends, ...(o.nodeport ? { nodePort: true } : {}), ...(policy ? { externalTrafficPolicy: policy } : {}) } as const;
+      const spec = {
+        frontend,
+        backends,
+        ...(o.nodeport ? { nodePort: true } : {}),
+        ...(policy ? { externalTrafficPolicy: policy } : {}),
+        ...(timeout !== undefined ? { sessionAffinity: { timeoutSeconds: timeout } } : {}),
+      } as const;
       const r = inArgumentTerms(() => mgr.upsertService(spec), backendTexts, remote.length);
       out(`${r.change} ${formatService(r.service)}`);
     });

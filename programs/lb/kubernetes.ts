@@ -34,11 +34,18 @@
  * `spec.internalTrafficPolicy: Local` gives the cluster IPs only this node's
  * endpoints ({@link internalLocalBackends}); it needs the node's name (a
  * Service with it is skipped without one).
+ * `spec.sessionAffinity: ClientIP` gives every frontend of the Service (cluster
+ * IPs, NodePorts, external IPs) ClientIP affinity with
+ * `sessionAffinityConfig.clientIP.timeoutSeconds` (default 10800); another
+ * value than None or ClientIP, or a timeout outside 1..86400, skips the Service.
  */
 import { ServiceError } from './errors.js';
 import {
-  canonicalAddress, formatFrontend, type AddressFamily, type BackendSpec, type ExternalTrafficPolicy, type Protocol, type ServiceSpec,
+  canonicalAddress, formatFrontend, MAX_AFFINITY_TIMEOUT_SECONDS, type AddressFamily, type BackendSpec, type ExternalTrafficPolicy, type Protocol, type ServiceSpec,
 } from './spec.js';
+
+/** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours). */
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
 
 /** The label joining an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -59,6 +66,10 @@ export interface KubernetesService {
     readonly externalTrafficPolicy?: string;
     /** `Cluster` (default) or `Local`: cluster IPs reach only this node's endpoints. */
     readonly internalTrafficPolicy?: string;
+    /** `None` (default) or `ClientIP`: a client keeps its backend (see `sessionAffinityConfig`). */
+    readonly sessionAffinity?: string;
+    /** The ClientIP affinity timeout (default 10800 s, 3 hours). */
+    readonly sessionAffinityConfig?: { readonly clientIP?: { readonly timeoutSeconds?: number } };
     readonly ports?: readonly {
       readonly name?: string;
       readonly protocol?: string;
@@ -152,6 +163,14 @@ function checkService(item: Record<string, unknown>, path: string): KubernetesSe
     if (spec?.[f] !== undefined && !(Array.isArray(spec[f]) && spec[f].every((x: unknown) => typeof x === 'string'))) throw bad(`${path}.spec.${f}`, `${f} must be an array of strings`);
   if (spec?.externalTrafficPolicy !== undefined && typeof spec.externalTrafficPolicy !== 'string') throw bad(`${path}.spec.externalTrafficPolicy`, 'externalTrafficPolicy must be a string');
   if (spec?.internalTrafficPolicy !== undefined && typeof spec.internalTrafficPolicy !== 'string') throw bad(`${path}.spec.internalTrafficPolicy`, 'internalTrafficPolicy must be a string');
+  if (spec?.sessionAffinity !== undefined && typeof spec.sessionAffinity !== 'string') throw bad(`${path}.spec.sessionAffinity`, 'sessionAffinity must be a string');
+  const config = spec?.sessionAffinityConfig;
+  if (config !== undefined) {
+    if (!isObject(config)) throw bad(`${path}.spec.sessionAffinityConfig`, 'sessionAffinityConfig must be an object');
+    if (config.clientIP !== undefined && !isObject(config.clientIP)) throw bad(`${path}.spec.sessionAffinityConfig.clientIP`, 'clientIP must be an object');
+    const t = isObject(config.clientIP) ? config.clientIP.timeoutSeconds : undefined;
+    if (t !== undefined && typeof t !== 'number') throw bad(`${path}.spec.sessionAffinityConfig.clientIP.timeoutSeconds`, 'timeoutSeconds must be a number');
+  }
   return item as unknown as KubernetesService;
 }
 
@@ -301,6 +320,13 @@ export function translateService(
   if (internal !== 'Cluster' && internal !== 'Local') return skip(`internalTrafficPolicy ${JSON.stringify(internal)} is not Cluster or Local`);
   // Which endpoints are local is only known with the node's name; without it every cluster IP would refuse connections.
   if (internal === 'Local' && options.nodeName === undefined) return skip('internalTrafficPolicy Local needs this node\'s name (--node-name, K8S_NODE_NAME)');
+  const affinity = spec.sessionAffinity ?? 'None';
+  if (affinity !== 'None' && affinity !== 'ClientIP') return skip(`sessionAffinity ${JSON.stringify(affinity)} is not None or ClientIP`);
+  // The agent hands Services over unchecked (no parseKubernetesList): the timeout is checked here, not trusted.
+  const timeout = affinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS) : 0;
+  if (affinity === 'ClientIP' && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= MAX_AFFINITY_TIMEOUT_SECONDS))
+    return skip(`sessionAffinityConfig.clientIP.timeoutSeconds ${JSON.stringify(timeout)} is not an integer in 1..${MAX_AFFINITY_TIMEOUT_SECONDS}`);
+  const affinityOf = timeout > 0 ? { sessionAffinity: { timeoutSeconds: timeout } } : {};
   const mine = slices.filter((s) => (s.metadata.namespace ?? 'default') === (service.metadata.namespace ?? 'default') && s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name);
   const external = options.externalIPs === false ? [] : [...(spec.externalIPs ?? []), ...(service.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []))];
   const out: { spec: ServiceSpec; origin: string }[] = [];
@@ -327,7 +353,7 @@ export function translateService(
         return;
       }
       const backends = clusterIp && internal === 'Local' ? internalLocalBackends(backendsOf(family)) : backendsOf(family);
-      out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends, ...flags }, origin });
+      out.push({ spec: { frontend: { address, port: p, protocol: protocol as Protocol }, backends, ...flags, ...affinityOf }, origin });
     };
     for (const ip of ips) add(ip!.address, port.port, ip!.family, {}, true);
     for (const text of external) {

@@ -15,7 +15,7 @@
  *      likewise the local-only (INTERNAL-scope) slots of a Local-policy service;
  *   4. the INTERNAL-scope frontend (its new count), created here when the
  *      policy becomes Local, so it exists before the flag says to read it;
- *   5. the frontend entry (slot 0): the new count and flags become visible here;
+ *   5. the frontend entry (slot 0): the new count, flags and affinity timeout become visible here;
  *   6. slots between the new and the old count (only when shrinking: a draining
  *      backend moves there only once readers can no longer pick it), and
  *      deletes of slots beyond the new layout; INTERNAL-scope slots beyond the
@@ -223,11 +223,11 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
   for (const p of sorted(localSlots.keys())) slotWrite(p, 3, prevLocalSlots, localValues, localSlotKey);
 
   // 4. The local-only frontend, before the frontend's flag sends readers to it.
-  const localFrontend = want.externalLocal ? enc.serviceValue(0, localCount, revNatIndex, flags) : undefined;
+  const localFrontend = want.externalLocal ? enc.serviceValue(want.affinityTimeout, localCount, revNatIndex, flags) : undefined;
   if (localFrontend && !sameBytes(prevLocalFrontend, localFrontend)) write(4, 'services', localSlotKey(enc, want, 0, sk), localFrontend, prevLocalFrontend);
 
   // 5. The frontend: the new count and flags take effect.
-  const frontendBytes = enc.serviceValue(0, count, revNatIndex, flags);
+  const frontendBytes = enc.serviceValue(want.affinityTimeout, count, revNatIndex, flags);
   if (!sameBytes(prevFrontend, frontendBytes)) write(5, 'services', slotKey(enc, want, 0, sk), frontendBytes, prevFrontend);
 
   // 6. Slots readers could pick until step 5, slots beyond the new layouts, a local-only frontend no longer wanted.
@@ -256,6 +256,7 @@ export function planUpsert(prev: ServiceState | undefined, want: NormalizedServi
     nodePort: want.nodePort,
     externalIP: want.externalIP,
     externalLocal: want.externalLocal,
+    affinityTimeout: want.affinityTimeout,
     revNatIndex,
     count,
     localCount,
@@ -299,13 +300,13 @@ function planAdd(want: NormalizedService, enc: FamilyEntries, ids: IdSource, out
   let writes = 2 * want.backends.length + 2;
   if (want.externalLocal) {
     for (let p = 1; p <= localCount; p++) out.write(3, 'services', localSlotKey(enc, want, p, sk), enc.serviceValue(localSlots.get(p)!.backendId, localCount, revNatIndex, flags), undefined);
-    out.write(4, 'services', localSlotKey(enc, want, 0, sk), enc.serviceValue(0, localCount, revNatIndex, flags), undefined);
+    out.write(4, 'services', localSlotKey(enc, want, 0, sk), enc.serviceValue(want.affinityTimeout, localCount, revNatIndex, flags), undefined);
     writes += localCount + 1;
   }
-  out.write(5, 'services', slotKey(enc, want, 0, sk), enc.serviceValue(0, count, revNatIndex, flags), undefined);
-  const { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal } = want;
+  out.write(5, 'services', slotKey(enc, want, 0, sk), enc.serviceValue(want.affinityTimeout, count, revNatIndex, flags), undefined);
+  const { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, affinityTimeout } = want;
   const next: ServiceState = {
-    id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, revNatIndex, count, localCount, slots, localSlots, backends,
+    id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, affinityTimeout, revNatIndex, count, localCount, slots, localSlots, backends,
   };
   return { id, family, kind: 'added', writes, next, releasedBackendIds: [], releasedRevNat: undefined };
 }
@@ -333,7 +334,7 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSin
 
 /**
  * Whether `prev` already is `want` entry for entry (the common case of a
- * resync), checked without encoding anything: same flags and counts, the same
+ * resync), checked without encoding anything: same flags, affinity timeout and counts, the same
  * backends, each active one in a slot within the count and each draining one
  * beyond it, the local-only slots holding exactly the picked local backends,
  * and every entry holding the bytes a plan would write.
@@ -341,6 +342,8 @@ export function planDelete(prev: ServiceState, enc: FamilyEntries, out: WriteSin
 function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEntries): boolean {
   const n = want.backends.length;
   if (prev.nodePort !== want.nodePort || prev.externalIP !== want.externalIP || prev.externalLocal !== want.externalLocal) return false;
+  // The timeout lives in the frontend entries only: a change of it alone rewrites those.
+  if (prev.affinityTimeout !== want.affinityTimeout) return false;
   if (prev.backends.size !== n || prev.slots.size !== n) return false;
   const flags = serviceFlags(want);
   let active = 0;
@@ -350,8 +353,8 @@ function holdsExactly(prev: ServiceState, want: NormalizedService, enc: FamilyEn
   // Entries without `raw` hold the encoding of the state's fields: compare fields, not bytes.
   if (prev.count !== active || prev.proto !== want.proto) return false;
   if (prev.localCount !== local || prev.localSlots.size !== local) return false;
-  if (prev.frontendRaw && !enc.serviceIs(prev.frontendRaw, 0, active, prev.revNatIndex, flags)) return false;
-  if (prev.localFrontendRaw && !enc.serviceIs(prev.localFrontendRaw, 0, local, prev.revNatIndex, flags)) return false;
+  if (prev.frontendRaw && !enc.serviceIs(prev.frontendRaw, want.affinityTimeout, active, prev.revNatIndex, flags)) return false;
+  if (prev.localFrontendRaw && !enc.serviceIs(prev.localFrontendRaw, want.affinityTimeout, local, prev.revNatIndex, flags)) return false;
   if (prev.revNatRaw ? !enc.revNatIs(prev.revNatRaw, want.addressBytes, want.port) : prev.port !== want.port || !sameBytes(prev.addressBytes, want.addressBytes)) return false;
   // Few backends (the usual case): a scan beats building a map.
   let byKey: Map<string, NormalizedBackend> | undefined;

@@ -6,15 +6,16 @@
  * frontend without the Local flag, INTERNAL-scope slots beyond their count — is
  * listed as orphans to delete; anything a reader could trip over (a visible
  * slot without its backend, ids shared between services, a Local-flagged
- * frontend without its INTERNAL-scope entry) is refused as `LB_STATE`.
+ * frontend without its INTERNAL-scope entry, a frontend entry whose affinity
+ * flag and timeout disagree) is refused as `LB_STATE`.
  */
 import { ServiceError } from './errors.js';
 import type { FamilyEntries } from './entries.js';
 import type { MapOp } from './plan.js';
 import {
-  IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
+  IPPROTO_TCP, IPPROTO_UDP, SERVICE_FLAG_AFFINITY, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
 } from './schemas.js';
-import { canonicalAddress, formatEndpoint, formatFrontend, isWildcard, type Protocol } from './spec.js';
+import { canonicalAddress, formatEndpoint, formatFrontend, isWildcard, MAX_AFFINITY_TIMEOUT_SECONDS, type Protocol } from './spec.js';
 import { sameBytes, serviceFlags, type BackendState, type ServiceState, type SlotState } from './state.js';
 import type { ServiceTable } from './tables.js';
 
@@ -71,6 +72,19 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     else g.slots.set(key.backendSlot, row);
   }
 
+  /**
+   * A frontend entry's affinity timeout: with `SERVICE_FLAG_AFFINITY` its
+   * `backendId` is the timeout (1..86400), without it 0. Anything else is no
+   * state the manager ever writes (both are set in one entry write).
+   */
+  const timeoutOf = (e: { backendId: number; flags: number }, what: string): number => {
+    const affinity = (e.flags & SERVICE_FLAG_AFFINITY) !== 0;
+    if (!affinity && e.backendId !== 0) throw fail(`${what} has backend id ${e.backendId} in slot 0 but no affinity flag`);
+    if (affinity && (e.backendId < 1 || e.backendId > MAX_AFFINITY_TIMEOUT_SECONDS))
+      throw fail(`${what} has the affinity flag but timeout ${e.backendId} (not in 1..${MAX_AFFINITY_TIMEOUT_SECONDS})`);
+    return affinity ? e.backendId : 0;
+  };
+
   const services: ServiceState[] = [];
   const usedBackends = new Map<number, string>();
   const usedRevNat = new Map<number, string>();
@@ -88,7 +102,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     if (!protocol) throw fail(`frontend ${formatEndpoint(g.address, g.port)} has protocol ${g.proto}`);
     const id = formatFrontend({ address: g.address, port: g.port, protocol });
     const fe = enc.decodeServiceValue(g.frontend.bytes);
-    if (fe.backendId !== 0) throw fail(`frontend ${id} has backend id ${fe.backendId} in slot 0`);
+    const affinityTimeout = timeoutOf(fe, `frontend ${id}`);
     const rn = revNatRows.get(fe.revNatIndex);
     if (!rn) throw fail(`frontend ${id} names reverse-NAT index ${fe.revNatIndex}, which is not in ${tables.revNat.name}`);
     const other = usedRevNat.get(fe.revNatIndex);
@@ -102,7 +116,7 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     if (externalLocal && !g.localFrontend) throw fail(`frontend ${id} has the external-Local flag but no INTERNAL-scope frontend`);
     // INTERNAL entries of a frontend without the flag: left by an interrupted switch of policy.
     if (!externalLocal) dropLocal();
-    const flags = serviceFlags({ nodePort, externalIP, externalLocal });
+    const flags = serviceFlags({ nodePort, externalIP, externalLocal, affinityTimeout });
     const slots = new Map<number, SlotState>();
     const backends = new Map<number, BackendState>();
     const keys = new Set<string>();
@@ -137,9 +151,11 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
     let localFrontendRaw: Uint8Array | undefined;
     if (externalLocal) {
       const lf = enc.decodeServiceValue(g.localFrontend!.bytes);
-      if (lf.backendId !== 0) throw fail(`INTERNAL-scope frontend of ${id} has backend id ${lf.backendId} in slot 0`);
+      // Checked on its own: the manager writes it just before the frontend, so an interrupted change may leave it
+      // with the other timeout (kept as raw bytes and rewritten by the next change), never with a half-set one.
+      timeoutOf(lf, `INTERNAL-scope frontend of ${id}`);
       localCount = lf.count;
-      if (!sameBytes(g.localFrontend!.bytes, enc.serviceValue(0, localCount, fe.revNatIndex, flags))) localFrontendRaw = g.localFrontend!.bytes;
+      if (!sameBytes(g.localFrontend!.bytes, enc.serviceValue(affinityTimeout, localCount, fe.revNatIndex, flags))) localFrontendRaw = g.localFrontend!.bytes;
       for (const p of [...g.localSlots.keys()].sort((a, b) => a - b)) {
         const row = g.localSlots.get(p)!;
         if (p > localCount) {
@@ -163,12 +179,13 @@ export function restoreFamily(tables: FamilyTables, enc: FamilyEntries): Restore
       nodePort,
       externalIP,
       externalLocal,
+      affinityTimeout,
       revNatIndex: fe.revNatIndex,
       count: fe.count,
       localCount,
       ...(localFrontendRaw ? { localFrontendRaw } : {}),
       localSlots,
-      ...(sameBytes(g.frontend.bytes, enc.serviceValue(0, fe.count, fe.revNatIndex, flags)) ? {} : { frontendRaw: g.frontend.bytes }),
+      ...(sameBytes(g.frontend.bytes, enc.serviceValue(affinityTimeout, fe.count, fe.revNatIndex, flags)) ? {} : { frontendRaw: g.frontend.bytes }),
       ...(sameBytes(rn.bytes, enc.revNatValue(g.addressBytes, g.port)) ? {} : { revNatRaw: rn.bytes }),
       slots,
       backends,

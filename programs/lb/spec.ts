@@ -73,7 +73,23 @@ export interface ServiceSpec {
    * using every backend, as Kubernetes does for traffic from the node itself.
    */
   readonly externalTrafficPolicy?: ExternalTrafficPolicy;
+  /**
+   * Kubernetes' `sessionAffinity: ClientIP`: a client keeps its backend while
+   * it keeps coming back within `timeoutSeconds` (an integer in 1..86400,
+   * Kubernetes' bounds) of its last connection. Written as
+   * `SERVICE_FLAG_AFFINITY` on every entry and the timeout in the frontend
+   * entries' `backendId`; the datapaths keep the client → backend table.
+   */
+  readonly sessionAffinity?: SessionAffinity;
 }
+
+/** ClientIP session affinity of a service: how long a client's backend is remembered since its last use. */
+export interface SessionAffinity {
+  readonly timeoutSeconds: number;
+}
+
+/** Kubernetes' bounds of `sessionAffinityConfig.clientIP.timeoutSeconds` (the upper one is a day). */
+export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
 
 /** A backend as the manager holds it. */
 export interface ServiceBackend {
@@ -93,6 +109,8 @@ export interface Service {
   readonly nodePort: boolean;
   readonly externalIP: boolean;
   readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  /** ClientIP session affinity, when the service has it. */
+  readonly sessionAffinity?: SessionAffinity;
   /** Key of the frontend in the reverse-NAT map. */
   readonly revNatIndex: number;
   /** Backends new connections pick from (slot order), then draining ones. */
@@ -136,6 +154,8 @@ export interface NormalizedService extends NormalizedFrontend {
   readonly externalIP: boolean;
   /** `externalTrafficPolicy: 'Local'`. */
   readonly externalLocal: boolean;
+  /** ClientIP affinity timeout in seconds (0: no affinity). */
+  readonly affinityTimeout: number;
   readonly backends: readonly NormalizedBackend[];
 }
 
@@ -228,6 +248,15 @@ function checkFlag(v: unknown, path: string): boolean {
   return v;
 }
 
+/** The timeout of a `sessionAffinity` object (exactly `timeoutSeconds`, an integer in 1..86400). */
+function checkAffinity(v: unknown, path: string): number {
+  const a = checkObject(v, path, 'sessionAffinity', ['timeoutSeconds']);
+  const t = a.timeoutSeconds;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_AFFINITY_TIMEOUT_SECONDS)
+    throw new ServiceError('LB_INVALID_SPEC', `timeoutSeconds must be an integer in 1..${MAX_AFFINITY_TIMEOUT_SECONDS}, got ${describe(t)}`, { path: at(path, 'timeoutSeconds') });
+  return t;
+}
+
 const at = (path: string, field: string) => (path ? `${path}.${field}` : field);
 const BACKEND_FIELDS = ['address', 'port', 'terminating', 'local', 'serving'] as const;
 
@@ -253,7 +282,7 @@ export function normalizeFrontend(frontend: unknown, path = 'frontend'): Normali
  */
 export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT_MAX_BACKENDS_PER_SERVICE): NormalizedService {
   // Paths are built only when something is wrong: a full sync validates tens of thousands of specs.
-  const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP', 'externalTrafficPolicy']);
+  const s = checkObject(spec, path, 'a service spec', ['frontend', 'backends', 'nodePort', 'externalIP', 'externalTrafficPolicy', 'sessionAffinity']);
   const frontend = normalizeFrontend(s.frontend, at(path, 'frontend'));
   const nodePort = s.nodePort === undefined ? false : checkFlag(s.nodePort, at(path, 'nodePort'));
   const externalIP = s.externalIP === undefined ? false : checkFlag(s.externalIP, at(path, 'externalIP'));
@@ -271,6 +300,7 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
   // Kubernetes applies the policy to node ports and external addresses only; on a ClusterIP it would mean nothing.
   if (externalLocal && !nodePort && !externalIP)
     throw new ServiceError('LB_INVALID_SPEC', `externalTrafficPolicy 'Local' applies to NodePort and external frontends only (set nodePort or externalIP), not to ${frontend.id}`, { path: at(path, 'externalTrafficPolicy') });
+  const affinityTimeout = s.sessionAffinity === undefined ? 0 : checkAffinity(s.sessionAffinity, at(path, 'sessionAffinity'));
   const list = s.backends;
   if (!Array.isArray(list)) throw new ServiceError('LB_INVALID_SPEC', `backends must be an array, got ${describe(list)}`, { path: at(path, 'backends') });
   if (list.length > maxBackends)
@@ -300,5 +330,5 @@ export function normalizeService(spec: unknown, path = '', maxBackends = DEFAULT
     backends.push({ key, address: addr.address, port, terminating, local, serving, bytes: addr.bytes });
   }
   const { id, family, address, port, protocol, proto, addressBytes } = frontend;
-  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, backends };
+  return { id, family, address, port, protocol, proto, addressBytes, nodePort, externalIP, externalLocal, affinityTimeout, backends };
 }

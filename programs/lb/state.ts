@@ -8,7 +8,7 @@
  * its bytes (`raw`), so rollback still restores exactly what was there.
  */
 import type { FamilyEntries } from './entries.js';
-import { BACKEND_FLAG_LOCAL, BACKEND_FLAG_TERMINATING, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from './schemas.js';
+import { BACKEND_FLAG_LOCAL, BACKEND_FLAG_TERMINATING, SERVICE_FLAG_AFFINITY, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from './schemas.js';
 import type { AddressFamily, Protocol, Service } from './spec.js';
 
 /** One backend slot (`backendSlot >= 1`) of a service. */
@@ -56,6 +56,12 @@ export interface ServiceState {
    * `localSlots`) listing the active local backends (or, with none, the serving terminating ones).
    */
   readonly externalLocal: boolean;
+  /**
+   * ClientIP affinity timeout in seconds, 0 without affinity: every entry
+   * carries `SERVICE_FLAG_AFFINITY` and both frontend entries hold the
+   * timeout in `backendId`.
+   */
+  readonly affinityTimeout: number;
   readonly revNatIndex: number;
   /** Backend count in the frontend entry. */
   readonly count: number;
@@ -93,6 +99,7 @@ export function toService(s: ServiceState): Service {
     nodePort: s.nodePort,
     externalIP: s.externalIP,
     externalTrafficPolicy: s.externalLocal ? 'Local' : 'Cluster',
+    ...(s.affinityTimeout > 0 ? { sessionAffinity: { timeoutSeconds: s.affinityTimeout } } : {}),
     revNatIndex: s.revNatIndex,
     backends,
   };
@@ -117,8 +124,11 @@ export function localSlotKey(enc: FamilyEntries, s: { addressBytes: Uint8Array; 
 }
 
 /** `ServiceEntry.flags` of a service. */
-export function serviceFlags(s: { nodePort: boolean; externalIP: boolean; externalLocal: boolean }): number {
-  return (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0) | (s.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
+export function serviceFlags(s: { nodePort: boolean; externalIP: boolean; externalLocal: boolean; affinityTimeout: number }): number {
+  return (
+    (s.nodePort ? SERVICE_FLAG_NODEPORT : 0) | (s.externalIP ? SERVICE_FLAG_EXTERNAL_IP : 0) | (s.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0) |
+    (s.affinityTimeout > 0 ? SERVICE_FLAG_AFFINITY : 0)
+  );
 }
 
 /** `Backend.flags` of a backend spec. */
@@ -128,9 +138,9 @@ export function backendFlags(b: { terminating: boolean; local: boolean }): numbe
 
 // The byte getters below encode into `out` when given (a scratch buffer only they write, so its padding stays zero).
 
-/** The frontend entry's value bytes as they are in the map. */
+/** The frontend entry's value bytes as they are in the map (`backendId`: the affinity timeout). */
 export function frontendBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
-  return s.frontendRaw ?? enc.serviceValue(0, s.count, s.revNatIndex, serviceFlags(s), out);
+  return s.frontendRaw ?? enc.serviceValue(s.affinityTimeout, s.count, s.revNatIndex, serviceFlags(s), out);
 }
 
 /** The reverse-NAT entry's value bytes as they are in the map. */
@@ -140,7 +150,7 @@ export function revNatBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Arra
 
 /** The INTERNAL-scope frontend entry's value bytes as they are in the map (only when `externalLocal`). */
 export function localFrontendBytes(enc: FamilyEntries, s: ServiceState, out?: Uint8Array): Uint8Array {
-  return s.localFrontendRaw ?? enc.serviceValue(0, s.localCount, s.revNatIndex, serviceFlags(s), out);
+  return s.localFrontendRaw ?? enc.serviceValue(s.affinityTimeout, s.localCount, s.revNatIndex, serviceFlags(s), out);
 }
 
 /** An INTERNAL-scope slot's value bytes as they are in the map. */
