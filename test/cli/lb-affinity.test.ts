@@ -8,13 +8,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfMap } from '../../loader/maps/index.js';
-import { lbDown } from '../../programs/lb/deploy.js';
 import { entries4 } from '../../programs/lb/entries.js';
 import { SERVICE_FLAG_AFFINITY } from '../../programs/lb/schemas.js';
-import { createPinDir } from '../support/bpffs.js';
-import { createTestCgroup } from '../support/cgroup.js';
 import { runCli } from '../support/cli.js';
 import { need } from '../support/env.js';
+import { withLbUp } from '../support/lb-cli.js';
 import { dumpPinnedMaps } from '../support/pinned-maps.js';
 
 /** The IPv4 services entries of one port pinned in `dir`: [slot, backendId, flags]. */
@@ -29,11 +27,7 @@ function entries(dir: string, port: number): [number, number, number][] {
 
 describe('tsbpf lb service add --session-affinity', () => {
   it.skipIf(!need({ kernel: true }))('writes flag and timeout, lists them, refuses bad values, and drops affinity when added without it', async () => {
-    using pins = createPinDir('lbcli-aff');
-    using cg = createTestCgroup('lbcli-aff');
-    const pin = join(pins.path, 'lb');
-    try {
-      expect((await runCli(['lb', 'up', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+    await withLbUp('lbcli-aff', [], async (pin) => {
       const add = await runCli(['lb', 'service', 'add', '10.96.0.10:80/tcp', '--backend', '10.244.1.1:8080', '--backend', '10.244.1.2:8080', '--session-affinity', '600', '--pin', pin]);
       expect(add, add.stderr).toMatchObject({ code: 0, stderr: '' });
       expect(add.stdout).toBe('added 10.96.0.10:80/TCP (sessionAffinity=ClientIP 600s) -> 10.244.1.1:8080, 10.244.1.2:8080\n');
@@ -65,12 +59,6 @@ describe('tsbpf lb service add --session-affinity', () => {
       expect(entries(pin, 80)).toEqual([[0, 0, 0], [1, 1, 0], [2, 2, 0]]);
       const again = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout) as { frontend: { port: number }; sessionAffinity?: unknown }[];
       expect(again.find((s) => s.frontend.port === 80)).not.toHaveProperty('sessionAffinity');
-    } finally {
-      try {
-        lbDown({ pinDir: pin, purge: true });
-      } catch {
-        // Gone with the bpffs.
-      }
-    }
+    });
   });
 });

@@ -15,6 +15,7 @@ import { servicesFromKubernetes } from '../../programs/lb/kubernetes.js';
 import { createPinDir } from '../support/bpffs.js';
 import { createTestCgroup } from '../support/cgroup.js';
 import { runCli } from '../support/cli.js';
+import { withLbUp } from '../support/lb-cli.js';
 import { need } from '../support/env.js';
 import { dumpPinnedMaps } from '../support/pinned-maps.js';
 
@@ -149,11 +150,7 @@ describe('tsbpf lb', () => {
   });
 
   it.skipIf(!need({ kernel: true }))('sync applies a kubectl list: everything once, nothing the second time, then only what changed', async () => {
-    using pins = createPinDir('lbcli');
-    using cg = createTestCgroup('lbcli');
-    const pin = join(pins.path, 'lb');
-    try {
-      expect((await runCli(['lb', 'up', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+    await withLbUp('lbcli', [], async (pin) => {
       // Added by hand: not in the cluster, so sync removes it.
       expect((await runCli(['lb', 'service', 'add', '10.96.99.1:80/tcp', '--backend', '10.244.9.9:80', '--pin', pin])).code).toBe(0);
       const list = JSON.parse(readFileSync(fixture, 'utf8')) as { items: { kind: string; metadata: { namespace: string; name: string } }[] };
@@ -185,21 +182,11 @@ describe('tsbpf lb', () => {
       expect(third.code, third.stderr).toBe(0);
       expect(third.stdout.split('\n').filter((l) => /^(added|updated|removed) /.test(l))).toEqual(['removed 10.96.40.3:8080/TCP']);
       expect(third.stdout).toMatch(new RegExp(`^${wanted.services.length - 1} unchanged, [1-9]\\d* map writes$`, 'm'));
-    } finally {
-      try {
-        lbDown({ pinDir: pin, purge: true });
-      } catch {
-        // Gone with the bpffs.
-      }
-    }
+    });
   });
 
   it.skipIf(!need({ kernel: true }))('sync --zone follows EndpointSlice zone hints: the other zones\' endpoints drain', async () => {
-    using pins = createPinDir('lbcli');
-    using cg = createTestCgroup('lbcli');
-    const pin = join(pins.path, 'lb');
-    try {
-      expect((await runCli(['lb', 'up', '--no-ipv6', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+    await withLbUp('lbcli', ['--no-ipv6'], async (pin) => {
       const hinted = (ip: string, zone: string) => ({ addresses: [ip], conditions: { ready: true }, hints: { forZones: [{ name: zone }] } });
       const list = {
         items: [
@@ -218,21 +205,11 @@ describe('tsbpf lb', () => {
       expect(await roles()).toEqual([['10.244.1.1', false], ['10.244.2.1', true]]);
       expect((await runCli(['lb', 'sync', '-', '--pin', pin], { stdin: JSON.stringify(list) })).code).toBe(0);
       expect(await roles()).toEqual([['10.244.1.1', false], ['10.244.2.1', false]]);
-    } finally {
-      try {
-        lbDown({ pinDir: pin, purge: true });
-      } catch {
-        // Gone with the bpffs.
-      }
-    }
+    });
   });
 
   it.skipIf(!need({ kernel: true }))('sync into an IPv4-only LB (up --no-ipv6): the IPv6 frontends are skipped and said so, the rest is written', async () => {
-    using pins = createPinDir('lbcli');
-    using cg = createTestCgroup('lbcli');
-    const pin = join(pins.path, 'lb');
-    try {
-      expect((await runCli(['lb', 'up', '--no-ipv6', '--cgroup', cg.path, '--pin', pin])).code).toBe(0);
+    await withLbUp('lbcli', ['--no-ipv6'], async (pin) => {
       const wanted = servicesFromKubernetes(JSON.parse(readFileSync(fixture, 'utf8')), { families: ['ipv4'] });
       const sync = await runCli(['lb', 'sync', fixture, '--pin', pin, '--json']);
       expect(sync, sync.stderr).toMatchObject({ code: 0, stderr: '' });
@@ -242,12 +219,6 @@ describe('tsbpf lb', () => {
       expect(r.skipped).toContainEqual({ service: 'shop/web:http', reason: 'IPv6 frontends: this proxy serves IPv4 only' });
       const listed = JSON.parse((await runCli(['lb', 'service', 'list', '--json', '--pin', pin])).stdout) as unknown[];
       expect(listed).toHaveLength(wanted.services.length);
-    } finally {
-      try {
-        lbDown({ pinDir: pin, purge: true });
-      } catch {
-        // Gone with the bpffs.
-      }
-    }
+    });
   });
 });

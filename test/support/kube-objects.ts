@@ -21,7 +21,7 @@ export function makeService(
   name: string,
   clusterIP: string,
   ports: readonly PortSpec[],
-  extra: { labels?: Record<string, string>; type?: string; externalTrafficPolicy?: 'Cluster' | 'Local'; healthCheckNodePort?: number } = {},
+  extra: { labels?: Record<string, string>; type?: string; externalTrafficPolicy?: 'Cluster' | 'Local'; healthCheckNodePort?: number; sessionAffinitySeconds?: number } = {},
 ): KubeObject {
   return {
     apiVersion: 'v1',
@@ -40,7 +40,9 @@ export function makeService(
         targetPort: p.targetPort ?? p.port,
         ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
       })),
-      sessionAffinity: 'None',
+      ...(extra.sessionAffinitySeconds !== undefined
+        ? { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: extra.sessionAffinitySeconds } } }
+        : { sessionAffinity: 'None' }),
       ...(extra.externalTrafficPolicy ? { externalTrafficPolicy: extra.externalTrafficPolicy } : {}),
       ...(extra.healthCheckNodePort !== undefined ? { healthCheckNodePort: extra.healthCheckNodePort } : {}),
     },
