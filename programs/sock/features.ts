@@ -1,7 +1,8 @@
 /**
  * What a target kernel lets the socket load balancer do, read from its profile:
  * which hooks exist (recvmsg 5.2, getpeername 5.8, sock_release 5.9) and which
- * helpers the sock_addr programs may call (set_retval 6.1, get_netns_cookie 5.7).
+ * helpers the sock_addr programs may call (set_retval 6.1, get_netns_cookie 5.7,
+ * which both host-namespace-only mode and session affinity need).
  * The program bodies consult these at build time, so one source fits every profile.
  */
 import { profileAllowsHelper, type AttachTypeName, type TargetProfile } from '../../dsl/kernel/index.js';
@@ -18,6 +19,12 @@ export interface SocketLbFeatures {
   readonly setRetval: boolean;
   /** sock_addr programs may call bpf_get_netns_cookie (host-namespace-only mode). */
   readonly netnsCookie: boolean;
+  /**
+   * connect and sendmsg may call bpf_get_netns_cookie, the client identity of
+   * session affinity: without it, services with SERVICE_FLAG_AFFINITY are
+   * balanced like any other (see `SocketLb.limitations`).
+   */
+  readonly affinity: boolean;
 }
 
 const hasHook = (p: TargetProfile, a: AttachTypeName) => p.attachTypes.includes(a);
@@ -31,5 +38,6 @@ export function socketLbFeatures(profile: TargetProfile): SocketLbFeatures {
     release: hasHook(profile, 'CGROUP_INET_SOCK_RELEASE') && profileAllowsHelper(profile, 'CGROUP_SOCK', 'get_socket_cookie'),
     setRetval: sockAddr('set_retval', 'CGROUP_INET4_CONNECT') && sockAddr('set_retval', 'CGROUP_UDP4_SENDMSG'),
     netnsCookie: sockAddr('get_netns_cookie', 'CGROUP_INET4_CONNECT') && sockAddr('get_netns_cookie', 'CGROUP_UDP4_RECVMSG'),
+    affinity: sockAddr('get_netns_cookie', 'CGROUP_INET4_CONNECT') && sockAddr('get_netns_cookie', 'CGROUP_UDP4_SENDMSG'),
   };
 }

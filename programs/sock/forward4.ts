@@ -9,6 +9,7 @@ import type { B, Place, SockAddrCtx, Value } from '../../dsl/program/index.js';
 import { u8, u16 } from '../../dsl/types/index.js';
 import { backends4, nodeAddrs4, services4, sockBackend4, sockRevNat4 } from '../lb/maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, ServiceKey4, SockRevNat4, SockRevNatKey4 } from '../lb/schemas.js';
+import { sessionAffinity } from './affinity.js';
 import { ATTEMPTS, pickSlot, refuse, skipForeignNetns } from './common.js';
 import type { SocketLbFeatures } from './features.js';
 import type { ResolvedSocketLbOptions } from './options.js';
@@ -23,6 +24,8 @@ export interface Dest4 {
   readonly port: Place<'be16', 'ctx'>;
   /** The IPv4 address: `user_ip4`, or word 3 of an IPv4-mapped `user_ip6`. */
   readonly address: Place<'be32', 'ctx'>;
+  /** The program's context (for bpf_get_netns_cookie). */
+  readonly ctx: object;
 }
 
 /** Leaves the program for anything but TCP and UDP. */
@@ -34,7 +37,7 @@ export function onlyTcpUdp(b: B, proto: Value<'u32'>): void {
 export function forward4(b: B, ctx: SockAddrCtx<'connect4'> | SockAddrCtx<'sendmsg4'>, o: ResolvedSocketLbOptions, f: SocketLbFeatures): void {
   skipForeignNetns(b, ctx, o);
   onlyTcpUdp(b, ctx.protocol);
-  translate4(b, { protocol: ctx.protocol, port: ctx.user_port, address: ctx.user_ip4 }, o, f);
+  translate4(b, { protocol: ctx.protocol, port: ctx.user_port, address: ctx.user_ip4, ctx }, o, f);
 }
 
 /** Service lookup, backend choice and rewrite of `d`; every path ends the program. */
@@ -59,15 +62,19 @@ export function translate4(b: B, d: Dest4, o: ResolvedSocketLbOptions, f: Socket
   }
 
   const cookie = b.socketCookie();
+  const affinity = f.affinity ? sessionAffinity(b, d.ctx, 4) : undefined;
   // A slot or backend can vanish between reading the frontend and the slot when the
   // manager shrinks the service right then; the second attempt reads the new count.
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     key.backendSlot.set(0);
     const svc = b.lookup(services4, key).orReturn(1);
     b.if(svc.count.eq(0), () => refuse(b, f));
-    key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
-    b.lookup(services4, key).ifPresent((slot) => {
-      b.lookup(backends4, slot.backendId).ifPresent((be) => {
+    const random = () => pickSlot(b, proto, cookie, svc.count);
+    // Affinity on the first attempt only: a retry happens under a shrink, where a fresh pick is as good.
+    if (affinity && attempt === 0) affinity.pick(svc, key.backendSlot, () => b.lookup(services4, key), random);
+    else key.backendSlot.set(random());
+    b.lookup(services4, key).ifPresent((entry) => {
+      b.lookup(backends4, entry.backendId).ifPresent((be) => {
         // What the application asked for, kept for replies and getpeername.
         const frontend = b.local(SockRevNat4, { address: d.address, port: d.port, revNatIndex: svc.revNatIndex });
         d.address.set(be.address);
@@ -79,6 +86,7 @@ export function translate4(b: B, d: Dest4, o: ResolvedSocketLbOptions, f: Socket
         // UDP replies need the entry (recvmsg); TCP only for getpeername.
         if (f.getpeername) remember();
         else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
+        affinity?.remember(key.backendSlot, entry.backendId);
         b.return(1);
       });
     });

@@ -8,6 +8,7 @@ import { ipv6, u8, u16 } from '../../dsl/types/index.js';
 import { backends6, nodeAddrs6, services6, sockBackend6, sockRevNat6 } from '../lb/maps.js';
 import { IPPROTO_UDP, ServiceKey6, SockRevNat6, SockRevNatKey6 } from '../lb/schemas.js';
 import { onlyTcpUdp, translate4 } from './forward4.js';
+import { sessionAffinity } from './affinity.js';
 import { ATTEMPTS, pickSlot, refuse, skipForeignNetns } from './common.js';
 import type { SocketLbFeatures } from './features.js';
 import type { ResolvedSocketLbOptions } from './options.js';
@@ -18,7 +19,7 @@ export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendm
   const proto = ctx.protocol;
   onlyTcpUdp(b, proto);
   // A dual-stack socket dialling an IPv4 service: the IPv4 tables, on word 3.
-  if (o.ipv4) b.if(isV4Mapped(ctx.user_ip6), () => translate4(b, { protocol: proto, port: ctx.user_port, address: ctx.user_ip6.at(3) }, o, f));
+  if (o.ipv4) b.if(isV4Mapped(ctx.user_ip6), () => translate4(b, { protocol: proto, port: ctx.user_port, address: ctx.user_ip6.at(3), ctx }, o, f));
   const key = b.local(ServiceKey6, { port: ctx.user_port, proto: proto.to(u8) });
   key.address.set(ctx.user_ip6);
 
@@ -47,14 +48,18 @@ export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendm
   }
 
   const cookie = b.socketCookie();
+  const affinity = f.affinity ? sessionAffinity(b, ctx, 6) : undefined;
   // As in translate4: a second attempt when a slot or backend vanished under a shrink.
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     key.backendSlot.set(0);
     const svc = b.lookup(services6, key).orReturn(1);
     b.if(svc.count.eq(0), () => refuse(b, f));
-    key.backendSlot.set(pickSlot(b, proto, cookie, svc.count));
-    b.lookup(services6, key).ifPresent((slot) => {
-      b.lookup(backends6, slot.backendId).ifPresent((be) => {
+    const random = () => pickSlot(b, proto, cookie, svc.count);
+    // Affinity on the first attempt only: a retry happens under a shrink, where a fresh pick is as good.
+    if (affinity && attempt === 0) affinity.pick(svc, key.backendSlot, () => b.lookup(services6, key), random);
+    else key.backendSlot.set(random());
+    b.lookup(services6, key).ifPresent((entry) => {
+      b.lookup(backends6, entry.backendId).ifPresent((be) => {
         const frontend = b.local(SockRevNat6, { port: ctx.user_port, revNatIndex: svc.revNatIndex });
         frontend.address.set(ctx.user_ip6);
         ctx.user_ip6.set(be.address);
@@ -71,6 +76,7 @@ export function forward6(b: B, ctx: SockAddrCtx<'connect6'> | SockAddrCtx<'sendm
         };
         if (f.getpeername) remember();
         else if (f.recvmsg) b.if(proto.eq(IPPROTO_UDP), remember);
+        affinity?.remember(key.backendSlot, entry.backendId);
         b.return(1);
       });
     });

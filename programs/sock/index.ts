@@ -4,7 +4,8 @@
  * UDP replies and getpeername the service address back (recvmsg4/6,
  * getpeername4/6), and clean up on close (sock_release). `socketLbPrograms`
  * returns the programs for one node's settings and target kernel, with the cgroup
- * hook of each; programs whose hook the target lacks are listed in `omitted`.
+ * hook of each; programs whose hook the target lacks are listed in `omitted`,
+ * behaviours the target cannot give (session affinity before 5.7) in `limitations`.
  *
  * ```ts
  * const lb = socketLbPrograms({ target: 'host', nodePortRange: [30000, 32767] });
@@ -44,6 +45,13 @@ export interface SocketLbOmitted extends SocketLbAttach {
   readonly reason: string;
 }
 
+/** A behaviour the programs built for a target do not have, and what happens instead. */
+export interface SocketLbLimitation {
+  /** `sessionAffinity`: services with SERVICE_FLAG_AFFINITY are balanced per connection/socket like the rest. */
+  readonly feature: 'sessionAffinity';
+  readonly reason: string;
+}
+
 /** What {@link socketLbPrograms} returns. */
 export interface SocketLb {
   readonly profile: TargetProfile;
@@ -55,6 +63,8 @@ export interface SocketLb {
   readonly attach: readonly SocketLbAttach[];
   /** Programs left out for this target, with the reason. */
   readonly omitted: readonly SocketLbOmitted[];
+  /** What the attached programs cannot do on this target, with the reason. */
+  readonly limitations: readonly SocketLbLimitation[];
 }
 
 interface Candidate extends SocketLbAttach {
@@ -109,7 +119,13 @@ export function socketLbPrograms(options: SocketLbOptions = {}): SocketLb {
     programs[c.program] = c.make();
     attach.push(entry);
   }
-  return { profile, options: o, features: f, programs, attach, omitted };
+  const limitations: SocketLbLimitation[] = [];
+  if (!f.affinity)
+    limitations.push({
+      feature: 'sessionAffinity',
+      reason: `target ${profile.name} (kernel ${profile.kernel}): connect/sendmsg cannot call bpf_get_netns_cookie (kernel 5.7), the socket LB's client identity; services with session affinity get a backend per connection (UDP: per socket) like any other`,
+    });
+  return { profile, options: o, features: f, programs, attach, omitted, limitations };
 }
 
 /** {@link socketLbPrograms} compiled in one step: the ELF and reports, plus the attach list. */

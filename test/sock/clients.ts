@@ -206,3 +206,29 @@ const one = () => {
 };
 for (let k = 0; k < conc; k++) one();
 `;
+
+/**
+ * No argv; prints `{ "ok": true, "data": "ready" }`, then for each stdin line
+ * `host port` makes one TCP connection and prints its `TcpResult` (TIMEOUT
+ * after 2 s). Exits when stdin ends (bounded to 15 s).
+ */
+export const TCP_STEPS = `
+const net = require('node:net');
+const readline = require('node:readline');
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+setTimeout(() => process.exit(0), 15000);
+say({ ok: true, data: 'ready' });
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  const [host, port] = l.trim().split(' ');
+  let data = '', peer, done = false;
+  const finish = (o) => { if (!done) { done = true; clearTimeout(timer); say(o); } };
+  const timer = setTimeout(() => { c.destroy(); finish({ ok: false, code: 'TIMEOUT' }); }, 2000);
+  const c = net.connect({ host, port: Number(port) });
+  c.on('connect', () => (peer = c.remoteAddress + ':' + c.remotePort));
+  c.on('data', (d) => (data += d));
+  c.on('end', () => finish({ ok: true, data, peer }));
+  c.on('error', (e) => finish({ ok: false, code: e.code }));
+});
+rl.on('close', () => process.exit(0));
+`;

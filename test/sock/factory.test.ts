@@ -29,6 +29,13 @@ describe('socketLbPrograms / compileSocketLb', () => {
       for (const r of reports) expect(r.split.pieces.length).toBe(1);
       expect(Math.max(...object.programs.map((p) => p.instructions.length))).toBeLessThan(1000);
       expect(lb.features.setRetval).toBe(target === '6.1' || target === '6.6');
+      // Session affinity needs bpf_get_netns_cookie in connect/sendmsg (5.7): reported, and no affinity tables, before.
+      const old = target === '4.19' || target === '5.4';
+      expect(lb.features.affinity).toBe(!old);
+      expect(lb.limitations.map((l) => l.feature)).toEqual(old ? ['sessionAffinity'] : []);
+      for (const l of lb.limitations) expect(l.reason).toMatch(new RegExp(`target ${target} .*bpf_get_netns_cookie \\(kernel 5\\.7\\).*like any other`));
+      const maps = object.maps!.map((m) => m.name);
+      expect(maps.filter((n) => n.endsWith('_affinity'))).toEqual(old ? [] : ['lb4_affinity', 'lb6_affinity']);
     });
   }
 
@@ -41,6 +48,7 @@ describe('socketLbPrograms / compileSocketLb', () => {
     const v4 = compileSocketLb({ target: '6.6', ipv6: false });
     expect(v4.lb.attach.map((a) => a.program)).toEqual(['sock4_connect', 'sock4_sendmsg', 'sock4_recvmsg', 'sock4_getpeer', 'sock_release']);
     expect(v4.object.maps!.map((m) => m.name).filter((n) => n.startsWith('lb6'))).toEqual([]);
+    expect(v4.object.maps!.map((m) => m.name)).toContain('lb4_affinity');
     const size = (o: SocketLbOptions) => compileSocketLb(o).object.programs.find((p) => p.name === 'sock4_connect')!.instructions.length;
     const plain = size({ target: '6.6' });
     expect(size({ target: '6.6', nodePortRange: false })).toBeLessThan(plain);
