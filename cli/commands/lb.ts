@@ -32,6 +32,7 @@ function formatUp(r: LbUpResult): string {
   const lines = [`socket load balancer up on cgroup ${r.cgroup} (compiled for kernel ${r.kernel}), pins under ${r.pinDir}`];
   for (const p of r.programs) lines.push(`  ${p.hook.padEnd(13)} ${p.name.padEnd(14)} prog id ${p.progId}, link id ${p.linkId} ${p.action}`);
   for (const o of r.omitted) lines.push(`  ${o.hook.padEnd(13)} not attached: ${o.reason}`);
+  for (const l of r.limitations) lines.push(`  ${l.feature}: not available: ${l.reason}`);
   for (const d of r.detached) lines.push(`  ${d.padEnd(13)} detached (no longer part of the load balancer)`);
   const reused = r.maps.filter((m) => m.origin === 'reused').map((m) => m.name);
   const created = r.maps.filter((m) => m.origin !== 'reused').map((m) => m.name);

@@ -118,6 +118,7 @@ export const socketLbDatapath: DatapathFactory = (settings: NodeSettings, log: L
       programs: up.programs.map((p) => `${p.hook}:${p.action}`),
       mapsReused: up.maps.filter((m) => m.origin === 'reused').map((m) => m.name),
       omitted: up.omitted.map((o) => `${o.hook}: ${o.reason}`),
+      ...(up.limitations.length ? { limitations: up.limitations.map((l) => `${l.feature}: ${l.reason}`) } : {}),
       ...(tc ? { tc: tc.devices.map((d) => `${d.device}:${d.action}:${d.mode}`) } : {}),
       ...(np
         ? {

@@ -28,7 +28,7 @@ import { existingAncestor, filesystemOf } from '../../loader/sys/bpffs.js';
 import { ipv4, ipv6, u8 } from '../../dsl/types/index.js';
 import { networkInterfaces } from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
-import { socketLbPrograms, type SocketLbOmitted, type SocketLbOptions } from '../sock/index.js';
+import { socketLbPrograms, type SocketLbLimitation, type SocketLbOmitted, type SocketLbOptions } from '../sock/index.js';
 
 /** Where `tsbpf lb` pins its maps and links unless told otherwise. */
 export const DEFAULT_LB_PIN_DIR = '/sys/fs/bpf/tsbpf/lb';
@@ -131,6 +131,8 @@ export interface LbUpResult {
   readonly detached: readonly string[];
   /** Socket-LB programs this kernel cannot run, with what is lost. */
   readonly omitted: readonly SocketLbOmitted[];
+  /** Behaviours the attached programs cannot give on this kernel (session affinity before 5.7). */
+  readonly limitations: readonly SocketLbLimitation[];
   /** Addresses written as the node's own (NodePort from the node). */
   readonly nodeAddresses: readonly string[];
 }
@@ -265,6 +267,7 @@ export function lbUp(options: LbUpOptions): LbUpResult {
       maps: mapReports.map((m) => ({ name: m.name, origin: m.origin, pin: m.pinnedPath! })),
       detached,
       omitted: lb?.omitted ?? [],
+      limitations: lb?.limitations ?? [],
       nodeAddresses: writtenAddresses,
     };
   } catch (e) {

@@ -159,10 +159,15 @@ describe('lb deploy lifecycle', () => {
       const up = lbUp({ cgroup: cg.path, pinDir, nodeAddresses: ['192.0.2.7', 'fd00::7'] });
       expect(up.programs.map((p) => p.hook).sort()).toEqual(['connect4', 'connect6', 'getpeername4', 'getpeername6', 'recvmsg4', 'recvmsg6', 'sendmsg4', 'sendmsg6', 'sock_release']);
       expect(up.omitted).toEqual([]);
+      expect(up.limitations).toEqual([]);
       for (const p of up.programs) expect(attached(cg.path, p.hook)).toEqual([p.progId]);
       expect(nodeAddrs()).toEqual(['192.0.2.7', 'fd00::7']);
       expect(lbUp({ cgroup: cg.path, pinDir, nodeAddresses: ['192.0.2.8'] }).nodeAddresses).toEqual(['192.0.2.8']);
       expect(nodeAddrs()).toEqual(['192.0.2.8']);
+      // Built for 5.4 (no bpf_get_netns_cookie in connect/sendmsg): up, and says what it cannot do.
+      const old = lbUp({ cgroup: cg.path, pinDir, target: '5.4' });
+      expect(old.limitations.map((l) => l.feature)).toEqual(['sessionAffinity']);
+      expect(old.limitations[0]!.reason).toMatch(/bpf_get_netns_cookie/);
     } finally {
       try {
         lbDown({ pinDir, purge: true });
