@@ -37,7 +37,8 @@ export const ServiceKey6 = struct('lb6_key', {
 
 /**
  * Value of the services table. Frontend entry (slot 0): `count` backends and the
- * service's `revNatIndex`; `backendId` is 0. Slot entry: `backendId`, with
+ * service's `revNatIndex`; `backendId` is 0, or the session-affinity timeout in
+ * seconds with SERVICE_FLAG_AFFINITY. Slot entry: `backendId`, with
  * `count`/`revNatIndex` repeated so a datapath that only holds the slot entry
  * still knows its service.
  */
