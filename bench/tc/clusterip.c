@@ -10,6 +10,9 @@
  * (SERVICE/OUT/RELATED entries, TCP state, lifetimes). IPv6 and ICMP errors
  * are passed untouched here (the tsbpf program handles them; the bench never
  * sends them), which only spares this twin a few untaken comparisons.
+ * Session affinity (SERVICE_FLAG_AFFINITY, lb4_affinity) is not in this twin:
+ * the bench's services have none, so the tsbpf side only tests the flag and
+ * both sides' outputs stay identical.
  * Self-contained (no libbpf headers): helpers are declared by id.
  */
 #include <linux/bpf.h>

@@ -8,7 +8,10 @@
  * neigh-maps.ts; checked against the tsbpf object by the bench), same
  * algorithm (checksums fixed in code with RFC 1624 on direct packet writes,
  * the SNAT search a bounded loop of 32 candidates with reclaim of idle holders),
- * same helpers. Self-contained: helpers are declared by id.
+ * same helpers. Not here: session affinity (SERVICE_FLAG_AFFINITY,
+ * lb4_affinity) — the bench's services have none, so the tsbpf side only tests
+ * the flag and both sides' outputs stay identical. Self-contained: helpers are
+ * declared by id.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>

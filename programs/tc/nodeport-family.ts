@@ -6,8 +6,9 @@
  */
 import { FibLookup4, FibLookup6, type B, type Cond, type Int } from '../../dsl/program/index.js';
 import { u16 } from '../../dsl/types/index.js';
-import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
-import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
+import { affinity4, affinity6, backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
+import { AffinityKey4, AffinityKey6, Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
+import type { AffinityTable } from './affinity.js';
 import type { AnyPlace, CsumDelta } from './nodeport-csum.js';
 import { ETH_P_IP, ETH_P_IPV6, L4_OFF4, L4_OFF6, NpIcmpError4, NpIcmpError6, NpIp4, NpIp6 } from './nodeport-headers.js';
 import { isIcmp4Error, isIcmp6Error, PROTO_ICMP, PROTO_ICMPV6 } from './parse-headers.js';
@@ -52,6 +53,8 @@ export interface NpFamily {
   readonly neigh: AnyMap;
   readonly endpoints: AnyMap;
   readonly config: AnyMap;
+  /** The session-affinity table (client source address → last backend). */
+  readonly affinity: AffinityTable;
   /** AF_INET / AF_INET6 for bpf_fib_lookup. */
   readonly af: number;
   /** Field names of the FIB source and destination. */
@@ -88,6 +91,7 @@ export const family4: NpFamily = {
   Flow: NodePortFlow4, Config: NodeConfig4, Fib: FibLookup4,
   services: services4, backends: backends4, revNat: revNat4, snat: snat4, flows: npFlows4, neigh: neigh4,
   endpoints: localEndpoints4, config: npConfig4,
+  affinity: { map: affinity4, Key: AffinityKey4, copyAddr: (dst, src) => dst.set(src) },
   parseL3(b, ok) {
     const ip = b.parse(NpIp4, 14).orReturn(ok);
     // Options or fragments would move or split the L4 header: leave those to the stack.
@@ -112,6 +116,11 @@ export const family4: NpFamily = {
   },
 };
 
+/** Copies an IPv6 address in 32-bit words (a plain copy moves one in packet memory byte by byte). */
+function copyWords6(dst: any, src: any): void {
+  for (let i = 0; i < 4; i++) dst.word(i).set(src.word(i));
+}
+
 /** IPv6. */
 export const family6: NpFamily = {
   name: 'ipv6', ethProto: ETH_P_IPV6, l4Off: L4_OFF6, l3Csum: false, af: 10, fibSrc: 'ipv6_src', fibDst: 'ipv6_dst',
@@ -119,6 +128,7 @@ export const family6: NpFamily = {
   Flow: NodePortFlow6, Config: NodeConfig6, Fib: FibLookup6,
   services: services6, backends: backends6, revNat: revNat6, snat: snat6, flows: npFlows6, neigh: neigh6,
   endpoints: localEndpoints6, config: npConfig6,
+  affinity: { map: affinity6, Key: AffinityKey6, copyAddr: copyWords6 },
   parseL3(b, ok) {
     const ip = b.parse(NpIp6, 14).orReturn(ok);
     return { ip, proto: ip.nexthdr.get() };
@@ -126,9 +136,7 @@ export const family6: NpFamily = {
   totLen: (ip) => ip.payloadLen.to(u16).add(40),
   eq: (a: any, b: any) => a.word(0).eq(b.word(0)).and(() => a.word(1).eq(b.word(1))).and(() => a.word(2).eq(b.word(2))).and(() => a.word(3).eq(b.word(3))),
   isZero: (a: any) => a.word(0).eq(0).and(() => a.word(1).eq(0)).and(() => a.word(2).eq(0)).and(() => a.word(3).eq(0)),
-  copyAddr: (dst: any, src: any) => {
-    for (let i = 0; i < 4; i++) dst.word(i).set(src.word(i));
-  },
+  copyAddr: copyWords6,
   words: (d, a, old) => d.groups128(a, old),
   hops: (ip) => ip.hopLimit,
   icmpProto: PROTO_ICMPV6, IcmpError: NpIcmpError6,

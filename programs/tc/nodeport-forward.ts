@@ -13,7 +13,11 @@
  * and one that would reach zero is dropped (counted, no ICMP time exceeded).
  * `externalTrafficPolicy=Local` services select from their INTERNAL-scope
  * frontend (local backends only) and are never SNATed. Services without
- * (usable) backends drop with a counter.
+ * (usable) backends drop with a counter. With session affinity
+ * (SERVICE_FLAG_AFFINITY on the frontend of the scope picked from, timeout in
+ * its slot-0 backendId) a new flow from a client address gets the slot that
+ * address last got while it is fresh and still names the same backend
+ * (affinity.ts, table lb4/lb6_affinity); a known flow keeps its backend.
  */
 import type { B, Int } from '../../dsl/program/index.js';
 import { TcAct } from '../../dsl/kernel/index.js';
@@ -22,6 +26,7 @@ import {
   BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL,
   SERVICE_SCOPE_INTERNAL,
 } from '../lb/schemas.js';
+import { affinityRecord, affinitySlot, type AffinityFrontend } from './affinity.js';
 import type { AnyPlace } from './nodeport-csum.js';
 import type { NpFamily } from './nodeport-family.js';
 import { dropExpired, rewriteTuple, type Parsed } from './nodeport-rewrite.js';
@@ -81,13 +86,23 @@ function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scra
   flow.revNatIndex.set(svc.revNatIndex);
   b.if(flags.and(wanted).eq(0), () => b.return(TcAct.OK));
   const localOnly = flags.and(SERVICE_FLAG_EXTERNAL_LOCAL).ne(0);
+  // Affinity and its timeout come from the frontend of the scope picked from.
+  const pickFlags = b.let(u8, flags);
+  const timeout = b.let(u32, svc.backendId);
   b.if(localOnly, () => {
     svcKey.scope.set(SERVICE_SCOPE_INTERNAL);
     count.set(0);
-    loose(b).lookup(fam.services, svcKey).ifPresent((x: AnyPlace) => count.set(x.count));
+    loose(b).lookup(fam.services, svcKey).ifPresent((x: AnyPlace) => {
+      count.set(x.count);
+      pickFlags.set(x.flags);
+      timeout.set(x.backendId);
+    });
   });
   b.if(count.eq(0), () => drop(b, s, NpDrop.NO_BACKEND));
-  svcKey.backendSlot.set(b.prandom().mod(count.to(u32)).add(1).to(u16));
+  const front: AffinityFrontend = { flags: pickFlags, timeout, count, revNatIndex: flow.revNatIndex.get(), svcKey, services: fam.services };
+  const slot = affinitySlot(b, fam.affinity, front, pkt.ip.saddr);
+  b.if(slot.eq(0), () => slot.set(b.prandom().mod(count.to(u32)).add(1).to(u16)));
+  svcKey.backendSlot.set(slot);
   // A slot or backend removed under us (the manager is rewriting the service) counts as gone.
   const backendId = b.let(u32, 0);
   loose(b).lookup(fam.services, svcKey).ifPresent((x: AnyPlace) => backendId.set(x.backendId));
@@ -102,6 +117,7 @@ function selectBackend(b: B, fam: NpFamily, pkt: Parsed, flow: AnyPlace, s: Scra
   const isLocal = backend.flags.and(BACKEND_FLAG_LOCAL).ne(0);
   // Local policy never leaves the node, whatever the INTERNAL frontend lists.
   b.if(localOnly.and(isLocal.not()), () => drop(b, s, NpDrop.NO_BACKEND));
+  affinityRecord(b, fam.affinity, front, pkt.ip.saddr, backendId, slot);
   flow.backendAddr.set(backend.address);
   flow.backendPort.set(backend.port);
   flow.backendId.set(backendId);

@@ -9,8 +9,9 @@
  */
 import type { B, Cond, Int, MapDef, Ptr, Region, View } from '../../dsl/program/index.js';
 import { ipv4, ipv6, type AnySchema } from '../../dsl/types/index.js';
-import { backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
-import { Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
+import { affinity4, affinity6, backends4, backends6, revNat4, revNat6, services4, services6 } from '../lb/maps.js';
+import { AffinityKey4, AffinityKey6, Backend4, Backend6, RevNat4, RevNat6, ServiceKey4, ServiceKey6 } from '../lb/schemas.js';
+import type { AffinityTable } from './affinity.js';
 import { ct4, ct6 } from './conntrack-maps.js';
 import { CtEntry, CtKey4, CtKey6 } from './conntrack-schemas.js';
 import {
@@ -68,6 +69,8 @@ export interface Family {
   readonly servicesMap: FamilyMap;
   readonly backendsMap: FamilyMap;
   readonly revNatMap: FamilyMap;
+  /** The session-affinity table (client source address → last backend). */
+  readonly affinity: AffinityTable;
   /**
    * Source address a hairpin flow (a pod reaching its own service and picked as
    * its backend) is rewritten to, so the pod accepts the packet from "someone else".
@@ -117,6 +120,7 @@ export const IPV4: Family = Object.freeze({
   servicesMap: services4,
   backendsMap: backends4,
   revNatMap: revNat4,
+  affinity: { map: affinity4, Key: AffinityKey4, copyAddr: (dst: AddrView, src: AddrView) => (dst as V4).set(src as V4) },
   loopback: HAIRPIN_IPV4,
   copyAddr: (dst: AddrView, src: AddrView) => (dst as V4).set(src as V4),
   addrEq: (_b: B, x: AddrView, y: AddrView) => (x as V4).eq(y as V4),
@@ -145,6 +149,7 @@ export const IPV6: Family = Object.freeze({
   servicesMap: services6,
   backendsMap: backends6,
   revNatMap: revNat6,
+  affinity: { map: affinity6, Key: AffinityKey6, copyAddr: (dst: AddrView, src: AddrView) => (dst as V6).set(src as V6) },
   loopback: HAIRPIN_IPV6,
   copyAddr: (dst: AddrView, src: AddrView) => (dst as V6).set(src as V6),
   addrEq: (_b: B, a: AddrView, c: AddrView) => {

@@ -11,7 +11,9 @@ import { u16, u32, u64 } from '../../dsl/types/index.js';
 import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import * as clusterip from '../../programs/tc/clusterip.js';
 import { CtEntry, CtKey4, CtKey6 } from '../../programs/tc/conntrack-schemas.js';
-import { Backend4, Backend6, RevNat4, RevNat6, ServiceEntry, ServiceKey4, ServiceKey6 } from '../../programs/lb/schemas.js';
+import {
+  AffinityEntry, AffinityKey4, AffinityKey6, Backend4, Backend6, RevNat4, RevNat6, SERVICE_FLAG_AFFINITY, ServiceEntry, ServiceKey4, ServiceKey6,
+} from '../../programs/lb/schemas.js';
 import { createPinDir, type PinDir } from '../support/bpffs.js';
 
 /** Every profile the datapath is built for, plus the forced split of 4.19. */
@@ -47,7 +49,12 @@ export interface TestService {
   readonly proto: 'tcp' | 'udp';
   readonly revNatIndex: number;
   readonly backends: readonly TestBackend[];
+  /** Session affinity timeout in seconds (SERVICE_FLAG_AFFINITY on every entry, the timeout in slot 0's backendId). */
+  readonly affinity?: number;
 }
+
+/** Decoded session-affinity entry. */
+export type AffinityValue = ReturnType<typeof AffinityEntry.decode>;
 
 /** Decoded conntrack entry. */
 export type CtValue = ReturnType<typeof CtEntry.decode>;
@@ -74,6 +81,9 @@ export interface Datapath extends Disposable {
   ct(t: TestTuple): CtValue | undefined;
   setCt(t: TestTuple, e: Partial<CtValue>): void;
   ctCount(v6: boolean): number;
+  /** The affinity entry of client address `client` for frontend `revNatIndex` (netns cookie 0, as the tc datapath keys it). */
+  affinity(client: string, revNatIndex: number): AffinityValue | undefined;
+  setAffinity(client: string, revNatIndex: number, e: AffinityValue): void;
   drops(reason: number): number;
   close(): void;
 }
@@ -100,6 +110,11 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
     return t.daddr.includes(':') ? CtKey6.encode(k) : CtKey4.encode(k);
   };
   const ctMap = (v6: boolean) => obj.map(v6 ? 'tc_ct6' : 'tc_ct4');
+  const affinityKey = (client: string, revNatIndex: number) => {
+    const k = { netnsCookie: 0n, client, revNatIndex };
+    return client.includes(':') ? AffinityKey6.encode(k) : AffinityKey4.encode(k);
+  };
+  const affinityMap = (client: string) => obj.map(client.includes(':') ? 'lb6_affinity' : 'lb4_affinity');
   const close = () => {
     obj.close();
     if (!shared) pins.cleanup();
@@ -119,8 +134,9 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
       const Key = v6 ? ServiceKey6 : ServiceKey4;
       const services = obj.map(v6 ? 'lb6_services' : 'lb4_services');
       const key = (slot: number) => Key.encode({ address: s.vip, port: s.port, backendSlot: slot, proto: protoNumber(s.proto), scope: 0 });
-      const entry = (backendId: number) => ServiceEntry.encode({ backendId, count: s.backends.length, revNatIndex: s.revNatIndex, flags: 0, flags2: 0 });
-      services.set(key(0), entry(0));
+      const flags = s.affinity === undefined ? 0 : SERVICE_FLAG_AFFINITY;
+      const entry = (backendId: number) => ServiceEntry.encode({ backendId, count: s.backends.length, revNatIndex: s.revNatIndex, flags, flags2: 0 });
+      services.set(key(0), entry(s.affinity ?? 0));
       s.backends.forEach((be, i) => {
         services.set(key(i + 1), entry(be.id));
         const value = { address: be.address, port: be.port, proto: protoNumber(s.proto), flags: 0 };
@@ -139,6 +155,11 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
       ctMap(t.daddr.includes(':')).set(ctKey(t), CtEntry.encode(full as never));
     },
     ctCount: (v6) => [...ctMap(v6).keys()].length,
+    affinity: (client, revNatIndex) => {
+      const v = affinityMap(client).get(affinityKey(client, revNatIndex)) as Uint8Array | undefined;
+      return v === undefined ? undefined : AffinityEntry.decode(v);
+    },
+    setAffinity: (client, revNatIndex, e) => void affinityMap(client).set(affinityKey(client, revNatIndex), AffinityEntry.encode(e)),
     drops: (reason) => {
       const per = obj.map('tc_drop_reasons').get(u32.encode(reason)) as unknown as Uint8Array[];
       return per.reduce((n, b) => n + Number(u64.decode(b)), 0);
@@ -146,6 +167,11 @@ export function loadDatapath(name: BuildName, shared?: PinDir): Datapath {
     close,
     [Symbol.dispose]: close,
   };
+}
+
+/** Nanoseconds of CLOCK_MONOTONIC, the clock of `bpf_ktime_get_ns()`. */
+export function monotonicNs(): bigint {
+  return process.hrtime.bigint();
 }
 
 /** Seconds of CLOCK_MONOTONIC, the clock of `bpf_ktime_get_ns()`. */

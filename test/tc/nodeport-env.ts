@@ -20,7 +20,7 @@ import { loadObject, type LoadedObject } from '../../loader/object/index.js';
 import { withNetns } from '../../loader/netlink/netns.js';
 import type { RunResult } from '../../loader/programs/program.js';
 import * as nodeport from '../../programs/tc/nodeport.js';
-import { BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from '../../programs/lb/schemas.js';
+import { BACKEND_FLAG_LOCAL, IPPROTO_TCP, SERVICE_FLAG_AFFINITY, SERVICE_FLAG_EXTERNAL_IP, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL } from '../../programs/lb/schemas.js';
 import { createNetns, deleteNetns, ip, nsExec } from '../support/netns.js';
 import type { MapDef } from '../../dsl/program/index.js';
 import type { AnySchema } from '../../dsl/types/index.js';
@@ -159,12 +159,14 @@ export interface TestBackend {
  * `externalLocal` sets externalTrafficPolicy=Local: an INTERNAL-scope frontend
  * lists only the local backends. With `address` the frontend is that address's
  * instead (an ExternalIP / LoadBalancer one, flagged SERVICE_FLAG_EXTERNAL_IP,
- * or with `clusterIp` a plain ClusterIP frontend, no flag).
+ * or with `clusterIp` a plain ClusterIP frontend, no flag). `affinity` is a
+ * session-affinity timeout in seconds: SERVICE_FLAG_AFFINITY on every entry of
+ * both scopes, the timeout in each frontend's (slot 0) backendId.
  */
 export function addService(
   bench: Bench,
   v6: boolean,
-  opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number; address?: string; clusterIp?: boolean },
+  opts: { revNatIndex: number; backends: readonly TestBackend[]; externalLocal?: boolean; proto?: number; port?: number; address?: string; clusterIp?: boolean; affinity?: number },
 ): void {
   const [services, backends, revNat] = v6 ? [services6, backends6, revNat6] : [services4, backends4, revNat4];
   const proto = opts.proto ?? IPPROTO_TCP;
@@ -172,10 +174,10 @@ export function addService(
   const zero = v6 ? '::' : '0.0.0.0';
   const address = opts.address ?? zero;
   const kind = opts.address === undefined ? SERVICE_FLAG_NODEPORT : opts.clusterIp ? 0 : SERVICE_FLAG_EXTERNAL_IP;
-  const flags = kind | (opts.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0);
+  const flags = kind | (opts.externalLocal ? SERVICE_FLAG_EXTERNAL_LOCAL : 0) | (opts.affinity === undefined ? 0 : SERVICE_FLAG_AFFINITY);
   const write = (scope: number, list: readonly TestBackend[]) => {
     const key = { address, port, proto, scope };
-    table(bench, services).set({ ...key, backendSlot: 0 }, { backendId: 0, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 });
+    table(bench, services).set({ ...key, backendSlot: 0 }, { backendId: opts.affinity ?? 0, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 });
     list.forEach((be, i) => table(bench, services).set({ ...key, backendSlot: i + 1 }, { backendId: be.id, count: list.length, revNatIndex: opts.revNatIndex, flags, flags2: 0 }));
   };
   write(SERVICE_SCOPE_EXTERNAL, opts.backends);
