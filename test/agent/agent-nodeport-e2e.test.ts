@@ -269,6 +269,33 @@ describe.skipIf(!need({ kernel: true, tools: ['ip'] }))('agent: tc NodePort data
     await caughtUp();
   });
 
+  it('sessionAffinity ClientIP: every connection of the outside client goes to one pod; without it, both answer', async () => {
+    const STICKY_PORTS = [{ name: 'tcp', port: 80, targetPort: 8080, nodePort: 30084 }];
+    const sticky = (v: 4 | 6, vip: string, affinity: boolean, eps: { ip: string; nodeName: string }[]) => {
+      api.apply('services', makeService('default', `sticky${v}`, vip, STICKY_PORTS, affinity ? { sessionAffinitySeconds: 600 } : {}));
+      api.apply('endpointslices', makeSlice('default', `sticky${v}-x`, `sticky${v}`, eps, [{ name: 'tcp', port: 8080 }]));
+    };
+    const both = (f: (typeof FAMILIES)[number]) => [{ ip: f.fam.podA, nodeName: 'node-a' }, { ip: f.fam.podB, nodeName: 'node-b' }];
+    const pods = async (fam: (typeof FAMILIES)[number]['fam']) => {
+      const r = await runClient(topo.client, fam.nodeA, { tcpPort: 30084, count: COUNT });
+      expect(r.tcp.every((t) => t.ok), JSON.stringify(r.tcp.filter((t) => !t.ok))).toBe(true);
+      return new Set(r.tcp.map((t) => t.data!.split(':')[1]));
+    };
+    for (const f of FAMILIES) sticky(f.v, f.vip.replace(/20$/, '24'), false, both(f));
+    await caughtUp();
+    await waitFor('both local endpoints', async () => metric(await metrics(), 'tsbpf_agent_nodeport_local_endpoints', '') === 2);
+    for (const { fam } of FAMILIES) expect(await pods(fam)).toEqual(new Set(['A', 'B']));
+    for (const f of FAMILIES) sticky(f.v, f.vip.replace(/20$/, '24'), true, both(f));
+    await caughtUp();
+    // Each connection has its own client port (a new NodePort flow); affinity keys on the client address.
+    for (const { fam } of FAMILIES) expect((await pods(fam)).size).toBe(1);
+    for (const f of FAMILIES) {
+      api.remove('endpointslices', 'default', `sticky${f.v}-x`);
+      api.remove('services', 'default', `sticky${f.v}`);
+    }
+    await caughtUp();
+  });
+
   it('a restarted agent swaps its programs into the pinned links; established NodePort connections keep working', async () => {
     applyServices((f) => [f.fam.podA, f.fam.podB]);
     await caughtUp();
