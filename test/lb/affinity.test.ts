@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfMap } from '../../loader/index.js';
 import { entries4 } from '../../programs/lb/entries.js';
-import { kernelTable, ServiceError, ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
+import { kernelTable, ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
 import {
   IPPROTO_TCP, SERVICE_FLAG_AFFINITY, SERVICE_FLAG_EXTERNAL_LOCAL, SERVICE_FLAG_NODEPORT, SERVICE_SCOPE_EXTERNAL, SERVICE_SCOPE_INTERNAL,
   ServiceEntry, ServiceKey4,
 } from '../../programs/lb/schemas.js';
 import { createPinDir } from '../support/bpffs.js';
 import { need } from '../support/env.js';
-import { decodedDump, instrumentAll, memoryMaps, rawDump } from './helpers.js';
+import { decodedDump, instrumentAll, memoryMaps, rawDump, throwsCode } from './helpers.js';
 
 const VIP = { address: '10.96.0.10', port: 80, protocol: 'TCP' } as const;
 const NP = { address: '0.0.0.0', port: 30080, protocol: 'TCP' } as const;
@@ -33,18 +33,6 @@ const sticky = (timeoutSeconds: number, backends: ServiceSpec['backends'] = [B1,
 const localSticky = (timeoutSeconds: number): ServiceSpec => ({
   frontend: NP, nodePort: true, externalTrafficPolicy: 'Local', backends: [B1, L1], sessionAffinity: { timeoutSeconds },
 });
-
-function throwsCode(f: () => unknown, code: string, path?: string): ServiceError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ServiceError);
-    expect((e as ServiceError).code).toBe(code);
-    if (path !== undefined) expect((e as ServiceError).path).toBe(path);
-    return e as ServiceError;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 /** The services entries as [scope, slot, backendId, count, flags], by port, slot and scope. */
 const services = (maps: ReturnType<typeof memoryMaps>) =>

@@ -5,7 +5,9 @@
  * checks), a table wrapper that counts or fails writes, and one that steps
  * through every single write (a reader looking in between).
  */
+import { expect } from 'vitest';
 import { BpfMap } from '../../loader/index.js';
+import { ServiceError } from '../../programs/lb/errors.js';
 import { entries4, entries6, type FamilyEntries } from '../../programs/lb/entries.js';
 import { SERVICE_MAP_DECLARATIONS, type ServiceMaps } from '../../programs/lb/manager.js';
 import { kernelTable, memoryTable, type ServiceTable, type TableLike } from '../../programs/lb/tables.js';
@@ -177,4 +179,17 @@ export function steppedTables(
     },
   });
   return Object.fromEntries(Object.entries(maps).map(([k, t]) => [k, stepped(t)])) as Record<keyof ServiceMaps, ServiceTable>;
+}
+
+/** Runs `f`, which must throw a {@link ServiceError} with `code` (and `path`, when given); returns the error. */
+export function throwsCode(f: () => unknown, code: string, path?: string): ServiceError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ServiceError);
+    expect((e as ServiceError).code).toBe(code);
+    if (path !== undefined) expect((e as ServiceError).path).toBe(path);
+    return e as ServiceError;
+  }
+  throw new Error(`expected ${code}`);
 }

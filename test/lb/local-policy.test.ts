@@ -15,7 +15,7 @@ import {
 } from '../../programs/lb/schemas.js';
 import { entries4 } from '../../programs/lb/entries.js';
 import { ServiceError, ServiceManager, type ServiceSpec } from '../../programs/lb/index.js';
-import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables } from './helpers.js';
+import { decodedDump, instrumentAll, memoryMaps, rawDump, steppedTables, throwsCode } from './helpers.js';
 import { rng } from '../support/rng.js';
 
 const NP = { address: '0.0.0.0', port: 30080, protocol: 'TCP' } as const;
@@ -27,18 +27,6 @@ const localNodePort = (backends: ServiceSpec['backends']): ServiceSpec => ({ fro
 /** The services entries of one scope, decoded, keyed by slot. */
 function scope(maps: ReturnType<typeof memoryMaps>, s: number) {
   return decodedDump(maps, 'ipv4').services.filter((e) => e.scope === s);
-}
-
-function throwsCode(f: () => unknown, code: string, path?: string): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ServiceError);
-    expect((e as ServiceError).code).toBe(code);
-    if (path !== undefined) expect((e as ServiceError).path).toBe(path);
-    return;
-  }
-  throw new Error(`expected ${code}`);
 }
 
 describe('local backends and externalTrafficPolicy=Local', () => {

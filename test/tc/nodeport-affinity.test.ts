@@ -18,7 +18,7 @@ import { IPPROTO_TCP } from '../../programs/lb/schemas.js';
 import { npFlows4, npFlows6 } from '../../programs/tc/nodeport-maps.js';
 import { SNAT_DIR_OUT } from '../../programs/tc/snat-schemas.js';
 import { need } from '../support/env.js';
-import { addService, createNodeNs, loadBench, NET, PROFILES, table, type Bench, type NodeNs, type TestBackend } from './nodeport-env.js';
+import { addService, createNodeNs, NET, PROFILES, table, type Bench, type NodeNs, type TestBackend, withBench as withNodeBench } from './nodeport-env.js';
 import { packet } from './nodeport-packets.js';
 
 const ok = need({ kernel: true });
@@ -45,14 +45,7 @@ describe.skipIf(!ok)('NodePort session affinity (BPF_PROG_TEST_RUN)', () => {
   });
   afterAll(() => ns?.cleanup());
 
-  const withBench = (target: string, fn: (b: Bench) => void) => {
-    const bench = loadBench(target, ns);
-    try {
-      fn(bench);
-    } finally {
-      bench.close();
-    }
-  };
+  const withBench = (target: string, fn: (b: Bench) => void) => withNodeBench(target, ns, fn);
 
   /** A new flow (SYN from `sport`) to the NodePort `port`; returns the backend id the flows table gives it. */
   const flowTo = (bench: Bench, f: Fam, client: string, port: number, sport: number): number => {

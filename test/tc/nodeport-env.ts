@@ -144,6 +144,16 @@ export function loadBench(target: string, ns: NodeNs, opts: { portMin?: number; 
   };
 }
 
+/** Runs `fn` with a freshly loaded {@link Bench} for `target` in `ns`, closed afterwards. */
+export function withBench(target: string, ns: NodeNs, fn: (b: Bench) => void, opts?: { portMin?: number; portMax?: number }): void {
+  const bench = loadBench(target, ns, opts);
+  try {
+    fn(bench);
+  } finally {
+    bench.close();
+  }
+}
+
 /** A backend for {@link addService}. */
 export interface TestBackend {
   readonly id: number;

@@ -14,7 +14,7 @@ import { npDrops, npFlows4, npFlows6, npPaths } from '../../programs/tc/nodeport
 import { NpDrop, NpPath } from '../../programs/tc/nodeport-schemas.js';
 import { snat4, snat6 } from '../../programs/tc/snat-maps.js';
 import { need } from '../support/env.js';
-import { addService, counter, createNodeNs, loadBench, NET, PROFILES, table, type Bench, type NodeNs } from './nodeport-env.js';
+import { addService, counter, createNodeNs, NET, PROFILES, table, type Bench, type NodeNs, withBench as withNodeBench } from './nodeport-env.js';
 import { expectPacket, hashedPort } from './nodeport-expect.js';
 import { FORWARDED_TTL, packet } from './nodeport-packets.js';
 import {
@@ -72,14 +72,7 @@ describe.skipIf(!ok)('NodePort ICMP errors (BPF_PROG_TEST_RUN)', () => {
   });
   afterAll(() => ns?.cleanup());
 
-  const withBench = (target: string, fn: (b: Bench) => void) => {
-    const bench = loadBench(target, ns);
-    try {
-      fn(bench);
-    } finally {
-      bench.close();
-    }
-  };
+  const withBench = (target: string, fn: (b: Bench) => void) => withNodeBench(target, ns, fn);
 
   /** Runs `err` through `prog` and expects it redirected as `want`. */
   const translated = (bench: Bench, prog: string, err: Uint8Array, want: Uint8Array, what: string) => {

@@ -18,7 +18,7 @@ import { snat4, snat6, snatRetries } from '../../programs/tc/snat-maps.js';
 import { SNAT_DIR_IN, SNAT_DIR_OUT, SNAT_FLAG_HOST, SNAT_FLAG_NO_SNAT } from '../../programs/tc/snat-schemas.js';
 import { dropCounters, pathCounters, snatHistogram } from '../../programs/tc/nodeport-agent.js';
 import { need } from '../support/env.js';
-import { addService, counter, createNodeNs, loadBench, NET, PROFILES, table, type Bench, type NodeNs } from './nodeport-env.js';
+import { addService, counter, createNodeNs, NET, PROFILES, table, type Bench, type NodeNs, withBench as withNodeBench } from './nodeport-env.js';
 import { expectPacket, hashedPort } from './nodeport-expect.js';
 import { FORWARDED_TTL, packet } from './nodeport-packets.js';
 
@@ -42,14 +42,7 @@ describe.skipIf(!ok)('NodePort datapath (BPF_PROG_TEST_RUN)', () => {
   });
   afterAll(() => ns?.cleanup());
 
-  const withBench = (target: string, fn: (b: Bench) => void, opts?: { portMin?: number; portMax?: number }) => {
-    const bench = loadBench(target, ns, opts);
-    try {
-      fn(bench);
-    } finally {
-      bench.close();
-    }
-  };
+  const withBench = (target: string, fn: (b: Bench) => void, opts?: { portMin?: number; portMax?: number }) => withNodeBench(target, ns, fn, opts);
 
   it('4.19 IPv6: the remote-backend request runs through the tail-call pieces (emptied slots drop it)', () =>
     withBench('4.19', (bench) => {
