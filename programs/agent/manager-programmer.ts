@@ -16,7 +16,7 @@
  * loop retries; the manager rolled the request back).
  */
 import { ServiceError } from '../lb/errors.js';
-import { translateService, type KubernetesEndpointSlice, type KubernetesImportOptions, type KubernetesService } from '../lb/kubernetes.js';
+import { translateService, type KubernetesEndpointSlice, type KubernetesImportOptions, type KubernetesService, type SkippedService } from '../lb/kubernetes.js';
 import type { ServiceManager } from '../lb/manager.js';
 import { formatFrontend, type ServiceSpec } from '../lb/spec.js';
 import type { Logger } from './log.js';
@@ -41,6 +41,8 @@ export class ManagerProgrammer implements ServiceProgrammer {
   private readonly owned = new Map<string, Map<string, Owned>>();
   /** Frontend → the service key owning it. */
   private readonly owner = new Map<string, string>();
+  /** What the translation left out of each service, as last logged (logged again only when it changes). */
+  private readonly skipsLogged = new Map<string, string>();
 
   /** Translation options, limited to the families the manager has tables for. */
   private readonly translate: KubernetesImportOptions;
@@ -98,6 +100,21 @@ export class ManagerProgrammer implements ServiceProgrammer {
     return this.manager.usage().map((u) => ({ map: u.name, entries: u.entries, capacity: u.maxEntries }));
   }
 
+  /**
+   * Logs what the translation left out of a service (an unsupported protocol,
+   * another family, internalTrafficPolicy Local without a node name…) when that
+   * changes, so a Service that is not (fully) proxied says why without a line
+   * per sync.
+   */
+  private logSkips(key: string, skipped: readonly SkippedService[]): void {
+    const text = skipped.map((k) => `${k.service}: ${k.reason}`).join('; ');
+    if (text === (this.skipsLogged.get(key) ?? '')) return;
+    if (text) {
+      this.skipsLogged.set(key, text);
+      this.log.warn('service not fully proxied', { service: key, skipped: skipped.map((k) => ({ ...k })) });
+    } else this.skipsLogged.delete(key);
+  }
+
   /** Frontends each changed key wants, with frontends another key already owns left out (and logged). */
   private translateAll(changes: ReadonlyMap<string, ServiceState | undefined>): Map<string, Map<string, Owned>> {
     // Frontends the changed keys give up, and those they claim in this batch (no copy of `owner`: syncs stay O(change)).
@@ -108,8 +125,12 @@ export class ManagerProgrammer implements ServiceProgrammer {
     for (const [key, state] of changes) {
       const mine = new Map<string, Owned>();
       out.set(key, mine);
-      if (!state) continue;
+      if (!state) {
+        this.skipsLogged.delete(key);
+        continue;
+      }
       const t = translateService(state.service as unknown as KubernetesService, state.slices as unknown as KubernetesEndpointSlice[], this.translate);
+      this.logSkips(key, t.skipped);
       for (const { spec } of t.services) {
         const id = formatFrontend(spec.frontend);
         const holder = taken.get(id) ?? (released.has(id) ? undefined : this.owner.get(id));

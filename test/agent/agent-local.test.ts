@@ -161,6 +161,34 @@ describe.skipIf(!need({ kernel: true }))('agent: local endpoints and externalTra
     expect(nodePortView()).toEqual({ flags: SERVICE_FLAG_NODEPORT | SERVICE_FLAG_EXTERNAL_LOCAL, count: 2, local: [A1], internalEntries: 2 });
   });
 
+  it('says once why a Service is not fully proxied (an SCTP port, the IPv6 family this agent does not serve), again only when that changes', async () => {
+    const mixed = (ports: { name: string; port: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[], label: string) => {
+      const svc = makeService('shop', 'mixed', '10.96.81.30', [], { labels: { rev: label } });
+      const spec = svc.spec as Record<string, unknown>;
+      spec.clusterIPs = ['10.96.81.30', 'fd00:96::81:30'];
+      spec.ipFamilies = ['IPv4', 'IPv6'];
+      spec.ports = ports.map((p) => ({ ...p, protocol: p.protocol ?? 'TCP', targetPort: 8080 }));
+      return svc;
+    };
+    const warned = () => logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'service not fully proxied' && l.service === 'shop/mixed');
+    api.apply('services', mixed([{ name: 'http', port: 80 }, { name: 'sig', port: 9000, protocol: 'SCTP' }], 'a'));
+    await settled();
+    expect(warned().map((l) => l.skipped)).toEqual([[
+      { service: 'shop/mixed:http', reason: 'IPv6 frontends: this proxy serves IPv4 only' },
+      { service: 'shop/mixed:sig', reason: 'protocol SCTP is not supported (TCP and UDP are)' },
+    ]]);
+    // Changed, but left out for the same reasons: no new line.
+    api.apply('services', mixed([{ name: 'http', port: 80 }, { name: 'sig', port: 9000, protocol: 'SCTP' }], 'b'));
+    await settled();
+    expect(warned()).toHaveLength(1);
+    api.apply('services', mixed([{ name: 'http', port: 80 }], 'c'));
+    await settled();
+    expect(warned().map((l) => l.skipped)).toHaveLength(2);
+    expect(warned()[1].skipped).toEqual([{ service: 'shop/mixed:http', reason: 'IPv6 frontends: this proxy serves IPv4 only' }]);
+    api.remove('services', 'shop', 'mixed');
+    await settled();
+  });
+
   it('a restarted agent restores the Local service from the pins and writes nothing for it', async () => {
     const before = tables();
     await agent!.stop();
