@@ -8,10 +8,9 @@
  */
 import type { B, Nullable, Place, Ptr, Value } from '../../dsl/program/index.js';
 import { u16, u64 } from '../../dsl/types/index.js';
+import { affinityReusable } from '../lb/affinity-rule.js';
 import { affinity4, affinity6 } from '../lb/maps.js';
 import { AffinityKey4, AffinityKey6, SERVICE_FLAG_AFFINITY, type ServiceEntry } from '../lb/schemas.js';
-
-const NS_PER_SECOND = 1_000_000_000;
 
 type Entry = Ptr<typeof ServiceEntry, 'map_value'>;
 
@@ -50,9 +49,8 @@ export function sessionAffinity(b: B, ctx: object, family: 4 | 6): Affinity {
         key.revNatIndex.set(svc.revNatIndex);
         now.set(b.ktimeGetNs());
         (family === 4 ? b.lookup(affinity4, key4) : b.lookup(affinity6, key6)).ifPresent((last) => {
-          const fresh = now.sub(last.lastUsed).lt(svc.backendId.to(u64).mul(NS_PER_SECOND));
           const mine = last.slot.get();
-          b.if(fresh.and(mine.ge(1)).and(mine.le(svc.count)), () => {
+          b.if(affinityReusable(now, last.lastUsed.get(), mine, svc.backendId.get(), svc.count.get()), () => {
             slotKey.set(mine);
             // A backend removed, drained or moved leaves its slot naming another id (or no slot at all).
             slotEntry().ifPresent((s) => b.if(s.backendId.eq(last.backendId), () => slot.set(mine)));

@@ -12,7 +12,8 @@
  * Without the flag all this costs two flag tests.
  */
 import type { B, Int, Var } from '../../dsl/program/index.js';
-import { u16, u64 } from '../../dsl/types/index.js';
+import { u16 } from '../../dsl/types/index.js';
+import { affinityReusable } from '../lb/affinity-rule.js';
 import { AffinityEntry, SERVICE_FLAG_AFFINITY } from '../lb/schemas.js';
 import { loose } from './nodeport-loose.js';
 
@@ -42,8 +43,6 @@ export interface AffinityFrontend {
   readonly services: any;
 }
 
-const NS_PER_SECOND = 1_000_000_000;
-
 function affinityKey(b: B, t: AffinityTable, client: any, revNatIndex: Int<'u16'>): any {
   const key = loose(b).local(t.Key, { revNatIndex });
   t.copyAddr(key.client, client);
@@ -58,8 +57,7 @@ export function affinitySlot(b: B, t: AffinityTable, f: AffinityFrontend, client
   const slot = b.let(u16, 0);
   b.if(f.flags.and(SERVICE_FLAG_AFFINITY).ne(0), () => {
     loose(b).lookup(t.map, affinityKey(b, t, client, f.revNatIndex)).ifPresent((e: any) => {
-      const fresh = b.ktimeGetNs().sub(e.lastUsed).lt(f.timeout.to(u64).mul(NS_PER_SECOND));
-      b.if(fresh.and(e.slot.ge(1)).and(e.slot.le(f.count)), () => {
+      b.if(affinityReusable(b.ktimeGetNs(), e.lastUsed.get(), e.slot.get(), f.timeout, f.count), () => {
         f.svcKey.backendSlot.set(e.slot);
         loose(b).lookup(f.services, f.svcKey).ifPresent((s: any) => b.if(s.backendId.eq(e.backendId), () => slot.set(e.slot)));
       });
